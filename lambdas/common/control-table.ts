@@ -1,0 +1,149 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { classifyAwsError, ObjectBusyError } from './errors';
+import type { ObjectPlan, RunContext } from './run-plan';
+
+/** Every row, page by page: a control table may outgrow one 1 MB scan page. */
+export async function scanControlTable(doc: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** A run holds an object for at most this long; a crashed run's claim expires by itself. */
+const LOCK_TTL_MS = 12 * 60 * 60 * 1000;
+
+/**
+ * Claims the object for this run and marks it RUNNING. A second execution that reaches
+ * the same object while the first still holds it fails that object with `ObjectBusy`,
+ * so two runs never clear or consolidate the same staging table at once.
+ */
+export async function claimObject(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  plan: ObjectPlan,
+  run: RunContext,
+  now: Date,
+): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { objectName: plan.objectName },
+        UpdateExpression: 'SET lockRunId = :runId, lockExpiresAt = :expires, lastRun = :lastRun',
+        ConditionExpression:
+          'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId OR lockExpiresAt < :now)',
+        ExpressionAttributeValues: {
+          ':runId': run.runId,
+          ':now': now.toISOString(),
+          ':expires': new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+          ':lastRun': { runId: run.runId, status: 'RUNNING', startedAt: now.toISOString(), syncMode: plan.syncMode },
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new ObjectBusyError(
+        `${plan.objectName}: another execution holds this object (or its control row is gone); retry after it ends`,
+      );
+    }
+    throw classifyAwsError(error, `${plan.objectName}: control table update`);
+  }
+}
+
+export interface ObjectFigures {
+  recordsExtracted: number;
+  duplicatesRemoved: number;
+  rowsInserted: number;
+  rowsDeleted: number;
+  rowsPurged: number;
+  consolidationSkipped: boolean;
+}
+
+/** Success: figures, the new watermark (never for a backfill), and the claim released. */
+export async function recordObjectSuccess(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  plan: ObjectPlan,
+  run: RunContext,
+  figures: ObjectFigures,
+  finishedAt: Date,
+): Promise<void> {
+  const sets = ['lastRun = :lastRun'];
+  const removes = ['lockRunId', 'lockExpiresAt'];
+  const values: Record<string, unknown> = {
+    ':runId': run.runId,
+    ':lastRun': {
+      runId: run.runId,
+      status: 'SUCCEEDED',
+      finishedAt: finishedAt.toISOString(),
+      syncMode: plan.syncMode,
+      syncReason: plan.syncReason,
+      ...figures,
+    },
+  };
+  if (plan.nextWatermark) {
+    sets.push('watermark = :watermark');
+    values[':watermark'] = plan.nextWatermark;
+  }
+  if (plan.syncMode === 'full') {
+    sets.push('runsSinceFullSync = :zero', 'lastFullSyncAt = :finished');
+    values[':zero'] = 0;
+    values[':finished'] = finishedAt.toISOString();
+  } else if (plan.syncReason !== 'backfill') {
+    sets.push('runsSinceFullSync = if_not_exists(runsSinceFullSync, :zero) + :one');
+    values[':zero'] = 0;
+    values[':one'] = 1;
+  }
+  if (plan.syncReason === 'reset') sets.push('resetRequested = :false');
+  if (plan.syncReason === 'reset') values[':false'] = false;
+  await updateOwnRow(doc, tableName, plan.objectName, `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, values);
+}
+
+export async function recordObjectFailure(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  runId: string,
+  error: { name: string; message: string },
+  finishedAt: Date,
+): Promise<void> {
+  await updateOwnRow(doc, tableName, objectName, 'SET lastRun = :lastRun REMOVE lockRunId, lockExpiresAt', {
+    ':runId': runId,
+    ':lastRun': {
+      runId,
+      status: 'FAILED',
+      finishedAt: finishedAt.toISOString(),
+      error: `${error.name}: ${error.message}`.slice(0, 2000),
+    },
+  });
+}
+
+/** Writes only while this run holds the object (or nobody does): a late writer never clobbers another run. */
+async function updateOwnRow(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  updateExpression: string,
+  values: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { objectName },
+        UpdateExpression: updateExpression,
+        ConditionExpression: 'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId)',
+        ExpressionAttributeValues: values,
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return; // another run owns the row now; its figures win
+    throw classifyAwsError(error, `${objectName}: control table update`);
+  }
+}

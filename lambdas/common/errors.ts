@@ -1,0 +1,70 @@
+/**
+ * Error names are part of the state machine: `Retry` matches `Throttled`, and the
+ * `Catch` paths record the name and message on the object's control row and in the report.
+ */
+export class PipelineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name.replace(/Error$/, '');
+  }
+}
+
+/** Transient: the state machine retries with backoff and jitter. */
+export class ThrottledError extends PipelineError {}
+/** The source's daily API quota is spent: retrying only burns more of it. */
+export class SourceApiLimitError extends PipelineError {}
+/** The connector profile's credentials were refused: a person must reconnect it. */
+export class SourceAuthenticationError extends PipelineError {}
+export class FlowRunFailedError extends PipelineError {}
+export class StatementFailedError extends PipelineError {}
+export class SchemaMismatchError extends PipelineError {}
+export class ObjectBusyError extends PipelineError {}
+export class PrecheckFailedError extends PipelineError {}
+
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'ServiceQuotaExceededException',
+  'InternalServerException',
+  'ServiceUnavailableException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+]);
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Maps an AWS SDK error to what the state machine should do with it: throttling and
+ * server errors become `Throttled` (retried); a spent Salesforce quota or refused
+ * credentials fail fast; anything else keeps its own name and message.
+ */
+export function classifyAwsError(error: unknown, context: string): Error {
+  const err = (error ?? {}) as AwsLikeError;
+  const message = `${context}: ${err.name ?? 'Error'}: ${err.message ?? String(error)}`;
+  if (/REQUEST_LIMIT_EXCEEDED|TotalRequests Limit exceeded/i.test(err.message ?? '')) {
+    return new SourceApiLimitError(`${context}: the Salesforce org's daily API request limit is spent (${err.message})`);
+  }
+  if (
+    err.name === 'ConnectorAuthenticationException' ||
+    /INVALID_SESSION_ID|invalid_grant|expired access\/refresh token/i.test(err.message ?? '')
+  ) {
+    return new SourceAuthenticationError(
+      `${context}: the source refused the connector profile's credentials; reconnect the profile in AppFlow (${err.message})`,
+    );
+  }
+  const status = err.$metadata?.httpStatusCode;
+  if (THROTTLING_NAMES.has(err.name ?? '') || status === 429 || (status !== undefined && status >= 500)) {
+    return new ThrottledError(message, { cause: error });
+  }
+  const classified = new Error(message, { cause: error });
+  classified.name = err.name ?? 'Error';
+  return classified;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

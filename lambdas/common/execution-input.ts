@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { OBJECT_NAME_PATTERN } from './control-row';
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'is not a calendar date');
+
+/**
+ * DESIGN.md: the execution input contract, all optional. `from`/`to` is a compatible
+ * extension for backfilling a range of days (`runDate` is a one-day backfill).
+ */
+export const executionInputSchema = z
+  .object({
+    runDate: isoDate.optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    objects: z.array(z.string().regex(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$')).optional(),
+    syncMode: z.enum(['incremental', 'full']).optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.runDate && (input.from || input.to)) {
+      ctx.addIssue({ code: 'custom', path: ['runDate'], message: 'cannot be combined with from/to' });
+    }
+    if ((input.from && !input.to) || (!input.from && input.to)) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'from and to go together' });
+    }
+    if (input.from && input.to && input.from > input.to) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+    }
+  });
+
+export type ExecutionInput = z.output<typeof executionInputSchema>;
+
+export function parseExecutionInput(raw: unknown): ExecutionInput {
+  const parsed = executionInputSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'} ${issue.message}`);
+    throw new InvalidExecutionInputError(`Invalid execution input: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export class InvalidExecutionInputError extends Error {
+  override name = 'InvalidExecutionInput';
+}

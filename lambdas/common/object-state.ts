@@ -1,0 +1,82 @@
+import type { ObjectPlan, RunContext } from './run-plan';
+
+/** A flow run being watched by the state machine's Wait/poll loop. */
+export interface FlowState {
+  flowName: string;
+  executionId: string;
+  state: 'RUNNING' | 'SUCCEEDED';
+  polls: number;
+  nextWaitSeconds: number;
+  recordsProcessed: number;
+  /** Columns structure sync added to the tables before this run. */
+  columnsAdded: string[];
+}
+
+export interface ConsolidationState {
+  statementId: string;
+  state: 'RUNNING' | 'FINISHED';
+  polls: number;
+  nextWaitSeconds: number;
+  figures?: ConsolidationFigures;
+}
+
+export interface ConsolidationFigures {
+  rowsStaged: number;
+  duplicatesRemoved: number;
+  rowsInserted: number;
+  rowsDeleted: number;
+  rowsPurged: number;
+}
+
+/** The state of one Map iteration: each step takes it and returns the next version. */
+export interface ObjectState {
+  run: RunContext;
+  plan: ObjectPlan;
+  flow?: FlowState;
+  consolidation?: ConsolidationState;
+  /** Set by a Catch: Step Functions' own `{ Error, Cause }`. */
+  error?: { Error: string; Cause?: string };
+}
+
+export type ObjectStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SKIPPED_QUOTA';
+
+/** One object's line in the run report (DESIGN.md report fields plus what an operator needs). */
+export interface ObjectResult {
+  objectName: string;
+  status: ObjectStatus;
+  syncMode?: 'incremental' | 'full';
+  syncReason?: string;
+  recordsExtracted: number;
+  duplicatesRemoved: number;
+  rowsInserted: number;
+  rowsDeleted: number;
+  rowsPurged: number;
+  consolidationSkipped: boolean;
+  durationSeconds?: number;
+  error: string | null;
+}
+
+export function emptyResult(objectName: string, status: ObjectStatus, error: string | null): ObjectResult {
+  return {
+    objectName,
+    status,
+    recordsExtracted: 0,
+    duplicatesRemoved: 0,
+    rowsInserted: 0,
+    rowsDeleted: 0,
+    rowsPurged: 0,
+    consolidationSkipped: false,
+    error,
+  };
+}
+
+/** Poll schedules that lengthen, so a long flow costs a few more transitions, not one per minute. */
+export function nextWaitSeconds(polls: number, schedule: readonly number[]): number {
+  return schedule[Math.min(polls, schedule.length - 1)];
+}
+export const FLOW_WAIT_SCHEDULE = [30, 30, 60, 60, 120, 120, 300] as const;
+export const STATEMENT_WAIT_SCHEDULE = [5, 10, 20, 40, 60] as const;
+
+export function durationSeconds(startedAt: string, now: Date): number {
+  return Math.max(0, Math.round((now.getTime() - Date.parse(startedAt)) / 1000));
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { ObjectConfig } from './control-row';
+import type { ExecutionInput } from './execution-input';
+
+/** Per-execution facts every object's work shares. */
+export interface RunContext {
+  /** Stable across retries and redrives of one execution: names flows, audit rows, locks. */
+  runId: string;
+  startedAt: string;
+  runDate: string;
+  /** A backfill re-extracts a past window and never moves watermarks. */
+  backfill?: { from: string; to: string };
+  syncModeOverride?: 'incremental' | 'full';
+}
+
+export type SyncReason =
+  | 'incremental'
+  | 'first-run'
+  | 'row'
+  | 'input'
+  | 'reset'
+  | 'reconcile'
+  | 'backfill'
+  | 'schema-change';
+
+/** One object's work order for this run: what the Map iteration carries. */
+export interface ObjectPlan {
+  objectName: string;
+  targetTable: string;
+  connectorType: string;
+  connectorLabel?: string;
+  connectorProfileName: string;
+  fields?: string[];
+  primaryKey: string;
+  cursorField: string;
+  deleteMode: 'hard' | 'soft' | 'ignore';
+  syncMode: 'incremental' | 'full';
+  syncReason: SyncReason;
+  /** Records with `start < cursor <= end` are extracted; an absent bound is open. */
+  window: { start?: string; end?: string };
+  /** The watermark to store after success; absent for backfills, which never move it. */
+  nextWatermark?: string;
+}
+
+const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** Execution names may hold characters flows and SQL literals must not: keep a safe, unique token. */
+export function runIdFromExecutionName(executionName: string): string {
+  if (RUN_ID_PATTERN.test(executionName)) return executionName;
+  const readable = executionName.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60);
+  const digest = createHash('sha256').update(executionName).digest('hex').slice(0, 12);
+  return `${readable}-${digest}`.replace(/^-+/, '');
+}
+
+export function buildRunContext(input: ExecutionInput, execution: { name: string; startTime: string }): RunContext {
+  const startedAt = new Date(execution.startTime).toISOString();
+  const from = input.runDate ?? input.from;
+  const to = input.runDate ?? input.to;
+  return {
+    runId: runIdFromExecutionName(execution.name),
+    startedAt,
+    runDate: input.runDate ?? startedAt.slice(0, 10),
+    ...(from && to ? { backfill: { from, to } } : {}),
+    ...(input.syncMode ? { syncModeOverride: input.syncMode } : {}),
+  };
+}
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+function maxIso(a: string | undefined, b: string): string {
+  return a && a > b ? a : b;
+}
+
+/**
+ * Decides the object's sync mode and change window. Windows meet or overlap and never
+ * leave a gap: an incremental run extracts `(watermark − lookback, execution start]`
+ * and then stores the execution start as the new watermark, so a record stamped at
+ * the boundary or during the run is inside the next run's window.
+ */
+export function planObject(object: ObjectConfig, run: RunContext, defaultConnectorProfile: string): ObjectPlan {
+  const base = {
+    objectName: object.objectName,
+    targetTable: object.targetTable,
+    connectorType: object.connectorType,
+    ...(object.connectorLabel ? { connectorLabel: object.connectorLabel } : {}),
+    connectorProfileName: object.connectorProfileName ?? defaultConnectorProfile,
+    ...(object.fields ? { fields: object.fields } : {}),
+    primaryKey: object.primaryKey,
+    cursorField: object.cursorField,
+    deleteMode: object.deleteMode,
+  };
+  const fullReason = fullSyncReason(object, run);
+  if (fullReason) {
+    return {
+      ...base,
+      syncMode: 'full',
+      syncReason: fullReason,
+      window: {},
+      nextWatermark: maxIso(object.watermark, run.startedAt),
+    };
+  }
+  const lookbackMs = object.lookbackMinutes * MINUTE_MS;
+  if (run.backfill) {
+    const fromMs = Date.parse(`${run.backfill.from}T00:00:00.000Z`) - lookbackMs;
+    const toMs = Math.min(Date.parse(`${run.backfill.to}T00:00:00.000Z`) + DAY_MS, Date.parse(run.startedAt));
+    return {
+      ...base,
+      syncMode: 'incremental',
+      syncReason: 'backfill',
+      window: { start: new Date(fromMs).toISOString(), end: new Date(toMs).toISOString() },
+    };
+  }
+  const watermarkMs = Date.parse(object.watermark as string);
+  return {
+    ...base,
+    syncMode: 'incremental',
+    syncReason: 'incremental',
+    window: { start: new Date(watermarkMs - lookbackMs).toISOString(), end: run.startedAt },
+    nextWatermark: maxIso(object.watermark, run.startedAt),
+  };
+}
+
+function fullSyncReason(object: ObjectConfig, run: RunContext): SyncReason | undefined {
+  if (run.syncModeOverride === 'full') return 'input';
+  if (object.resetRequested) return 'reset';
+  if (object.syncMode === 'full' && run.syncModeOverride !== 'incremental') return 'row';
+  if (!object.watermark) return run.backfill ? undefined : 'first-run';
+  if (run.backfill) return undefined;
+  if (object.fullSyncEveryDays > 0 && (object.runsSinceFullSync ?? 0) + 1 >= object.fullSyncEveryDays) {
+    return 'reconcile';
+  }
+  return undefined;
+}

@@ -1,0 +1,71 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { scanControlTable } from './common/control-table';
+import { type ObjectConfig, parseControlRow } from './common/control-row';
+import { requireEnv } from './common/environment';
+import { parseExecutionInput } from './common/execution-input';
+import { logger } from './common/observability';
+import { emptyResult, type ObjectResult } from './common/object-state';
+import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
+
+const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
+const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export interface LoadObjectsEvent {
+  input: unknown;
+  execution: { name: string; startTime: string };
+}
+
+export interface LoadObjectsResult {
+  run: RunContext;
+  objects: ObjectPlan[];
+  /** Objects that will not run, with the reason: bad rows, unknown or disabled objects named in the input. */
+  rejected: ObjectResult[];
+}
+
+/** Pure: rows and input in, the run's work list out. */
+export function selectObjects(
+  items: Record<string, unknown>[],
+  requested: string[] | undefined,
+  run: RunContext,
+  defaultConnectorProfile: string,
+): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
+  const valid = new Map<string, ObjectConfig>();
+  const invalid = new Map<string, string>();
+  for (const item of items) {
+    const parsed = parseControlRow(item);
+    if (parsed.ok) valid.set(parsed.object.objectName, parsed.object);
+    else invalid.set(parsed.objectName, parsed.error);
+  }
+  const rejected: ObjectResult[] = [];
+  const selected: ObjectConfig[] = [];
+  if (requested) {
+    for (const name of [...new Set(requested)]) {
+      const object = valid.get(name);
+      if (invalid.has(name)) rejected.push(emptyResult(name, 'FAILED', invalid.get(name) as string));
+      else if (!object) rejected.push(emptyResult(name, 'FAILED', `Unknown object "${name}": no control-table row`));
+      else if (!object.enabled) rejected.push(emptyResult(name, 'SKIPPED', `${name} is disabled in the control table`));
+      else selected.push(object);
+    }
+  } else {
+    for (const [name, error] of invalid) rejected.push(emptyResult(name, 'FAILED', error));
+    selected.push(...[...valid.values()].filter((object) => object.enabled));
+  }
+  const objects = selected
+    .map((object) => planObject(object, run, defaultConnectorProfile))
+    .sort((a, b) => a.objectName.localeCompare(b.objectName));
+  return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
+}
+
+export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResult> => {
+  const input = parseExecutionInput(event.input);
+  const run = buildRunContext(input, event.execution);
+  const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
+  const { objects, rejected } = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE);
+  for (const bad of rejected) logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
+  logger.info('Run planned', { runId: run.runId, objects: objects.length, rejected: rejected.length });
+  return { run, objects, rejected };
+};

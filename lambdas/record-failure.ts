@@ -1,0 +1,53 @@
+import { AppflowClient } from '@aws-sdk/client-appflow';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { deleteFlowIfExists } from './common/appflow';
+import { recordObjectFailure } from './common/control-table';
+import { requireEnv } from './common/environment';
+import { flowNameFor } from './common/flow-definition';
+import { logger, publishObjectMetrics } from './common/observability';
+import { durationSeconds, emptyResult, type ObjectResult, type ObjectState } from './common/object-state';
+
+const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
+const FLOW_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
+const appflow = new AppflowClient({});
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+
+/**
+ * Step Functions puts a Lambda's error in `Cause` as JSON (`errorMessage`), its own
+ * errors (`States.Timeout`) as plain text; the report wants one readable line.
+ */
+export function describeFailure(error: ObjectState['error']): { name: string; message: string } {
+  const name = error?.Error ?? 'UnknownError';
+  const cause = error?.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string; message?: string };
+    return { name, message: parsed.errorMessage ?? parsed.message ?? cause };
+  } catch {
+    return { name, message: cause || name };
+  }
+}
+
+/**
+ * Every failure path of an object ends here: the flow is deleted whether or not the
+ * failed step had recorded it (its name is deterministic), the error goes on the control
+ * row, and the watermark stays where it was so the next run extracts the window again.
+ */
+export const handler = async (state: ObjectState): Promise<ObjectResult> => {
+  const { plan, run } = state;
+  logger.appendKeys({ objectName: plan.objectName, runId: run.runId });
+  const failure = describeFailure(state.error);
+  const flowName = state.flow?.flowName ?? flowNameFor(FLOW_NAME_PREFIX, plan.objectName, run.runId);
+  await deleteFlowIfExists(appflow, flowName, plan.objectName);
+  const now = new Date();
+  await recordObjectFailure(doc, CONTROL_TABLE_NAME, plan.objectName, run.runId, failure, now);
+  publishObjectMetrics(plan.objectName, { ObjectFailed: 1 });
+  logger.error('Object failed', { error: failure });
+  return {
+    ...emptyResult(plan.objectName, 'FAILED', `${failure.name}: ${failure.message}`),
+    syncMode: plan.syncMode,
+    syncReason: plan.syncReason,
+    recordsExtracted: state.flow?.recordsProcessed ?? 0,
+    durationSeconds: durationSeconds(run.startedAt, now),
+  };
+};

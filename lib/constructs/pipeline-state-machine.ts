@@ -1,0 +1,209 @@
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** The functions the state machine runs, one per step. */
+export interface PipelineFunctions {
+  readonly loadObjects: IFunction;
+  readonly startExtract: IFunction;
+  readonly pollFlow: IFunction;
+  readonly consolidate: IFunction;
+  readonly finishObject: IFunction;
+  readonly recordFailure: IFunction;
+  readonly runReport: IFunction;
+}
+
+export interface PipelineStateMachineProps {
+  readonly functions: PipelineFunctions;
+  /**
+   * Objects processed at once (AppFlow allows a limited number of concurrent flow runs).
+   * @default 5
+   */
+  readonly mapConcurrency?: number;
+  /**
+   * Polls of a running flow before the object fails with `FlowWaitTimedOut`.
+   * @default 40
+   */
+  readonly maxFlowPolls?: number;
+  /**
+   * Looks at a running consolidation before the object fails with `ConsolidationTimedOut`.
+   * @default 60
+   */
+  readonly maxStatementPolls?: number;
+  /**
+   * Hard limit of one execution.
+   * @default Duration.hours(6)
+   */
+  readonly executionTimeout?: Duration;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Name of the state machine, also used for its vended log group. */
+  readonly stateMachineName: string;
+}
+
+/** Errors worth retrying: Lambda's own transient failures and our `Throttled` classification. */
+export const RETRYABLE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Throttled',
+];
+
+/**
+ * Daily load of every enabled object: load the control table, then per object (a Map
+ * with bounded concurrency) create and start a temporary flow, wait on it with
+ * lengthening waits, consolidate in Redshift, delete the flow and record the result.
+ * Every per-object failure is caught, cleaned up and reported, so one object never
+ * stops the others; the execution ends FAILED naming the objects that failed.
+ */
+export class PipelineStateMachine extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+    const fns = props.functions;
+    const maxFlowPolls = props.maxFlowPolls ?? 40;
+    const maxStatementPolls = props.maxStatementPolls ?? 60;
+
+    const task = (name: string, fn: IFunction, extra: Partial<ConstructorParameters<typeof LambdaInvoke>[2]> = {}) => {
+      const invoke = new LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: Timeout.duration(Duration.seconds(120)),
+        ...extra,
+      });
+      invoke.addRetry({
+        errors: RETRYABLE_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: JitterType.FULL,
+      });
+      return invoke;
+    };
+
+    // Per object ------------------------------------------------------------------
+    const recordFailure = task('RecordFailure', fns.recordFailure);
+    const onFailure = { resultPath: '$.error' };
+    const startExtract = task('StartExtract', fns.startExtract).addCatch(recordFailure, onFailure);
+    const waitForFlow = new Wait(this, 'WaitForFlow', { time: WaitTime.secondsPath('$.flow.nextWaitSeconds') });
+    const pollFlow = task('PollFlow', fns.pollFlow).addCatch(recordFailure, onFailure);
+    const consolidate = task('Consolidate', fns.consolidate).addCatch(recordFailure, onFailure);
+    const waitForConsolidation = new Wait(this, 'WaitForConsolidation', {
+      time: WaitTime.secondsPath('$.consolidation.nextWaitSeconds'),
+    });
+    const finishObject = task('FinishObject', fns.finishObject).addCatch(recordFailure, onFailure);
+    const flowTimedOut = new Pass(this, 'FlowWaitTimedOut', {
+      parameters: {
+        Error: 'FlowWaitTimedOut',
+        'Cause.$': `States.Format('{}: flow {} still running after {} polls', $.plan.objectName, $.flow.flowName, $.flow.polls)`,
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+    const consolidationTimedOut = new Pass(this, 'ConsolidationTimedOut', {
+      parameters: {
+        Error: 'ConsolidationTimedOut',
+        'Cause.$': `States.Format('{}: statement {} still running after {} polls', $.plan.objectName, $.consolidation.statementId, $.consolidation.polls)`,
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+
+    const flowFinished = new Choice(this, 'FlowFinished?')
+      .when(
+        Condition.and(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), Condition.numberEquals('$.flow.recordsProcessed', 0)),
+        finishObject, // an empty run has nothing to consolidate
+      )
+      .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
+      .when(Condition.numberGreaterThanEquals('$.flow.polls', maxFlowPolls), flowTimedOut)
+      .otherwise(waitForFlow);
+    const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
+      .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
+      .when(Condition.numberGreaterThanEquals('$.consolidation.polls', maxStatementPolls), consolidationTimedOut)
+      .otherwise(waitForConsolidation);
+
+    startExtract.next(waitForFlow);
+    waitForFlow.next(pollFlow);
+    pollFlow.next(flowFinished);
+    consolidate.next(consolidationFinished);
+    waitForConsolidation.next(consolidate);
+
+    const processObjects = new MapState(this, 'ProcessObjects', {
+      itemsPath: '$.objects',
+      maxConcurrency: props.mapConcurrency ?? 5,
+      itemSelector: { 'run.$': '$.run', 'plan.$': '$$.Map.Item.Value' },
+      resultPath: '$.results',
+    });
+    processObjects.itemProcessor(startExtract);
+
+    // Per execution ---------------------------------------------------------------
+    const loadObjects = task('LoadObjects', fns.loadObjects, {
+      payload: TaskInput.fromObject({
+        input: JsonPath.objectAt('$$.Execution.Input'),
+        execution: { name: JsonPath.stringAt('$$.Execution.Name'), startTime: JsonPath.stringAt('$$.Execution.StartTime') },
+      }),
+    });
+    const reportRun = task('ReportRun', fns.runReport, {
+      payload: TaskInput.fromObject({
+        run: JsonPath.objectAt('$.run'),
+        results: JsonPath.listAt('$.results'),
+        rejected: JsonPath.listAt('$.rejected'),
+      }),
+    });
+    const runFailed = new Fail(this, 'RunFailed', { error: 'ObjectsFailed', causePath: '$.summary' });
+    const runSucceeded = new Choice(this, 'AllObjectsSucceeded?')
+      .when(Condition.stringEquals('$.status', 'FAILED'), runFailed)
+      .otherwise(new Succeed(this, 'RunSucceeded'));
+
+    const definition = loadObjects.next(processObjects).next(reportRun).next(runSucceeded);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      timeout: props.executionTimeout ?? Duration.hours(6),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    for (const fn of Object.values(fns)) {
+      Validations.of(this.stateMachine.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the function and its versions/aliases (<arn>:*), as LambdaInvoke grants it',
+      });
+    }
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery …) support no resource-level permissions',
+    });
+  }
+}

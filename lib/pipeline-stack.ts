@@ -1,0 +1,115 @@
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
+import type { EnvironmentConfig } from './config';
+import { AppFlowAccess } from './constructs/appflow-access';
+import { ControlTable } from './constructs/control-table';
+import { PipelineFunction } from './constructs/pipeline-function';
+import { PipelineStateMachine } from './constructs/pipeline-state-machine';
+import { RunAlarms } from './constructs/run-alarms';
+import { WarehouseAccess } from './constructs/warehouse-access';
+import { WarehouseSchema } from './constructs/warehouse-schema';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+}
+
+/** One environment's pipeline: control table, functions, state machine, schedule, alarms, warehouse SQL. */
+export class PipelineStack extends Stack {
+  readonly controlTable: ControlTable;
+  readonly pipeline: PipelineStateMachine;
+  readonly alarms: RunAlarms;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    if (removalPolicy === RemovalPolicy.DESTROY) {
+      Annotations.of(this).addWarningV2(
+        'saas-to-redshift:destroy',
+        `Environment ${config.name} sets removalPolicy "destroy": deleting the stack deletes the control table and watermarks`,
+      );
+    }
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.controlTable = new ControlTable(this, 'ControlTable', { removalPolicy });
+    const warehouse = new WarehouseAccess(this, 'Warehouse', {
+      redshift: config.redshift,
+      stagingSchema: config.source.stagingSchema,
+      finalSchema: config.source.finalSchema,
+    });
+    const appflow = new AppFlowAccess(this, 'AppFlow', {
+      flowNamePrefix: config.flowNamePrefix,
+      defaultConnectorProfileName: config.source.connectorProfileName,
+      additionalConnectorProfileNames: config.source.additionalConnectorProfileNames,
+      redshiftConnectorProfileName: config.source.redshiftConnectorProfileName,
+      stagingBucketName: config.stagingBucketName,
+      dataTransferApi: config.source.dataTransferApi,
+      removalPolicy,
+    });
+    const schema = new WarehouseSchema(this, 'WarehouseSchema', { warehouse });
+
+    const fn = (id: string, handlerFile: string, description: string) =>
+      new PipelineFunction(this, id, { handlerFile, description, logRetention, logRemovalPolicy: removalPolicy });
+    const functions = {
+      loadObjects: fn('LoadObjectsFunction', 'load-objects', 'Reads and validates the control table, plans the run'),
+      startExtract: fn('StartExtractFunction', 'start-extract', 'Syncs table structure, creates and starts the temporary flow'),
+      pollFlow: fn('PollFlowFunction', 'poll-flow', 'Looks at the flow run once'),
+      consolidate: fn('ConsolidateFunction', 'consolidate', 'Calls consolidate_object through the Data API'),
+      finishObject: fn('FinishObjectFunction', 'finish-object', 'Deletes the flow, records success and the watermark'),
+      recordFailure: fn('RecordFailureFunction', 'record-failure', 'Deletes the flow, records the failure'),
+      runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
+    };
+    this.controlTable.grantReadTo(functions.loadObjects);
+    appflow.grantDescribeSourceTo(functions.loadObjects);
+    for (const writer of [functions.startExtract, functions.finishObject, functions.recordFailure]) {
+      this.controlTable.grantReadWriteTo(writer);
+    }
+    appflow.grantFlowLifecycleTo(functions.startExtract);
+    appflow.grantFlowLifecycleTo(functions.pollFlow);
+    appflow.grantFlowCleanupTo(functions.finishObject);
+    appflow.grantFlowCleanupTo(functions.recordFailure);
+    warehouse.grantStatementsTo(functions.startExtract);
+    warehouse.grantStatementsTo(functions.consolidate);
+
+    const stateMachineName = `saas-to-redshift-${config.name}`;
+    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
+      stateMachineName,
+      functions,
+      mapConcurrency: config.mapConcurrency,
+      maxFlowPolls: config.maxFlowPolls,
+      executionTimeout: Duration.minutes(config.executionTimeoutMinutes),
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+    // The SQL must be in the warehouse before the first scheduled run calls it.
+    this.pipeline.node.addDependency(schema);
+
+    this.alarms = new RunAlarms(this, 'Alarms', { stateMachine: this.pipeline.stateMachine, alarmEmail: config.alarmEmail });
+    const defaultBusArn = this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
+    functions.runReport.addToRolePolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [defaultBusArn] }));
+    functions.runReport.addEnvironment('EVENT_BUS_NAME', 'default');
+
+    new Rule(this, 'DailySchedule', {
+      description: `Daily SaaS-to-Redshift run (${config.name})`,
+      schedule: Schedule.expression(config.scheduleExpression),
+      targets: [new SfnStateMachine(this.pipeline.stateMachine, { input: RuleTargetInput.fromObject({}) })],
+    });
+    // A failed run's report reaches the operators as a readable table; other consumers add their own rules.
+    new Rule(this, 'RunFailedRule', {
+      description: 'Sends the report of every failed run to the alarm topic',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE], detail: { status: ['FAILED'] } },
+      targets: [new SnsTopic(this.alarms.topic, { message: RuleTargetInput.fromEventPath('$.detail.message') })],
+    });
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ControlTableName', { value: this.controlTable.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'StagingBucketName', { value: appflow.stagingBucket.bucketName });
+
+  }
+}
