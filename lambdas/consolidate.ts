@@ -1,6 +1,5 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { optionalEnv } from './common/environment';
-import { logger, publishObjectMetrics } from './common/observability';
 import {
   type ConsolidationFigures,
   type ConsolidationState,
@@ -8,6 +7,7 @@ import {
   type ObjectState,
   STATEMENT_WAIT_SCHEDULE,
 } from './common/object-state';
+import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 import {
   checkStatement,
   query,
@@ -111,8 +111,11 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
 }
 
 export const handler = async (state: ObjectState): Promise<ObjectState> => {
-  logger.appendKeys({ objectName: state.plan.objectName, runId: state.run.runId });
   const next = await consolidate({ redshift, target, layout, waitBudgetMs: IN_LAMBDA_WAIT_MS }, state);
-  logger.info('Consolidation', { state: next.consolidation?.state, figures: next.consolidation?.figures });
+  logger.info('Consolidation', {
+    ...objectKeys(state),
+    state: next.consolidation?.state,
+    figures: next.consolidation?.figures,
+  });
   return next;
 };

@@ -4,12 +4,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deleteFlowIfExists } from './common/appflow';
 import { type ObjectFigures, recordObjectSuccess } from './common/control-table';
 import { requireEnv } from './common/environment';
-import { logger, publishObjectMetrics } from './common/observability';
 import { durationSeconds, type ObjectResult, type ObjectState } from './common/object-state';
+import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const appflow = new AppflowClient({});
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
 /** What the run achieved for the object, from the flow's count and the audit row. */
 export function objectFigures(state: ObjectState): ObjectFigures {
@@ -28,13 +30,12 @@ export function objectFigures(state: ObjectState): ObjectFigures {
 /** The temporary flow goes, then the control row records the success and the new watermark. */
 export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const { plan, run } = state;
-  logger.appendKeys({ objectName: plan.objectName, runId: run.runId });
   if (state.flow) await deleteFlowIfExists(appflow, state.flow.flowName, plan.objectName);
   const figures = objectFigures(state);
   const now = new Date();
   await recordObjectSuccess(doc, CONTROL_TABLE_NAME, plan, run, figures, now);
   publishObjectMetrics(plan.objectName, { RecordsExtracted: figures.recordsExtracted, ObjectSucceeded: 1 });
-  logger.info('Object done', { ...figures, syncMode: plan.syncMode });
+  logger.info('Object done', { ...objectKeys(state), ...figures, syncMode: plan.syncMode });
   const { consolidationSkipped, ...counts } = figures;
   return {
     objectName: plan.objectName,

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { scanControlTable } from './common/control-table';
 import { type ObjectConfig, parseControlRow } from './common/control-row';
+import { scanControlTable } from './common/control-table';
 import { requireEnv } from './common/environment';
 import { parseExecutionInput } from './common/execution-input';
-import { logger } from './common/observability';
 import { emptyResult, type ObjectResult } from './common/object-state';
+import { logger } from './common/observability';
 import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
@@ -46,8 +46,10 @@ export function selectObjects(
     for (const name of [...new Set(requested)]) {
       const object = valid.get(name);
       if (invalid.has(name)) rejected.push(emptyResult(name, 'FAILED', invalid.get(name) as string));
-      else if (!object) rejected.push(emptyResult(name, 'FAILED', `Unknown object "${name}": no control-table row`));
-      else if (!object.enabled) rejected.push(emptyResult(name, 'SKIPPED', `${name} is disabled in the control table`));
+      else if (!object)
+        rejected.push(emptyResult(name, 'FAILED', `Unknown object "${name}": no control-table row`));
+      else if (!object.enabled)
+        rejected.push(emptyResult(name, 'SKIPPED', `${name} is disabled in the control table`));
       else selected.push(object);
     }
   } else {
@@ -65,7 +67,8 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
   const run = buildRunContext(input, event.execution);
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
   const { objects, rejected } = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE);
-  for (const bad of rejected) logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
+  for (const bad of rejected)
+    logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
   logger.info('Run planned', { runId: run.runId, objects: objects.length, rejected: rejected.length });
   return { run, objects, rejected };
 };

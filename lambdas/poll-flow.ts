@@ -1,8 +1,8 @@
 import { AppflowClient } from '@aws-sdk/client-appflow';
 import { findExecution } from './common/appflow';
 import { classifyAwsError, FlowRunFailedError } from './common/errors';
-import { logger } from './common/observability';
 import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
+import { logger, objectKeys } from './common/observability';
 
 const appflow = new AppflowClient({});
 
@@ -14,32 +14,49 @@ const appflow = new AppflowClient({});
 export async function pollFlow(client: AppflowClient, state: ObjectState): Promise<ObjectState> {
   const flow = state.flow as FlowState;
   const objectName = state.plan.objectName;
-  const run = await findExecution(client, flow.flowName, flow.executionId, `${objectName}: flow ${flow.flowName}`);
+  const run = await findExecution(
+    client,
+    flow.flowName,
+    flow.executionId,
+    `${objectName}: flow ${flow.flowName}`,
+  );
   const polls = flow.polls + 1;
   switch (run?.executionStatus) {
     case 'Successful':
       return {
         ...state,
-        flow: { ...flow, polls, state: 'SUCCEEDED', recordsProcessed: run.executionResult?.recordsProcessed ?? 0 },
+        flow: {
+          ...flow,
+          polls,
+          state: 'SUCCEEDED',
+          recordsProcessed: run.executionResult?.recordsProcessed ?? 0,
+        },
       };
     case 'Error': {
       const message = run.executionResult?.errorInfo?.executionMessage ?? 'no message';
-      const failure = classifyAwsError({ name: 'FlowRunFailed', message }, `${objectName}: flow run ${flow.executionId}`);
+      const failure = classifyAwsError(
+        { name: 'FlowRunFailed', message },
+        `${objectName}: flow run ${flow.executionId}`,
+      );
       throw failure.name === 'FlowRunFailed'
         ? new FlowRunFailedError(`${objectName}: flow run ${flow.executionId} ended in Error: ${message}`)
         : failure;
     }
     case 'CancelStarted':
     case 'Canceled':
-      throw new FlowRunFailedError(`${objectName}: flow run ${flow.executionId} was canceled (${run.executionStatus})`);
+      throw new FlowRunFailedError(
+        `${objectName}: flow run ${flow.executionId} was canceled (${run.executionStatus})`,
+      );
     default:
-      return { ...state, flow: { ...flow, polls, nextWaitSeconds: nextWaitSeconds(polls, FLOW_WAIT_SCHEDULE) } };
+      return {
+        ...state,
+        flow: { ...flow, polls, nextWaitSeconds: nextWaitSeconds(polls, FLOW_WAIT_SCHEDULE) },
+      };
   }
 }
 
 export const handler = async (state: ObjectState): Promise<ObjectState> => {
-  logger.appendKeys({ objectName: state.plan.objectName, runId: state.run.runId });
   const next = await pollFlow(appflow, state);
-  logger.info('Flow polled', { state: next.flow?.state, polls: next.flow?.polls });
+  logger.info('Flow polled', { ...objectKeys(state), state: next.flow?.state, polls: next.flow?.polls });
   return next;
 };

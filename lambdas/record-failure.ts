@@ -5,13 +5,15 @@ import { deleteFlowIfExists } from './common/appflow';
 import { recordObjectFailure } from './common/control-table';
 import { requireEnv } from './common/environment';
 import { flowNameFor } from './common/flow-definition';
-import { logger, publishObjectMetrics } from './common/observability';
 import { durationSeconds, emptyResult, type ObjectResult, type ObjectState } from './common/object-state';
+import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const FLOW_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
 const appflow = new AppflowClient({});
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
 /**
  * Step Functions puts a Lambda's error in `Cause` as JSON (`errorMessage`), its own
@@ -35,14 +37,13 @@ export function describeFailure(error: ObjectState['error']): { name: string; me
  */
 export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const { plan, run } = state;
-  logger.appendKeys({ objectName: plan.objectName, runId: run.runId });
   const failure = describeFailure(state.error);
   const flowName = state.flow?.flowName ?? flowNameFor(FLOW_NAME_PREFIX, plan.objectName, run.runId);
   await deleteFlowIfExists(appflow, flowName, plan.objectName);
   const now = new Date();
   await recordObjectFailure(doc, CONTROL_TABLE_NAME, plan.objectName, run.runId, failure, now);
   publishObjectMetrics(plan.objectName, { ObjectFailed: 1 });
-  logger.error('Object failed', { error: failure });
+  logger.error('Object failed', { ...objectKeys(state), error: failure });
   return {
     ...emptyResult(plan.objectName, 'FAILED', `${failure.name}: ${failure.message}`),
     syncMode: plan.syncMode,

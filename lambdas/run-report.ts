@@ -1,8 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { requireEnv } from './common/environment';
 import { classifyAwsError } from './common/errors';
-import { logger } from './common/observability';
 import type { ObjectResult } from './common/object-state';
+import { logger } from './common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './common/run-events';
 import type { RunContext } from './common/run-plan';
 import { buildRunReport, type RunReport, renderRunReport } from './common/run-report';
@@ -23,16 +23,26 @@ export interface RunReportEvent {
  */
 export const handler = async (event: RunReportEvent): Promise<RunReport> => {
   const report = buildRunReport(event.run, [...event.results, ...event.rejected], new Date());
-  logger.info('Run finished', { runId: report.runId, status: report.status, failedObjects: report.failedObjects });
+  logger.info('Run finished', {
+    runId: report.runId,
+    status: report.status,
+    failedObjects: report.failedObjects,
+  });
   try {
     // EventBridge entries are capped at 256 KB: per-object lines beyond that stay in the execution output.
     const message = `${report.summary}\n\n${renderRunReport(report.objects)}\n`;
     const full = { ...report, message };
-    const detail = JSON.stringify(full).length < 200_000 ? full : { ...full, objects: [], message: report.summary };
+    const detail =
+      JSON.stringify(full).length < 200_000 ? full : { ...full, objects: [], message: report.summary };
     await events.send(
       new PutEventsCommand({
         Entries: [
-          { EventBusName: EVENT_BUS_NAME, Source: EVENT_SOURCE, DetailType: EVENT_DETAIL_TYPE, Detail: JSON.stringify(detail) },
+          {
+            EventBusName: EVENT_BUS_NAME,
+            Source: EVENT_SOURCE,
+            DetailType: EVENT_DETAIL_TYPE,
+            Detail: JSON.stringify(detail),
+          },
         ],
       }),
     );

@@ -14,8 +14,8 @@ import { claimObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
 import { classifyAwsError } from './common/errors';
 import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './common/flow-definition';
-import { logger } from './common/observability';
 import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
+import { logger, objectKeys } from './common/observability';
 import type { ObjectPlan } from './common/run-plan';
 import { selectSourceFields } from './common/source-fields';
 import { planTableChanges } from './common/structure-sync';
@@ -42,7 +42,9 @@ const flowSettings: FlowSettings = {
 };
 const appflow = new AppflowClient({});
 const redshift = new RedshiftDataClient({});
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
 export interface ExtractDependencies {
   appflow: AppflowClient;
@@ -60,11 +62,17 @@ export async function syncStructure(deps: ExtractDependencies, plan: ObjectPlan)
     deps.redshift,
     deps.target,
     'SELECT table_schema, column_name FROM information_schema.columns WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema)',
-    { table_name: plan.targetTable, staging_schema: deps.layout.stagingSchema, final_schema: deps.layout.finalSchema },
+    {
+      table_name: plan.targetTable,
+      staging_schema: deps.layout.stagingSchema,
+      final_schema: deps.layout.finalSchema,
+    },
   );
   const existing = { staging: new Set<string>(), final: new Set<string>() };
   for (const row of rows) {
-    (row.table_schema === deps.layout.stagingSchema ? existing.staging : existing.final).add(String(row.column_name));
+    (row.table_schema === deps.layout.stagingSchema ? existing.staging : existing.final).add(
+      String(row.column_name),
+    );
   }
   const changes = planTableChanges(deps.layout, plan.targetTable, fields, existing);
   await executeBatch(deps.redshift, deps.target, changes.statements, `${plan.objectName}: structure sync`);
@@ -88,7 +96,12 @@ export async function createAndStartFlow(
   if (exists) {
     const earlier = await findExecution(deps.appflow, flowName, undefined, context);
     if (earlier?.executionId) {
-      logger.info('Adopting the flow run of an earlier attempt', { flowName, executionId: earlier.executionId });
+      logger.info('Adopting the flow run of an earlier attempt', {
+        objectName: plan.objectName,
+        runId,
+        flowName,
+        executionId: earlier.executionId,
+      });
       return { flowName, executionId: earlier.executionId };
     }
   }
@@ -100,14 +113,18 @@ export async function createAndStartFlow(
   );
   if (!exists) {
     try {
-      await deps.appflow.send(new CreateFlowCommand(buildCreateFlowRequest(plan, fields, runId, deps.flowSettings)));
+      await deps.appflow.send(
+        new CreateFlowCommand(buildCreateFlowRequest(plan, fields, runId, deps.flowSettings)),
+      );
     } catch (error) {
       if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
       exists = true; // made by a concurrent attempt of this same run: same name, same definition
     }
   }
   try {
-    const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: `${runId}`.slice(0, 256) }));
+    const started = await deps.appflow.send(
+      new StartFlowCommand({ flowName, clientToken: `${runId}`.slice(0, 256) }),
+    );
     return { flowName, executionId: started.executionId as string };
   } catch (error) {
     throw classifyAwsError(error, `${context}: StartFlow`);
@@ -131,7 +148,11 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
     changes.columnsAdded.length > 0 && state.plan.syncMode === 'incremental'
       ? { ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} }
       : state.plan;
-  if (plan !== state.plan) logger.info('New source columns: reloading in full', { columns: changes.columnsAdded });
+  if (plan !== state.plan)
+    logger.info('New source columns: reloading in full', {
+      ...objectKeys(state),
+      columns: changes.columnsAdded,
+    });
   const { flowName, executionId } = await createAndStartFlow(deps, plan, state.run.runId, fields);
   const flow: FlowState = {
     flowName,
@@ -146,9 +167,13 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
 }
 
 export const handler = async (state: ObjectState): Promise<ObjectState> => {
-  logger.appendKeys({ objectName: state.plan.objectName, runId: state.run.runId });
   await claimObject(doc, CONTROL_TABLE_NAME, state.plan, state.run, new Date());
   const next = await startExtract({ appflow, redshift, target, layout, flowSettings }, state);
-  logger.info('Flow started', { flowName: next.flow?.flowName, syncMode: next.plan.syncMode, window: next.plan.window });
+  logger.info('Flow started', {
+    ...objectKeys(state),
+    flowName: next.flow?.flowName,
+    syncMode: next.plan.syncMode,
+    window: next.plan.window,
+  });
   return next;
 };

@@ -30,7 +30,10 @@ export const environmentConfigSchema = z
     /** EventBridge schedule for the daily run. */
     scheduleExpression: z
       .string()
-      .regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, 'must be cron(...) or rate(...)'),
+      .regex(
+        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+        'must be cron(...) or rate(...)',
+      ),
     redshift: redshiftTarget,
     source: z.object({
       /** Connector type of the default source; rows may override it. */
@@ -46,7 +49,9 @@ export const environmentConfigSchema = z
       dataTransferApi: z.enum(['AUTOMATIC', 'BULKV2', 'REST_SYNC']).default('AUTOMATIC'),
     }),
     /** S3 bucket AppFlow stages Redshift loads through (created by the stack). */
-    stagingBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
+    stagingBucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
     flowNamePrefix: z
       .string()
       .regex(/^[a-zA-Z0-9][\w-]{0,39}$/, 'must be letters, digits, - and _ (≤ 40)')
@@ -86,7 +91,9 @@ export function resolveEnvironmentConfig(
   }
   const parsed = environmentConfigSchema.safeParse(environments[envName]);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new Error(`Invalid config for environment "${envName}":\n  ${problems.join('\n  ')}`);
   }
   return { ...parsed.data, name: envName };

@@ -54,13 +54,30 @@ export class PipelineStack extends Stack {
     const schema = new WarehouseSchema(this, 'WarehouseSchema', { warehouse });
 
     const fn = (id: string, handlerFile: string, description: string) =>
-      new PipelineFunction(this, id, { handlerFile, description, logRetention, logRemovalPolicy: removalPolicy });
+      new PipelineFunction(this, id, {
+        handlerFile,
+        description,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
     const functions = {
-      loadObjects: fn('LoadObjectsFunction', 'load-objects', 'Reads and validates the control table, plans the run'),
-      startExtract: fn('StartExtractFunction', 'start-extract', 'Syncs table structure, creates and starts the temporary flow'),
+      loadObjects: fn(
+        'LoadObjectsFunction',
+        'load-objects',
+        'Reads and validates the control table, plans the run',
+      ),
+      startExtract: fn(
+        'StartExtractFunction',
+        'start-extract',
+        'Syncs table structure, creates and starts the temporary flow',
+      ),
       pollFlow: fn('PollFlowFunction', 'poll-flow', 'Looks at the flow run once'),
       consolidate: fn('ConsolidateFunction', 'consolidate', 'Calls consolidate_object through the Data API'),
-      finishObject: fn('FinishObjectFunction', 'finish-object', 'Deletes the flow, records success and the watermark'),
+      finishObject: fn(
+        'FinishObjectFunction',
+        'finish-object',
+        'Deletes the flow, records success and the watermark',
+      ),
       recordFailure: fn('RecordFailureFunction', 'record-failure', 'Deletes the flow, records the failure'),
       runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
     };
@@ -89,9 +106,18 @@ export class PipelineStack extends Stack {
     // The SQL must be in the warehouse before the first scheduled run calls it.
     this.pipeline.node.addDependency(schema);
 
-    this.alarms = new RunAlarms(this, 'Alarms', { stateMachine: this.pipeline.stateMachine, alarmEmail: config.alarmEmail });
-    const defaultBusArn = this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
-    functions.runReport.addToRolePolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [defaultBusArn] }));
+    this.alarms = new RunAlarms(this, 'Alarms', {
+      stateMachine: this.pipeline.stateMachine,
+      alarmEmail: config.alarmEmail,
+    });
+    const defaultBusArn = this.formatArn({
+      service: 'events',
+      resource: 'event-bus',
+      resourceName: 'default',
+    });
+    functions.runReport.addToRolePolicy(
+      new PolicyStatement({ actions: ['events:PutEvents'], resources: [defaultBusArn] }),
+    );
     functions.runReport.addEnvironment('EVENT_BUS_NAME', 'default');
 
     new Rule(this, 'DailySchedule', {
@@ -102,14 +128,19 @@ export class PipelineStack extends Stack {
     // A failed run's report reaches the operators as a readable table; other consumers add their own rules.
     new Rule(this, 'RunFailedRule', {
       description: 'Sends the report of every failed run to the alarm topic',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE], detail: { status: ['FAILED'] } },
-      targets: [new SnsTopic(this.alarms.topic, { message: RuleTargetInput.fromEventPath('$.detail.message') })],
+      eventPattern: {
+        source: [EVENT_SOURCE],
+        detailType: [EVENT_DETAIL_TYPE],
+        detail: { status: ['FAILED'] },
+      },
+      targets: [
+        new SnsTopic(this.alarms.topic, { message: RuleTargetInput.fromEventPath('$.detail.message') }),
+      ],
     });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ControlTableName', { value: this.controlTable.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'StagingBucketName', { value: appflow.stagingBucket.bucketName });
-
   }
 }

@@ -1,15 +1,18 @@
 import {
   type AppflowClient,
+  type ConnectorEntityField,
   DeleteFlowCommand,
   DescribeConnectorEntityCommand,
-  type ConnectorEntityField,
   DescribeFlowExecutionRecordsCommand,
   type ExecutionRecord,
 } from '@aws-sdk/client-appflow';
 import { classifyAwsError } from './errors';
 import type { ObjectPlan } from './run-plan';
 
-export async function describeSourceFields(client: AppflowClient, plan: ObjectPlan): Promise<ConnectorEntityField[]> {
+export async function describeSourceFields(
+  client: AppflowClient,
+  plan: ObjectPlan,
+): Promise<ConnectorEntityField[]> {
   try {
     const out = await client.send(
       new DescribeConnectorEntityCommand({
@@ -34,7 +37,9 @@ export async function findExecution(
   let nextToken: string | undefined;
   try {
     do {
-      const page = await client.send(new DescribeFlowExecutionRecordsCommand({ flowName, nextToken, maxResults: 100 }));
+      const page = await client.send(
+        new DescribeFlowExecutionRecordsCommand({ flowName, nextToken, maxResults: 100 }),
+      );
       const executions = page.flowExecutions ?? [];
       const match = executionId ? executions.find((run) => run.executionId === executionId) : executions[0];
       if (match) return match;
@@ -47,7 +52,11 @@ export async function findExecution(
 }
 
 /** Deleting a temporary flow that is already gone is success: cleanup runs on every path, maybe twice. */
-export async function deleteFlowIfExists(client: AppflowClient, flowName: string, context: string): Promise<boolean> {
+export async function deleteFlowIfExists(
+  client: AppflowClient,
+  flowName: string,
+  context: string,
+): Promise<boolean> {
   try {
     await client.send(new DeleteFlowCommand({ flowName, forceDelete: true }));
     return true;

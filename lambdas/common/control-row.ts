@@ -5,7 +5,9 @@ export const OBJECT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,79}$/;
 
 const objectName = z.string().regex(OBJECT_NAME_PATTERN, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
-const fieldName = z.string().regex(OBJECT_NAME_PATTERN, 'field names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
+const fieldName = z
+  .string()
+  .regex(OBJECT_NAME_PATTERN, 'field names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
 const appFlowName = z.string().regex(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow name');
 
 /** What the pipeline writes back after each run of the object. */
@@ -28,7 +30,10 @@ export const controlRowSchema = z
   .object({
     objectName,
     enabled: z.boolean().default(true),
-    connectorType: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type').default('Salesforce'),
+    connectorType: z
+      .string()
+      .regex(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type')
+      .default('Salesforce'),
     connectorLabel: z
       .string()
       .regex(/^[a-zA-Z0-9][\w!@#.-]{0,255}$/, 'must be a valid connector label')
@@ -39,7 +44,11 @@ export const controlRowSchema = z
     cursorField: fieldName.default('SystemModstamp'),
     syncMode: z.enum(['incremental', 'full']).default('incremental'),
     deleteMode: z.enum(['hard', 'soft', 'ignore']).default('hard'),
-    lookbackMinutes: z.number().min(0).max(7 * 24 * 60).default(60),
+    lookbackMinutes: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
     targetTable: z.string().regex(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$').optional(),
     resetRequested: z.boolean().default(false),
     /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
@@ -54,7 +63,11 @@ export const controlRowSchema = z
   })
   .superRefine((row, ctx) => {
     if (row.connectorType === 'CustomConnector' && !row.connectorLabel) {
-      ctx.addIssue({ code: 'custom', path: ['connectorLabel'], message: 'is required when connectorType is CustomConnector' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connectorLabel'],
+        message: 'is required when connectorType is CustomConnector',
+      });
     }
   });
 

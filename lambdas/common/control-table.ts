@@ -4,11 +4,16 @@ import { classifyAwsError, ObjectBusyError } from './errors';
 import type { ObjectPlan, RunContext } from './run-plan';
 
 /** Every row, page by page: a control table may outgrow one 1 MB scan page. */
-export async function scanControlTable(doc: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
+export async function scanControlTable(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    const page = await doc.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }),
+    );
     items.push(...((page.Items ?? []) as Record<string, unknown>[]));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -42,7 +47,12 @@ export async function claimObject(
           ':runId': run.runId,
           ':now': now.toISOString(),
           ':expires': new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
-          ':lastRun': { runId: run.runId, status: 'RUNNING', startedAt: now.toISOString(), syncMode: plan.syncMode },
+          ':lastRun': {
+            runId: run.runId,
+            status: 'RUNNING',
+            startedAt: now.toISOString(),
+            syncMode: plan.syncMode,
+          },
         },
       }),
     );
@@ -102,7 +112,13 @@ export async function recordObjectSuccess(
   }
   if (plan.syncReason === 'reset') sets.push('resetRequested = :false');
   if (plan.syncReason === 'reset') values[':false'] = false;
-  await updateOwnRow(doc, tableName, plan.objectName, `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, values);
+  await updateOwnRow(
+    doc,
+    tableName,
+    plan.objectName,
+    `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+    values,
+  );
 }
 
 export async function recordObjectFailure(
@@ -138,7 +154,8 @@ async function updateOwnRow(
         TableName: tableName,
         Key: { objectName },
         UpdateExpression: updateExpression,
-        ConditionExpression: 'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId)',
+        ConditionExpression:
+          'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId)',
         ExpressionAttributeValues: values,
       }),
     );

@@ -46,7 +46,9 @@ export function classifyAwsError(error: unknown, context: string): Error {
   const err = (error ?? {}) as AwsLikeError;
   const message = `${context}: ${err.name ?? 'Error'}: ${err.message ?? String(error)}`;
   if (/REQUEST_LIMIT_EXCEEDED|TotalRequests Limit exceeded/i.test(err.message ?? '')) {
-    return new SourceApiLimitError(`${context}: the Salesforce org's daily API request limit is spent (${err.message})`);
+    return new SourceApiLimitError(
+      `${context}: the Salesforce org's daily API request limit is spent (${err.message})`,
+    );
   }
   if (
     err.name === 'ConnectorAuthenticationException' ||

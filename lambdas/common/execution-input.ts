@@ -15,7 +15,9 @@ export const executionInputSchema = z
     runDate: isoDate.optional(),
     from: isoDate.optional(),
     to: isoDate.optional(),
-    objects: z.array(z.string().regex(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$')).optional(),
+    objects: z
+      .array(z.string().regex(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$'))
+      .optional(),
     syncMode: z.enum(['incremental', 'full']).optional(),
   })
   .strict()
@@ -36,7 +38,9 @@ export type ExecutionInput = z.output<typeof executionInputSchema>;
 export function parseExecutionInput(raw: unknown): ExecutionInput {
   const parsed = executionInputSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'} ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'input'} ${issue.message}`,
+    );
     throw new InvalidExecutionInputError(`Invalid execution input: ${problems.join('; ')}`);
   }
   return parsed.data;

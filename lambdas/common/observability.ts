@@ -14,3 +14,8 @@ export function publishObjectMetrics(objectName: string, figures: Record<string,
   }
   single.publishStoredMetrics();
 }
+
+/** Keys that tie a log line to one object's run; passed per call, never appended logger-wide. */
+export function objectKeys(state: { plan: { objectName: string }; run: { runId: string } }) {
+  return { objectName: state.plan.objectName, runId: state.run.runId };
+}

@@ -52,7 +52,10 @@ export function runIdFromExecutionName(executionName: string): string {
   return `${readable}-${digest}`.replace(/^-+/, '');
 }
 
-export function buildRunContext(input: ExecutionInput, execution: { name: string; startTime: string }): RunContext {
+export function buildRunContext(
+  input: ExecutionInput,
+  execution: { name: string; startTime: string },
+): RunContext {
   const startedAt = new Date(execution.startTime).toISOString();
   const from = input.runDate ?? input.from;
   const to = input.runDate ?? input.to;
@@ -78,7 +81,11 @@ function maxIso(a: string | undefined, b: string): string {
  * and then stores the execution start as the new watermark, so a record stamped at
  * the boundary or during the run is inside the next run's window.
  */
-export function planObject(object: ObjectConfig, run: RunContext, defaultConnectorProfile: string): ObjectPlan {
+export function planObject(
+  object: ObjectConfig,
+  run: RunContext,
+  defaultConnectorProfile: string,
+): ObjectPlan {
   const base = {
     objectName: object.objectName,
     targetTable: object.targetTable,

@@ -16,7 +16,17 @@ export interface RunReport {
   rerunInput?: { objects: string[] };
 }
 
-const REPORT_COLUMNS = ['object', 'status', 'mode', 'extracted', 'dupes', 'inserted', 'deleted', 'secs', 'error'];
+const REPORT_COLUMNS = [
+  'object',
+  'status',
+  'mode',
+  'extracted',
+  'dupes',
+  'inserted',
+  'deleted',
+  'secs',
+  'error',
+];
 
 export function buildRunReport(run: RunContext, results: ObjectResult[], finishedAt: Date): RunReport {
   const objects = [...results].sort((a, b) => a.objectName.localeCompare(b.objectName));

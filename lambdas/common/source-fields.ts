@@ -63,13 +63,16 @@ export function selectSourceFields(
       ];
   const missing = wanted.filter((name) => !byName.has(name));
   if (missing.length > 0) {
-    throw new SchemaMismatchError(`${objectName}: field(s) ${missing.join(', ')} no longer exist at the source`);
+    throw new SchemaMismatchError(
+      `${objectName}: field(s) ${missing.join(', ')} no longer exist at the source`,
+    );
   }
   const columns = new Map<string, string>();
   return wanted.map((name) => {
     const column = name.toLowerCase();
     const clash = columns.get(column);
-    if (clash) throw new SchemaMismatchError(`${objectName}: fields ${clash} and ${name} map to the same column`);
+    if (clash)
+      throw new SchemaMismatchError(`${objectName}: fields ${clash} and ${name} map to the same column`);
     columns.set(column, name);
     const sourceType = typeOf(byName.get(name) as ConnectorEntityField);
     return { name, sourceType, column, redshiftType: redshiftTypeFor(sourceType) };

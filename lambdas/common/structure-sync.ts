@@ -18,7 +18,12 @@ export interface TableChanges {
  * adds new source fields by itself for S3 destinations, so this is how a new Salesforce
  * field reaches Redshift. Columns are never dropped: history stays queryable.
  */
-export function planTableChanges(layout: WarehouseLayout, table: string, fields: SourceField[], existing: ExistingColumns) {
+export function planTableChanges(
+  layout: WarehouseLayout,
+  table: string,
+  fields: SourceField[],
+  existing: ExistingColumns,
+) {
   const statements: string[] = [];
   const columnsAdded: string[] = [];
   const targets = [
@@ -34,7 +39,9 @@ export function planTableChanges(layout: WarehouseLayout, table: string, fields:
     }
     for (const field of fields.filter((candidate) => !columns.has(candidate.column))) {
       // Redshift adds one column per ALTER TABLE.
-      statements.push(`ALTER TABLE ${qualified} ADD COLUMN ${quoteIdent(field.column)} ${field.redshiftType}`);
+      statements.push(
+        `ALTER TABLE ${qualified} ADD COLUMN ${quoteIdent(field.column)} ${field.redshiftType}`,
+      );
       if (schema === layout.finalSchema) columnsAdded.push(field.column);
     }
   }

@@ -46,7 +46,9 @@ function targetParams(target: WarehouseTarget) {
   return {
     Database: target.database,
     SecretArn: target.secretId,
-    ...(target.workgroupName ? { WorkgroupName: target.workgroupName } : { ClusterIdentifier: target.clusterIdentifier }),
+    ...(target.workgroupName
+      ? { WorkgroupName: target.workgroupName }
+      : { ClusterIdentifier: target.clusterIdentifier }),
   };
 }
 
@@ -181,7 +183,8 @@ export async function query(
 ): Promise<Row[]> {
   const id = await submitStatement(client, target, sql, parameters);
   const state = await waitForStatement(client, id, sql.split('\n')[0].slice(0, 80), budgetMs);
-  if (state.status !== 'FINISHED') throw new ThrottledError(`Statement ${id} did not finish within ${budgetMs} ms`);
+  if (state.status !== 'FINISHED')
+    throw new ThrottledError(`Statement ${id} did not finish within ${budgetMs} ms`);
   return state.hasResultSet ? fetchRows(client, id) : [];
 }
 
@@ -200,6 +203,7 @@ export async function executeBatch(
 
 /** Identifiers reaching SQL text were validated against the contract's patterns; quoting is the second fence. */
 export function quoteIdent(identifier: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,126}$/.test(identifier)) throw new Error(`Refusing SQL identifier "${identifier}"`);
+  if (!/^[a-z_][a-z0-9_]{0,126}$/.test(identifier))
+    throw new Error(`Refusing SQL identifier "${identifier}"`);
   return `"${identifier}"`;
 }

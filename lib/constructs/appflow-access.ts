@@ -31,7 +31,11 @@ export class AppFlowAccess extends Construct {
   readonly flowArnPattern: string;
   readonly connectorProfileArns: string[];
 
-  constructor(scope: Construct, id: string, private readonly props: AppFlowAccessProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: AppFlowAccessProps,
+  ) {
     super(scope, id);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -53,13 +57,29 @@ export class AppFlowAccess extends Construct {
     this.stagingBucket.addToResourcePolicy(
       new PolicyStatement({
         principals: [new ServicePrincipal('appflow.amazonaws.com')],
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListBucket', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:GetBucketAcl', 's3:PutObjectAcl'],
+        actions: [
+          's3:PutObject',
+          's3:GetObject',
+          's3:ListBucket',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+          's3:GetBucketAcl',
+          's3:PutObjectAcl',
+        ],
         resources: [this.stagingBucket.bucketArn, this.stagingBucket.arnForObjects('*')],
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
-    this.flowArnPattern = stack.formatArn({ service: 'appflow', resource: 'flow', resourceName: `${props.flowNamePrefix}-*` });
-    const profiles = [props.defaultConnectorProfileName, ...props.additionalConnectorProfileNames, props.redshiftConnectorProfileName];
+    this.flowArnPattern = stack.formatArn({
+      service: 'appflow',
+      resource: 'flow',
+      resourceName: `${props.flowNamePrefix}-*`,
+    });
+    const profiles = [
+      props.defaultConnectorProfileName,
+      ...props.additionalConnectorProfileNames,
+      props.redshiftConnectorProfileName,
+    ];
     this.connectorProfileArns = [...new Set(profiles)].map((name) =>
       stack.formatArn({ service: 'appflow', resource: 'connectorprofile', resourceName: name }),
     );
@@ -90,7 +110,9 @@ export class AppFlowAccess extends Construct {
 
   /** Only what deleting a run's flows needs. */
   grantFlowCleanupTo(fn: LambdaFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['appflow:DeleteFlow'], resources: [this.flowArnPattern] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['appflow:DeleteFlow'], resources: [this.flowArnPattern] }),
+    );
     this.acknowledgeFlowPrefix(fn);
     fn.addEnvironment('FLOW_NAME_PREFIX', this.props.flowNamePrefix);
   }
@@ -108,7 +130,11 @@ export class AppFlowAccess extends Construct {
   grantDescribeSourceTo(fn: LambdaFunction): void {
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['appflow:UseConnectorProfile', 'appflow:DescribeConnectorEntity', 'appflow:DescribeConnectorProfiles'],
+        actions: [
+          'appflow:UseConnectorProfile',
+          'appflow:DescribeConnectorEntity',
+          'appflow:DescribeConnectorProfiles',
+        ],
         resources: this.connectorProfileArns,
       }),
     );

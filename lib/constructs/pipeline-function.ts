@@ -2,14 +2,22 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 export const LAMBDAS_DIR = path.join(__dirname, '..', '..', 'lambdas');
 
 export interface PipelineFunctionProps
-  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'bundling'> {
+  extends Omit<
+    NodejsFunctionProps,
+    'entry' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'bundling'
+  > {
   /** Handler file name in `lambdas/`, e.g. `load-objects`. */
   readonly handlerFile: string;
   /**
@@ -56,6 +64,7 @@ export class PipelineFunction extends NodejsFunction {
         target: 'node24',
         format: OutputFormat.CJS,
         externalModules: ['@aws-sdk/*'],
+        logLevel: LogLevel.WARNING,
       },
       ...rest,
       environment: {

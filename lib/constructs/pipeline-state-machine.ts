@@ -89,7 +89,11 @@ export class PipelineStateMachine extends Construct {
     const maxFlowPolls = props.maxFlowPolls ?? 40;
     const maxStatementPolls = props.maxStatementPolls ?? 60;
 
-    const task = (name: string, fn: IFunction, extra: Partial<ConstructorParameters<typeof LambdaInvoke>[2]> = {}) => {
+    const task = (
+      name: string,
+      fn: IFunction,
+      extra: Partial<ConstructorParameters<typeof LambdaInvoke>[2]> = {},
+    ) => {
       const invoke = new LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
@@ -112,7 +116,9 @@ export class PipelineStateMachine extends Construct {
     const recordFailure = task('RecordFailure', fns.recordFailure);
     const onFailure = { resultPath: '$.error' };
     const startExtract = task('StartExtract', fns.startExtract).addCatch(recordFailure, onFailure);
-    const waitForFlow = new Wait(this, 'WaitForFlow', { time: WaitTime.secondsPath('$.flow.nextWaitSeconds') });
+    const waitForFlow = new Wait(this, 'WaitForFlow', {
+      time: WaitTime.secondsPath('$.flow.nextWaitSeconds'),
+    });
     const pollFlow = task('PollFlow', fns.pollFlow).addCatch(recordFailure, onFailure);
     const consolidate = task('Consolidate', fns.consolidate).addCatch(recordFailure, onFailure);
     const waitForConsolidation = new Wait(this, 'WaitForConsolidation', {
@@ -136,7 +142,10 @@ export class PipelineStateMachine extends Construct {
 
     const flowFinished = new Choice(this, 'FlowFinished?')
       .when(
-        Condition.and(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), Condition.numberEquals('$.flow.recordsProcessed', 0)),
+        Condition.and(
+          Condition.stringEquals('$.flow.state', 'SUCCEEDED'),
+          Condition.numberEquals('$.flow.recordsProcessed', 0),
+        ),
         finishObject, // an empty run has nothing to consolidate
       )
       .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
@@ -144,7 +153,10 @@ export class PipelineStateMachine extends Construct {
       .otherwise(waitForFlow);
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
       .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
-      .when(Condition.numberGreaterThanEquals('$.consolidation.polls', maxStatementPolls), consolidationTimedOut)
+      .when(
+        Condition.numberGreaterThanEquals('$.consolidation.polls', maxStatementPolls),
+        consolidationTimedOut,
+      )
       .otherwise(waitForConsolidation);
 
     startExtract.next(waitForFlow);
@@ -165,7 +177,10 @@ export class PipelineStateMachine extends Construct {
     const loadObjects = task('LoadObjects', fns.loadObjects, {
       payload: TaskInput.fromObject({
         input: JsonPath.objectAt('$$.Execution.Input'),
-        execution: { name: JsonPath.stringAt('$$.Execution.Name'), startTime: JsonPath.stringAt('$$.Execution.StartTime') },
+        execution: {
+          name: JsonPath.stringAt('$$.Execution.Name'),
+          startTime: JsonPath.stringAt('$$.Execution.StartTime'),
+        },
       }),
     });
     const reportRun = task('ReportRun', fns.runReport, {
@@ -198,12 +213,14 @@ export class PipelineStateMachine extends Construct {
     for (const fn of Object.values(fns)) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the function and its versions/aliases (<arn>:*), as LambdaInvoke grants it',
+        reason:
+          'lambda:InvokeFunction on the function and its versions/aliases (<arn>:*), as LambdaInvoke grants it',
       });
     }
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery …) support no resource-level permissions',
+      reason:
+        'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery …) support no resource-level permissions',
     });
   }
 }

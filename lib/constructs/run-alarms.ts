@@ -36,7 +36,11 @@ export class RunAlarms extends Construct {
     // CloudWatch alarms publish through the key; the AWS-managed SNS key would refuse them.
     key.grantEncryptDecrypt(new ServicePrincipal('cloudwatch.amazonaws.com'));
     key.grantEncryptDecrypt(new ServicePrincipal('events.amazonaws.com'));
-    this.topic = new Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'SaaS to Redshift alarms' });
+    this.topic = new Topic(this, 'Topic', {
+      masterKey: key,
+      enforceSSL: true,
+      displayName: 'SaaS to Redshift alarms',
+    });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const sm = props.stateMachine;

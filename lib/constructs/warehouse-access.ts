@@ -19,7 +19,11 @@ export class WarehouseAccess extends Construct {
   readonly targetArn: string;
   readonly secretArnPattern: string;
 
-  constructor(scope: Construct, id: string, private readonly props: WarehouseAccessProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: WarehouseAccessProps,
+  ) {
     super(scope, id);
     const stack = Stack.of(this);
     const redshift = props.redshift;
@@ -39,7 +43,12 @@ export class WarehouseAccess extends Construct {
           });
     // Secrets Manager appends six random characters to a secret's ARN.
     this.secretArnPattern = `${Arn.format(
-      { service: 'secretsmanager', resource: 'secret', resourceName: redshift.secretName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      {
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: redshift.secretName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
       stack,
     )}-??????`;
   }
@@ -56,7 +65,11 @@ export class WarehouseAccess extends Construct {
     fn.addToRolePolicy(
       new PolicyStatement({
         // These actions name no resource type; the condition limits them to the function's own statements.
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
+        actions: [
+          'redshift-data:DescribeStatement',
+          'redshift-data:GetStatementResult',
+          'redshift-data:CancelStatement',
+        ],
         resources: ['*'],
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
@@ -81,6 +94,8 @@ export class WarehouseAccess extends Construct {
 
   /** For the precheck: the secret must exist. */
   grantDescribeSecretTo(fn: LambdaFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [this.secretArnPattern] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [this.secretArnPattern] }),
+    );
   }
 }

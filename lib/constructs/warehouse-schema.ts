@@ -67,14 +67,21 @@ export class WarehouseSchema extends Construct {
 /** The custom-resource framework is CDK's own code: its roles, runtime and waiter are not ours to shape. */
 function acknowledgeProviderFramework(provider: Provider, handlers: PipelineFunction[]): void {
   const stack = Stack.of(provider);
-  const reason = 'CDK custom-resource Provider framework (aws-cdk-lib/custom-resources): CDK manages these roles and the waiter';
-  const lambdaArns = [...handlers, ...provider.node.findAll().filter((c): c is LambdaFunction => c instanceof LambdaFunction)];
+  const reason =
+    'CDK custom-resource Provider framework (aws-cdk-lib/custom-resources): CDK manages these roles and the waiter';
+  const lambdaArns = [
+    ...handlers,
+    ...provider.node.findAll().filter((c): c is LambdaFunction => c instanceof LambdaFunction),
+  ];
   const ids = [
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'AwsSolutions-L1',
     'AwsSolutions-SF1',
     'AwsSolutions-SF2',
-    ...lambdaArns.map((fn) => `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`),
+    ...lambdaArns.map(
+      (fn) =>
+        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+    ),
   ];
   for (const id of ids) Validations.of(provider).acknowledge({ id, reason });
 }

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EnvironmentConfig } from '../../lib/config';
+
+const PROJECT_DIR = path.join(__dirname, '..', '..');
+/** What the synthesized assembly depends on: a change to any of these means a fresh synth. */
+const SOURCE_DIRS = ['lib', 'lambdas', 'sql', 'bin', 'config'];
+
+type CfnValue = unknown;
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, CfnValue>;
+  Metadata?: Record<string, unknown>;
+}
+interface Template {
+  Resources: Record<string, CfnResource>;
+}
+
+/** A Lambda function of the template, ready to run in this process. */
+export interface LocalFunction {
+  logicalId: string;
+  bundlePath: string;
+  environment: Record<string, string>;
+}
+
+export interface LocalAssembly {
+  definition: StateMachineDefinition;
+  /** Task state name → the function its Resource names. */
+  taskFunctions: Record<string, LocalFunction>;
+  template: Template;
+  /** Physical names the runner gives resources the template only references. */
+  controlTableName: string;
+}
+
+export interface StateMachineDefinition {
+  StartAt: string;
+  States: Record<string, StateDefinition>;
+}
+export interface StateDefinition {
+  Type: string;
+  Resource?: string;
+  ItemProcessor?: StateMachineDefinition;
+  Iterator?: StateMachineDefinition;
+  Branches?: StateMachineDefinition[];
+  [key: string]: unknown;
+}
+
+function sourceHash(config: EnvironmentConfig): string {
+  const hash = createHash('sha256').update(JSON.stringify(config));
+  const walk = (dir: string) => {
+    for (const entry of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else hash.update(full).update(fs.readFileSync(full));
+    }
+  };
+  for (const dir of SOURCE_DIRS) walk(path.join(PROJECT_DIR, dir));
+  hash.update(fs.readFileSync(path.join(PROJECT_DIR, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Synthesizes the real stack (bundling every function with esbuild) into a cache folder
+ * keyed by the sources' hash, so repeated local runs and test files share one synth.
+ */
+export async function synthesizeLocalStack(config: EnvironmentConfig, cacheRoot: string): Promise<string> {
+  const outdir = path.join(cacheRoot, `assembly-${sourceHash(config)}`);
+  const templatePath = path.join(outdir, 'SaasToRedshift-local.template.json');
+  if (fs.existsSync(templatePath)) return outdir;
+  const building = `${outdir}.building-${process.pid}`;
+  fs.rmSync(building, { recursive: true, force: true });
+  // Loaded here, not at module scope: a cached run never pays for aws-cdk-lib.
+  const { App } = await import('aws-cdk-lib');
+  const { PipelineStack } = await import('../../lib/pipeline-stack');
+  // Asset metadata names each function's bundle folder; the CDK CLI sets this flag itself.
+  const app = new App({ outdir: building, context: { 'aws:cdk:enable-asset-metadata': true } });
+  new PipelineStack(app, 'SaasToRedshift-local', {
+    config,
+    env: { account: config.account, region: config.region },
+  });
+  app.synth();
+  try {
+    fs.renameSync(building, outdir);
+  } catch {
+    fs.rmSync(building, { recursive: true, force: true }); // another process finished the same synth first
+  }
+  return outdir;
+}
+
+/** Resolves the intrinsic functions the template uses for names and ARNs into local strings. */
+function resolveValue(value: CfnValue, template: Template, names: Record<string, string>): CfnValue {
+  if (Array.isArray(value)) return value.map((item) => resolveValue(item, template, names));
+  if (value === null || typeof value !== 'object') return value;
+  const object = value as Record<string, CfnValue>;
+  if ('Ref' in object) {
+    const ref = String(object.Ref);
+    if (ref === 'AWS::Partition') return 'aws';
+    if (ref === 'AWS::Region') return 'eu-west-1';
+    if (ref === 'AWS::AccountId') return '000000000000';
+    if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+    return names[ref] ?? ref;
+  }
+  if ('Fn::GetAtt' in object) {
+    const [logicalId] = object['Fn::GetAtt'] as [string, string];
+    const resource = template.Resources[logicalId];
+    if (resource?.Type === 'AWS::Lambda::Function')
+      return `arn:aws:lambda:eu-west-1:000000000000:function:${logicalId}`;
+    return `arn:aws:local:eu-west-1:000000000000:${logicalId}`;
+  }
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, CfnValue[]];
+    return parts.map((part) => String(resolveValue(part, template, names))).join(separator);
+  }
+  return Object.fromEntries(
+    Object.entries(object).map(([key, item]) => [key, resolveValue(item, template, names)]),
+  );
+}
+
+function* taskStates(definition: StateMachineDefinition): Generator<[string, StateDefinition]> {
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === 'Task') yield [name, state];
+    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean);
+    for (const child of nested) yield* taskStates(child as StateMachineDefinition);
+  }
+}
+
+/** Reads the synthesized template: the state machine definition and the function behind every Task state. */
+export function loadAssembly(outdir: string): LocalAssembly {
+  const template = JSON.parse(
+    fs.readFileSync(path.join(outdir, 'SaasToRedshift-local.template.json'), 'utf8'),
+  ) as Template;
+  const resources = Object.entries(template.Resources);
+  const tableId = resources.find(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')?.[0];
+  if (!tableId) throw new Error('The template has no DynamoDB control table');
+  const controlTableName = 'saas-to-redshift-local-control';
+  const names: Record<string, string> = { [tableId]: controlTableName };
+  for (const [logicalId, resource] of resources) {
+    const physical = resource.Properties?.BucketName ?? resource.Properties?.TopicName;
+    if (typeof physical === 'string') names[logicalId] = physical;
+  }
+
+  const machines = resources.filter(([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine');
+  const pipeline = machines.find(([, resource]) =>
+    String(resource.Properties?.StateMachineName ?? '').startsWith('saas-to-redshift'),
+  );
+  if (!pipeline) throw new Error('The template has no pipeline state machine');
+  const definitionString = resolveValue(pipeline[1].Properties?.DefinitionString, template, names);
+  const definition = JSON.parse(String(definitionString)) as StateMachineDefinition;
+
+  const taskFunctions: Record<string, LocalFunction> = {};
+  for (const [stateName, state] of taskStates(definition)) {
+    const logicalId = String(state.Resource).split(':function:')[1];
+    const resource = template.Resources[logicalId];
+    const assetPath = resource?.Metadata?.['aws:asset:path'];
+    if (!resource || typeof assetPath !== 'string') {
+      throw new Error(
+        `Task state ${stateName} names ${state.Resource}, which is no bundled function of the template`,
+      );
+    }
+    const handler = String(resource.Properties?.Handler ?? 'index.handler');
+    const variables =
+      (resource.Properties?.Environment as { Variables?: Record<string, CfnValue> } | undefined)?.Variables ??
+      {};
+    taskFunctions[stateName] = {
+      logicalId,
+      bundlePath: path.join(outdir, assetPath, `${handler.split('.')[0]}.js`),
+      environment: Object.fromEntries(
+        Object.entries(variables).map(([key, value]) => [key, String(resolveValue(value, template, names))]),
+      ),
+    };
+  }
+  return { definition, taskFunctions, template, controlTableName };
+}

@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+import type { LocalFunction } from './assembly';
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type CompilableModule = Module & { _compile(code: string, filename: string): void; paths: string[] };
+const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): string[] };
+
+/**
+ * Loads a synthesized function's bundle as Lambda would start it: its own environment
+ * variables set first (the bundle reads them at module scope), then a fresh module
+ * instance, so each local run gets new SDK clients pointed at that run's stand-ins.
+ */
+export function loadBundledHandler(fn: LocalFunction, overrides: Record<string, string>): Handler {
+  Object.assign(process.env, fn.environment, overrides);
+  const bundle = new Module(fn.bundlePath) as CompilableModule;
+  bundle.filename = fn.bundlePath;
+  bundle.paths = moduleInternals._nodeModulePaths(path.dirname(fn.bundlePath));
+  bundle._compile(fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
+  const handler = (bundle.exports as { handler?: Handler }).handler;
+  if (typeof handler !== 'function') throw new Error(`${fn.bundlePath} exports no handler`);
+  return handler;
+}
+
+/** The parts of the Lambda context object our handlers and Powertools read. */
+export function lambdaContext(functionName: string, requestId: string) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

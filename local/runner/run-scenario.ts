@@ -1,0 +1,459 @@
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PGlite } from '@electric-sql/pglite';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
+import type { ObjectResult } from '../../lambdas/common/object-state';
+import type { RunReport } from '../../lambdas/common/run-report';
+import { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
+import { DynamoDbStandIn } from '../stand-ins/dynamodb-stand-in';
+import { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
+import { FaultInjector } from '../stand-ins/fault-injector';
+import { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
+import { SecretsManagerStandIn } from '../stand-ins/secrets-manager-stand-in';
+import { SimulatedClock } from '../stand-ins/simulated-clock';
+import { SourceOrg } from '../stand-ins/source-org';
+import { applySqlDir } from '../warehouse/apply-sql';
+import { type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
+import { LOCAL_CONFIG, localEnvironmentConfig } from './local-config';
+import { lambdaContext, loadBundledHandler } from './local-lambda';
+import type { ObjectChanges, Scenario } from './scenario';
+
+export const DEFAULT_CACHE_DIR = path.join(__dirname, '..', '..', '.local-out');
+
+/** DESIGN.md report: one entry per object and day (extra fields are compatible additions). */
+export interface ObjectDayReport {
+  status: string;
+  recordsExtracted: number;
+  duplicatesRemoved: number;
+  rowsInserted: number;
+  rowsDeleted: number;
+  error: string | null;
+  syncMode?: string;
+  syncReason?: string;
+  rowsPurged?: number;
+  consolidationSkipped?: boolean;
+}
+
+export interface DayReport {
+  date: string;
+  executionName: string;
+  executionStatus: 'SUCCEEDED' | 'FAILED';
+  objects: Record<string, ObjectDayReport>;
+  flowsRemaining: number;
+  /** Why the execution failed, as its Fail state or failing step said. */
+  error?: string;
+  /** Counted from the execution's events and the stand-ins' logs. */
+  stats: {
+    stateTransitions: number;
+    lambdaInvocations: number;
+    consolidationCalls: number;
+    flowRuns: number;
+  };
+}
+
+export interface LocalReport {
+  days: DayReport[];
+}
+
+export type ProgressEvent =
+  | { type: 'setup'; message: string }
+  | { type: 'day-started'; index: number; total: number; date: string; objects: number }
+  | { type: 'step'; date: string; objectName: string; step: string }
+  | { type: 'day-finished'; index: number; total: number; day: DayReport };
+
+export interface LocalRunOptions {
+  /** Folder for the cached synth. @default `.local-out/` */
+  cacheDir?: string;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Polls before the AppFlow stand-in reports a run finished. @default 1 */
+  flowPollsUntilDone?: number;
+  /** Handler log level (Powertools). @default SILENT */
+  logLevel?: string;
+}
+
+export interface LocalRunResult {
+  report: LocalReport;
+  /** Final tables as JSON rows with lower-case keys (the `--dump` content). */
+  finalTables: Record<string, Record<string, unknown>[]>;
+  /** What the simulated org holds at the end: what the warehouse must equal. */
+  sourceTruth: Record<string, Record<string, unknown>[]>;
+  /** Control rows at the end. */
+  controlRows: Record<string, unknown>[];
+}
+
+const FINAL_SCHEMA = 'salesforce';
+
+/** Step names an operator recognises in the progress lines. */
+const STEP_LABELS: Record<string, string> = {
+  StartExtract: 'starting flow',
+  PollFlow: 'waiting on flow',
+  Consolidate: 'consolidating',
+  FinishObject: 'finishing',
+  RecordFailure: 'failed, cleaning up',
+};
+
+/**
+ * Runs a scenario through the real state machine definition (from the synthesized
+ * template) and the real bundled handlers, against embedded stand-ins reached through
+ * `AWS_ENDPOINT_URL_<SERVICE>`: dynalite, a Data API over PGlite, AppFlow over a
+ * simulated org, Secrets Manager and EventBridge.
+ */
+export async function runScenario(
+  scenario: Scenario,
+  options: LocalRunOptions = {},
+): Promise<LocalRunResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const config = localEnvironmentConfig();
+
+  progress({ type: 'setup', message: 'synthesizing the stack (cached after the first run)' });
+  const assembly = loadAssembly(await synthesizeLocalStack(config, options.cacheDir ?? DEFAULT_CACHE_DIR));
+
+  progress({ type: 'setup', message: 'starting the warehouse (PGlite) and applying sql/' });
+  const db = await PGlite.create();
+  await applySqlDir(db);
+
+  const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
+  const org = new SourceOrg(clock);
+  const faults = new FaultInjector();
+  defineSourceObjects(org, scenario);
+  const appflow = new AppFlowStandIn({
+    org,
+    db,
+    faults,
+    clock,
+    connectorProfiles: [
+      LOCAL_CONFIG.source.connectorProfileName,
+      LOCAL_CONFIG.source.redshiftConnectorProfileName,
+    ],
+    pollsUntilDone: options.flowPollsUntilDone ?? 1,
+  });
+  const redshift = new RedshiftDataStandIn({
+    db,
+    faults,
+    objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
+  });
+  const dynamodb = new DynamoDbStandIn();
+  const secrets = new SecretsManagerStandIn({
+    [LOCAL_CONFIG.redshift.secretName]: '{"username":"local","password":"local"}',
+  });
+  const events = new EventBridgeStandIn();
+  const services = [appflow, redshift, dynamodb, secrets, events];
+  try {
+    const [appflowUrl, redshiftUrl, dynamodbUrl, secretsUrl, eventsUrl] = await Promise.all(
+      services.map((service) => service.start()),
+    );
+    const endpoints = {
+      AWS_REGION: LOCAL_CONFIG.region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_APPFLOW: appflowUrl.url,
+      AWS_ENDPOINT_URL_REDSHIFT_DATA: redshiftUrl.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl.url,
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      // The Data API stand-in answers in milliseconds; no need to linger between looks.
+      CONSOLIDATION_WAIT_MS: '20000',
+    };
+    Object.assign(process.env, endpoints);
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbUrl.url }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    await createControlTable(doc, assembly.controlTableName, scenario.objects);
+    const handlers = bindHandlers(assembly, endpoints);
+
+    const report: LocalReport = { days: [] };
+    for (const [index, day] of scenario.days.entries()) {
+      clock.advanceToDate(day.date);
+      applyChanges(org, day.changes);
+      if (day.apiQuota) org.setApiQuota(day.apiQuota);
+      faults.clear();
+      faults.add(day.faults);
+      progress({
+        type: 'day-started',
+        index,
+        total: scenario.days.length,
+        date: day.date,
+        objects: scenario.objects.length,
+      });
+      const appflowCallsBefore = appflow.calls.length;
+      const redshiftCallsBefore = redshift.calls.length;
+      const startTime = clock.tick(60_000);
+      const executionName = `day-${index + 1}-${day.date}`;
+      const midRunChanges = day.midRunChanges;
+      const outcome = await runExecution(assembly, handlers, day.input, {
+        executionName,
+        startTime,
+        onStep: (objectName, step) => {
+          if (step === 'StartExtract' && midRunChanges) {
+            clock.tick();
+            applyChanges(org, midRunChanges, objectName);
+          }
+          const label = STEP_LABELS[step];
+          if (label) progress({ type: 'step', date: day.date, objectName, step: label });
+        },
+      });
+      await redshift.whenIdle();
+      const dayReport: DayReport = {
+        date: day.date,
+        executionName,
+        executionStatus: outcome.status,
+        objects: objectReports(outcome.report),
+        flowsRemaining: appflow.flowCount(),
+        ...(outcome.error ? { error: outcome.error } : {}),
+        stats: {
+          stateTransitions: outcome.stateTransitions,
+          lambdaInvocations: outcome.lambdaInvocations,
+          consolidationCalls: redshift.calls
+            .slice(redshiftCallsBefore)
+            .filter(
+              (call) =>
+                call.operation === 'ExecuteStatement' && /CALL\s+consolidate_object/i.test(call.sql ?? ''),
+            ).length,
+          flowRuns: appflow.calls.slice(appflowCallsBefore).filter((call) => call.operation === 'StartFlow')
+            .length,
+        },
+      };
+      report.days.push(dayReport);
+      progress({ type: 'day-finished', index, total: scenario.days.length, day: dayReport });
+      clock.tick(60_000);
+    }
+
+    const finalTables = await dumpFinalTables(db);
+    const sourceTruth = Object.fromEntries(org.objectNames().map((name) => [name, org.truth(name)]));
+    const { scanControlTable } = await import('../../lambdas/common/control-table');
+    const controlRows = await scanControlTable(doc, assembly.controlTableName);
+    return { report, finalTables, sourceTruth, controlRows };
+  } finally {
+    await Promise.allSettled(services.map((service) => service.stop()));
+    await db.close();
+  }
+}
+
+function defineSourceObjects(org: SourceOrg, scenario: Scenario): void {
+  const names = new Set<string>();
+  for (const row of scenario.objects) {
+    if (typeof row.objectName === 'string' && OBJECT_NAME_PATTERN.test(row.objectName))
+      names.add(row.objectName);
+  }
+  for (const name of Object.keys(scenario.sourceObjects ?? {})) names.add(name);
+  for (const day of scenario.days) for (const name of Object.keys(day.changes)) names.add(name);
+  for (const name of names) {
+    if (!org.hasObject(name)) org.defineObject(name, scenario.sourceObjects?.[name]?.fields ?? []);
+  }
+}
+
+function applyChanges(org: SourceOrg, changes: Record<string, ObjectChanges>, onlyObject?: string): void {
+  for (const [objectName, change] of Object.entries(changes)) {
+    if (onlyObject && objectName !== onlyObject) continue;
+    if (change.upsert.length > 0) org.upsert(objectName, change.upsert);
+    if (change.delete.length > 0) org.delete(objectName, change.delete);
+    if (change.purge.length > 0) org.purge(objectName, change.purge);
+  }
+}
+
+async function createControlTable(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  rows: Record<string, unknown>[],
+) {
+  await doc.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: 'objectName', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'objectName', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (const row of rows) await doc.send(new PutCommand({ TableName: tableName, Item: row }));
+}
+
+type LocalHandler = (input: unknown) => Promise<unknown>;
+
+function bindHandlers(
+  assembly: LocalAssembly,
+  overrides: Record<string, string>,
+): Record<string, LocalHandler> {
+  return Object.fromEntries(
+    Object.entries(assembly.taskFunctions).map(([stateName, fn]) => {
+      const handler = loadBundledHandler(fn, overrides);
+      return [stateName, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
+    }),
+  );
+}
+
+interface ExecutionOutcome {
+  status: 'SUCCEEDED' | 'FAILED';
+  report?: RunReport;
+  error?: string;
+  stateTransitions: number;
+  lambdaInvocations: number;
+}
+
+interface StateEvent {
+  type: string;
+  state?: { name: string; type: string; input?: unknown; output?: unknown };
+  Error?: string;
+  Cause?: string;
+}
+
+function objectNameOf(input: unknown): string | undefined {
+  const plan = (input as { plan?: { objectName?: string } } | undefined)?.plan;
+  return plan?.objectName;
+}
+
+async function runExecution(
+  assembly: LocalAssembly,
+  handlers: Record<string, LocalHandler>,
+  input: unknown,
+  run: { executionName: string; startTime: Date; onStep: (objectName: string, step: string) => void },
+): Promise<ExecutionOutcome> {
+  const machine = new StateMachine(assembly.definition as never, {
+    validationOptions: { checkPaths: false },
+  });
+  const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
+  const waits = Object.fromEntries(
+    listStates(assembly.definition)
+      .filter(([, state]) => state.Type === 'Wait')
+      .map(([name]) => [name, 0]),
+  );
+  // aws-local-stepfunctions 3 overwrites the context's Execution.StartTime with the wall
+  // clock; AWS would hand the steps the execution's (here: simulated) start time.
+  const startTime = run.startTime.toISOString();
+  const withStartTime = Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [
+      name,
+      (event: unknown) => handler(replaceExecutionStartTime(event, startTime)),
+    ]),
+  );
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: withStartTime as never,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: instant,
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${run.executionName}`,
+        Name: run.executionName,
+        StartTime: startTime,
+        Input: input as never,
+        RoleArn: 'arn:aws:iam::000000000000:role/local',
+      },
+      StateMachine: {
+        Id: 'arn:aws:states:eu-west-1:000000000000:stateMachine:saas-to-redshift-local',
+        Name: 'saas-to-redshift-local',
+      },
+    },
+  });
+  let stateTransitions = 0;
+  let lambdaInvocations = 0;
+  let report: RunReport | undefined;
+  let failure: string | undefined;
+  const collect = (async () => {
+    for await (const event of execution.eventLogs as AsyncIterable<StateEvent>) {
+      if (event.type === 'StateEntered' && event.state) {
+        stateTransitions++;
+        if (event.state.type === 'Task') {
+          lambdaInvocations++;
+          const objectName = objectNameOf(event.state.input);
+          if (objectName) run.onStep(objectName, event.state.name);
+        }
+      } else if (event.type === 'StateRetried') {
+        lambdaInvocations++;
+      } else if (event.type === 'StateExited' && event.state?.name === 'ReportRun') {
+        report = event.state.output as RunReport;
+      } else if (event.type === 'StateFailed' && !failure) {
+        failure = `${event.state?.name}: ${event.Error}: ${event.Cause}`;
+      }
+    }
+  })();
+  let status: ExecutionOutcome['status'] = 'SUCCEEDED';
+  let error: string | undefined;
+  try {
+    await execution.result;
+  } catch (caught) {
+    status = 'FAILED';
+    const failed = caught as { name?: string; message?: string; cause?: unknown };
+    error = failed.message ?? String(caught);
+  }
+  await collect;
+  return {
+    status,
+    report,
+    error: status === 'FAILED' ? (error ?? failure) : undefined,
+    stateTransitions,
+    lambdaInvocations,
+  };
+}
+
+/** The `execution.startTime` a step received from `$$.Execution.StartTime`, set to the run's start. */
+function replaceExecutionStartTime(event: unknown, startTime: string): unknown {
+  const execution = (event as { execution?: { startTime?: string } } | null)?.execution;
+  if (!execution || typeof execution.startTime !== 'string') return event;
+  return { ...(event as object), execution: { ...execution, startTime } };
+}
+
+type NamedState = [
+  string,
+  { Type: string; ItemProcessor?: unknown; Iterator?: unknown; Branches?: unknown[] },
+];
+function listStates(definition: { States: Record<string, NamedState[1]> }): NamedState[] {
+  return Object.entries(definition.States).flatMap(([name, state]): NamedState[] => {
+    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean) as {
+      States: Record<string, NamedState[1]>;
+    }[];
+    return [[name, state], ...nested.flatMap(listStates)];
+  });
+}
+
+function objectReports(report: RunReport | undefined): Record<string, ObjectDayReport> {
+  const entries = (report?.objects ?? []).map((result: ObjectResult): [string, ObjectDayReport] => [
+    result.objectName,
+    {
+      status: result.status,
+      recordsExtracted: result.recordsExtracted,
+      duplicatesRemoved: result.duplicatesRemoved,
+      rowsInserted: result.rowsInserted,
+      rowsDeleted: result.rowsDeleted,
+      error: result.error,
+      ...(result.syncMode ? { syncMode: result.syncMode } : {}),
+      ...(result.syncReason ? { syncReason: result.syncReason } : {}),
+      rowsPurged: result.rowsPurged,
+      consolidationSkipped: result.consolidationSkipped,
+    },
+  ]);
+  return Object.fromEntries(entries);
+}
+
+function jsonValue(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** Every final table as rows with lower-case keys, ordered by `id` when it has one. */
+async function dumpFinalTables(db: PGlite): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables = await db.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+    [FINAL_SCHEMA],
+  );
+  const dump: Record<string, Record<string, unknown>[]> = {};
+  for (const { table_name } of tables.rows) {
+    const columns = await db.query<{ column_name: string }>(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      [FINAL_SCHEMA, table_name],
+    );
+    const orderBy = columns.rows.some((column) => column.column_name === 'id') ? ' ORDER BY "id"' : '';
+    const rows = await db.query<Record<string, unknown>>(
+      `SELECT * FROM "${FINAL_SCHEMA}"."${table_name}"${orderBy}`,
+    );
+    dump[table_name] = rows.rows.map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, value]) => [key.toLowerCase(), jsonValue(value)])),
+    );
+  }
+  return dump;
+}
