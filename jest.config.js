@@ -1,9 +1,12 @@
-/** Transpile-only ts-jest: `npm run build` (tsc --noEmit) does the type checking once. */
+/**
+ * ts-jest transpiles only (tsconfig `isolatedModules`): `npm run build` type-checks once.
+ * `npm run jest` runs with --experimental-vm-modules: PGlite loads its WebAssembly with import().
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60_000,
 };

@@ -1,0 +1,73 @@
+/**
+ * A scripted failure: the next `times` matching calls fail with `error`.
+ * `service` is 'appflow' or 'redshift-data'; `operation` is an API operation
+ * (`CreateFlow`, `ExecuteStatement`, …), `FlowRun` (a flow execution ending in Error)
+ * or `Statement` (a Data API statement ending FAILED). `object` narrows it to one object.
+ */
+export interface FaultSpec {
+  service: string;
+  operation: string;
+  object?: string;
+  times: number;
+  error: string;
+}
+
+/** 'redshift-data', 'RedshiftData' and 'redshift_data' all name the same service. */
+function normalizeServiceName(service: string): string {
+  return service.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function sameText(left: string, right: string): boolean {
+  return left.toLowerCase() === right.toLowerCase();
+}
+
+/** Holds the faults a scenario day injects; the stand-ins consult it before every call. */
+export class FaultInjector {
+  private faults: FaultSpec[] = [];
+
+  add(faults: FaultSpec[]): void {
+    for (const fault of faults) {
+      if (!fault.service || !fault.operation || !fault.error) {
+        throw new Error(
+          `FaultInjector: a fault needs service, operation and error: ${JSON.stringify(fault)}`,
+        );
+      }
+      if (!Number.isInteger(fault.times) || fault.times < 1) {
+        throw new Error(`FaultInjector: times must be a positive integer: ${JSON.stringify(fault)}`);
+      }
+      this.faults.push({ ...fault });
+    }
+  }
+
+  /**
+   * Returns the error of the first remaining fault matching the call and uses up one of
+   * its `times`. Service, operation and object compare case-insensitively; a fault with an
+   * `object` only matches calls about that object, one without matches any call.
+   */
+  take(service: string, operation: string, objectName?: string): string | undefined {
+    const index = this.faults.findIndex(
+      (fault) =>
+        normalizeServiceName(fault.service) === normalizeServiceName(service) &&
+        sameText(fault.operation, operation) &&
+        (fault.object === undefined || (objectName !== undefined && sameText(fault.object, objectName))),
+    );
+    if (index < 0) {
+      return undefined;
+    }
+    const fault = this.faults[index];
+    fault.times -= 1;
+    if (fault.times <= 0) {
+      this.faults.splice(index, 1);
+    }
+    return fault.error;
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  /** Faults not used up yet (copies), e.g. to report a scenario fault that never fired. */
+  pending(): FaultSpec[] {
+    return this.faults.map((fault) => ({ ...fault }));
+  }
+}

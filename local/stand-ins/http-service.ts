@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type JsonObject = Record<string, unknown>;
+
+/** An error the stand-in answers with, in the wire format of its protocol. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+    /** Extra members of the error shape, e.g. Redshift Data's ResourceId. */
+    readonly members: JsonObject = {},
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export interface ServiceRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: JsonObject;
+  /** Region from the SigV4 credential scope, so ARNs look like the caller's. */
+  region: string;
+}
+
+export interface ServiceResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type RequestHandler = (request: ServiceRequest) => Promise<ServiceResponse>;
+
+const CREDENTIAL_SCOPE_PATTERN = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//;
+
+function regionOf(headers: IncomingHttpHeaders): string {
+  const authorization = headers.authorization ?? '';
+  return CREDENTIAL_SCOPE_PATTERN.exec(authorization)?.[1] ?? 'us-east-1';
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function parseJsonBody(text: string): JsonObject {
+  if (text.trim() === '') {
+    return {};
+  }
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ServiceError('SerializationException', 'Request body must be a JSON object');
+  }
+  return parsed as JsonObject;
+}
+
+/**
+ * A node:http server on 127.0.0.1 with a port chosen at start, turning requests into
+ * `ServiceRequest`s for a protocol-specific handler. Shared by every stand-in.
+ */
+export class HttpStandInServer {
+  private server: Server | undefined;
+
+  constructor(
+    private readonly serviceName: string,
+    private readonly handler: RequestHandler,
+  ) {}
+
+  async start(): Promise<{ url: string }> {
+    if (this.server) {
+      throw new Error(`${this.serviceName} stand-in is already started`);
+    }
+    const server = createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}` };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) {
+      return;
+    }
+    this.server = undefined;
+    // SDK clients keep connections alive; close them or close() would wait for them.
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let result: ServiceResponse;
+    try {
+      const body = parseJsonBody(await readBody(request));
+      result = await this.handler({
+        method: request.method ?? 'GET',
+        path: (request.url ?? '/').split('?')[0],
+        headers: request.headers,
+        body,
+        region: regionOf(request.headers),
+      });
+    } catch (error) {
+      // Handlers format their own ServiceErrors; anything reaching here is a stand-in bug or bad JSON.
+      const message = errorMessage(error);
+      const code = error instanceof ServiceError ? error.code : 'InternalFailure';
+      result = {
+        status: error instanceof ServiceError ? error.statusCode : 500,
+        headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
+        body: JSON.stringify({ __type: code, message }),
+      };
+    }
+    response.writeHead(result.status, {
+      'x-amzn-requestid': randomUUID(),
+      'content-length': String(Buffer.byteLength(result.body)),
+      ...result.headers,
+    });
+    response.end(result.body);
+  }
+}
+
+/** restJson1 (AppFlow): JSON body; errors by status code, `x-amzn-errortype` header and `message`. */
+export const restJson = {
+  ok(body: JsonObject): ServiceResponse {
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  },
+  error(error: ServiceError): ServiceResponse {
+    return {
+      status: error.statusCode,
+      headers: { 'content-type': 'application/json', 'x-amzn-errortype': error.code },
+      body: JSON.stringify({ message: error.message, ...error.members }),
+    };
+  },
+};
+
+/** awsJson1_1 (Redshift Data, Secrets Manager): `X-Amz-Target` operations; errors as `__type` + message. */
+export const awsJson = {
+  ok(body: JsonObject): ServiceResponse {
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(body),
+    };
+  },
+  error(error: ServiceError): ServiceResponse {
+    return {
+      status: error.statusCode,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      // Models name the member `Message`, the SDK falls back to `message`: send both.
+      body: JSON.stringify({
+        __type: error.code,
+        message: error.message,
+        Message: error.message,
+        ...error.members,
+      }),
+    };
+  },
+  /** 'RedshiftData.ExecuteStatement' → 'ExecuteStatement'. */
+  operationOf(request: ServiceRequest): string {
+    const target = request.headers['x-amz-target'];
+    const value = Array.isArray(target) ? target[0] : target;
+    return value?.split('.').pop() ?? '';
+  },
+};
+
+/**
+ * The message of anything thrown. Duck-typed rather than `instanceof Error`, because
+ * database errors may come from another realm (e.g. PGlite loaded outside Jest's sandbox).
+ */
+export function errorMessage(error: unknown): string {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'message' in error &&
+    typeof error.message === 'string'
+  ) {
+    return error.message;
+  }
+  return String(error);
+}
+
+/** Timestamps travel as epoch seconds (with fraction) in both JSON protocols. */
+export function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+// Narrowing helpers for request members: a wrong type is the caller's ValidationException.
+
+export function optionalString(body: JsonObject, member: string): string | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    throw new ServiceError('ValidationException', `${member} must be a string`);
+  }
+  return value;
+}
+
+export function requiredString(body: JsonObject, member: string): string {
+  const value = optionalString(body, member);
+  if (value === undefined || value === '') {
+    throw new ServiceError('ValidationException', `${member} is required`);
+  }
+  return value;
+}
+
+export function optionalBoolean(body: JsonObject, member: string): boolean | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'boolean') {
+    throw new ServiceError('ValidationException', `${member} must be a boolean`);
+  }
+  return value;
+}
+
+export function optionalNumber(body: JsonObject, member: string): number | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'number') {
+    throw new ServiceError('ValidationException', `${member} must be a number`);
+  }
+  return value;
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function optionalObject(body: JsonObject, member: string): JsonObject | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (!isJsonObject(value)) {
+    throw new ServiceError('ValidationException', `${member} must be an object`);
+  }
+  return value;
+}
+
+export function optionalArray(body: JsonObject, member: string): unknown[] | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (!Array.isArray(value)) {
+    throw new ServiceError('ValidationException', `${member} must be a list`);
+  }
+  return value;
+}
+
+/** Opaque pagination: the token is the index of the next item. */
+export function paginate<T>(
+  items: T[],
+  maxResults: number | undefined,
+  nextToken: string | undefined,
+  defaultPageSize: number,
+): { page: T[]; nextToken?: string } {
+  const start = nextToken === undefined ? 0 : Number.parseInt(nextToken, 10);
+  if (!Number.isInteger(start) || start < 0) {
+    throw new ServiceError('ValidationException', `Invalid nextToken '${nextToken}'`);
+  }
+  const size = maxResults && maxResults > 0 ? maxResults : defaultPageSize;
+  const end = start + size;
+  return { page: items.slice(start, end), nextToken: end < items.length ? String(end) : undefined };
+}

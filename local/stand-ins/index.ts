@@ -1,0 +1,22 @@
+export {
+  type AppFlowCall,
+  AppFlowStandIn,
+  type AppFlowStandInOptions,
+  type ConnectorProfileSpec,
+} from './appflow-stand-in';
+export { DynamoDbStandIn } from './dynamodb-stand-in';
+export { FaultInjector, type FaultSpec } from './fault-injector';
+export {
+  type RedshiftDataCall,
+  RedshiftDataStandIn,
+  type RedshiftDataStandInOptions,
+} from './redshift-data-stand-in';
+export { type SecretsManagerCall, SecretsManagerStandIn } from './secrets-manager-stand-in';
+export { SimulatedClock } from './simulated-clock';
+export { type ApiQuota, type SourceField, type SourceFieldType, SourceOrg } from './source-org';
+export {
+  MissingSqlParameterError,
+  quoteSqlLiteral,
+  type SqlParameter,
+  substituteNamedParameters,
+} from './sql-parameters';

@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { applySqlDir } from '../../local/warehouse/apply-sql';
+import { createWarehouse, type WarehouseDb } from './warehouse-fixture';
+
+/** Everything sql/ can create or change, in a comparable form (test-side Postgres catalog SQL). */
+async function catalogSnapshot(db: WarehouseDb): Promise<Record<string, unknown[]>> {
+  const schemas = await db.query(`
+    SELECT nspname FROM pg_namespace
+    WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY nspname`);
+  const columns = await db.query(`
+    SELECT table_schema, table_name, column_name, ordinal_position, data_type,
+           character_maximum_length, is_nullable, column_default
+    FROM information_schema.columns
+    WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY table_schema, table_name, ordinal_position`);
+  const routines = await db.query(`
+    SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS arguments,
+           p.prokind, p.prosrc, p.oid
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY 1, 2, 3`);
+  const constraintsAndIndexes = await db.query(`
+    SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1`);
+  const auditRows = await db.query('SELECT * FROM public.consolidation_audit');
+  return {
+    schemas: schemas.rows,
+    columns: columns.rows,
+    routines: routines.rows,
+    relations: constraintsAndIndexes.rows,
+    auditRows: auditRows.rows,
+  };
+}
+
+describe('applySqlDir', () => {
+  let db: WarehouseDb;
+
+  beforeAll(async () => {
+    db = await createWarehouse();
+  });
+
+  afterAll(async () => {
+    await db.close();
+  });
+
+  test('creates the contract layout: schemas, audit table and both procedure forms', async () => {
+    const snapshot = await catalogSnapshot(db);
+
+    expect(snapshot.schemas).toEqual(
+      expect.arrayContaining([
+        { nspname: 'public' },
+        { nspname: 'salesforce' },
+        { nspname: 'salesforce_incremental' },
+      ]),
+    );
+    expect(
+      (snapshot.columns as { table_name: string; column_name: string }[])
+        .filter((column) => column.table_name === 'consolidation_audit')
+        .map((column) => column.column_name),
+    ).toEqual([
+      'run_id',
+      'staging_schema',
+      'final_schema',
+      'table_name',
+      'sync_mode',
+      'delete_mode',
+      'rows_staged',
+      'rows_null_key',
+      'duplicates_removed',
+      'rows_inserted',
+      'rows_updated',
+      'rows_deleted',
+      'rows_purged',
+      'started_at',
+      'finished_at',
+    ]);
+    expect(
+      (snapshot.routines as { nspname: string; proname: string; arguments: string; prokind: string }[]).map(
+        ({ nspname, proname, arguments: args, prokind }) => ({ nspname, proname, args, prokind }),
+      ),
+    ).toEqual([
+      {
+        nspname: 'public',
+        proname: 'consolidate_object',
+        args:
+          'IN p_staging_schema character varying, IN p_final_schema character varying, ' +
+          'IN p_table_name character varying, IN p_pk_column character varying, ' +
+          'IN p_cursor_column character varying, IN p_delete_mode character varying, ' +
+          'IN p_run_id character varying',
+        prokind: 'p',
+      },
+      {
+        nspname: 'public',
+        proname: 'consolidate_object',
+        args:
+          'IN p_staging_schema character varying, IN p_final_schema character varying, ' +
+          'IN p_table_name character varying, IN p_pk_column character varying, ' +
+          'IN p_cursor_column character varying, IN p_delete_mode character varying, ' +
+          'IN p_run_id character varying, IN p_sync_mode character varying',
+        prokind: 'p',
+      },
+    ]);
+  });
+
+  test('applying sql/ again changes nothing', async () => {
+    const before = await catalogSnapshot(db);
+
+    await applySqlDir(db);
+
+    expect(await catalogSnapshot(db)).toEqual(before);
+  });
+
+  test('applying sql/ again keeps the audit rows already written', async () => {
+    await db.exec(`
+      CREATE TABLE salesforce_incremental.contact (id varchar(18), systemmodstamp timestamp);
+      CREATE TABLE salesforce.contact (id varchar(18), systemmodstamp timestamp);
+      INSERT INTO salesforce_incremental.contact VALUES ('003A', '2026-01-01');
+      CALL consolidate_object('salesforce_incremental', 'salesforce', 'contact', 'id', 'systemmodstamp',
+                              'hard', 'run-2026-01-01');
+    `);
+    const before = await catalogSnapshot(db);
+
+    await applySqlDir(db);
+
+    expect(await catalogSnapshot(db)).toEqual(before);
+    expect(before.auditRows).toHaveLength(1);
+  });
+
+  test('names the file and statement that failed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'apply-sql-'));
+    try {
+      writeFileSync(path.join(dir, '001_ok.sql'), 'CREATE SCHEMA IF NOT EXISTS scratch;');
+      writeFileSync(path.join(dir, '002_bad.sql'), 'SELECT 1;\nSELECT * FROM no_such_table;');
+      await expect(applySqlDir(db, dir)).rejects.toThrow(/^002_bad\.sql, statement 2: .*no_such_table/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,277 @@
+import { Worker } from 'node:worker_threads';
+import type { PGlite, Results } from '@electric-sql/pglite';
+import { applySqlDir } from '../../local/warehouse/apply-sql';
+
+/** The contract's default schemas, created by sql/001_schemas.sql. */
+export const STAGING_SCHEMA = 'salesforce_incremental';
+export const FINAL_SCHEMA = 'salesforce';
+export const AUDIT_TABLE = 'public.consolidation_audit';
+
+/** A Salesforce Account as staged by AppFlow, reduced to the columns the hazards need. */
+export interface AccountRow {
+  id: string | null;
+  name: string | null;
+  systemmodstamp: string | null;
+  isdeleted?: boolean | null;
+}
+
+export interface AuditRow {
+  run_id: string;
+  staging_schema: string;
+  final_schema: string;
+  table_name: string;
+  sync_mode: string;
+  delete_mode: string;
+  rows_staged: number;
+  rows_null_key: number;
+  duplicates_removed: number;
+  rows_inserted: number;
+  rows_updated: number;
+  rows_deleted: number;
+  rows_purged: number;
+  /** ISO strings: rows cross from the PGlite worker as JSON. */
+  started_at: string;
+  finished_at: string;
+}
+
+export interface ConsolidateOptions {
+  deleteMode?: string;
+  syncMode?: string;
+  runId?: string;
+  pkColumn?: string;
+  cursorColumn?: string;
+  stagingSchema?: string;
+  finalSchema?: string;
+}
+
+/** The part of the PGlite API the SQL tests use. */
+export type WarehouseDb = Pick<PGlite, 'exec' | 'query' | 'close'>;
+
+/*
+ * PGlite loads its wasm and Node built-ins with dynamic import(), which Jest's module sandbox
+ * refuses unless Node runs with --experimental-vm-modules. So the tests run PGlite in a worker
+ * thread (plain Node) and talk to it through this small proxy; the code under test (apply-sql,
+ * the procedure) is the same that runs against an in-process PGlite in the local runner.
+ */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { PGlite } = require(workerData.pglitePath);
+const ready = PGlite.create();
+parentPort.on('message', async ({ id, method, sql, params }) => {
+  try {
+    const db = await ready;
+    if (method === 'close') {
+      await db.close();
+      parentPort.postMessage({ id });
+      return;
+    }
+    const result = method === 'exec' ? await db.exec(sql) : await db.query(sql, params);
+    parentPort.postMessage({ id, result: JSON.parse(JSON.stringify(result, (key, value) =>
+      key === 'parser' || key === 'serializer' ? undefined : value)) });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message ? error.message : error) });
+  }
+});
+`;
+
+interface WorkerReply {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
+class WorkerPGlite {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
+  private nextId = 0;
+
+  constructor() {
+    this.worker = new Worker(workerSource, {
+      eval: true,
+      workerData: { pglitePath: require.resolve('@electric-sql/pglite') },
+    });
+    this.worker.on('message', ({ id, result, error }: WorkerReply) => {
+      const call = this.pending.get(id);
+      this.pending.delete(id);
+      if (error === undefined) call?.resolve(result);
+      else call?.reject(new Error(error));
+    });
+    this.worker.on('error', (error) => {
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  private call(method: string, sql?: string, params?: unknown[]): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, method, sql, params });
+    });
+  }
+
+  exec(sql: string): Promise<Results[]> {
+    return this.call('exec', sql) as Promise<Results[]>;
+  }
+
+  query<T>(sql: string, params?: unknown[]): Promise<Results<T>> {
+    return this.call('query', sql, params) as Promise<Results<T>>;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.call('close');
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+}
+
+/** A fresh Postgres (PGlite) with sql/ applied, as the deploy step applies it to Redshift. */
+export async function createWarehouse(): Promise<WarehouseDb> {
+  const db = new WorkerPGlite();
+  await applySqlDir(db);
+  return db;
+}
+
+/** Staging and final tables of the same columns, as the pipeline's structure sync leaves them. */
+export async function createObjectTables(
+  db: WarehouseDb,
+  table: string,
+  { withIsDeleted = true }: { withIsDeleted?: boolean } = {},
+): Promise<void> {
+  const columns = `id varchar(18), name varchar(255), systemmodstamp timestamp${
+    withIsDeleted ? ', isdeleted boolean' : ''
+  }`;
+  await db.exec(`
+    CREATE TABLE ${STAGING_SCHEMA}.${table} (${columns});
+    CREATE TABLE ${FINAL_SCHEMA}.${table} (${columns});
+  `);
+}
+
+/** Inserts rows into the staging table in the given order, as AppFlow would. */
+export async function stage(db: WarehouseDb, table: string, rows: AccountRow[]): Promise<void> {
+  for (const row of rows) {
+    if (row.isdeleted === undefined) {
+      await db.query(
+        `INSERT INTO ${STAGING_SCHEMA}.${table} (id, name, systemmodstamp) VALUES ($1, $2, $3)`,
+        [row.id, row.name, row.systemmodstamp],
+      );
+    } else {
+      await db.query(
+        `INSERT INTO ${STAGING_SCHEMA}.${table} (id, name, systemmodstamp, isdeleted) VALUES ($1, $2, $3, $4)`,
+        [row.id, row.name, row.systemmodstamp, row.isdeleted],
+      );
+    }
+  }
+}
+
+/** CALL consolidate_object with bound arguments: 8 arguments when a sync mode is given, else 7. */
+export async function consolidate(
+  db: WarehouseDb,
+  table: string,
+  options: ConsolidateOptions = {},
+): Promise<void> {
+  const args = [
+    options.stagingSchema ?? STAGING_SCHEMA,
+    options.finalSchema ?? FINAL_SCHEMA,
+    table,
+    options.pkColumn ?? 'id',
+    options.cursorColumn ?? 'systemmodstamp',
+    options.deleteMode ?? 'hard',
+    options.runId ?? 'run-test',
+  ];
+  if (options.syncMode !== undefined) args.push(options.syncMode);
+  const placeholders = args.map((_, index) => `CAST($${index + 1} AS varchar)`).join(', ');
+  await db.query(`CALL consolidate_object(${placeholders})`, args);
+}
+
+function toIso(value: unknown): string | null {
+  if (value === null) return null;
+  // Rows cross from the worker as JSON: timestamps arrive as ISO strings.
+  return String(value);
+}
+
+async function rowsOf(db: WarehouseDb, qualifiedTable: string): Promise<AccountRow[]> {
+  const result = await db.query<Record<string, unknown>>(
+    `SELECT * FROM ${qualifiedTable} ORDER BY id, systemmodstamp, name`,
+  );
+  return result.rows.map((row) => ({
+    ...(row as unknown as AccountRow),
+    systemmodstamp: toIso(row.systemmodstamp),
+  }));
+}
+
+/** The final table, ordered by key, timestamps as ISO strings. */
+export function finalRows(db: WarehouseDb, table: string): Promise<AccountRow[]> {
+  return rowsOf(db, `${FINAL_SCHEMA}.${table}`);
+}
+
+export function stagedRows(db: WarehouseDb, table: string): Promise<AccountRow[]> {
+  return rowsOf(db, `${STAGING_SCHEMA}.${table}`);
+}
+
+/** Order-independent fingerprint of a final table's contents (test-side SQL, Postgres only). */
+export async function finalChecksum(db: WarehouseDb, table: string): Promise<string> {
+  const result = await db.query<{ checksum: string | null }>(
+    `SELECT md5(string_agg(md5(CAST(t.* AS text)), ',' ORDER BY md5(CAST(t.* AS text)))) AS checksum
+     FROM ${FINAL_SCHEMA}.${table} t`,
+  );
+  return result.rows[0]?.checksum ?? 'empty';
+}
+
+export async function auditRows(db: WarehouseDb, table: string): Promise<AuditRow[]> {
+  const result = await db.query<AuditRow>(
+    `SELECT * FROM ${AUDIT_TABLE} WHERE table_name = $1 ORDER BY started_at, finished_at`,
+    [table],
+  );
+  return result.rows;
+}
+
+export async function lastAudit(db: WarehouseDb, table: string): Promise<AuditRow> {
+  const rows = await auditRows(db, table);
+  const last = rows.at(-1);
+  if (!last) throw new Error(`no audit row for ${table}`);
+  return last;
+}
+
+/** The figures of an audit row, without the identifying columns and timestamps. */
+export function countsOf(
+  audit: AuditRow,
+): Pick<
+  AuditRow,
+  | 'rows_staged'
+  | 'rows_null_key'
+  | 'duplicates_removed'
+  | 'rows_inserted'
+  | 'rows_updated'
+  | 'rows_deleted'
+  | 'rows_purged'
+> {
+  return {
+    rows_staged: Number(audit.rows_staged),
+    rows_null_key: Number(audit.rows_null_key),
+    duplicates_removed: Number(audit.duplicates_removed),
+    rows_inserted: Number(audit.rows_inserted),
+    rows_updated: Number(audit.rows_updated),
+    rows_deleted: Number(audit.rows_deleted),
+    rows_purged: Number(audit.rows_purged),
+  };
+}
+
+/** An Account row with a live (not deleted) version; the shorthand the hazard tests use. */
+export function account(id: string, name: string | null, systemmodstamp: string | null): AccountRow {
+  return {
+    id,
+    name,
+    systemmodstamp: systemmodstamp === null ? null : `${systemmodstamp}T00:00:00.000Z`,
+    isdeleted: false,
+  };
+}
+
+export function deletedAccount(id: string, name: string | null, systemmodstamp: string): AccountRow {
+  return { ...account(id, name, systemmodstamp), isdeleted: true };
+}
