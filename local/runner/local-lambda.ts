@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
+import { runInThisContext } from 'node:vm';
 import type { LocalFunction } from './assembly';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -8,12 +9,22 @@ type CompilableModule = Module & { _compile(code: string, filename: string): voi
 const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): string[] };
 
 /**
+ * Bundles run in Node's own module realm and read its `process.env`. Under jest, the
+ * test's `process` is a sandbox copy, so variables go to both (the same object elsewhere).
+ */
+const nodeProcess = runInThisContext('process') as NodeJS.Process;
+export function setEnvironment(variables: Record<string, string>): void {
+  Object.assign(process.env, variables);
+  if (nodeProcess.env !== process.env) Object.assign(nodeProcess.env, variables);
+}
+
+/**
  * Loads a synthesized function's bundle as Lambda would start it: its own environment
  * variables set first (the bundle reads them at module scope), then a fresh module
  * instance, so each local run gets new SDK clients pointed at that run's stand-ins.
  */
 export function loadBundledHandler(fn: LocalFunction, overrides: Record<string, string>): Handler {
-  Object.assign(process.env, fn.environment, overrides);
+  setEnvironment({ ...fn.environment, ...overrides });
   const bundle = new Module(fn.bundlePath) as CompilableModule;
   bundle.filename = fn.bundlePath;
   bundle.paths = moduleInternals._nodeModulePaths(path.dirname(fn.bundlePath));

@@ -19,7 +19,7 @@ import { SourceOrg } from '../stand-ins/source-org';
 import { applySqlDir } from '../warehouse/apply-sql';
 import { type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
 import { LOCAL_CONFIG, localEnvironmentConfig } from './local-config';
-import { lambdaContext, loadBundledHandler } from './local-lambda';
+import { lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
 import type { ObjectChanges, Scenario } from './scenario';
 
 export const DEFAULT_CACHE_DIR = path.join(__dirname, '..', '..', '.local-out');
@@ -157,10 +157,12 @@ export async function runScenario(
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      // The deployed functions run Node.js 24; the local Node version says nothing about them.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // The Data API stand-in answers in milliseconds; no need to linger between looks.
       CONSOLIDATION_WAIT_MS: '20000',
     };
-    Object.assign(process.env, endpoints);
+    setEnvironment(endpoints);
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbUrl.url }), {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -431,28 +433,35 @@ function objectReports(report: RunReport | undefined): Record<string, ObjectDayR
   return Object.fromEntries(entries);
 }
 
-function jsonValue(value: unknown): unknown {
-  return value instanceof Date ? value.toISOString() : value;
+/** JSON as an analyst would read it: timestamps in ISO 8601 (UTC), dates as YYYY-MM-DD. */
+function jsonValue(value: unknown, dataType: string | undefined): unknown {
+  if (!(value instanceof Date)) return value;
+  return dataType === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
 }
 
 /** Every final table as rows with lower-case keys, ordered by `id` when it has one. */
 async function dumpFinalTables(db: PGlite): Promise<Record<string, Record<string, unknown>[]>> {
-  const tables = await db.query<{ table_name: string }>(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+  const columns = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns
+     WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
     [FINAL_SCHEMA],
   );
+  const types = new Map<string, Map<string, string>>();
+  for (const column of columns.rows) {
+    const table = types.get(column.table_name) ?? new Map<string, string>();
+    table.set(column.column_name, column.data_type);
+    types.set(column.table_name, table);
+  }
   const dump: Record<string, Record<string, unknown>[]> = {};
-  for (const { table_name } of tables.rows) {
-    const columns = await db.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-      [FINAL_SCHEMA, table_name],
-    );
-    const orderBy = columns.rows.some((column) => column.column_name === 'id') ? ' ORDER BY "id"' : '';
+  for (const [table, tableTypes] of types) {
+    const orderBy = tableTypes.has('id') ? ' ORDER BY "id"' : '';
     const rows = await db.query<Record<string, unknown>>(
-      `SELECT * FROM "${FINAL_SCHEMA}"."${table_name}"${orderBy}`,
+      `SELECT * FROM "${FINAL_SCHEMA}"."${table}"${orderBy}`,
     );
-    dump[table_name] = rows.rows.map((row) =>
-      Object.fromEntries(Object.entries(row).map(([key, value]) => [key.toLowerCase(), jsonValue(value)])),
+    dump[table] = rows.rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, value]) => [key.toLowerCase(), jsonValue(value, tableTypes.get(key))]),
+      ),
     );
   }
   return dump;

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import { applySqlDir } from '../../local/warehouse/apply-sql';
-import { createWarehouse, type WarehouseDb } from './warehouse-fixture';
+import { createWarehouse } from '../support/warehouse';
 
 /** Everything sql/ can create or change, in a comparable form (test-side Postgres catalog SQL). */
-async function catalogSnapshot(db: WarehouseDb): Promise<Record<string, unknown[]>> {
+async function catalogSnapshot(db: PGlite): Promise<Record<string, unknown[]>> {
   const schemas = await db.query(`
     SELECT nspname FROM pg_namespace
     WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY nspname`);
@@ -35,10 +36,10 @@ async function catalogSnapshot(db: WarehouseDb): Promise<Record<string, unknown[
 }
 
 describe('applySqlDir', () => {
-  let db: WarehouseDb;
+  let db: PGlite;
 
   beforeAll(async () => {
-    db = await createWarehouse();
+    db = await createWarehouse({ applySql: true });
   });
 
   afterAll(async () => {

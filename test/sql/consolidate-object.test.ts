@@ -1,3 +1,5 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { createWarehouse } from '../support/warehouse';
 import {
   type AccountRow,
   account,
@@ -5,7 +7,6 @@ import {
   consolidate,
   countsOf,
   createObjectTables,
-  createWarehouse,
   deletedAccount,
   FINAL_SCHEMA,
   finalChecksum,
@@ -14,11 +15,10 @@ import {
   STAGING_SCHEMA,
   stage,
   stagedRows,
-  type WarehouseDb,
 } from './warehouse-fixture';
 
 // One warehouse for the file (PGlite takes seconds to start); each test owns its tables.
-let db: WarehouseDb;
+let db: PGlite;
 let tableNumber = 0;
 
 /** Fresh staging + final tables under a name no other test uses. */
@@ -30,7 +30,7 @@ async function newObject(options?: { withIsDeleted?: boolean }): Promise<string>
 }
 
 beforeAll(async () => {
-  db = await createWarehouse();
+  db = await createWarehouse({ applySql: true });
 });
 
 afterAll(async () => {

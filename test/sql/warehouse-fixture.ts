@@ -1,6 +1,4 @@
-import { Worker } from 'node:worker_threads';
-import type { PGlite, Results } from '@electric-sql/pglite';
-import { applySqlDir } from '../../local/warehouse/apply-sql';
+import type { PGlite } from '@electric-sql/pglite';
 
 /** The contract's default schemas, created by sql/001_schemas.sql. */
 export const STAGING_SCHEMA = 'salesforce_incremental';
@@ -29,7 +27,7 @@ export interface AuditRow {
   rows_updated: number;
   rows_deleted: number;
   rows_purged: number;
-  /** ISO strings: rows cross from the PGlite worker as JSON. */
+  /** ISO strings (see `auditRows`). */
   started_at: string;
   finished_at: string;
 }
@@ -44,102 +42,9 @@ export interface ConsolidateOptions {
   finalSchema?: string;
 }
 
-/** The part of the PGlite API the SQL tests use. */
-export type WarehouseDb = Pick<PGlite, 'exec' | 'query' | 'close'>;
-
-/*
- * PGlite loads its wasm and Node built-ins with dynamic import(), which Jest's module sandbox
- * refuses unless Node runs with --experimental-vm-modules. So the tests run PGlite in a worker
- * thread (plain Node) and talk to it through this small proxy; the code under test (apply-sql,
- * the procedure) is the same that runs against an in-process PGlite in the local runner.
- */
-const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { PGlite } = require(workerData.pglitePath);
-const ready = PGlite.create();
-parentPort.on('message', async ({ id, method, sql, params }) => {
-  try {
-    const db = await ready;
-    if (method === 'close') {
-      await db.close();
-      parentPort.postMessage({ id });
-      return;
-    }
-    const result = method === 'exec' ? await db.exec(sql) : await db.query(sql, params);
-    parentPort.postMessage({ id, result: JSON.parse(JSON.stringify(result, (key, value) =>
-      key === 'parser' || key === 'serializer' ? undefined : value)) });
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message ? error.message : error) });
-  }
-});
-`;
-
-interface WorkerReply {
-  id: number;
-  result?: unknown;
-  error?: string;
-}
-
-class WorkerPGlite {
-  private readonly worker: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void }
-  >();
-  private nextId = 0;
-
-  constructor() {
-    this.worker = new Worker(workerSource, {
-      eval: true,
-      workerData: { pglitePath: require.resolve('@electric-sql/pglite') },
-    });
-    this.worker.on('message', ({ id, result, error }: WorkerReply) => {
-      const call = this.pending.get(id);
-      this.pending.delete(id);
-      if (error === undefined) call?.resolve(result);
-      else call?.reject(new Error(error));
-    });
-    this.worker.on('error', (error) => {
-      for (const call of this.pending.values()) call.reject(error);
-      this.pending.clear();
-    });
-  }
-
-  private call(method: string, sql?: string, params?: unknown[]): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, sql, params });
-    });
-  }
-
-  exec(sql: string): Promise<Results[]> {
-    return this.call('exec', sql) as Promise<Results[]>;
-  }
-
-  query<T>(sql: string, params?: unknown[]): Promise<Results<T>> {
-    return this.call('query', sql, params) as Promise<Results<T>>;
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.call('close');
-    } finally {
-      await this.worker.terminate();
-    }
-  }
-}
-
-/** A fresh Postgres (PGlite) with sql/ applied, as the deploy step applies it to Redshift. */
-export async function createWarehouse(): Promise<WarehouseDb> {
-  const db = new WorkerPGlite();
-  await applySqlDir(db);
-  return db;
-}
-
 /** Staging and final tables of the same columns, as the pipeline's structure sync leaves them. */
 export async function createObjectTables(
-  db: WarehouseDb,
+  db: PGlite,
   table: string,
   { withIsDeleted = true }: { withIsDeleted?: boolean } = {},
 ): Promise<void> {
@@ -153,7 +58,7 @@ export async function createObjectTables(
 }
 
 /** Inserts rows into the staging table in the given order, as AppFlow would. */
-export async function stage(db: WarehouseDb, table: string, rows: AccountRow[]): Promise<void> {
+export async function stage(db: PGlite, table: string, rows: AccountRow[]): Promise<void> {
   for (const row of rows) {
     if (row.isdeleted === undefined) {
       await db.query(
@@ -171,7 +76,7 @@ export async function stage(db: WarehouseDb, table: string, rows: AccountRow[]):
 
 /** CALL consolidate_object with bound arguments: 8 arguments when a sync mode is given, else 7. */
 export async function consolidate(
-  db: WarehouseDb,
+  db: PGlite,
   table: string,
   options: ConsolidateOptions = {},
 ): Promise<void> {
@@ -189,13 +94,13 @@ export async function consolidate(
   await db.query(`CALL consolidate_object(${placeholders})`, args);
 }
 
+/** PGlite returns timestamps as Dates (read as UTC); the tests compare ISO strings. */
 function toIso(value: unknown): string | null {
   if (value === null) return null;
-  // Rows cross from the worker as JSON: timestamps arrive as ISO strings.
-  return String(value);
+  return value instanceof Date ? value.toISOString() : String(value);
 }
 
-async function rowsOf(db: WarehouseDb, qualifiedTable: string): Promise<AccountRow[]> {
+async function rowsOf(db: PGlite, qualifiedTable: string): Promise<AccountRow[]> {
   const result = await db.query<Record<string, unknown>>(
     `SELECT * FROM ${qualifiedTable} ORDER BY id, systemmodstamp, name`,
   );
@@ -206,16 +111,16 @@ async function rowsOf(db: WarehouseDb, qualifiedTable: string): Promise<AccountR
 }
 
 /** The final table, ordered by key, timestamps as ISO strings. */
-export function finalRows(db: WarehouseDb, table: string): Promise<AccountRow[]> {
+export function finalRows(db: PGlite, table: string): Promise<AccountRow[]> {
   return rowsOf(db, `${FINAL_SCHEMA}.${table}`);
 }
 
-export function stagedRows(db: WarehouseDb, table: string): Promise<AccountRow[]> {
+export function stagedRows(db: PGlite, table: string): Promise<AccountRow[]> {
   return rowsOf(db, `${STAGING_SCHEMA}.${table}`);
 }
 
 /** Order-independent fingerprint of a final table's contents (test-side SQL, Postgres only). */
-export async function finalChecksum(db: WarehouseDb, table: string): Promise<string> {
+export async function finalChecksum(db: PGlite, table: string): Promise<string> {
   const result = await db.query<{ checksum: string | null }>(
     `SELECT md5(string_agg(md5(CAST(t.* AS text)), ',' ORDER BY md5(CAST(t.* AS text)))) AS checksum
      FROM ${FINAL_SCHEMA}.${table} t`,
@@ -223,15 +128,19 @@ export async function finalChecksum(db: WarehouseDb, table: string): Promise<str
   return result.rows[0]?.checksum ?? 'empty';
 }
 
-export async function auditRows(db: WarehouseDb, table: string): Promise<AuditRow[]> {
-  const result = await db.query<AuditRow>(
+export async function auditRows(db: PGlite, table: string): Promise<AuditRow[]> {
+  const result = await db.query<Record<string, unknown>>(
     `SELECT * FROM ${AUDIT_TABLE} WHERE table_name = $1 ORDER BY started_at, finished_at`,
     [table],
   );
-  return result.rows;
+  return result.rows.map((row) => ({
+    ...(row as unknown as AuditRow),
+    started_at: toIso(row.started_at) as string,
+    finished_at: toIso(row.finished_at) as string,
+  }));
 }
 
-export async function lastAudit(db: WarehouseDb, table: string): Promise<AuditRow> {
+export async function lastAudit(db: PGlite, table: string): Promise<AuditRow> {
   const rows = await auditRows(db, table);
   const last = rows.at(-1);
   if (!last) throw new Error(`no audit row for ${table}`);

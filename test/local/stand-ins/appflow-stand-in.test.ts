@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/local/stand-ins/pglite-environment.ts
- */
 import {
   AppflowClient,
   CreateFlowCommand,
@@ -20,7 +17,7 @@ import { AppFlowStandIn } from '../../../local/stand-ins/appflow-stand-in';
 import { FaultInjector } from '../../../local/stand-ins/fault-injector';
 import { SimulatedClock } from '../../../local/stand-ins/simulated-clock';
 import { SourceOrg } from '../../../local/stand-ins/source-org';
-import { createWarehouse } from './warehouse';
+import { createWarehouse } from '../../support/warehouse';
 
 const SOURCE_PROFILE = 'salesforce-local';
 const DESTINATION_PROFILE = 'redshift-local';

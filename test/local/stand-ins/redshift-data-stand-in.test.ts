@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/local/stand-ins/pglite-environment.ts
- */
 import {
   BatchExecuteStatementCommand,
   CancelStatementCommand,
@@ -15,7 +12,7 @@ import {
 import type { PGlite } from '@electric-sql/pglite';
 import { FaultInjector } from '../../../local/stand-ins/fault-injector';
 import { RedshiftDataStandIn } from '../../../local/stand-ins/redshift-data-stand-in';
-import { createWarehouse } from './warehouse';
+import { createWarehouse } from '../../support/warehouse';
 
 const TARGET = {
   ClusterIdentifier: 'local-cluster',

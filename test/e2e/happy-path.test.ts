@@ -1,0 +1,139 @@
+import { compareWarehouseToSource } from '../../local/runner/compare';
+import { demoScenario } from '../../local/runner/demo-scenario';
+import { runScenario } from '../../local/runner/run-scenario';
+import { accounts, expectNoFlowsLeft, expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
+
+describe('local run: the happy paths', () => {
+  test('the bundled demo runs four days and the warehouse equals the source', async () => {
+    const scenario = demoScenario();
+    const result = await runScenario(scenario);
+
+    expect(result.report.days.map((day) => day.executionStatus)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    expect(result.report.days.map((day) => day.flowsRemaining)).toEqual([0, 0, 0, 0]);
+    const [day1, day2] = result.report.days;
+    expect(day1.objects.Account).toMatchObject({
+      status: 'SUCCEEDED',
+      recordsExtracted: 13,
+      rowsInserted: 13,
+      syncMode: 'full',
+    });
+    expect(day2.objects.Account).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
+    expect(day2.objects.Contact).toMatchObject({ rowsDeleted: 2 });
+    expect(result.finalTables.account.filter((row) => row.customerpriority__c !== null)).toHaveLength(4);
+    const comparisons = compareWarehouseToSource(scenario, result.finalTables, result.sourceTruth);
+    expect(comparisons.map((c) => [c.objectName, c.equal])).toEqual([
+      ['Account', true],
+      ['Contact', true],
+      ['Opportunity', true],
+    ]);
+  });
+
+  test('multi-day inserts, updates and deletes end with the source truth, one row per key', async () => {
+    const run = await runLocalScenario({
+      objects: [{ objectName: 'Account' }],
+      days: [
+        { date: '2026-01-01', changes: { Account: { upsert: accounts(50) } } },
+        {
+          date: '2026-01-02',
+          changes: {
+            Account: {
+              upsert: [{ Id: '001A00001', Name: 'Renamed' }, ...accounts(5, 'B')],
+              delete: ['001A00002'],
+            },
+          },
+        },
+        {
+          date: '2026-01-03',
+          changes: { Account: { upsert: [{ Id: '001A00001', Name: 'Renamed twice' }] } },
+        },
+      ],
+    });
+
+    expect(run.day(0).objects.Account).toMatchObject({
+      status: 'SUCCEEDED',
+      recordsExtracted: 50,
+      rowsInserted: 50,
+    });
+    expect(run.day(1).objects.Account).toMatchObject({ status: 'SUCCEEDED', rowsDeleted: 1 });
+    expect(run.finalTables.account).toHaveLength(54);
+    expect(run.finalTables.account.find((row) => row.id === '001A00001')?.name).toBe('Renamed twice');
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('a rerun of the same day duplicates nothing and changes nothing', async () => {
+    const run = await runLocalScenario({
+      objects: [{ objectName: 'Account' }],
+      days: [
+        { date: '2026-01-01', changes: { Account: { upsert: accounts(20) } } },
+        { date: '2026-01-02', changes: { Account: { upsert: [{ Id: '001A00003', Name: 'Changed' }] } } },
+        { date: '2026-01-02', changes: {} },
+      ],
+    });
+
+    expect(run.report.days.map((day) => day.executionStatus)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    expect(run.day(2).objects.Account).toMatchObject({ rowsInserted: 0, rowsDeleted: 0 });
+    expect(run.finalTables.account).toHaveLength(20);
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('a new source field on day 2 becomes a column and is filled for every record', async () => {
+    const run = await runLocalScenario({
+      objects: [{ objectName: 'Account' }],
+      days: [
+        { date: '2026-01-01', changes: { Account: { upsert: accounts(10) } } },
+        {
+          date: '2026-01-02',
+          changes: { Account: { upsert: [{ Id: '001A00000', Segment__c: 'Enterprise' }] } },
+        },
+      ],
+    });
+
+    expect(run.day(1).objects.Account).toMatchObject({
+      status: 'SUCCEEDED',
+      syncMode: 'full',
+      syncReason: 'schema-change',
+    });
+    expect(Object.keys(run.finalTables.account[0])).toContain('segment__c');
+    expect(run.finalTables.account.find((row) => row.id === '001A00000')?.segment__c).toBe('Enterprise');
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('syncMode full through the execution input reloads every object', async () => {
+    const run = await runLocalScenario({
+      objects: [{ objectName: 'Account' }, { objectName: 'Contact' }],
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(10) }, Contact: { upsert: [{ Id: '003A', Name: 'Ann' }] } },
+        },
+        { date: '2026-01-02', changes: {}, input: { syncMode: 'full' } },
+      ],
+    });
+
+    expect(run.day(1).objects.Account).toMatchObject({
+      status: 'SUCCEEDED',
+      syncMode: 'full',
+      syncReason: 'input',
+      recordsExtracted: 10,
+    });
+    expect(run.day(1).objects.Contact).toMatchObject({
+      syncMode: 'full',
+      recordsExtracted: 1,
+      rowsInserted: 0,
+    });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+});
