@@ -2,24 +2,36 @@
  * Error names are part of the state machine: `Retry` matches `Throttled`, and the
  * `Catch` paths record the name and message on the object's control row and in the report.
  */
-export class PipelineError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name.replace(/Error$/, '');
-  }
-}
+export class PipelineError extends Error {}
 
+// Names are literals: bundles are minified, and a class's own name would not survive it.
 /** Transient: the state machine retries with backoff and jitter. */
-export class ThrottledError extends PipelineError {}
+export class ThrottledError extends PipelineError {
+  override name = 'Throttled';
+}
 /** The source's daily API quota is spent: retrying only burns more of it. */
-export class SourceApiLimitError extends PipelineError {}
+export class SourceApiLimitError extends PipelineError {
+  override name = 'SourceApiLimit';
+}
 /** The connector profile's credentials were refused: a person must reconnect it. */
-export class SourceAuthenticationError extends PipelineError {}
-export class FlowRunFailedError extends PipelineError {}
-export class StatementFailedError extends PipelineError {}
-export class SchemaMismatchError extends PipelineError {}
-export class ObjectBusyError extends PipelineError {}
-export class PrecheckFailedError extends PipelineError {}
+export class SourceAuthenticationError extends PipelineError {
+  override name = 'SourceAuthentication';
+}
+export class FlowRunFailedError extends PipelineError {
+  override name = 'FlowRunFailed';
+}
+export class StatementFailedError extends PipelineError {
+  override name = 'StatementFailed';
+}
+export class SchemaMismatchError extends PipelineError {
+  override name = 'SchemaMismatch';
+}
+export class ObjectBusyError extends PipelineError {
+  override name = 'ObjectBusy';
+}
+export class PrecheckFailedError extends PipelineError {
+  override name = 'PrecheckFailed';
+}
 
 const THROTTLING_NAMES = new Set([
   'ThrottlingException',

@@ -51,7 +51,7 @@ export interface DayReport {
     stateTransitions: number;
     lambdaInvocations: number;
     consolidationCalls: number;
-    flowRuns: number;
+    startFlowCalls: number;
   };
 }
 
@@ -217,8 +217,9 @@ export async function runScenario(
               (call) =>
                 call.operation === 'ExecuteStatement' && /CALL\s+consolidate_object/i.test(call.sql ?? ''),
             ).length,
-          flowRuns: appflow.calls.slice(appflowCallsBefore).filter((call) => call.operation === 'StartFlow')
-            .length,
+          startFlowCalls: appflow.calls
+            .slice(appflowCallsBefore)
+            .filter((call) => call.operation === 'StartFlow').length,
         },
       };
       report.days.push(dayReport);
