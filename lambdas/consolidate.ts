@@ -8,9 +8,12 @@ import {
   STATEMENT_WAIT_SCHEDULE,
 } from './common/object-state';
 import { logger, objectKeys, publishObjectMetrics } from './common/observability';
+import { addPendingColumns } from './common/structure-sync';
 import {
   checkStatement,
   query,
+  sqlLiteral,
+  submitBatch,
   submitStatement,
   type WarehouseLayout,
   type WarehouseTarget,
@@ -62,31 +65,52 @@ async function readFigures(deps: ConsolidateDependencies, state: ObjectState): P
 }
 
 /**
+ * New source columns reach the final table in the same transaction as the CALL that fills
+ * them: if the CALL fails they are not there either, and the next run reloads in full
+ * again. A batch takes no parameters, so its CALL carries literals of validated values.
+ */
+async function submitConsolidation(deps: ConsolidateDependencies, state: ObjectState): Promise<string> {
+  const { plan, run } = state;
+  const values = {
+    staging_schema: deps.layout.stagingSchema,
+    final_schema: deps.layout.finalSchema,
+    table_name: plan.targetTable,
+    pk_column: plan.primaryKey.toLowerCase(),
+    cursor_column: plan.cursorField.toLowerCase(),
+    delete_mode: plan.deleteMode,
+    run_id: run.runId,
+    sync_mode: plan.syncMode,
+  };
+  const statementName = `consolidate-${plan.targetTable}-${run.runId}`.slice(0, 500);
+  const pending = state.flow?.finalColumnsPending ?? [];
+  if (pending.length === 0) {
+    return submitStatement(deps.redshift, deps.target, CONSOLIDATE_SQL, values, statementName);
+  }
+  const existing = await query(
+    deps.redshift,
+    deps.target,
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = :final_schema AND table_name = :table_name',
+    { final_schema: values.final_schema, table_name: values.table_name },
+  );
+  const alters = addPendingColumns(
+    deps.layout,
+    plan.targetTable,
+    pending,
+    new Set(existing.map((row) => String(row.column_name))),
+  );
+  const call = CONSOLIDATE_SQL.replace(/:(\w+)/g, (_, name: keyof typeof values) => sqlLiteral(values[name]));
+  return submitBatch(deps.redshift, deps.target, [...alters, call], statementName);
+}
+
+/**
  * Submits the consolidation (first call) or looks at it again (calls from the Wait loop),
  * waiting inside the Lambda briefly so that most objects need no Wait state at all.
  */
 export async function consolidate(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
-  const { plan, run } = state;
+  const { plan } = state;
   const what = `${plan.objectName}: consolidate_object`;
   const previous = state.consolidation;
-  const statementId =
-    previous?.statementId ??
-    (await submitStatement(
-      deps.redshift,
-      deps.target,
-      CONSOLIDATE_SQL,
-      {
-        staging_schema: deps.layout.stagingSchema,
-        final_schema: deps.layout.finalSchema,
-        table_name: plan.targetTable,
-        pk_column: plan.primaryKey.toLowerCase(),
-        cursor_column: plan.cursorField.toLowerCase(),
-        delete_mode: plan.deleteMode,
-        run_id: run.runId,
-        sync_mode: plan.syncMode,
-      },
-      `consolidate-${plan.targetTable}-${run.runId}`.slice(0, 500),
-    ));
+  const statementId = previous?.statementId ?? (await submitConsolidation(deps, state));
   const status = previous
     ? await checkStatement(deps.redshift, statementId, what)
     : await waitForStatement(deps.redshift, statementId, what, deps.waitBudgetMs);

@@ -7,9 +7,11 @@ import { parseExecutionInput } from './common/execution-input';
 import { emptyResult, type ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
 import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
+import { type ApiQuota, quotaTooLow } from './common/source-limits';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
+const MIN_API_QUOTA_SHARE = Number(requireEnv('MIN_API_QUOTA_SHARE'));
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -17,6 +19,7 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 export interface LoadObjectsEvent {
   input: unknown;
   execution: { name: string; startTime: string };
+  precheck?: { apiQuota?: ApiQuota };
 }
 
 export interface LoadObjectsResult {
@@ -40,6 +43,20 @@ export function selectObjects(
     if (parsed.ok) valid.set(parsed.object.objectName, parsed.object);
     else invalid.set(parsed.objectName, parsed.error);
   }
+  // Two rows writing one table would consolidate into each other: neither runs until fixed.
+  const byTable = new Map<string, string[]>();
+  for (const object of [...valid.values()].filter((candidate) => candidate.enabled))
+    byTable.set(object.targetTable, [...(byTable.get(object.targetTable) ?? []), object.objectName]);
+  for (const names of byTable.values()) {
+    if (names.length < 2) continue;
+    for (const name of names) {
+      valid.delete(name);
+      invalid.set(
+        name,
+        `Invalid control row "${name}": targetTable is shared by ${names.join(' and ')}; give each its own targetTable`,
+      );
+    }
+  }
   const rejected: ObjectResult[] = [];
   const selected: ObjectConfig[] = [];
   if (requested) {
@@ -62,11 +79,36 @@ export function selectObjects(
   return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
 }
 
+/**
+ * The quota guard: with too little of the org's daily API quota left, no flow starts;
+ * every object is reported SKIPPED_QUOTA and keeps its watermark for the next run.
+ */
+export function applyQuotaGuard(
+  planned: { objects: ObjectPlan[]; rejected: ObjectResult[] },
+  quota: ApiQuota | undefined,
+  minShare: number,
+): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
+  if (!quota || !quotaTooLow(quota, minShare)) return planned;
+  const share = ((100 * quota.remaining) / quota.max).toFixed(1);
+  const reason = `Skipped: the source org has ${quota.remaining} of ${quota.max} daily API requests left (${share}%), below the ${Math.round(100 * minShare)}% kept for the org's own use; watermark unchanged`;
+  return {
+    objects: [],
+    rejected: [
+      ...planned.rejected,
+      ...planned.objects.map((plan) => emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason)),
+    ],
+  };
+}
+
 export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResult> => {
   const input = parseExecutionInput(event.input);
   const run = buildRunContext(input, event.execution);
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
-  const { objects, rejected } = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE);
+  const { objects, rejected } = applyQuotaGuard(
+    selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE),
+    event.precheck?.apiQuota,
+    MIN_API_QUOTA_SHARE,
+  );
   for (const bad of rejected)
     logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
   logger.info('Run planned', { runId: run.runId, objects: objects.length, rejected: rejected.length });

@@ -122,9 +122,8 @@ export async function createAndStartFlow(
     }
   }
   try {
-    const started = await deps.appflow.send(
-      new StartFlowCommand({ flowName, clientToken: `${runId}`.slice(0, 256) }),
-    );
+    // One token per flow (object and run): a retry replays its own start, never another object's.
+    const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: flowName }));
     return { flowName, executionId: started.executionId as string };
   } catch (error) {
     throw classifyAwsError(error, `${context}: StartFlow`);
@@ -144,14 +143,15 @@ async function flowExists(client: AppflowClient, flowName: string, context: stri
 export async function startExtract(deps: ExtractDependencies, state: ObjectState): Promise<ObjectState> {
   const { fields, changes } = await syncStructure(deps, state.plan);
   // Records changed before a column existed never carry its value in an incremental window.
+  const pending = changes.finalColumnsPending;
   const plan: ObjectPlan =
-    changes.columnsAdded.length > 0 && state.plan.syncMode === 'incremental'
+    pending.length > 0 && state.plan.syncMode === 'incremental'
       ? { ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} }
       : state.plan;
   if (plan !== state.plan)
     logger.info('New source columns: reloading in full', {
       ...objectKeys(state),
-      columns: changes.columnsAdded,
+      columns: pending.map((column) => column.column),
     });
   const { flowName, executionId } = await createAndStartFlow(deps, plan, state.run.runId, fields);
   const flow: FlowState = {
@@ -161,7 +161,7 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
     polls: 0,
     nextWaitSeconds: nextWaitSeconds(0, FLOW_WAIT_SCHEDULE),
     recordsProcessed: 0,
-    columnsAdded: changes.columnsAdded,
+    finalColumnsPending: pending,
   };
   return { ...state, plan, flow };
 }

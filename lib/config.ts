@@ -45,6 +45,11 @@ export const environmentConfigSchema = z
       redshiftConnectorProfileName: appFlowName,
       stagingSchema: sqlIdentifier.default('salesforce_incremental'),
       finalSchema: sqlIdentifier.default('salesforce'),
+      /**
+       * Secret with `{"instanceUrl", "accessToken"}` for Salesforce's limits resource; when
+       * set, each run first reads the org's remaining daily API requests (quota guard).
+       */
+      apiLimitsSecretName: z.string().min(1).optional(),
       /** Salesforce API used by the flows; pinned so a flow never switches API mid-history. */
       dataTransferApi: z.enum(['AUTOMATIC', 'BULKV2', 'REST_SYNC']).default('AUTOMATIC'),
     }),

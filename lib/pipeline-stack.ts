@@ -3,6 +3,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
 import type { EnvironmentConfig } from './config';
@@ -61,6 +62,11 @@ export class PipelineStack extends Stack {
         logRemovalPolicy: removalPolicy,
       });
     const functions = {
+      precheck: fn(
+        'PrecheckFunction',
+        'precheck',
+        'Checks connector profiles, secret, warehouse and API quota',
+      ),
       loadObjects: fn(
         'LoadObjectsFunction',
         'load-objects',
@@ -82,6 +88,20 @@ export class PipelineStack extends Stack {
       runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
     };
     this.controlTable.grantReadTo(functions.loadObjects);
+    functions.loadObjects.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
+    appflow.grantDescribeSourceTo(functions.precheck);
+    functions.precheck.addEnvironment('CONNECTOR_PROFILES', appflow.connectorProfileNames.join(','));
+    warehouse.grantStatementsTo(functions.precheck);
+    warehouse.grantDescribeSecretTo(functions.precheck);
+    if (config.source.apiLimitsSecretName) {
+      const limitsSecret = Secret.fromSecretNameV2(
+        this,
+        'ApiLimitsSecret',
+        config.source.apiLimitsSecretName,
+      );
+      limitsSecret.grantRead(functions.precheck);
+      functions.precheck.addEnvironment('SOURCE_LIMITS_SECRET_ID', config.source.apiLimitsSecretName);
+    }
     appflow.grantDescribeSourceTo(functions.loadObjects);
     for (const writer of [functions.startExtract, functions.finishObject, functions.recordFailure]) {
       this.controlTable.grantReadWriteTo(writer);

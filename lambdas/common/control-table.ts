@@ -91,6 +91,7 @@ export async function recordObjectSuccess(
     ':lastRun': {
       runId: run.runId,
       status: 'SUCCEEDED',
+      startedAt: run.startedAt,
       finishedAt: finishedAt.toISOString(),
       syncMode: plan.syncMode,
       syncReason: plan.syncReason,
@@ -110,14 +111,20 @@ export async function recordObjectSuccess(
     values[':zero'] = 0;
     values[':one'] = 1;
   }
-  if (plan.syncReason === 'reset') sets.push('resetRequested = :false');
-  if (plan.syncReason === 'reset') values[':false'] = false;
+  // Any full reload satisfies a requested reset.
+  if (plan.syncMode === 'full') {
+    sets.push('resetRequested = :false');
+    values[':false'] = false;
+  }
+  // Only the run holding the object may record success: a late or repeated writer must not
+  // move the watermark back or count a run twice.
   await updateOwnRow(
     doc,
     tableName,
     plan.objectName,
     `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
     values,
+    'lockRunId = :runId',
   );
 }
 
@@ -129,24 +136,36 @@ export async function recordObjectFailure(
   error: { name: string; message: string },
   finishedAt: Date,
 ): Promise<void> {
-  await updateOwnRow(doc, tableName, objectName, 'SET lastRun = :lastRun REMOVE lockRunId, lockExpiresAt', {
-    ':runId': runId,
-    ':lastRun': {
-      runId,
-      status: 'FAILED',
-      finishedAt: finishedAt.toISOString(),
-      error: `${error.name}: ${error.message}`.slice(0, 2000),
+  // Recorded by the run that holds the object, or held it last, or on a row no run has touched:
+  // a late failure never overwrites a newer run's result.
+  const ownFailure =
+    'lockRunId = :runId OR (attribute_not_exists(lockRunId) AND (attribute_not_exists(lastRun) OR lastRun.runId = :runId))';
+  await updateOwnRow(
+    doc,
+    tableName,
+    objectName,
+    'SET lastRun = :lastRun REMOVE lockRunId, lockExpiresAt',
+    {
+      ':runId': runId,
+      ':lastRun': {
+        runId,
+        status: 'FAILED',
+        finishedAt: finishedAt.toISOString(),
+        error: `${error.name}: ${error.message}`.slice(0, 2000),
+      },
     },
-  });
+    ownFailure,
+  );
 }
 
-/** Writes only while this run holds the object (or nobody does): a late writer never clobbers another run. */
+/** Writes only when `ownership` says this run may: a late writer never clobbers another run's figures. */
 async function updateOwnRow(
   doc: DynamoDBDocumentClient,
   tableName: string,
   objectName: string,
   updateExpression: string,
   values: Record<string, unknown>,
+  ownership: string,
 ): Promise<void> {
   try {
     await doc.send(
@@ -154,8 +173,7 @@ async function updateOwnRow(
         TableName: tableName,
         Key: { objectName },
         UpdateExpression: updateExpression,
-        ConditionExpression:
-          'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId)',
+        ConditionExpression: `attribute_exists(objectName) AND (${ownership})`,
         ExpressionAttributeValues: values,
       }),
     );

@@ -4,7 +4,11 @@ import { OBJECT_NAME_PATTERN } from './control-row';
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'is not a calendar date');
+  // Date.parse rolls 2026-02-30 over to March 2: a real date reads back unchanged.
+  .refine((value) => {
+    const date = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  }, 'is not a calendar date');
 
 /**
  * DESIGN.md: the execution input contract, all optional. `from`/`to` is a compatible

@@ -1,4 +1,5 @@
 import type { ObjectPlan, RunContext } from './run-plan';
+import type { PendingColumn } from './structure-sync';
 
 /** A flow run being watched by the state machine's Wait/poll loop. */
 export interface FlowState {
@@ -8,8 +9,8 @@ export interface FlowState {
   polls: number;
   nextWaitSeconds: number;
   recordsProcessed: number;
-  /** Columns structure sync added to the tables before this run. */
-  columnsAdded: string[];
+  /** Columns the final table gets right before this run's consolidation (new source fields). */
+  finalColumnsPending: PendingColumn[];
 }
 
 export interface ConsolidationState {

@@ -30,13 +30,14 @@ const REPORT_COLUMNS = [
 
 export function buildRunReport(run: RunContext, results: ObjectResult[], finishedAt: Date): RunReport {
   const objects = [...results].sort((a, b) => a.objectName.localeCompare(b.objectName));
-  const failed = objects.filter((result) => result.status === 'FAILED');
+  // Not loaded is not fine: a skipped object's data is a day older than its owners think.
+  const failed = objects.filter((result) => result.status === 'FAILED' || result.status === 'SKIPPED_QUOTA');
   const failedObjects = failed.map((result) => result.objectName);
   const succeeded = objects.filter((result) => result.status === 'SUCCEEDED').length;
   const summary =
     failed.length === 0
       ? `Run ${run.runId}: ${succeeded} of ${objects.length} objects loaded`
-      : `Run ${run.runId}: ${failed.length} of ${objects.length} objects failed: ${failed
+      : `Run ${run.runId}: ${failed.length} of ${objects.length} objects not loaded: ${failed
           .map((result) => `${result.objectName} (${result.error ?? 'no error text'})`)
           .join('; ')
           .slice(0, 3000)}. Rerun them with input ${JSON.stringify({ objects: failedObjects })}`;

@@ -6,44 +6,70 @@ export interface ExistingColumns {
   final: Set<string>;
 }
 
+/** A column the final table lacks, added right before the consolidation that fills it. */
+export interface PendingColumn {
+  column: string;
+  redshiftType: string;
+}
+
 export interface TableChanges {
+  /** DDL to run now: create missing tables, add new columns to staging. */
   statements: string[];
-  /** Columns added to an existing final table: their values for old records need a full reload. */
-  columnsAdded: string[];
-  finalTableCreated: boolean;
+  /**
+   * Columns the existing final table lacks. They are added only just before the CALL, so
+   * a retried extract still sees them missing and still reloads the object in full: the
+   * full reload is what gives old records the new field's value.
+   */
+  finalColumnsPending: PendingColumn[];
+}
+
+function addColumn(qualified: string, column: PendingColumn): string {
+  // Redshift adds one column per ALTER TABLE.
+  return `ALTER TABLE ${qualified} ADD COLUMN ${quoteIdent(column.column)} ${column.redshiftType}`;
 }
 
 /**
- * DDL that makes the staging and final tables hold every selected column. AppFlow only
- * adds new source fields by itself for S3 destinations, so this is how a new Salesforce
- * field reaches Redshift. Columns are never dropped: history stays queryable.
+ * Structure sync: AppFlow only adds new source fields by itself for S3 destinations, so
+ * this is how a new Salesforce field reaches Redshift. Columns are never dropped:
+ * history stays queryable.
  */
 export function planTableChanges(
   layout: WarehouseLayout,
   table: string,
   fields: SourceField[],
   existing: ExistingColumns,
-) {
+): TableChanges {
   const statements: string[] = [];
-  const columnsAdded: string[] = [];
-  const targets = [
-    { schema: layout.stagingSchema, columns: existing.staging },
-    { schema: layout.finalSchema, columns: existing.final },
-  ];
-  for (const { schema, columns } of targets) {
-    const qualified = `${quoteIdent(schema)}.${quoteIdent(table)}`;
-    if (columns.size === 0) {
-      const definitions = fields.map((field) => `${quoteIdent(field.column)} ${field.redshiftType}`);
-      statements.push(`CREATE TABLE IF NOT EXISTS ${qualified} (${definitions.join(', ')})`);
-      continue;
-    }
-    for (const field of fields.filter((candidate) => !columns.has(candidate.column))) {
-      // Redshift adds one column per ALTER TABLE.
-      statements.push(
-        `ALTER TABLE ${qualified} ADD COLUMN ${quoteIdent(field.column)} ${field.redshiftType}`,
-      );
-      if (schema === layout.finalSchema) columnsAdded.push(field.column);
+  const create = (schema: string) => {
+    const definitions = fields.map((field) => `${quoteIdent(field.column)} ${field.redshiftType}`);
+    return `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${quoteIdent(table)} (${definitions.join(', ')})`;
+  };
+  if (existing.staging.size === 0) statements.push(create(layout.stagingSchema));
+  else {
+    const staging = `${quoteIdent(layout.stagingSchema)}.${quoteIdent(table)}`;
+    for (const field of fields.filter((candidate) => !existing.staging.has(candidate.column))) {
+      statements.push(addColumn(staging, field));
     }
   }
-  return { statements, columnsAdded, finalTableCreated: existing.final.size === 0 } satisfies TableChanges;
+  if (existing.final.size === 0) {
+    statements.push(create(layout.finalSchema));
+    return { statements, finalColumnsPending: [] };
+  }
+  const finalColumnsPending = fields
+    .filter((field) => !existing.final.has(field.column))
+    .map(({ column, redshiftType }) => ({ column, redshiftType }));
+  return { statements, finalColumnsPending };
+}
+
+/** The ALTERs for the pending final-table columns that are still missing (a retried step may have added some). */
+export function addPendingColumns(
+  layout: WarehouseLayout,
+  table: string,
+  pending: PendingColumn[],
+  existingFinal: Set<string>,
+): string[] {
+  const final = `${quoteIdent(layout.finalSchema)}.${quoteIdent(table)}`;
+  return pending
+    .filter((column) => !existingFinal.has(column.column))
+    .map((column) => addColumn(final, column));
 }

@@ -30,6 +30,8 @@ export class AppFlowAccess extends Construct {
   readonly stagingBucket: Bucket;
   readonly flowArnPattern: string;
   readonly connectorProfileArns: string[];
+  /** Every connector profile the pipeline uses: sources and the Redshift destination. */
+  readonly connectorProfileNames: string[];
 
   constructor(
     scope: Construct,
@@ -80,7 +82,8 @@ export class AppFlowAccess extends Construct {
       ...props.additionalConnectorProfileNames,
       props.redshiftConnectorProfileName,
     ];
-    this.connectorProfileArns = [...new Set(profiles)].map((name) =>
+    this.connectorProfileNames = [...new Set(profiles)];
+    this.connectorProfileArns = this.connectorProfileNames.map((name) =>
       stack.formatArn({ service: 'appflow', resource: 'connectorprofile', resourceName: name }),
     );
   }

@@ -24,6 +24,7 @@ import { Construct } from 'constructs';
 
 /** The functions the state machine runs, one per step. */
 export interface PipelineFunctions {
+  readonly precheck: IFunction;
   readonly loadObjects: IFunction;
   readonly startExtract: IFunction;
   readonly pollFlow: IFunction;
@@ -174,6 +175,8 @@ export class PipelineStateMachine extends Construct {
     processObjects.itemProcessor(startExtract);
 
     // Per execution ---------------------------------------------------------------
+    // A failed precheck ends the run before any flow exists; its message says what to fix.
+    const precheck = task('Precheck', fns.precheck, { resultPath: '$.precheck' });
     const loadObjects = task('LoadObjects', fns.loadObjects, {
       payload: TaskInput.fromObject({
         input: JsonPath.objectAt('$$.Execution.Input'),
@@ -181,6 +184,7 @@ export class PipelineStateMachine extends Construct {
           name: JsonPath.stringAt('$$.Execution.Name'),
           startTime: JsonPath.stringAt('$$.Execution.StartTime'),
         },
+        precheck: JsonPath.objectAt('$.precheck'),
       }),
     });
     const reportRun = task('ReportRun', fns.runReport, {
@@ -195,7 +199,7 @@ export class PipelineStateMachine extends Construct {
       .when(Condition.stringEquals('$.status', 'FAILED'), runFailed)
       .otherwise(new Succeed(this, 'RunSucceeded'));
 
-    const definition = loadObjects.next(processObjects).next(reportRun).next(runSucceeded);
+    const definition = precheck.next(loadObjects).next(processObjects).next(reportRun).next(runSucceeded);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,

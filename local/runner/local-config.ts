@@ -15,6 +15,7 @@ export const LOCAL_CONFIG = {
   source: {
     connectorProfileName: 'salesforce-local',
     redshiftConnectorProfileName: 'redshift-local',
+    apiLimitsSecretName: 'saas-to-redshift/local/salesforce-limits',
   },
   stagingBucketName: 'saas-to-redshift-local-staging',
   mapConcurrency: 5,

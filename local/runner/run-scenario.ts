@@ -13,6 +13,7 @@ import { DynamoDbStandIn } from '../stand-ins/dynamodb-stand-in';
 import { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import { FaultInjector } from '../stand-ins/fault-injector';
 import { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
+import { SalesforceLimitsStandIn } from '../stand-ins/salesforce-limits-stand-in';
 import { SecretsManagerStandIn } from '../stand-ins/secrets-manager-stand-in';
 import { SimulatedClock } from '../stand-ins/simulated-clock';
 import { SourceOrg } from '../stand-ins/source-org';
@@ -137,15 +138,24 @@ export async function runScenario(
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
   });
   const dynamodb = new DynamoDbStandIn();
-  const secrets = new SecretsManagerStandIn({
-    [LOCAL_CONFIG.redshift.secretName]: '{"username":"local","password":"local"}',
-  });
+  const limitsToken = randomUUID();
+  const limits = new SalesforceLimitsStandIn(org, limitsToken);
   const events = new EventBridgeStandIn();
-  const services = [appflow, redshift, dynamodb, secrets, events];
+  const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events];
   try {
-    const [appflowUrl, redshiftUrl, dynamodbUrl, secretsUrl, eventsUrl] = await Promise.all(
-      services.map((service) => service.start()),
+    const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl] = await Promise.all(
+      [appflow, redshift, dynamodb, limits, events].map((service) => service.start()),
     );
+    // The limits secret names the limits endpoint, so Secrets Manager starts once that has a port.
+    const secrets = new SecretsManagerStandIn({
+      [LOCAL_CONFIG.redshift.secretName]: '{"username":"local","password":"local"}',
+      [LOCAL_CONFIG.source.apiLimitsSecretName]: JSON.stringify({
+        instanceUrl: limitsUrl.url,
+        accessToken: limitsToken,
+      }),
+    });
+    services.push(secrets);
+    const secretsUrl = await secrets.start();
     const endpoints = {
       AWS_REGION: LOCAL_CONFIG.region,
       AWS_ACCESS_KEY_ID: 'local',
@@ -185,7 +195,7 @@ export async function runScenario(
       });
       const appflowCallsBefore = appflow.calls.length;
       const redshiftCallsBefore = redshift.calls.length;
-      const startTime = clock.tick(60_000);
+      const startTime = day.startTime ? moveClockTo(clock, day.startTime) : clock.tick(60_000);
       const executionName = `day-${index + 1}-${day.date}`;
       const midRunChanges = day.midRunChanges;
       const outcome = await runExecution(assembly, handlers, day.input, {
@@ -236,6 +246,13 @@ export async function runScenario(
     await Promise.allSettled(services.map((service) => service.stop()));
     await db.close();
   }
+}
+
+/** The clock only moves forward: a start time behind it is a scenario error, not a time machine. */
+function moveClockTo(clock: SimulatedClock, iso: string): Date {
+  const ahead = Date.parse(iso) - clock.now().getTime();
+  if (ahead < 0) throw new Error(`startTime ${iso} is before the simulated clock (${clock.now().toISOString()})`);
+  return clock.tick(ahead);
 }
 
 function defineSourceObjects(org: SourceOrg, scenario: Scenario): void {

@@ -37,7 +37,8 @@ const fault = z
  * DESIGN.md: the scenario file. `objects` are control-table rows, written as given (a bad
  * row stays bad). Compatible extensions: `sourceObjects` declares fields and types of
  * the simulated org's objects up front; a day's `midRunChanges` are applied while the
- * execution runs (after its start time, before its flows read the org).
+ * execution runs (after its start time, before its flows read the org); a day's
+ * `startTime` fixes when its execution starts.
  */
 export const scenarioSchema = z
   .object({
@@ -51,6 +52,8 @@ export const scenarioSchema = z
           date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
           changes: z.record(z.string(), objectChanges).default({}),
           midRunChanges: z.record(z.string(), objectChanges).optional(),
+          /** When the day's execution starts (its window end); default: a minute after the day's changes. */
+          startTime: z.iso.datetime().optional(),
           input: z.record(z.string(), z.unknown()).default({}),
           faults: z.array(fault).default([]),
           apiQuota: z.object({ remaining: z.number().int().min(0), max: z.number().int().min(1) }).optional(),

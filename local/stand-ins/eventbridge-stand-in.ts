@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  awsJson,
+  HttpStandInServer,
+  ServiceError,
+  type ServiceRequest,
+  type ServiceResponse,
+} from './http-service';
 
 export interface PutEvent {
   source: string;
@@ -9,37 +14,32 @@ export interface PutEvent {
   eventBusName: string;
 }
 
-/** EventBridge `PutEvents` (awsJson1_1): keeps every event so a run's report can be read back. */
+interface PutEventsEntry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  EventBusName?: string;
+}
+
+/** EventBridge `PutEvents` (awsJson1_1): keeps every event, so a run's report can be read back. */
 export class EventBridgeStandIn {
   readonly events: PutEvent[] = [];
-  private server?: Server;
+  private readonly server = new HttpStandInServer('EventBridge', (request) => this.handle(request));
 
-  async start(): Promise<{ url: string }> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}` };
+  start(): Promise<{ url: string }> {
+    return this.server.start();
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(body));
-    };
-    if (target !== 'AWSEvents.PutEvents') {
-      reply(400, { __type: 'UnknownOperationException', message: `${target} is not simulated` });
-      return;
+  private async handle(request: ServiceRequest): Promise<ServiceResponse> {
+    const operation = awsJson.operationOf(request);
+    if (operation !== 'PutEvents') {
+      return awsJson.error(new ServiceError('UnknownOperationException', `${operation} is not simulated`));
     }
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
-      Entries?: { Source: string; DetailType: string; Detail: string; EventBusName?: string }[];
-    };
-    const entries = body.Entries ?? [];
+    const entries = (request.body.Entries ?? []) as PutEventsEntry[];
     for (const entry of entries) {
       this.events.push({
         source: entry.Source,
@@ -48,6 +48,6 @@ export class EventBridgeStandIn {
         eventBusName: entry.EventBusName ?? 'default',
       });
     }
-    reply(200, { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) });
+    return awsJson.ok({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) });
   }
 }

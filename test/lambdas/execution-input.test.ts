@@ -52,6 +52,26 @@ describe('parseExecutionInput', () => {
     expect(error.message).toMatch(/runDate is not a calendar date/);
   });
 
+  test.each([
+    ['from', { from: '2026-04-31', to: '2026-05-02' }],
+    ['to', { from: '2026-02-27', to: '2026-02-29' }],
+  ])('rejects a %s that is not a calendar date', (key, raw) => {
+    // Act
+    const error = rejectionOf(raw);
+
+    // Assess
+    expect(error.name).toBe('InvalidExecutionInput');
+    expect(error.message).toMatch(new RegExp(`${key} is not a calendar date`));
+  });
+
+  test.each(['2024-02-29', '2026-12-31', '2026-01-01'])(
+    'accepts runDate %s, a real calendar date',
+    (runDate) => {
+      // Act / Assess
+      expect(parseExecutionInput({ runDate })).toEqual({ runDate });
+    },
+  );
+
   test('rejects unknown keys (a typo must not silently run a full daily load)', () => {
     // Act
     const error = rejectionOf({ object: ['Account'] });

@@ -1,0 +1,331 @@
+import { parseArgs } from 'node:util';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { environments } from '../config/environments';
+import {
+  type AddFlagValues,
+  addObject,
+  buildNewControlRow,
+  checkObjectName,
+  describeRemoval,
+  listObjects,
+  removeObject,
+  requestReset,
+  setObjectEnabled,
+} from './objects/control-rows';
+import { OperationError, UsageError } from './objects/errors';
+import {
+  buildExecutionInput,
+  checkExecutionName,
+  describeRun,
+  executionArnFor,
+  isExecutionArn,
+  listRecentExecutions,
+  type RunFlags,
+  redriveRun,
+  regionOfArn,
+  startRun,
+} from './objects/executions';
+import { hintWithTarget } from './objects/hints';
+import { resolveTarget, type TargetFlags, type TargetNeed } from './objects/target';
+import {
+  COMMANDS,
+  type CommandName,
+  commandUsage,
+  GLOBAL_OPTIONS,
+  globalUsage,
+  isCommandName,
+  type OptionSpec,
+  shortUsage,
+} from './objects/usage';
+
+/** Where the CLI writes; tests pass their own to read what an operator would see. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** How the CLI gets its AWS clients; tests pass dynalite-backed or mocked ones. */
+export interface CliClients {
+  controlTable: (region: string | undefined) => DynamoDBDocumentClient;
+  stepFunctions: (region: string | undefined) => SFNClient;
+  cloudFormation: (region: string) => CloudFormationClient;
+}
+
+export interface CliDeps {
+  clients?: CliClients;
+  environments?: Record<string, unknown>;
+}
+
+/** Errors that mean "who are you?" rather than "what went wrong": the fix is the same for all of them. */
+const CREDENTIAL_ERRORS =
+  /CredentialsProviderError|ExpiredToken|UnrecognizedClient|InvalidClientTokenId|InvalidSignature|AccessDenied/;
+
+type FlagValues = Record<string, string | boolean | undefined>;
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** Real clients from the SDK's usual settings (profile, region, AWS_ENDPOINT_URL_<SERVICE>), closed after the command. */
+function sdkClients(): CliClients & { destroy: () => void } {
+  const created: { destroy: () => void }[] = [];
+  const track = <T extends { destroy: () => void }>(client: T): T => {
+    created.push(client);
+    return client;
+  };
+  return {
+    controlTable: (region) =>
+      track(
+        DynamoDBDocumentClient.from(track(new DynamoDBClient({ region })), {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+      ),
+    stepFunctions: (region) => track(new SFNClient({ region })),
+    cloudFormation: (region) => track(new CloudFormationClient({ region })),
+    destroy: () => {
+      for (const client of created) client.destroy();
+    },
+  };
+}
+
+function toParseArgsOptions(options: Record<string, OptionSpec>) {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, option]) => [
+      name,
+      option.short ? { type: option.type, short: option.short } : { type: option.type },
+    ]),
+  );
+}
+
+const EVERY_OPTION: Record<string, OptionSpec> = Object.assign(
+  {},
+  GLOBAL_OPTIONS,
+  ...Object.values(COMMANDS).map((spec) => spec.options),
+);
+
+/**
+ * `--lookback -1` would be read as a missing value followed by an unknown flag `-1`; joining
+ * it as `--lookback=-1` lets the schema say what is wrong with the number instead.
+ */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const option = EVERY_OPTION[argv[i].replace(/^--/, '')];
+    if (argv[i].startsWith('--') && option?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) {
+      args.push(`${argv[i]}=${argv[i + 1]}`);
+      i += 1;
+    } else {
+      args.push(argv[i]);
+    }
+  }
+  return args;
+}
+
+interface CommandLine {
+  command: CommandName | undefined;
+  values: FlagValues;
+  positionals: string[];
+}
+
+function parseCommandLine(argv: string[]): CommandLine {
+  const args = joinNegativeNumbers(argv);
+  // First pass, lenient: find the command wherever the global flags put it.
+  const lenient = parseArgs({
+    args,
+    options: toParseArgsOptions(EVERY_OPTION),
+    strict: false,
+    allowPositionals: true,
+  });
+  const first = lenient.positionals[0];
+  if (first === undefined) {
+    if (lenient.values.help === true) return { command: undefined, values: { help: true }, positionals: [] };
+    throw new UsageError('No command given');
+  }
+  if (!isCommandName(first)) throw new UsageError(`Unknown command ${JSON.stringify(first)}`);
+  const spec = COMMANDS[first];
+  let parsed: { values: FlagValues; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: toParseArgsOptions({ ...GLOBAL_OPTIONS, ...spec.options }),
+      strict: true,
+      allowPositionals: true,
+    }) as { values: FlagValues; positionals: string[] };
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0], first);
+  }
+  const positionals = parsed.positionals.slice(1);
+  if (parsed.values.help !== true) {
+    if (positionals.length < spec.positionals.min) {
+      throw new UsageError(`${first} needs ${spec.arguments}`, first);
+    }
+    if (positionals.length > spec.positionals.max) {
+      throw new UsageError(`Unexpected argument ${JSON.stringify(positionals[spec.positionals.max])}`, first);
+    }
+  }
+  return { command: first, values: parsed.values, positionals };
+}
+
+function stringFlags<K extends string>(values: FlagValues, names: readonly K[]): Partial<Record<K, string>> {
+  const flags: Partial<Record<K, string>> = {};
+  for (const name of names) {
+    const value = values[name];
+    if (typeof value === 'string') flags[name] = value;
+  }
+  return flags;
+}
+
+/** What each command needs from the target before it can run. */
+function targetNeedOf(command: CommandName, positionals: string[]): TargetNeed {
+  if (command === 'run') return 'stateMachine';
+  if (command === 'status' || command === 'redrive') {
+    return positionals[0] !== undefined && isExecutionArn(positionals[0]) ? 'nothing' : 'stateMachine';
+  }
+  return 'controlTable';
+}
+
+async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps, io: CliIo): Promise<number> {
+  const command = line.command as CommandName;
+  const { values, positionals } = line;
+  // Argument checks before any AWS call: a typo never costs a stack lookup.
+  const objectName = positionals[0];
+  if (['add', 'enable', 'disable', 'reset', 'remove'].includes(command)) checkObjectName(objectName, command);
+  const addRow =
+    command === 'add'
+      ? buildNewControlRow(
+          objectName,
+          stringFlags(values, Object.keys(COMMANDS.add.options)) as AddFlagValues,
+        )
+      : undefined;
+  const runFlags: RunFlags = {
+    ...stringFlags(values, ['objects', 'run-date', 'from', 'to'] as const),
+    full: values.full === true,
+  };
+  const runInput = command === 'run' ? buildExecutionInput(runFlags) : undefined;
+  const runName = typeof values.name === 'string' ? values.name : undefined;
+  if (runName !== undefined) checkExecutionName(runName, '--name', 'run');
+  const executionReference = command === 'status' || command === 'redrive' ? positionals[0] : undefined;
+  if (executionReference !== undefined && !isExecutionArn(executionReference)) {
+    checkExecutionName(executionReference, '<execution>', command);
+  }
+
+  const targetFlags = stringFlags(values, ['env', 'table', 'state-machine-arn'] as const) as TargetFlags;
+  const hint = hintWithTarget(targetFlags);
+  const target = await resolveTarget(targetFlags, targetNeedOf(command, positionals), {
+    environments: deps.environments ?? environments,
+    cloudFormation: clients.cloudFormation,
+  });
+  const table = target.controlTableName ?? '';
+  const doc = () => clients.controlTable(target.region);
+  // A state machine or execution ARN names its own region.
+  const sfnFor = (arn: string) => clients.stepFunctions(regionOfArn(arn) ?? target.region);
+
+  switch (command) {
+    case 'list': {
+      const listing = await listObjects(doc(), table);
+      if (listing.count === 0) {
+        io.out(`Control table ${table} has no objects yet; add one with: ${hint('add <Object>')}`);
+        return 0;
+      }
+      io.out(`Control table ${table}: ${listing.count} objects, ${listing.invalidRows.length} invalid\n`);
+      io.out(listing.table);
+      if (listing.invalidRows.length > 0) {
+        io.out('\nInvalid rows (runs report them as failed and load every other object):');
+        for (const error of listing.invalidRows) io.out(`  ${error}`);
+      }
+      return 0;
+    }
+    case 'add': {
+      const added = await addObject(doc(), table, addRow ?? {});
+      io.out(
+        `Added ${added.objectName} to ${table}: mode ${added.syncMode}, delete mode ${added.deleteMode}, ` +
+          `target table ${added.targetTable}. Its first run is a full load.`,
+      );
+      io.out(`Load it now with: ${hint(`run --objects ${added.objectName}`)}`);
+      return 0;
+    }
+    case 'enable':
+    case 'disable':
+      io.out(await setObjectEnabled(doc(), table, objectName, command === 'enable'));
+      return 0;
+    case 'reset':
+      io.out(await requestReset(doc(), table, objectName, hint));
+      return 0;
+    case 'remove':
+      if (values.yes !== true) {
+        io.err(await describeRemoval(doc(), table, objectName, target.schemas));
+        return 2;
+      }
+      io.out(await removeObject(doc(), table, objectName, target.schemas));
+      return 0;
+    case 'run': {
+      const stateMachineArn = target.stateMachineArn ?? '';
+      io.out(await startRun(sfnFor(stateMachineArn), stateMachineArn, runInput ?? {}, runName, hint));
+      return 0;
+    }
+    case 'status': {
+      if (objectName === undefined) {
+        const stateMachineArn = target.stateMachineArn ?? '';
+        io.out(await listRecentExecutions(sfnFor(stateMachineArn), stateMachineArn));
+        return 0;
+      }
+      const executionArn = executionArnFor(objectName, target.stateMachineArn, command);
+      io.out(await describeRun(sfnFor(executionArn), executionArn, hint, objectName));
+      return 0;
+    }
+    case 'redrive': {
+      const executionArn = executionArnFor(objectName, target.stateMachineArn, command);
+      io.out(await redriveRun(sfnFor(executionArn), executionArn, hint, objectName));
+      return 0;
+    }
+  }
+}
+
+/** The whole CLI: returns the exit code (0 ok, 1 operation failed, 2 usage error). */
+export async function main(argv: string[], io: CliIo = processIo, deps: CliDeps = {}): Promise<number> {
+  const ownClients = deps.clients ? undefined : sdkClients();
+  const clients = deps.clients ?? (ownClients as CliClients);
+  let command: CommandName | undefined;
+  try {
+    const line = parseCommandLine(argv);
+    command = line.command;
+    if (line.values.help === true) {
+      io.out(line.command ? commandUsage(line.command) : globalUsage());
+      return 0;
+    }
+    return await runCommand(line, clients, deps, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`Error: ${error.message}`);
+      io.err(shortUsage(error.command && isCommandName(error.command) ? error.command : command));
+      return 2;
+    }
+    if (error instanceof OperationError) {
+      io.err(`Error: ${error.message}`);
+      return 1;
+    }
+    // AWS and network errors: their name is the service's error code, which is what to search for.
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    io.err(`Error: ${command ?? 'command'} failed: ${name}: ${message}`);
+    if (CREDENTIAL_ERRORS.test(name)) {
+      io.err(
+        `Check the AWS credentials in use (AWS_PROFILE=${process.env.AWS_PROFILE ?? '(not set)'}; e.g. aws sso login) and that they reach the environment's account.`,
+      );
+    }
+    return 1;
+  } finally {
+    ownClients?.destroy();
+  }
+}
+
+if (require.main === module) {
+  // The SDK's notice that releases after January 2027 need Node 22 would precede every command's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,338 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  controlRowSchema,
+  OBJECT_NAME_PATTERN,
+  type ObjectConfig,
+  parseControlRow,
+} from '../../lambdas/common/control-row';
+import { scanControlTable } from '../../lambdas/common/control-table';
+import { renderTable } from '../../lambdas/common/text-table';
+import { awsErrorName, OperationError, UsageError } from './errors';
+import { type CommandHint, plainHint } from './hints';
+
+/** `add` flags and the control-row attribute each one sets (DESIGN.md contract names). */
+export const ADD_FLAGS = {
+  fields: 'fields',
+  cursor: 'cursorField',
+  pk: 'primaryKey',
+  mode: 'syncMode',
+  'delete-mode': 'deleteMode',
+  lookback: 'lookbackMinutes',
+  'target-table': 'targetTable',
+  'profile-name': 'connectorProfileName',
+} as const;
+
+export type AddFlag = keyof typeof ADD_FLAGS;
+export type AddFlagValues = Partial<Record<AddFlag, string>>;
+
+/** Schema names used in messages when no environment config says otherwise (DESIGN.md defaults). */
+export const DEFAULT_SCHEMAS = { staging: 'salesforce_incremental', final: 'salesforce' } as const;
+export type WarehouseSchemas = { staging: string; final: string };
+
+const ERROR_COLUMN_WIDTH = 60;
+
+/** Rejects a name before it reaches DynamoDB or a message: the same pattern the pipeline enforces. */
+export function checkObjectName(objectName: string, command: string): void {
+  if (!OBJECT_NAME_PATTERN.test(objectName)) {
+    throw new UsageError(
+      `<Object> ${JSON.stringify(objectName)} is not a valid object API name: it must match ${OBJECT_NAME_PATTERN.source}`,
+      command,
+    );
+  }
+}
+
+/**
+ * The row `add` writes: only the attributes given on the command line, so the defaults stay
+ * implicit and follow the pipeline's. Validated with the pipeline's own schema first; an error
+ * names the flag and the value that broke it.
+ */
+export function buildNewControlRow(objectName: string, flags: AddFlagValues): Record<string, unknown> {
+  const row: Record<string, unknown> = { objectName };
+  for (const [flag, attribute] of Object.entries(ADD_FLAGS) as [AddFlag, string][]) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    if (flag === 'fields') {
+      row[attribute] = value
+        .split(',')
+        .map((field) => field.trim())
+        .filter((field) => field.length > 0);
+    } else if (flag === 'lookback') {
+      const minutes = value.trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isFinite(minutes)) {
+        throw new UsageError(`--lookback ${JSON.stringify(value)}: must be a number of minutes`, 'add');
+      }
+      row[attribute] = minutes;
+    } else {
+      row[attribute] = value;
+    }
+  }
+  const parsed = controlRowSchema.safeParse(row);
+  if (!parsed.success) {
+    const flagOf = (attribute: unknown): string => {
+      const entry = Object.entries(ADD_FLAGS).find(([, name]) => name === attribute);
+      return entry ? `--${entry[0]}` : '<Object>';
+    };
+    const problems = parsed.error.issues.map((issue) => {
+      const [attribute] = issue.path;
+      const flag = flagOf(attribute);
+      const given = flag === '<Object>' ? objectName : flags[flag.slice(2) as AddFlag];
+      return `${flag} ${JSON.stringify(given)}: ${issue.message}`;
+    });
+    throw new UsageError(`Cannot add ${JSON.stringify(objectName)}: ${problems.join('; ')}`, 'add');
+  }
+  return row;
+}
+
+/** What the warehouse calls the object: the row's target table or its lower-cased name. */
+function targetTableOf(row: Record<string, unknown>): string {
+  if (typeof row.targetTable === 'string') return row.targetTable;
+  return typeof row.objectName === 'string' ? row.objectName.toLowerCase() : '';
+}
+
+/**
+ * Writes a new row, never over an existing one. Also refuses a second object that would load
+ * into the same warehouse table (`account` next to `Account`), which would make two objects
+ * replace each other's rows. That check reads before it writes: a concurrent `add` of a
+ * colliding name can slip past it, which an operator tool can live with.
+ */
+export async function addObject(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  row: Record<string, unknown>,
+): Promise<ObjectConfig> {
+  const parsed = parseControlRow(row);
+  if (!parsed.ok) throw new UsageError(parsed.error, 'add');
+  const objectName = parsed.object.objectName;
+  const target = parsed.object.targetTable;
+  const existing = await scanControlTable(doc, tableName);
+  const clash = existing.find((other) => other.objectName !== objectName && targetTableOf(other) === target);
+  if (clash) {
+    throw new OperationError(
+      `${objectName} would load into warehouse table "${target}", which ${String(clash.objectName)} already loads into; ` +
+        'give it another --target-table',
+    );
+  }
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: row,
+        ConditionExpression: 'attribute_not_exists(objectName)',
+      }),
+    );
+  } catch (error) {
+    if (awsErrorName(error) === 'ConditionalCheckFailedException') {
+      throw new OperationError(`${objectName} already exists; use enable/reset/remove`);
+    }
+    throw error;
+  }
+  return parsed.object;
+}
+
+function unknownObject(objectName: string, tableName: string): OperationError {
+  return new OperationError(
+    `No object "${objectName}" in control table ${tableName}: "list" shows the objects, "add" creates one`,
+  );
+}
+
+/** Sets attributes of an existing row only; returns the row as it was before. */
+async function updateExistingRow(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  attributes: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const names = Object.keys(attributes);
+  try {
+    const result = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { objectName },
+        UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(objectName)',
+        ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:v${i}`, attributes[name]])),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return result.Attributes ?? {};
+  } catch (error) {
+    if (awsErrorName(error) === 'ConditionalCheckFailedException') throw unknownObject(objectName, tableName);
+    throw error;
+  }
+}
+
+export async function setObjectEnabled(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  enabled: boolean,
+): Promise<string> {
+  const before = await updateExistingRow(doc, tableName, objectName, { enabled });
+  const wasEnabled = before.enabled !== false; // absent means the default, enabled
+  const state = enabled ? 'enabled' : 'disabled';
+  if (wasEnabled === enabled) return `${objectName} was already ${state}`;
+  return enabled
+    ? `${objectName} enabled: the next run loads it again, from its watermark`
+    : `${objectName} disabled: runs skip it until "enable ${objectName}"; its watermark and tables are kept`;
+}
+
+export async function requestReset(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  hint: CommandHint = plainHint,
+): Promise<string> {
+  await updateExistingRow(doc, tableName, objectName, { resetRequested: true });
+  return (
+    `${objectName}: full reload requested; the next run reloads it in full (the flag clears after success). ` +
+    `Start one now with: ${hint(`run --objects ${objectName}`)}`
+  );
+}
+
+function describeRow(row: Record<string, unknown>): string {
+  const lastRun = row.lastRun as { status?: unknown } | undefined;
+  const details = [
+    `target table ${targetTableOf(row)}`,
+    `watermark ${typeof row.watermark === 'string' ? row.watermark : 'none'}`,
+    `last run ${typeof lastRun?.status === 'string' ? lastRun.status : 'never'}`,
+  ];
+  return details.join(', ');
+}
+
+function keptTablesNote(row: Record<string, unknown>, schemas: WarehouseSchemas): string {
+  const table = targetTableOf(row);
+  return (
+    `The warehouse tables ${schemas.staging}.${table} and ${schemas.final}.${table} are kept ` +
+    '(drop them in Redshift yourself if they are no longer wanted).'
+  );
+}
+
+/** `remove` without `--yes`: reads the row and says what removing it would delete and keep. */
+export async function describeRemoval(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  schemas: WarehouseSchemas,
+): Promise<string> {
+  const result = await doc.send(
+    new GetCommand({ TableName: tableName, Key: { objectName }, ConsistentRead: true }),
+  );
+  if (!result.Item) throw unknownObject(objectName, tableName);
+  return [
+    `Would delete the control row of ${objectName} from ${tableName} (${describeRow(result.Item)}).`,
+    `Runs stop loading ${objectName}. ${keptTablesNote(result.Item, schemas)}`,
+    `Nothing was changed: repeat with --yes to delete the row, or use "disable ${objectName}" to pause it instead.`,
+  ].join('\n');
+}
+
+export async function removeObject(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  objectName: string,
+  schemas: WarehouseSchemas,
+): Promise<string> {
+  try {
+    const result = await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { objectName },
+        ConditionExpression: 'attribute_exists(objectName)',
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const row = result.Attributes ?? { objectName };
+    return [
+      `Deleted the control row of ${objectName} (${describeRow(row)}).`,
+      keptTablesNote(row, schemas),
+    ].join('\n');
+  } catch (error) {
+    if (awsErrorName(error) === 'ConditionalCheckFailedException') throw unknownObject(objectName, tableName);
+    throw error;
+  }
+}
+
+function truncate(text: string, width: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length <= width ? oneLine : `${oneLine.slice(0, width - 1)}…`;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : '';
+}
+
+export interface ObjectListing {
+  table: string;
+  /** Full validation errors of bad rows: too long for a table cell, and exactly what must be fixed. */
+  invalidRows: string[];
+  count: number;
+}
+
+/** Every row, valid or not, as the pipeline sees it (same parser, same defaults). */
+export async function listObjects(doc: DynamoDBDocumentClient, tableName: string): Promise<ObjectListing> {
+  const items = await scanControlTable(doc, tableName);
+  items.sort((a, b) => text(a.objectName).localeCompare(text(b.objectName)));
+  const invalidRows: string[] = [];
+  const parsedRows = items.map((item) => parseControlRow(item));
+  // As LoadObjects does: rows sharing a target table would consolidate into each other, so neither runs.
+  const namesByTable = new Map<string, string[]>();
+  for (const row of parsedRows) {
+    if (!row.ok) continue;
+    namesByTable.set(row.object.targetTable, [
+      ...(namesByTable.get(row.object.targetTable) ?? []),
+      row.object.objectName,
+    ]);
+  }
+  const rows = items.map((item, index) => {
+    const lastRun = (typeof item.lastRun === 'object' && item.lastRun !== null ? item.lastRun : {}) as Record<
+      string,
+      unknown
+    >;
+    let parsed = parsedRows[index];
+    const sharing = parsed.ok ? (namesByTable.get(parsed.object.targetTable) ?? []) : [];
+    if (parsed.ok && sharing.length > 1) {
+      parsed = {
+        ok: false,
+        objectName: parsed.object.objectName,
+        error: `Invalid control row "${parsed.object.objectName}": targetTable is shared by ${sharing.join(' and ')}; give each its own targetTable`,
+      };
+    }
+    const runCells = [text(lastRun.status), text(lastRun.recordsExtracted)];
+    if (!parsed.ok) {
+      invalidRows.push(parsed.error);
+      return [
+        parsed.objectName,
+        text(item.syncMode),
+        text(item.deleteMode),
+        'INVALID',
+        text(item.watermark),
+        ...runCells,
+        // The cell leaves out the row name the line already shows; the full text follows the table.
+        truncate(parsed.error.replace(/^Invalid control row "[^"]*": /, ''), ERROR_COLUMN_WIDTH),
+      ];
+    }
+    const row = parsed.object;
+    return [
+      row.objectName,
+      row.resetRequested ? `${row.syncMode} (reset)` : row.syncMode,
+      row.deleteMode,
+      row.enabled ? 'yes' : 'no',
+      row.watermark ?? '',
+      ...runCells,
+      truncate(text(lastRun.error), ERROR_COLUMN_WIDTH),
+    ];
+  });
+  const table = renderTable(
+    ['object', 'mode', 'delete', 'enabled', 'watermark', 'last run', 'records', 'error'],
+    rows,
+  );
+  return { table, invalidRows, count: items.length };
+}

@@ -1,0 +1,371 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { EVENT_DETAIL_TYPE } from '../../lambdas/common/run-events';
+import { PipelineFunction } from '../../lib/constructs/pipeline-function';
+import {
+  type BuiltPipeline,
+  buildPipeline,
+  constructPathsByLogicalId,
+  isCdkFrameworkPath,
+  logicalIdOf,
+  removeTestApp,
+  SYNTH_TIMEOUT_MS,
+  stateMachineDefinition,
+} from './support/pipeline-app';
+
+interface LambdaProperties {
+  Runtime: string;
+  Architectures?: string[];
+  TracingConfig?: { Mode: string };
+  LoggingConfig?: { LogGroup?: unknown; LogFormat?: string };
+  Environment?: { Variables: Record<string, unknown> };
+  Code: { S3Key?: string };
+}
+
+let dev: BuiltPipeline;
+let prod: BuiltPipeline;
+
+beforeAll(() => {
+  // dev is bundled for real (the handlers must compile); prod only needs its template.
+  dev = buildPipeline('dev', { bundle: true });
+  prod = buildPipeline('prod');
+}, SYNTH_TIMEOUT_MS);
+
+afterAll(() => {
+  removeTestApp(dev?.app);
+  removeTestApp(prod?.app);
+});
+
+/** The functions of the state machine's steps and of the warehouse-schema custom resource. */
+const EXPECTED_FUNCTIONS = [
+  'LoadObjectsFunction',
+  'StartExtractFunction',
+  'PollFlowFunction',
+  'ConsolidateFunction',
+  'FinishObjectFunction',
+  'RecordFailureFunction',
+  'RunReportFunction',
+  'ApplyFunction',
+  'StatusFunction',
+];
+
+const pipelineFunctions = (built: BuiltPipeline) =>
+  built.stack.node
+    .findAll()
+    .filter((construct): construct is PipelineFunction => construct instanceof PipelineFunction);
+
+const lambdaProperties = (built: BuiltPipeline, logicalId: string) =>
+  built.template.toJSON().Resources[logicalId].Properties as LambdaProperties;
+
+/** Where CDK staged a function's bundled code in the cloud assembly (dev only: it is bundled). */
+const assetDirOf = (fn: PipelineFunction) => {
+  const s3Key = lambdaProperties(dev, logicalIdOf(fn)).Code.S3Key ?? '';
+  return path.join(dev.app.outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
+};
+
+describe('control table', () => {
+  test('is keyed by objectName (HASH, string), pay-per-request, with point-in-time recovery', () => {
+    dev.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'objectName', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'objectName', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  test('is retained when the environment keeps data (prod: removalPolicy "retain")', () => {
+    expect(prod.config.removalPolicy).toBe('retain');
+    prod.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  test('is deleted with the stack when the environment says "destroy" (dev)', () => {
+    expect(dev.config.removalPolicy).toBe('destroy');
+    dev.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
+  });
+});
+
+describe('lambda functions', () => {
+  test('every Lambda function is a PipelineFunction or CDK framework code', () => {
+    const ours = new Set(pipelineFunctions(dev).map(logicalIdOf));
+    const ids = pipelineFunctions(dev).map((fn) => fn.node.id);
+    expect(ids).toEqual(expect.arrayContaining(EXPECTED_FUNCTIONS));
+    const paths = constructPathsByLogicalId(dev.stack);
+    const others = Object.keys(dev.template.findResources('AWS::Lambda::Function')).filter(
+      (id) => !ours.has(id),
+    );
+    for (const id of others) {
+      expect({ id, framework: isCdkFrameworkPath(paths.get(id) ?? id) }).toEqual({ id, framework: true });
+    }
+  });
+
+  test('every function (CDK framework ones included) runs on Node.js 22 or newer', () => {
+    const functions = dev.template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions).length).toBeGreaterThanOrEqual(9);
+    for (const [id, resource] of Object.entries(functions)) {
+      const runtime = (resource.Properties as LambdaProperties).Runtime;
+      const major = Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1] ?? Number.NaN);
+      expect({ id, runtime, atLeast22: major >= 22 }).toEqual({ id, runtime, atLeast22: true });
+    }
+  });
+
+  test('every pipeline function is arm64, actively traced and logs to its own explicit log group', () => {
+    for (const fn of pipelineFunctions(dev)) {
+      const id = logicalIdOf(fn);
+      const props = lambdaProperties(dev, id);
+      expect({ id, architectures: props.Architectures }).toEqual({ id, architectures: ['arm64'] });
+      expect({ id, tracing: props.TracingConfig }).toEqual({ id, tracing: { Mode: 'Active' } });
+      expect({ id, logGroup: props.LoggingConfig?.LogGroup }).toEqual({
+        id,
+        logGroup: { Ref: logicalIdOf(fn.logGroup) },
+      });
+    }
+  });
+
+  test('every pipeline function is bundled by esbuild into index.js with a source map', () => {
+    for (const fn of pipelineFunctions(dev)) {
+      const assetDir = assetDirOf(fn);
+      expect({ fn: fn.node.id, bundled: existsSync(path.join(assetDir, 'index.js')) }).toEqual({
+        fn: fn.node.id,
+        bundled: true,
+      });
+      expect(existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
+    }
+  });
+});
+
+describe('handler wiring', () => {
+  /** The project sources esbuild bundled into a function, from its source map. */
+  const bundledSources = (fn: PipelineFunction): string[] => {
+    const assetDir = assetDirOf(fn);
+    const sourceMap = JSON.parse(readFileSync(path.join(assetDir, 'index.js.map'), 'utf8')) as {
+      sources: string[];
+    };
+    return sourceMap.sources
+      .filter((source) => !source.includes('node_modules'))
+      .map((source) => path.resolve(assetDir, source));
+  };
+
+  test('every function gets each variable its bundled code reads with requireEnv() (a missing one fails the cold start)', () => {
+    for (const fn of pipelineFunctions(dev)) {
+      const required = new Set<string>();
+      for (const file of bundledSources(fn)) {
+        for (const match of readFileSync(file, 'utf8').matchAll(
+          /requireEnv\(\s*['"]([A-Z0-9_]+)['"]\s*\)/g,
+        )) {
+          required.add(match[1]);
+        }
+      }
+      const variables = lambdaProperties(dev, logicalIdOf(fn)).Environment?.Variables ?? {};
+      const missing = [...required].filter((name) => !(name in variables));
+      expect({ fn: fn.node.id, missing }).toEqual({ fn: fn.node.id, missing: [] });
+    }
+  });
+
+  test('every function that talks to Redshift names exactly one target (dev: its serverless workgroup)', () => {
+    for (const fn of pipelineFunctions(dev)) {
+      const variables = lambdaProperties(dev, logicalIdOf(fn)).Environment?.Variables ?? {};
+      if (!('REDSHIFT_DATABASE' in variables)) continue;
+      const targets = ['REDSHIFT_WORKGROUP_NAME', 'REDSHIFT_CLUSTER_IDENTIFIER'].filter(
+        (name) => name in variables,
+      );
+      expect({ fn: fn.node.id, targets }).toEqual({ fn: fn.node.id, targets: ['REDSHIFT_WORKGROUP_NAME'] });
+    }
+  });
+
+  test('functions that use the control table get its name as a reference to the table', () => {
+    const tableRef = { Ref: logicalIdOf(dev.stack.controlTable.table) };
+    for (const id of [
+      'LoadObjectsFunction',
+      'StartExtractFunction',
+      'FinishObjectFunction',
+      'RecordFailureFunction',
+    ]) {
+      const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild(id))).Environment
+        ?.Variables;
+      expect({ id, tableName: variables?.CONTROL_TABLE_NAME }).toEqual({ id, tableName: tableRef });
+    }
+  });
+
+  test('the warehouse functions name the configured serverless workgroup, database and secret', () => {
+    const redshift = dev.config.redshift;
+    if (redshift.kind !== 'serverless') throw new Error('dev is expected to use Redshift Serverless');
+    const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild('ConsolidateFunction')))
+      .Environment?.Variables;
+    expect(variables).toMatchObject({
+      REDSHIFT_WORKGROUP_NAME: redshift.workgroupName,
+      REDSHIFT_DATABASE: redshift.database,
+      REDSHIFT_SECRET_ID: redshift.secretName,
+      STAGING_SCHEMA: dev.config.source.stagingSchema,
+      FINAL_SCHEMA: dev.config.source.finalSchema,
+    });
+    expect(variables).not.toHaveProperty('REDSHIFT_CLUSTER_IDENTIFIER');
+  });
+});
+
+describe('state machine', () => {
+  const stateMachineId = () => logicalIdOf(dev.stack.pipeline.stateMachine);
+
+  test('is a STANDARD state machine named after the environment, with X-Ray tracing', () => {
+    dev.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: `saas-to-redshift-${dev.config.name}`,
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  test('logs ALL events with execution data to a /aws/vendedlogs/states/ log group', () => {
+    const logGroupId = logicalIdOf(dev.stack.pipeline.logGroup);
+    dev.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: `saas-to-redshift-${dev.config.name}`,
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } } }],
+      },
+    });
+    const logGroup = dev.template.toJSON().Resources[logGroupId];
+    expect(logGroup.Properties.LogGroupName).toBe(
+      `/aws/vendedlogs/states/saas-to-redshift-${dev.config.name}`,
+    );
+    expect(logGroup.Properties.RetentionInDays).toBe(dev.config.logRetentionDays);
+  });
+
+  test('times out an execution after executionTimeoutMinutes', () => {
+    const definition = stateMachineDefinition(dev.template, stateMachineId());
+    expect(definition.TimeoutSeconds).toBe(dev.config.executionTimeoutMinutes * 60);
+  });
+});
+
+describe('daily schedule', () => {
+  test('starts the state machine on the configured schedule with an empty input', () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: dev.config.scheduleExpression,
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
+          Input: '{}',
+          RoleArn: Match.anyValue(),
+        }),
+      ],
+    });
+  });
+
+  test('uses each environment its own schedule', () => {
+    expect(prod.config.scheduleExpression).not.toBe(dev.config.scheduleExpression);
+    prod.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: prod.config.scheduleExpression,
+    });
+  });
+
+  test('the rule role may start this state machine and nothing else', () => {
+    dev.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: 'states:StartExecution',
+            Effect: 'Allow',
+            Resource: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('alarms and notifications', () => {
+  const topicRef = () => ({ Ref: logicalIdOf(dev.stack.alarms.topic) });
+
+  test('one alarm per failed, timed-out and aborted execution of this state machine, each notifying the topic', () => {
+    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(3);
+    expect(alarms.map((alarm) => alarm.Properties.MetricName).sort()).toEqual([
+      'ExecutionsAborted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        Dimensions: [
+          { Name: 'StateMachineArn', Value: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) } },
+        ],
+        AlarmActions: [topicRef()],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  test('the topic is encrypted with a rotating customer-managed KMS key', () => {
+    const keyId = Object.keys(dev.template.findResources('AWS::KMS::Key'))[0];
+    dev.template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+    dev.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('CloudWatch and EventBridge may use the key, so alarms and run reports can be published', () => {
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      dev.template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: service },
+              Action: Match.arrayWith(['kms:Decrypt', 'kms:GenerateDataKey*']),
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('subscribes the configured alarm e-mail address', () => {
+    expect(dev.config.alarmEmail).toBeDefined();
+    dev.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: dev.config.alarmEmail,
+      TopicArn: topicRef(),
+    });
+  });
+
+  test('the RunFailed rule forwards failed-run reports to the topic', () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['saas-to-redshift'],
+        'detail-type': [EVENT_DETAIL_TYPE],
+        detail: { status: ['FAILED'] },
+      },
+      Targets: [Match.objectLike({ Arn: topicRef(), InputPath: '$.detail.message' })],
+    });
+    dev.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'events.amazonaws.com' },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('outputs', () => {
+  test('export the state machine ARN and the control table name', () => {
+    dev.template.hasOutput('StateMachineArn', {
+      Value: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
+    });
+    dev.template.hasOutput('ControlTableName', { Value: { Ref: logicalIdOf(dev.stack.controlTable.table) } });
+  });
+});

@@ -1,0 +1,373 @@
+import { environments } from '../../config/environments';
+import {
+  type AslMachine,
+  type AslState,
+  type BuiltPipeline,
+  buildPipeline,
+  logicalIdOf,
+  removeTestApp,
+  SYNTH_TIMEOUT_MS,
+  stateMachineDefinition,
+} from './support/pipeline-app';
+
+const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+const built: Record<string, BuiltPipeline> = {};
+const definitions: Record<string, AslMachine> = {};
+
+beforeAll(() => {
+  // `tuned` moves every knob off its default, so the test sees config reach the definition.
+  const tuned = { ...environments.dev, maxFlowPolls: 7, mapConcurrency: 3, executionTimeoutMinutes: 90 };
+  for (const name of ['dev', 'prod', 'tuned']) {
+    built[name] = buildPipeline(name, { environments: { ...environments, tuned } });
+    definitions[name] = stateMachineDefinition(
+      built[name].template,
+      logicalIdOf(built[name].stack.pipeline.stateMachine),
+    );
+  }
+}, SYNTH_TIMEOUT_MS);
+
+afterAll(() => {
+  for (const pipeline of Object.values(built)) removeTestApp(pipeline.app);
+});
+
+/** The per-object states: the Map's ItemProcessor (or legacy Iterator). */
+function mapOf(definition: AslMachine): { name: string; state: AslState; processor: AslMachine } {
+  const maps = Object.entries(definition.States).filter(([, state]) => state.Type === 'Map');
+  expect(maps).toHaveLength(1);
+  const [name, state] = maps[0];
+  const processor = state.ItemProcessor ?? state.Iterator;
+  if (!processor) throw new Error(`Map ${name} has no ItemProcessor`);
+  return { name, state, processor };
+}
+
+/** Every state of the definition, nested ones included, by name. */
+function allStates(machine: AslMachine): Map<string, AslState> {
+  const states = new Map<string, AslState>();
+  for (const [name, state] of Object.entries(machine.States)) {
+    expect(states.has(name)).toBe(false);
+    states.set(name, state);
+    const nested = state.ItemProcessor ?? state.Iterator;
+    if (nested) for (const [innerName, inner] of allStates(nested)) states.set(innerName, inner);
+  }
+  return states;
+}
+
+/** Where a state can go next within its own scope. */
+function successors(state: AslState): string[] {
+  return [
+    ...(state.Next ? [state.Next] : []),
+    ...(state.Default ? [state.Default] : []),
+    ...(state.Choices ?? []).flatMap((rule) => (rule.Next ? [rule.Next] : [])),
+    ...(state.Catch ?? []).map((catcher) => catcher.Next),
+  ];
+}
+
+const isTerminal = (state: AslState) =>
+  state.End === true || state.Type === 'Succeed' || state.Type === 'Fail';
+
+/** Every scope of the definition: the top level and each Map's item processor. */
+function scopes(machine: AslMachine, label = 'top level'): Array<[string, AslMachine]> {
+  return [
+    [label, machine],
+    ...Object.entries(machine.States).flatMap(([name, state]) => {
+      const nested = state.ItemProcessor ?? state.Iterator;
+      return nested ? scopes(nested, `${name} item processor`) : [];
+    }),
+  ];
+}
+
+describe('map over objects', () => {
+  test.each([
+    ['dev', 5],
+    ['prod', 10],
+    ['tuned', 3],
+  ])('%s processes at most config.mapConcurrency (%i) objects at once', (env, concurrency) => {
+    expect(built[env].config.mapConcurrency).toBe(concurrency);
+    expect(mapOf(definitions[env]).state.MaxConcurrency).toBe(concurrency);
+  });
+
+  test('iterates over the objects planned by LoadObjects', () => {
+    const { name, state } = mapOf(definitions.dev);
+    expect(definitions.dev.States.LoadObjects.Next).toBe(name);
+    expect(state).toMatchObject({ ItemsPath: '$.objects', ResultPath: '$.results' });
+  });
+
+  test.each(['dev', 'prod', 'tuned'])('%s times an execution out after executionTimeoutMinutes', (env) => {
+    expect(definitions[env].TimeoutSeconds).toBe(built[env].config.executionTimeoutMinutes * 60);
+  });
+});
+
+describe('task retries and timeouts', () => {
+  const tasks = () => [...allStates(definitions.dev)].filter(([, state]) => state.Type === 'Task');
+
+  test('the definition has a Lambda task per pipeline step', () => {
+    expect(tasks().map(([name]) => name)).toEqual(
+      expect.arrayContaining([
+        'LoadObjects',
+        'StartExtract',
+        'PollFlow',
+        'Consolidate',
+        'FinishObject',
+        'RecordFailure',
+        'ReportRun',
+      ]),
+    );
+  });
+
+  test('every Task has a TimeoutSeconds', () => {
+    for (const [name, task] of tasks()) {
+      expect({ name, timeout: typeof task.TimeoutSeconds }).toEqual({ name, timeout: 'number' });
+      expect(task.TimeoutSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  test('every Task retries Throttled and the Lambda transient errors with capped, jittered exponential backoff', () => {
+    for (const [name, task] of tasks()) {
+      const retrier = (task.Retry ?? []).find((retry) => retry.ErrorEquals.includes('Throttled'));
+      expect({ name, retriesThrottled: retrier !== undefined }).toEqual({ name, retriesThrottled: true });
+      if (!retrier) continue;
+      expect(retrier.ErrorEquals).toEqual(expect.arrayContaining(LAMBDA_TRANSIENT_ERRORS));
+      expect(retrier.BackoffRate).toBeGreaterThan(1);
+      expect(retrier.MaxAttempts).toBeGreaterThan(1);
+      expect(typeof retrier.MaxDelaySeconds).toBe('number');
+      expect(retrier.JitterStrategy).toBe('FULL');
+    }
+  });
+
+  test('no Task retries every error (States.ALL): only transient ones', () => {
+    for (const [name, task] of tasks()) {
+      for (const retry of task.Retry ?? []) {
+        expect({ name, errors: retry.ErrorEquals }).not.toEqual({
+          name,
+          errors: expect.arrayContaining(['States.ALL']),
+        });
+      }
+    }
+  });
+});
+
+describe('bounded flow poll loop', () => {
+  const states = (env: string) => mapOf(definitions[env]).processor.States;
+
+  test('StartExtract leads to WaitForFlow, which waits for the seconds the poll asked for', () => {
+    const perObject = states('dev');
+    expect(perObject.StartExtract.Next).toBe('WaitForFlow');
+    expect(perObject.WaitForFlow.Type).toBe('Wait');
+    expect(perObject.WaitForFlow.SecondsPath).toEqual(expect.stringMatching(/^\$\.flow\./));
+    expect(perObject.WaitForFlow.Seconds).toBeUndefined();
+    expect(perObject.WaitForFlow.Next).toBe('PollFlow');
+    expect(perObject.PollFlow.Next).toBe('FlowFinished?');
+  });
+
+  test.each(['dev', 'prod', 'tuned'])(
+    '%s gives up after config.maxFlowPolls polls: FlowFinished? → FlowWaitTimedOut → RecordFailure',
+    (env) => {
+      const perObject = states(env);
+      const choice = perObject['FlowFinished?'];
+      expect(choice.Type).toBe('Choice');
+      expect(choice.Choices).toContainEqual({
+        Variable: '$.flow.polls',
+        NumericGreaterThanEquals: built[env].config.maxFlowPolls,
+        Next: 'FlowWaitTimedOut',
+      });
+      expect(choice.Default).toBe('WaitForFlow');
+      expect(perObject.FlowWaitTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
+    },
+  );
+
+  test('a flow that succeeds on its last allowed poll is consolidated, not timed out', () => {
+    const rules = states('dev')['FlowFinished?'].Choices ?? [];
+    const timeoutRule = rules.findIndex((rule) => rule.Next === 'FlowWaitTimedOut');
+    const succeededRules = rules
+      .map((rule, index) => ({ rule, index }))
+      .filter(({ rule }) => JSON.stringify(rule).includes('"SUCCEEDED"'));
+    expect(succeededRules.length).toBeGreaterThan(0);
+    for (const { index } of succeededRules) expect(index).toBeLessThan(timeoutRule);
+  });
+
+  test('an empty run (recordsProcessed == 0) goes straight to FinishObject, skipping Consolidate', () => {
+    const rules = states('dev')['FlowFinished?'].Choices ?? [];
+    const emptyRun = rules.findIndex(
+      (rule) =>
+        rule.Next === 'FinishObject' &&
+        (rule.And ?? []).some(
+          (condition) => condition.Variable === '$.flow.recordsProcessed' && condition.NumericEquals === 0,
+        ) &&
+        (rule.And ?? []).some(
+          (condition) => condition.Variable === '$.flow.state' && condition.StringEquals === 'SUCCEEDED',
+        ),
+    );
+    const consolidate = rules.findIndex((rule) => rule.Next === 'Consolidate');
+    expect(emptyRun).toBeGreaterThanOrEqual(0);
+    expect(consolidate).toBeGreaterThan(emptyRun);
+  });
+
+  test('a finished consolidation leads to FinishObject; a long one is bounded too', () => {
+    const perObject = states('dev');
+    expect(perObject.Consolidate.Next).toBe('ConsolidationFinished?');
+    const choice = perObject['ConsolidationFinished?'];
+    expect(choice.Choices).toContainEqual(expect.objectContaining({ Next: 'FinishObject' }));
+    expect(choice.Choices).toContainEqual(
+      expect.objectContaining({
+        NumericGreaterThanEquals: expect.any(Number),
+        Next: 'ConsolidationTimedOut',
+      }),
+    );
+    expect(perObject.ConsolidationTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
+    expect(perObject.WaitForConsolidation).toMatchObject({ Type: 'Wait', Next: 'Consolidate' });
+    expect(perObject.WaitForConsolidation.SecondsPath).toEqual(expect.any(String));
+  });
+});
+
+describe('per-object failure handling', () => {
+  const perObject = () => mapOf(definitions.dev).processor.States;
+
+  test('every Task in the Map except RecordFailure catches States.ALL into RecordFailure with the error at $.error', () => {
+    const tasks = Object.entries(perObject()).filter(
+      ([name, state]) => state.Type === 'Task' && name !== 'RecordFailure',
+    );
+    expect(tasks.length).toBeGreaterThanOrEqual(4);
+    for (const [name, task] of tasks) {
+      expect({ name, catch: task.Catch }).toEqual({
+        name,
+        catch: expect.arrayContaining([
+          { ErrorEquals: ['States.ALL'], Next: 'RecordFailure', ResultPath: '$.error' },
+        ]),
+      });
+    }
+  });
+
+  test('RecordFailure is a terminal Task with no Catch of its own', () => {
+    const recordFailure = perObject().RecordFailure;
+    expect(recordFailure.Type).toBe('Task');
+    expect(recordFailure.End).toBe(true);
+    expect(recordFailure.Catch).toBeUndefined();
+  });
+
+  test('every object ends in FinishObject or RecordFailure (both delete the flow), never in a Fail state', () => {
+    const ends = Object.entries(perObject())
+      .filter(([, state]) => isTerminal(state))
+      .map(([name]) => name)
+      .sort();
+    expect(ends).toEqual(['FinishObject', 'RecordFailure']);
+    expect(Object.values(perObject()).filter((state) => state.Type === 'Fail')).toEqual([]);
+  });
+});
+
+describe('end of the run', () => {
+  test('ReportRun runs after the Map and leads to a Choice', () => {
+    const top = definitions.dev.States;
+    const { name } = mapOf(definitions.dev);
+    expect(top[name].Next).toBe('ReportRun');
+    expect(top[top.ReportRun.Next ?? ''].Type).toBe('Choice');
+  });
+
+  test('the run ends FAILED with error ObjectsFailed and the summary as cause when any object failed', () => {
+    const top = definitions.dev.States;
+    const choice = top[top.ReportRun.Next ?? ''];
+    const fails = Object.entries(top).filter(([, state]) => state.Type === 'Fail');
+    expect(fails).toHaveLength(1);
+    const [failName, fail] = fails[0];
+    expect(fail).toMatchObject({ Error: 'ObjectsFailed', CausePath: '$.summary' });
+    expect(choice.Choices).toContainEqual(expect.objectContaining({ Next: failName }));
+    expect(top[choice.Default ?? ''].Type).toBe('Succeed');
+  });
+});
+
+describe('graph', () => {
+  test.each(['dev', 'prod'])('%s: every transition names a state of the same scope', (env) => {
+    for (const [label, scope] of scopes(definitions[env])) {
+      expect({ label, startAt: scope.StartAt in scope.States }).toEqual({ label, startAt: true });
+      for (const [name, state] of Object.entries(scope.States)) {
+        for (const next of successors(state)) {
+          expect({ label, from: name, to: next, exists: next in scope.States }).toEqual({
+            label,
+            from: name,
+            to: next,
+            exists: true,
+          });
+        }
+      }
+    }
+  });
+
+  test.each(['dev', 'prod'])('%s: every state is reachable from StartAt', (env) => {
+    for (const [label, scope] of scopes(definitions[env])) {
+      const seen = new Set<string>([scope.StartAt]);
+      const queue = [scope.StartAt];
+      while (queue.length > 0) {
+        for (const next of successors(scope.States[queue.shift() as string] ?? { Type: 'Missing' })) {
+          if (!seen.has(next)) {
+            seen.add(next);
+            queue.push(next);
+          }
+        }
+      }
+      const unreachable = Object.keys(scope.States).filter((name) => !seen.has(name));
+      expect({ label, unreachable }).toEqual({ label, unreachable: [] });
+    }
+  });
+
+  test.each(['dev', 'prod'])(
+    '%s: every path can end (each state is terminal or reaches a terminal)',
+    (env) => {
+      for (const [label, scope] of scopes(definitions[env])) {
+        const states = Object.entries(scope.States);
+        for (const [name, state] of states) {
+          const hasExit = isTerminal(state) || successors(state).length > 0;
+          expect({ label, name, hasExit }).toEqual({ label, name, hasExit: true });
+        }
+        // Fixed point: a state can end if it is terminal or any successor can end.
+        const canEnd = new Set(states.filter(([, state]) => isTerminal(state)).map(([name]) => name));
+        let grew = true;
+        while (grew) {
+          grew = false;
+          for (const [name, state] of states) {
+            if (!canEnd.has(name) && successors(state).some((next) => canEnd.has(next))) {
+              canEnd.add(name);
+              grew = true;
+            }
+          }
+        }
+        const stuck = states.map(([name]) => name).filter((name) => !canEnd.has(name));
+        expect({ label, stuck }).toEqual({ label, stuck: [] });
+      }
+    },
+  );
+
+  test('the only loops are the two poll loops, each through a Choice with a poll limit', () => {
+    const perObject = mapOf(definitions.dev).processor.States;
+    // Drop the Choice → Wait default edges: what remains must be acyclic.
+    const edges = (name: string) =>
+      successors(perObject[name]).filter(
+        (next) => !(perObject[name].Type === 'Choice' && perObject[name].Default === next),
+      );
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const cycles: string[] = [];
+    const visit = (name: string, trail: string[]) => {
+      if (done.has(name)) return;
+      if (visiting.has(name)) {
+        cycles.push([...trail, name].join(' → '));
+        return;
+      }
+      visiting.add(name);
+      for (const next of edges(name)) visit(next, [...trail, name]);
+      visiting.delete(name);
+      done.add(name);
+    };
+    for (const name of Object.keys(perObject)) visit(name, []);
+    expect(cycles).toEqual([]);
+    for (const choice of ['FlowFinished?', 'ConsolidationFinished?']) {
+      expect(perObject[choice].Choices).toContainEqual(
+        expect.objectContaining({ NumericGreaterThanEquals: expect.any(Number) }),
+      );
+    }
+  });
+});

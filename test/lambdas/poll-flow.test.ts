@@ -1,0 +1,234 @@
+import {
+  AppflowClient,
+  DescribeFlowExecutionRecordsCommand,
+  type ExecutionRecord,
+  ThrottlingException,
+} from '@aws-sdk/client-appflow';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { FLOW_WAIT_SCHEDULE, type FlowState } from '../../lambdas/common/object-state';
+import { pollFlow } from '../../lambdas/poll-flow';
+import { anObjectState } from './support/fixtures';
+
+const appflowMock = mockClient(AppflowClient);
+const client = new AppflowClient({});
+
+const FLOW_NAME = 'saas2rs-test-Account-run-2026-03-10';
+
+function runningFlow(overrides: Partial<FlowState> = {}): FlowState {
+  return {
+    flowName: FLOW_NAME,
+    executionId: 'exec-1',
+    state: 'RUNNING',
+    polls: 0,
+    nextWaitSeconds: 30,
+    recordsProcessed: 0,
+    finalColumnsPending: [],
+    ...overrides,
+  };
+}
+
+function withExecutions(...flowExecutions: ExecutionRecord[]) {
+  appflowMock.on(DescribeFlowExecutionRecordsCommand).resolves({ flowExecutions });
+}
+
+beforeEach(() => {
+  appflowMock.reset();
+});
+
+describe('pollFlow', () => {
+  test("asks AppFlow about this flow's runs", async () => {
+    // Prepare
+    withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+
+    // Act
+    await pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    expect(appflowMock).toHaveReceivedCommandWith(DescribeFlowExecutionRecordsCommand, {
+      flowName: FLOW_NAME,
+    });
+  });
+
+  test('keeps an InProgress run in the loop, counting polls and waiting longer per FLOW_WAIT_SCHEDULE', async () => {
+    // Prepare
+    withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+    let state = anObjectState({ flow: runningFlow() });
+    const waits: number[] = [];
+
+    // Act
+    for (let i = 0; i < 8; i += 1) {
+      state = await pollFlow(client, state);
+      waits.push(state.flow?.nextWaitSeconds ?? -1);
+    }
+
+    // Assess
+    expect(state.flow).toMatchObject({ state: 'RUNNING', polls: 8 });
+    expect(waits).toEqual([30, 60, 60, 120, 120, 300, 300, 300]);
+    expect(waits).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((polls) => FLOW_WAIT_SCHEDULE[Math.min(polls, 6)]));
+  });
+
+  test.each([
+    ['no runs at all', []],
+    ['only another run', [{ executionId: 'exec-other', executionStatus: 'Successful' }]],
+  ] as const)('treats a run AppFlow has not listed yet (%s) as still running', async (_what, listed) => {
+    // Prepare
+    withExecutions(...listed);
+
+    // Act
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow({ polls: 2 }) }));
+
+    // Assess
+    expect(next.flow).toEqual(runningFlow({ polls: 3, nextWaitSeconds: 60 }));
+  });
+
+  test('finds its run on a later page of execution records', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeFlowExecutionRecordsCommand)
+      .resolvesOnce({
+        flowExecutions: [{ executionId: 'exec-0', executionStatus: 'Successful' }],
+        nextToken: 'p2',
+      })
+      .resolves({
+        flowExecutions: [
+          { executionId: 'exec-1', executionStatus: 'Successful', executionResult: { recordsProcessed: 7 } },
+        ],
+      });
+
+    // Act
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    expect(next.flow?.state).toBe('SUCCEEDED');
+    expect(appflowMock).toHaveReceivedCommandWith(DescribeFlowExecutionRecordsCommand, { nextToken: 'p2' });
+  });
+
+  test('reports a Successful run with the records it processed', async () => {
+    // Prepare
+    withExecutions({
+      executionId: 'exec-1',
+      executionStatus: 'Successful',
+      executionResult: { recordsProcessed: 1234, bytesProcessed: 99 },
+    });
+    const state = anObjectState({
+      flow: runningFlow({
+        polls: 1,
+        finalColumnsPending: [{ column: 'industry', redshiftType: 'VARCHAR(65535)' }],
+      }),
+    });
+
+    // Act
+    const next = await pollFlow(client, state);
+
+    // Assess
+    expect(next).toEqual({
+      ...state,
+      flow: { ...state.flow, polls: 2, state: 'SUCCEEDED', recordsProcessed: 1234 },
+    });
+  });
+
+  test('counts zero records for a Successful run without a result', async () => {
+    // Prepare
+    withExecutions({ executionId: 'exec-1', executionStatus: 'Successful' });
+
+    // Act
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    expect(next.flow?.recordsProcessed).toBe(0);
+  });
+
+  test("fails the object with FlowRunFailed carrying the flow's own message when the run ends in Error", async () => {
+    // Prepare
+    withExecutions({
+      executionId: 'exec-1',
+      executionStatus: 'Error',
+      executionResult: { errorInfo: { executionMessage: 'Redshift COPY failed: column "industry" missing' } },
+    });
+
+    // Act
+    const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'FlowRunFailed',
+      message: 'Account: flow run exec-1 ended in Error: Redshift COPY failed: column "industry" missing',
+    });
+  });
+
+  test('fails with SourceApiLimit, not FlowRunFailed, when the run hit the Salesforce API limit', async () => {
+    // Prepare
+    withExecutions({
+      executionId: 'exec-1',
+      executionStatus: 'Error',
+      executionResult: {
+        errorInfo: { executionMessage: 'REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.' },
+      },
+    });
+
+    // Act
+    const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'SourceApiLimit',
+      message: expect.stringContaining('REQUEST_LIMIT_EXCEEDED'),
+    });
+  });
+
+  test('fails with SourceAuthentication when the run lost its Salesforce session', async () => {
+    // Prepare
+    withExecutions({
+      executionId: 'exec-1',
+      executionStatus: 'Error',
+      executionResult: { errorInfo: { executionMessage: 'INVALID_SESSION_ID: Session expired or invalid' } },
+    });
+
+    // Act / Assess
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+      name: 'SourceAuthentication',
+    });
+  });
+
+  test('fails with FlowRunFailed and "no message" when an Error run carries none', async () => {
+    // Prepare
+    withExecutions({ executionId: 'exec-1', executionStatus: 'Error' });
+
+    // Act / Assess
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+      name: 'FlowRunFailed',
+      message: expect.stringContaining('no message'),
+    });
+  });
+
+  test.each(['CancelStarted', 'Canceled'] as const)(
+    'fails with FlowRunFailed when the run is %s',
+    async (status) => {
+      // Prepare
+      withExecutions({ executionId: 'exec-1', executionStatus: status });
+
+      // Act
+      const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'FlowRunFailed',
+        message: `Account: flow run exec-1 was canceled (${status})`,
+      });
+    },
+  );
+
+  test('turns a throttled DescribeFlowExecutionRecords into Throttled so the poll is retried', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeFlowExecutionRecordsCommand)
+      .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+
+    // Act / Assess
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+      name: 'Throttled',
+      message: expect.stringContaining('DescribeFlowExecutionRecords'),
+    });
+  });
+});

@@ -1,0 +1,298 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { scanControlTable } from '../../lambdas/common/control-table';
+import { buildNewControlRow } from '../../ops/objects/control-rows';
+import { UsageError } from '../../ops/objects/errors';
+import { createControlTable, Dynalite } from '../lambdas/support/dynalite';
+import { runCli, testClients } from './support/cli';
+
+const TABLE = 'control';
+const dynalite = new Dynalite();
+let client: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  await dynalite.start();
+  client = dynalite.client();
+  doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  await createControlTable(client, TABLE);
+});
+
+afterAll(async () => {
+  client.destroy();
+  await dynalite.stop();
+});
+
+beforeEach(async () => {
+  for (const item of await scanControlTable(doc, TABLE)) {
+    await doc.send(new DeleteCommand({ TableName: TABLE, Key: { objectName: item.objectName } }));
+  }
+});
+
+const objects = (...args: string[]) => runCli(['--table', TABLE, ...args], testClients(doc));
+
+async function rowOf(objectName: string): Promise<Record<string, unknown> | undefined> {
+  const result = await doc.send(
+    new GetCommand({ TableName: TABLE, Key: { objectName }, ConsistentRead: true }),
+  );
+  return result.Item;
+}
+
+async function put(item: Record<string, unknown>): Promise<void> {
+  await doc.send(new PutCommand({ TableName: TABLE, Item: item }));
+}
+
+describe('list', () => {
+  it('says how to add the first object when the table is empty', async () => {
+    const result = await objects('list');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Control table ${TABLE} has no objects yet`);
+  });
+
+  it('renders valid rows with their defaults and last run, and invalid rows with their validation error', async () => {
+    await put({
+      objectName: 'Account',
+      deleteMode: 'soft',
+      watermark: '2026-03-10T05:00:00.000Z',
+      lastRun: { runId: 'run-1', status: 'SUCCEEDED', recordsExtracted: 1250 },
+    });
+    await put({ objectName: 'Contact', enabled: false, resetRequested: true });
+    await put({
+      objectName: 'Lead',
+      lastRun: {
+        runId: 'run-1',
+        status: 'FAILED',
+        error: `FlowFailed: ${'the connector said no '.repeat(10)}`,
+      },
+    });
+    await put({ objectName: 'Broken', deleteMode: 'maybe', lookbackMinutes: -5 });
+
+    const result = await objects('list');
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe(`Control table ${TABLE}: 4 objects, 1 invalid`);
+    const header = lines.find((line) => line.startsWith('object'));
+    expect(header?.split(/\s{2,}/)).toEqual([
+      'object',
+      'mode',
+      'delete',
+      'enabled',
+      'watermark',
+      'last run',
+      'records',
+      'error',
+    ]);
+    const rowFor = (name: string) => lines.find((line) => line.startsWith(`${name} `)) ?? '';
+    expect(rowFor('Account').split(/\s{2,}/)).toEqual([
+      'Account',
+      'incremental',
+      'soft',
+      'yes',
+      '2026-03-10T05:00:00.000Z',
+      'SUCCEEDED',
+      '1250',
+    ]);
+    expect(rowFor('Contact').split(/\s{2,}/)).toEqual(['Contact', 'incremental (reset)', 'hard', 'no']);
+    // A long run error is cut to the column width, on one line.
+    expect(rowFor('Lead')).toMatch(/FAILED\s+FlowFailed: the connector said no .*…$/);
+    expect(rowFor('Lead').length).toBeLessThan(200);
+    expect(rowFor('Broken')).toContain('INVALID');
+    // The full validation error, every bad attribute, is printed below the table.
+    expect(result.stdout).toContain('Invalid rows');
+    expect(result.stdout).toMatch(/Invalid control row "Broken": deleteMode .*; lookbackMinutes .*>=0/);
+  });
+
+  it('flags rows that share a target table, as the pipeline rejects both', async () => {
+    await put({ objectName: 'Account' });
+    await put({ objectName: 'Account2', targetTable: 'account' });
+    const result = await objects('list');
+    expect(result.stdout).toContain('2 objects, 2 invalid');
+    expect(result.stdout).toContain(
+      'Invalid control row "Account2": targetTable is shared by Account and Account2; give each its own targetTable',
+    );
+  });
+});
+
+describe('add', () => {
+  it('writes only the attributes given, so every default stays the pipeline default', async () => {
+    const result = await objects('add', 'Opportunity');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Added Opportunity');
+    expect(result.stdout).toContain('run --objects Opportunity');
+    expect(await rowOf('Opportunity')).toEqual({ objectName: 'Opportunity' });
+  });
+
+  it('maps every flag to its control-row attribute', async () => {
+    const result = await objects(
+      'add',
+      'Case',
+      '--fields',
+      'Id, Subject,Status',
+      '--cursor',
+      'LastModifiedDate',
+      '--pk',
+      'CaseNumber',
+      '--mode',
+      'full',
+      '--delete-mode',
+      'ignore',
+      '--lookback',
+      '0',
+      '--target-table',
+      'support_case',
+      '--profile-name',
+      'salesforce-service',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('mode full, delete mode ignore, target table support_case');
+    expect(await rowOf('Case')).toEqual({
+      objectName: 'Case',
+      fields: ['Id', 'Subject', 'Status'],
+      cursorField: 'LastModifiedDate',
+      primaryKey: 'CaseNumber',
+      syncMode: 'full',
+      deleteMode: 'ignore',
+      lookbackMinutes: 0,
+      targetTable: 'support_case',
+      connectorProfileName: 'salesforce-service',
+    });
+  });
+
+  it('refuses a duplicate and leaves the existing row alone', async () => {
+    await put({ objectName: 'Account', deleteMode: 'soft', watermark: '2026-03-10T05:00:00.000Z' });
+    const result = await objects('add', 'Account', '--delete-mode', 'hard');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Account already exists; use enable/reset/remove');
+    expect(await rowOf('Account')).toEqual({
+      objectName: 'Account',
+      deleteMode: 'soft',
+      watermark: '2026-03-10T05:00:00.000Z',
+    });
+  });
+
+  it('refuses an object that would load into the table of another one', async () => {
+    await put({ objectName: 'Account' });
+    const result = await objects('add', 'ACCOUNT');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('"account", which Account already loads into');
+    expect(await rowOf('ACCOUNT')).toBeUndefined();
+  });
+
+  it.each([
+    [['add', 'Lead', '--mode', 'sometimes'], '--mode "sometimes"'],
+    [['add', 'Lead', '--delete-mode', 'x'], '--delete-mode "x"'],
+    [['add', 'Account;DROP TABLE x'], '<Object> "Account;DROP TABLE x"'],
+    [['add', 'Lead', '--lookback', '-1'], '--lookback "-1": Too small'],
+    [['add', 'Lead', '--lookback', 'soon'], '--lookback "soon": must be a number of minutes'],
+    [['add', 'Lead', '--fields', 'Id,Na me'], '--fields "Id,Na me"'],
+    [['add', 'Lead', '--target-table', 'Leads'], '--target-table "Leads"'],
+  ])('refuses %j naming the bad flag, and writes nothing', async (argv, expected) => {
+    const result = await objects(...argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(expected);
+    expect(result.stderr).toContain('Usage: npm run objects -- add <Object>');
+    expect(await scanControlTable(doc, TABLE)).toEqual([]);
+  });
+
+  it('names every bad flag at once', () => {
+    expect(() => buildNewControlRow('Lead', { mode: 'sometimes', 'delete-mode': 'x' })).toThrow(
+      new UsageError(
+        'Cannot add "Lead": --mode "sometimes": Invalid option: expected one of "incremental"|"full"; ' +
+          '--delete-mode "x": Invalid option: expected one of "hard"|"soft"|"ignore"',
+      ),
+    );
+  });
+});
+
+describe('enable, disable, reset', () => {
+  beforeEach(async () => {
+    await put({ objectName: 'Account', watermark: '2026-03-10T05:00:00.000Z' });
+  });
+
+  it('disable and enable set only `enabled`', async () => {
+    const disabled = await objects('disable', 'Account');
+    expect(disabled.code).toBe(0);
+    expect(disabled.stdout).toContain('Account disabled');
+    expect(await rowOf('Account')).toEqual({
+      objectName: 'Account',
+      watermark: '2026-03-10T05:00:00.000Z',
+      enabled: false,
+    });
+
+    const again = await objects('disable', 'Account');
+    expect(again.stdout).toContain('Account was already disabled');
+
+    const enabled = await objects('enable', 'Account');
+    expect(enabled.code).toBe(0);
+    expect(enabled.stdout).toContain('Account enabled');
+    expect((await rowOf('Account'))?.enabled).toBe(true);
+  });
+
+  it('reset requests a one-shot full reload', async () => {
+    const result = await objects('reset', 'Account');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('run --objects Account');
+    expect(await rowOf('Account')).toEqual({
+      objectName: 'Account',
+      watermark: '2026-03-10T05:00:00.000Z',
+      resetRequested: true,
+    });
+  });
+
+  it.each(['enable', 'disable', 'reset'])(
+    '%s refuses an unknown object and creates no row',
+    async (command) => {
+      const result = await objects(command, 'Acount');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`No object "Acount" in control table ${TABLE}`);
+      expect(await rowOf('Acount')).toBeUndefined();
+    },
+  );
+
+  it('refuses a hostile name before it reaches the table', async () => {
+    const result = await objects('reset', 'Account OR 1=1');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not a valid object API name');
+  });
+});
+
+describe('remove', () => {
+  beforeEach(async () => {
+    await put({
+      objectName: 'Account',
+      targetTable: 'sf_account',
+      lastRun: { runId: 'r', status: 'SUCCEEDED' },
+    });
+  });
+
+  it('without --yes says what it would delete and keep, and deletes nothing', async () => {
+    const result = await objects('remove', 'Account');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Would delete the control row of Account');
+    expect(result.stderr).toContain('target table sf_account');
+    expect(result.stderr).toContain(
+      'warehouse tables salesforce_incremental.sf_account and salesforce.sf_account are kept',
+    );
+    expect(result.stderr).toContain('--yes');
+    expect(await rowOf('Account')).toBeDefined();
+  });
+
+  it('with --yes deletes the row and says the warehouse tables are kept', async () => {
+    const result = await objects('remove', 'Account', '--yes');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Deleted the control row of Account');
+    expect(result.stdout).toContain('are kept');
+    expect(await rowOf('Account')).toBeUndefined();
+  });
+
+  it.each([[['remove', 'Contact']], [['remove', 'Contact', '--yes']]])(
+    '%j refuses an unknown object',
+    async (argv) => {
+      const result = await objects(...argv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`No object "Contact" in control table ${TABLE}`);
+      expect(await rowOf('Account')).toBeDefined();
+    },
+  );
+});
