@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type ObjectConfig, parseControlRow } from './common/control-row';
+import { type ObjectConfig, parseControlRows } from './common/control-row';
 import { scanControlTable } from './common/control-table';
 import { requireEnv } from './common/environment';
 import { parseExecutionInput } from './common/execution-input';
@@ -18,7 +18,7 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 
 export interface LoadObjectsEvent {
   input: unknown;
-  execution: { name: string; startTime: string };
+  execution: { name: string; startTime: string; id?: string };
   precheck?: { apiQuota?: ApiQuota };
 }
 
@@ -38,24 +38,9 @@ export function selectObjects(
 ): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
   const valid = new Map<string, ObjectConfig>();
   const invalid = new Map<string, string>();
-  for (const item of items) {
-    const parsed = parseControlRow(item);
+  for (const parsed of parseControlRows(items)) {
     if (parsed.ok) valid.set(parsed.object.objectName, parsed.object);
     else invalid.set(parsed.objectName, parsed.error);
-  }
-  // Two rows writing one table would consolidate into each other: neither runs until fixed.
-  const byTable = new Map<string, string[]>();
-  for (const object of [...valid.values()].filter((candidate) => candidate.enabled))
-    byTable.set(object.targetTable, [...(byTable.get(object.targetTable) ?? []), object.objectName]);
-  for (const names of byTable.values()) {
-    if (names.length < 2) continue;
-    for (const name of names) {
-      valid.delete(name);
-      invalid.set(
-        name,
-        `Invalid control row "${name}": targetTable is shared by ${names.join(' and ')}; give each its own targetTable`,
-      );
-    }
   }
   const rejected: ObjectResult[] = [];
   const selected: ObjectConfig[] = [];

@@ -8,11 +8,12 @@ import {
 } from '@aws-sdk/client-appflow';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describeSourceFields, findExecution } from './common/appflow';
-import { claimObject } from './common/control-table';
+import { deleteFlowIfExists, describeSourceFields, findExecution } from './common/appflow';
+import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
-import { classifyAwsError } from './common/errors';
+import { classifyAwsError, ObjectBusyError } from './common/errors';
 import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './common/flow-definition';
 import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
@@ -42,6 +43,7 @@ const flowSettings: FlowSettings = {
 };
 const appflow = new AppflowClient({});
 const redshift = new RedshiftDataClient({});
+const sfn = new SFNClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -166,8 +168,52 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
   return { ...state, plan, flow };
 }
 
+export interface ClaimDependencies {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  appflow: AppflowClient;
+  sfn: SFNClient;
+  flowNamePrefix: string;
+}
+
+async function executionIsRunning(sfn: SFNClient, executionArn: string): Promise<boolean> {
+  try {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return execution.status === 'RUNNING';
+  } catch (error) {
+    if (error instanceof ExecutionDoesNotExist) return false;
+    throw classifyAwsError(error, 'DescribeExecution of the run holding the object');
+  }
+}
+
+/**
+ * Claims the object. When another run holds it, asks Step Functions whether that run is
+ * still going: an aborted or timed-out execution never released its claim nor deleted its
+ * flow, so this run takes the object over and deletes the dead run's flow.
+ */
+export async function claimOrTakeOver(deps: ClaimDependencies, state: ObjectState, now: Date): Promise<void> {
+  try {
+    await claimObject(deps.doc, deps.tableName, state.plan, state.run, now);
+  } catch (error) {
+    const holder = error instanceof ObjectBusyError ? error.holder : undefined;
+    if (!holder?.executionArn || (await executionIsRunning(deps.sfn, holder.executionArn))) throw error;
+    await takeOverObject(deps.doc, deps.tableName, state.plan, state.run, holder.runId, now);
+    const deadFlow = flowNameFor(deps.flowNamePrefix, state.plan.objectName, holder.runId);
+    await deleteFlowIfExists(deps.appflow, deadFlow, state.plan.objectName);
+    logger.warn('Took the object over from a run that is no longer running', {
+      ...objectKeys(state),
+      deadRunId: holder.runId,
+      deletedFlow: deadFlow,
+    });
+  }
+}
+
 export const handler = async (state: ObjectState): Promise<ObjectState> => {
-  await claimObject(doc, CONTROL_TABLE_NAME, state.plan, state.run, new Date());
+  await claimOrTakeOver(
+    { doc, tableName: CONTROL_TABLE_NAME, appflow, sfn, flowNamePrefix: flowSettings.flowNamePrefix },
+    state,
+    new Date(),
+  );
   const next = await startExtract({ appflow, redshift, target, layout, flowSettings }, state);
   logger.info('Flow started', {
     ...objectKeys(state),

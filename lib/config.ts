@@ -6,7 +6,7 @@ const awsName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case l
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier');
 
 const redshiftTarget = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     kind: z.literal('serverless'),
     workgroupName: awsName,
     /** The workgroup's id: IAM names serverless workgroups by id, not by name. */
@@ -15,7 +15,7 @@ const redshiftTarget = z.discriminatedUnion('kind', [
     /** Secrets Manager secret name holding the database user's credentials. */
     secretName: z.string().min(1),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal('provisioned'),
     clusterIdentifier: awsName,
     database: sqlIdentifier,
@@ -35,7 +35,8 @@ export const environmentConfigSchema = z
         'must be cron(...) or rate(...)',
       ),
     redshift: redshiftTarget,
-    source: z.object({
+    // Strict at every level: a misspelt key must fail the synth, not fall back to a default.
+    source: z.strictObject({
       /** Connector type of the default source; rows may override it. */
       connectorType: z.string().default('Salesforce'),
       connectorProfileName: appFlowName,

@@ -1,10 +1,19 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
 import type { EnvironmentConfig } from './config';
 import { AppFlowAccess } from './constructs/appflow-access';
@@ -52,7 +61,10 @@ export class PipelineStack extends Stack {
       dataTransferApi: config.source.dataTransferApi,
       removalPolicy,
     });
-    const schema = new WarehouseSchema(this, 'WarehouseSchema', { warehouse });
+    const schema = new WarehouseSchema(this, 'WarehouseSchema', {
+      warehouse,
+      logRemovalPolicy: removalPolicy,
+    });
 
     const fn = (id: string, handlerFile: string, description: string) =>
       new PipelineFunction(this, id, {
@@ -88,6 +100,7 @@ export class PipelineStack extends Stack {
       runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
     };
     this.controlTable.grantReadTo(functions.loadObjects);
+    functions.loadObjects.addEnvironment('DEFAULT_CONNECTOR_PROFILE', config.source.connectorProfileName);
     functions.loadObjects.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
     appflow.grantDescribeSourceTo(functions.precheck);
     functions.precheck.addEnvironment('CONNECTOR_PROFILES', appflow.connectorProfileNames.join(','));
@@ -102,12 +115,11 @@ export class PipelineStack extends Stack {
       limitsSecret.grantRead(functions.precheck);
       functions.precheck.addEnvironment('SOURCE_LIMITS_SECRET_ID', config.source.apiLimitsSecretName);
     }
-    appflow.grantDescribeSourceTo(functions.loadObjects);
     for (const writer of [functions.startExtract, functions.finishObject, functions.recordFailure]) {
       this.controlTable.grantReadWriteTo(writer);
     }
     appflow.grantFlowLifecycleTo(functions.startExtract);
-    appflow.grantFlowLifecycleTo(functions.pollFlow);
+    appflow.grantFlowStatusTo(functions.pollFlow);
     appflow.grantFlowCleanupTo(functions.finishObject);
     appflow.grantFlowCleanupTo(functions.recordFailure);
     warehouse.grantStatementsTo(functions.startExtract);
@@ -122,6 +134,25 @@ export class PipelineStack extends Stack {
       executionTimeout: Duration.minutes(config.executionTimeoutMinutes),
       logRetention,
       logRemovalPolicy: removalPolicy,
+    });
+    // StartExtract asks whether the run holding an object is still alive (see claimOrTakeOver).
+    functions.startExtract.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          this.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    Validations.of(functions.startExtract.role as IConstruct).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${config.region}:${config.account}:execution:${stateMachineName}:*]`,
+      reason:
+        'Executions of this one state machine, named at run time; only DescribeExecution is allowed on them',
     });
     // The SQL must be in the warehouse before the first scheduled run calls it.
     this.pipeline.node.addDependency(schema);

@@ -60,6 +60,7 @@ export const controlRowSchema = z
     lastRun: lastRunSchema.optional(),
     lockRunId: z.string().optional(),
     lockExpiresAt: z.string().optional(),
+    lockExecutionArn: z.string().optional(),
   })
   .superRefine((row, ctx) => {
     if (row.connectorType === 'CustomConnector' && !row.connectorLabel) {
@@ -89,4 +90,29 @@ export function parseControlRow(item: Record<string, unknown>): ParsedRow {
   }
   const row = parsed.data;
   return { ok: true, object: { ...row, targetTable: row.targetTable ?? row.objectName.toLowerCase() } };
+}
+
+/**
+ * Every row as the pipeline sees it. Enabled rows sharing a target table would
+ * consolidate into each other, so each of them is invalid until one is renamed.
+ */
+export function parseControlRows(items: Record<string, unknown>[]): ParsedRow[] {
+  const parsed = items.map(parseControlRow);
+  const namesByTable = new Map<string, string[]>();
+  for (const row of parsed) {
+    if (!row.ok || !row.object.enabled) continue;
+    const table = row.object.targetTable;
+    namesByTable.set(table, [...(namesByTable.get(table) ?? []), row.object.objectName]);
+  }
+  return parsed.map((row): ParsedRow => {
+    if (!row.ok || !row.object.enabled) return row;
+    const sharing = namesByTable.get(row.object.targetTable) ?? [];
+    if (sharing.length < 2) return row;
+    const name = row.object.objectName;
+    return {
+      ok: false,
+      objectName: name,
+      error: `Invalid control row "${name}": targetTable is shared by ${sharing.join(' and ')}; give each its own targetTable`,
+    };
+  });
 }

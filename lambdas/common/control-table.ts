@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyAwsError, ObjectBusyError } from './errors';
 import type { ObjectPlan, RunContext } from './run-plan';
 
@@ -20,13 +20,29 @@ export async function scanControlTable(
   return items;
 }
 
-/** A run holds an object for at most this long; a crashed run's claim expires by itself. */
-const LOCK_TTL_MS = 12 * 60 * 60 * 1000;
+/** A crashed run's claim expires by itself after the longest an execution may run. */
+const LOCK_TTL_MS = 24 * 60 * 60 * 1000;
+
+function claimValues(plan: ObjectPlan, run: RunContext, now: Date) {
+  return {
+    ':runId': run.runId,
+    ':execution': run.executionArn ?? '',
+    ':expires': new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+    ':lastRun': {
+      runId: run.runId,
+      status: 'RUNNING',
+      startedAt: now.toISOString(),
+      syncMode: plan.syncMode,
+    },
+  };
+}
+const CLAIM_UPDATE =
+  'SET lockRunId = :runId, lockExecutionArn = :execution, lockExpiresAt = :expires, lastRun = :lastRun';
 
 /**
- * Claims the object for this run and marks it RUNNING. A second execution that reaches
- * the same object while the first still holds it fails that object with `ObjectBusy`,
- * so two runs never clear or consolidate the same staging table at once.
+ * Claims the object for this run and marks it RUNNING. While another execution holds
+ * it, the claim fails with `ObjectBusy` naming the holder, so two runs never clear or
+ * consolidate the same staging table at once.
  */
 export async function claimObject(
   doc: DynamoDBDocumentClient,
@@ -40,27 +56,51 @@ export async function claimObject(
       new UpdateCommand({
         TableName: tableName,
         Key: { objectName: plan.objectName },
-        UpdateExpression: 'SET lockRunId = :runId, lockExpiresAt = :expires, lastRun = :lastRun',
+        UpdateExpression: CLAIM_UPDATE,
         ConditionExpression:
           'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId OR lockExpiresAt < :now)',
-        ExpressionAttributeValues: {
-          ':runId': run.runId,
-          ':now': now.toISOString(),
-          ':expires': new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
-          ':lastRun': {
-            runId: run.runId,
-            status: 'RUNNING',
-            startedAt: now.toISOString(),
-            syncMode: plan.syncMode,
-          },
-        },
+        ExpressionAttributeValues: { ...claimValues(plan, run, now), ':now': now.toISOString() },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) {
+      throw classifyAwsError(error, `${plan.objectName}: control table update`);
+    }
+    const row = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { objectName: plan.objectName }, ConsistentRead: true }),
+    );
+    const holder = row.Item?.lockRunId as string | undefined;
+    if (!row.Item || !holder) throw new ObjectBusyError(`${plan.objectName}: its control row is gone`);
+    const executionArn = (row.Item.lockExecutionArn as string | undefined) || undefined;
+    throw new ObjectBusyError(`${plan.objectName}: run ${holder} holds this object; retry after it ends`, {
+      runId: holder,
+      ...(executionArn ? { executionArn } : {}),
+    });
+  }
+}
+
+/** Takes the object over from a run known to be dead (aborted, timed out, failed outside its steps). */
+export async function takeOverObject(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  plan: ObjectPlan,
+  run: RunContext,
+  deadRunId: string,
+  now: Date,
+): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { objectName: plan.objectName },
+        UpdateExpression: CLAIM_UPDATE,
+        ConditionExpression: 'lockRunId = :dead',
+        ExpressionAttributeValues: { ...claimValues(plan, run, now), ':dead': deadRunId },
       }),
     );
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      throw new ObjectBusyError(
-        `${plan.objectName}: another execution holds this object (or its control row is gone); retry after it ends`,
-      );
+      throw new ObjectBusyError(`${plan.objectName}: another run took it over first`);
     }
     throw classifyAwsError(error, `${plan.objectName}: control table update`);
   }
@@ -85,7 +125,7 @@ export async function recordObjectSuccess(
   finishedAt: Date,
 ): Promise<void> {
   const sets = ['lastRun = :lastRun'];
-  const removes = ['lockRunId', 'lockExpiresAt'];
+  const removes = ['lockRunId', 'lockExecutionArn', 'lockExpiresAt'];
   const values: Record<string, unknown> = {
     ':runId': run.runId,
     ':lastRun': {
@@ -144,7 +184,7 @@ export async function recordObjectFailure(
     doc,
     tableName,
     objectName,
-    'SET lastRun = :lastRun REMOVE lockRunId, lockExpiresAt',
+    'SET lastRun = :lastRun REMOVE lockRunId, lockExecutionArn, lockExpiresAt',
     {
       ':runId': runId,
       ':lastRun': {

@@ -28,6 +28,13 @@ export class SchemaMismatchError extends PipelineError {
 }
 export class ObjectBusyError extends PipelineError {
   override name = 'ObjectBusy';
+  constructor(
+    message: string,
+    /** Who holds the object, when the row says. */
+    readonly holder?: { runId: string; executionArn?: string },
+  ) {
+    super(message);
+  }
 }
 export class PrecheckFailedError extends PipelineError {
   override name = 'PrecheckFailed';

@@ -6,6 +6,8 @@ import type { ExecutionInput } from './execution-input';
 export interface RunContext {
   /** Stable across retries and redrives of one execution: names flows, audit rows, locks. */
   runId: string;
+  /** The execution holding the run's locks, so a later run can tell a dead holder from a live one. */
+  executionArn?: string;
   startedAt: string;
   runDate: string;
   /** A backfill re-extracts a past window and never moves watermarks. */
@@ -54,13 +56,14 @@ export function runIdFromExecutionName(executionName: string): string {
 
 export function buildRunContext(
   input: ExecutionInput,
-  execution: { name: string; startTime: string },
+  execution: { name: string; startTime: string; id?: string },
 ): RunContext {
   const startedAt = new Date(execution.startTime).toISOString();
   const from = input.runDate ?? input.from;
   const to = input.runDate ?? input.to;
   return {
     runId: runIdFromExecutionName(execution.name),
+    ...(execution.id ? { executionArn: execution.id } : {}),
     startedAt,
     runDate: input.runDate ?? startedAt.slice(0, 10),
     ...(from && to ? { backfill: { from, to } } : {}),

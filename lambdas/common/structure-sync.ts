@@ -44,6 +44,12 @@ export function planTableChanges(
     const definitions = fields.map((field) => `${quoteIdent(field.column)} ${field.redshiftType}`);
     return `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${quoteIdent(table)} (${definitions.join(', ')})`;
   };
+  if (existing.staging.size === 0 || existing.final.size === 0) {
+    // sql/ creates the default schemas; an environment may name its own.
+    for (const schema of [layout.stagingSchema, layout.finalSchema]) {
+      statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    }
+  }
   if (existing.staging.size === 0) statements.push(create(layout.stagingSchema));
   else {
     const staging = `${quoteIdent(layout.stagingSchema)}.${quoteIdent(table)}`;

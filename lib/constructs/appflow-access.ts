@@ -111,6 +111,17 @@ export class AppFlowAccess extends Construct {
     fn.addEnvironment('DATA_TRANSFER_API', this.props.dataTransferApi);
   }
 
+  /** Only what watching a flow run needs. */
+  grantFlowStatusTo(fn: LambdaFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['appflow:DescribeFlow', 'appflow:DescribeFlowExecutionRecords'],
+        resources: [this.flowArnPattern],
+      }),
+    );
+    this.acknowledgeFlowPrefix(fn);
+  }
+
   /** Only what deleting a run's flows needs. */
   grantFlowCleanupTo(fn: LambdaFunction): void {
     fn.addToRolePolicy(

@@ -181,6 +181,7 @@ export class PipelineStateMachine extends Construct {
       payload: TaskInput.fromObject({
         input: JsonPath.objectAt('$$.Execution.Input'),
         execution: {
+          id: JsonPath.stringAt('$$.Execution.Id'),
           name: JsonPath.stringAt('$$.Execution.Name'),
           startTime: JsonPath.stringAt('$$.Execution.StartTime'),
         },

@@ -71,6 +71,7 @@ export class WarehouseAccess extends Construct {
           'redshift-data:CancelStatement',
         ],
         resources: ['*'],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by IAM, not by JavaScript
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
     );

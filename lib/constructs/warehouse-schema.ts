@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { type CfnElement, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  type CfnElement,
+  CustomResource,
+  Duration,
+  type RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
@@ -18,6 +25,11 @@ export interface WarehouseSchemaProps {
    * @default the project's `sql/`
    */
   readonly sqlDir?: string;
+  /**
+   * What happens to the functions' log groups when the stack goes.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -37,11 +49,13 @@ export class WarehouseSchema extends Construct {
       handlerFile: 'apply-warehouse-sql',
       description: 'Submits sql/ to Redshift through the Data API (custom resource)',
       logRetention: RetentionDays.ONE_MONTH,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
     const isComplete = new PipelineFunction(this, 'StatusFunction', {
       handlerFile: 'apply-warehouse-sql-status',
       description: 'Waits for the sql/ batch to finish (custom resource)',
       logRetention: RetentionDays.ONE_MONTH,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
     props.warehouse.grantStatementsTo(onEvent);
     props.warehouse.grantStatementsTo(isComplete);

@@ -10,6 +10,7 @@ import {
   OBJECT_NAME_PATTERN,
   type ObjectConfig,
   parseControlRow,
+  parseControlRows,
 } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
 import { renderTable } from '../../lambdas/common/text-table';
@@ -281,30 +282,13 @@ export async function listObjects(doc: DynamoDBDocumentClient, tableName: string
   const items = await scanControlTable(doc, tableName);
   items.sort((a, b) => text(a.objectName).localeCompare(text(b.objectName)));
   const invalidRows: string[] = [];
-  const parsedRows = items.map((item) => parseControlRow(item));
-  // As LoadObjects does: rows sharing a target table would consolidate into each other, so neither runs.
-  const namesByTable = new Map<string, string[]>();
-  for (const row of parsedRows) {
-    if (!row.ok) continue;
-    namesByTable.set(row.object.targetTable, [
-      ...(namesByTable.get(row.object.targetTable) ?? []),
-      row.object.objectName,
-    ]);
-  }
+  const parsedRows = parseControlRows(items);
   const rows = items.map((item, index) => {
     const lastRun = (typeof item.lastRun === 'object' && item.lastRun !== null ? item.lastRun : {}) as Record<
       string,
       unknown
     >;
-    let parsed = parsedRows[index];
-    const sharing = parsed.ok ? (namesByTable.get(parsed.object.targetTable) ?? []) : [];
-    if (parsed.ok && sharing.length > 1) {
-      parsed = {
-        ok: false,
-        objectName: parsed.object.objectName,
-        error: `Invalid control row "${parsed.object.objectName}": targetTable is shared by ${sharing.join(' and ')}; give each its own targetTable`,
-      };
-    }
+    const parsed = parsedRows[index];
     const runCells = [text(lastRun.status), text(lastRun.recordsExtracted)];
     if (!parsed.ok) {
       invalidRows.push(parsed.error);

@@ -91,7 +91,7 @@ describe('scanControlTable', () => {
 });
 
 describe('claimObject', () => {
-  test('marks the object RUNNING for this run and holds it for 12 hours', async () => {
+  test('marks the object RUNNING for this run and holds it for 24 hours with its execution recorded', async () => {
     // Act
     await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
 
@@ -101,7 +101,8 @@ describe('claimObject', () => {
       watermark: PREVIOUS_WATERMARK,
       runsSinceFullSync: 2,
       lockRunId: 'run-a',
-      lockExpiresAt: new Date(CLAIMED_AT.getTime() + 12 * HOUR_MS).toISOString(),
+      lockExecutionArn: '',
+      lockExpiresAt: new Date(CLAIMED_AT.getTime() + 24 * HOUR_MS).toISOString(),
       lastRun: {
         runId: 'run-a',
         status: 'RUNNING',
@@ -132,7 +133,7 @@ describe('claimObject', () => {
     // Assess
     await expect(second).rejects.toMatchObject({
       name: 'ObjectBusy',
-      message: expect.stringContaining('Account: another execution holds this object'),
+      message: expect.stringContaining('Account: run run-a holds this object'),
     });
     expect((await getRow()).lockRunId).toBe('run-a');
   });
@@ -142,7 +143,7 @@ describe('claimObject', () => {
     await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
 
     // Act
-    await claimObject(doc, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + 13 * HOUR_MS));
+    await claimObject(doc, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + 25 * HOUR_MS));
 
     // Assess
     expect(await getRow()).toMatchObject({
@@ -274,7 +275,7 @@ describe('recordObjectSuccess', () => {
   test('is ignored when another run holds the object: a late writer never clobbers it', async () => {
     // Prepare: run A's claim expired and run B took the object over
     await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
-    await claimObject(doc, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + 13 * HOUR_MS));
+    await claimObject(doc, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + 25 * HOUR_MS));
     const before = await getRow();
 
     // Act
@@ -296,7 +297,7 @@ describe('recordObjectSuccess', () => {
     // Prepare: B took the object over from A, finished and released it
     await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
     const planB = anAccountPlan({ nextWatermark: runB.startedAt });
-    await claimObject(doc, TABLE, planB, runB, new Date(CLAIMED_AT.getTime() + 13 * HOUR_MS));
+    await claimObject(doc, TABLE, planB, runB, new Date(CLAIMED_AT.getTime() + 25 * HOUR_MS));
     await recordObjectSuccess(doc, TABLE, planB, runB, FIGURES, new Date('2026-03-10T19:30:00.000Z'));
     const afterB = await getRow();
 
@@ -443,7 +444,7 @@ describe('recordObjectFailure', () => {
     // Prepare: A's claim expired, B took over, succeeded and released the object
     await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
     const planB = anAccountPlan({ nextWatermark: runB.startedAt });
-    await claimObject(doc, TABLE, planB, runB, new Date(CLAIMED_AT.getTime() + 13 * HOUR_MS));
+    await claimObject(doc, TABLE, planB, runB, new Date(CLAIMED_AT.getTime() + 25 * HOUR_MS));
     await recordObjectSuccess(doc, TABLE, planB, runB, FIGURES, new Date('2026-03-10T19:30:00.000Z'));
     const afterB = await getRow();
 

@@ -119,6 +119,8 @@ describe('syncStructure', () => {
 
     // Assess
     expect(warehouse.statements()).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
+      'CREATE SCHEMA IF NOT EXISTS "salesforce"',
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \("id" VARCHAR/),
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \("id" VARCHAR/),
     ]);

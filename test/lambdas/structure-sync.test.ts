@@ -11,7 +11,7 @@ const fields: SourceField[] = [
 const columns = (...names: string[]) => new Set(names);
 
 describe('planTableChanges', () => {
-  test('creates the staging and final tables when neither exists, every identifier quoted', () => {
+  test('creates the schemas and both tables when neither exists, every identifier quoted', () => {
     // Act
     const changes = planTableChanges(layout, 'account', fields, { staging: columns(), final: columns() });
 
@@ -20,6 +20,8 @@ describe('planTableChanges', () => {
       '("id" VARCHAR(65535), "systemmodstamp" TIMESTAMP, "name" VARCHAR(65535), "industry" VARCHAR(65535))';
     expect(changes).toEqual({
       statements: [
+        'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
+        'CREATE SCHEMA IF NOT EXISTS "salesforce"',
         `CREATE TABLE IF NOT EXISTS "salesforce_incremental"."account" ${definition}`,
         `CREATE TABLE IF NOT EXISTS "salesforce"."account" ${definition}`,
       ],
@@ -97,6 +99,8 @@ describe('planTableChanges', () => {
 
     // Assess
     expect(changes.statements).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
+      'CREATE SCHEMA IF NOT EXISTS "salesforce"',
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \(/),
     ]);
     expect(changes.finalColumnsPending).toEqual([]);
@@ -111,6 +115,8 @@ describe('planTableChanges', () => {
 
     // Assess
     expect(changes.statements).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
+      'CREATE SCHEMA IF NOT EXISTS "salesforce"',
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \(/),
     ]);
     expect(changes.finalColumnsPending).toEqual([{ column: 'industry', redshiftType: 'VARCHAR(65535)' }]);
