@@ -251,7 +251,8 @@ export async function runScenario(
 /** The clock only moves forward: a start time behind it is a scenario error, not a time machine. */
 function moveClockTo(clock: SimulatedClock, iso: string): Date {
   const ahead = Date.parse(iso) - clock.now().getTime();
-  if (ahead < 0) throw new Error(`startTime ${iso} is before the simulated clock (${clock.now().toISOString()})`);
+  if (ahead < 0)
+    throw new Error(`startTime ${iso} is before the simulated clock (${clock.now().toISOString()})`);
   return clock.tick(ahead);
 }
 
