@@ -13,9 +13,21 @@ const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): st
  * test's `process` is a sandbox copy, so variables go to both (the same object elsewhere).
  */
 const nodeProcess = runInThisContext('process') as NodeJS.Process;
-export function setEnvironment(variables: Record<string, string>): void {
-  Object.assign(process.env, variables);
-  if (nodeProcess.env !== process.env) Object.assign(nodeProcess.env, variables);
+export function setEnvironment(variables: Record<string, string>): () => void {
+  const targets = nodeProcess.env === process.env ? [process.env] : [process.env, nodeProcess.env];
+  const previous = targets.map((env) =>
+    Object.fromEntries(Object.keys(variables).map((key) => [key, env[key]])),
+  );
+  for (const env of targets) Object.assign(env, variables);
+  // Returns how to put everything back, so one run leaves no configuration to the next.
+  return () => {
+    targets.forEach((env, index) => {
+      for (const [key, value] of Object.entries(previous[index])) {
+        if (value === undefined) delete env[key];
+        else env[key] = value;
+      }
+    });
+  };
 }
 
 /**
@@ -23,8 +35,12 @@ export function setEnvironment(variables: Record<string, string>): void {
  * variables set first (the bundle reads them at module scope), then a fresh module
  * instance, so each local run gets new SDK clients pointed at that run's stand-ins.
  */
-export function loadBundledHandler(fn: LocalFunction, overrides: Record<string, string>): Handler {
-  setEnvironment({ ...fn.environment, ...overrides });
+export function loadBundledHandler(
+  fn: LocalFunction,
+  overrides: Record<string, string>,
+  restorers: (() => void)[],
+): Handler {
+  restorers.push(setEnvironment({ ...fn.environment, ...overrides }));
   const bundle = new Module(fn.bundlePath) as CompilableModule;
   bundle.filename = fn.bundlePath;
   bundle.paths = moduleInternals._nodeModulePaths(path.dirname(fn.bundlePath));

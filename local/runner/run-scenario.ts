@@ -141,6 +141,7 @@ export async function runScenario(
   const limitsToken = randomUUID();
   const limits = new SalesforceLimitsStandIn(org, limitsToken);
   const events = new EventBridgeStandIn();
+  const restorers: (() => void)[] = [];
   const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events];
   try {
     const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl] = await Promise.all(
@@ -172,12 +173,12 @@ export async function runScenario(
       // The Data API stand-in answers in milliseconds; no need to linger between looks.
       CONSOLIDATION_WAIT_MS: '20000',
     };
-    setEnvironment(endpoints);
+    restorers.push(setEnvironment(endpoints));
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbUrl.url }), {
       marshallOptions: { removeUndefinedValues: true },
     });
     await createControlTable(doc, assembly.controlTableName, scenario.objects);
-    const handlers = bindHandlers(assembly, endpoints);
+    const handlers = bindHandlers(assembly, endpoints, restorers);
 
     const report: LocalReport = { days: [] };
     for (const [index, day] of scenario.days.entries()) {
@@ -243,6 +244,7 @@ export async function runScenario(
     const controlRows = await scanControlTable(doc, assembly.controlTableName);
     return { report, finalTables, sourceTruth, controlRows };
   } finally {
+    for (const restore of restorers.reverse()) restore();
     await Promise.allSettled(services.map((service) => service.stop()));
     await db.close();
   }
@@ -299,10 +301,11 @@ type LocalHandler = (input: unknown) => Promise<unknown>;
 function bindHandlers(
   assembly: LocalAssembly,
   overrides: Record<string, string>,
+  restorers: (() => void)[],
 ): Record<string, LocalHandler> {
   return Object.fromEntries(
     Object.entries(assembly.taskFunctions).map(([stateName, fn]) => {
-      const handler = loadBundledHandler(fn, overrides);
+      const handler = loadBundledHandler(fn, overrides, restorers);
       return [stateName, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
     }),
   );
