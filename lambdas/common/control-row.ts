@@ -1,76 +1,69 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { matching } from './schema';
 
 /** DESIGN.md: the control-table row contract. Identifiers are checked here before they go anywhere. */
 export const OBJECT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,79}$/;
 
-const objectName = z.string().regex(OBJECT_NAME_PATTERN, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
-const fieldName = z
-  .string()
-  .regex(OBJECT_NAME_PATTERN, 'field names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
-const appFlowName = z.string().regex(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow name');
+const objectName = matching(OBJECT_NAME_PATTERN, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
+const fieldName = matching(OBJECT_NAME_PATTERN, 'field names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
+const appFlowName = matching(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow name');
+const count = (max: number) => z.int().check(z.gte(0), z.lte(max));
 
 /** What the pipeline writes back after each run of the object. */
-export const lastRunSchema = z
-  .object({
-    runId: z.string(),
-    status: z.string(),
-    startedAt: z.string().optional(),
-    finishedAt: z.string().optional(),
-    syncMode: z.string().optional(),
-    recordsExtracted: z.number().optional(),
-    duplicatesRemoved: z.number().optional(),
-    rowsInserted: z.number().optional(),
-    rowsDeleted: z.number().optional(),
-    error: z.string().optional(),
-  })
-  .passthrough();
+export const lastRunSchema = z.looseObject({
+  runId: z.string(),
+  status: z.string(),
+  startedAt: z.optional(z.string()),
+  finishedAt: z.optional(z.string()),
+  syncMode: z.optional(z.string()),
+  recordsExtracted: z.optional(z.number()),
+  duplicatesRemoved: z.optional(z.number()),
+  rowsInserted: z.optional(z.number()),
+  rowsDeleted: z.optional(z.number()),
+  error: z.optional(z.string()),
+});
 
 export const controlRowSchema = z
   .object({
     objectName,
-    enabled: z.boolean().default(true),
-    connectorType: z
-      .string()
-      .regex(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type')
-      .default('Salesforce'),
-    connectorLabel: z
-      .string()
-      .regex(/^[a-zA-Z0-9][\w!@#.-]{0,255}$/, 'must be a valid connector label')
-      .optional(),
-    connectorProfileName: appFlowName.optional(),
-    fields: z.array(fieldName).min(1, 'must list at least one field when given').optional(),
-    primaryKey: fieldName.default('Id'),
-    cursorField: fieldName.default('SystemModstamp'),
-    syncMode: z.enum(['incremental', 'full']).default('incremental'),
-    deleteMode: z.enum(['hard', 'soft', 'ignore']).default('hard'),
-    lookbackMinutes: z
-      .number()
-      .min(0)
-      .max(7 * 24 * 60)
-      .default(60),
-    targetTable: z.string().regex(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$').optional(),
-    resetRequested: z.boolean().default(false),
+    enabled: z._default(z.boolean(), true),
+    connectorType: z._default(
+      matching(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type'),
+      'Salesforce',
+    ),
+    connectorLabel: z.optional(matching(/^[a-zA-Z0-9][\w!@#.-]{0,255}$/, 'must be a valid connector label')),
+    connectorProfileName: z.optional(appFlowName),
+    fields: z.optional(z.array(fieldName).check(z.minLength(1, 'must list at least one field when given'))),
+    primaryKey: z._default(fieldName, 'Id'),
+    cursorField: z._default(fieldName, 'SystemModstamp'),
+    syncMode: z._default(z.enum(['incremental', 'full']), 'incremental'),
+    deleteMode: z._default(z.enum(['hard', 'soft', 'ignore']), 'hard'),
+    lookbackMinutes: z._default(z.number().check(z.gte(0), z.lte(7 * 24 * 60)), 60),
+    targetTable: z.optional(matching(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$')),
+    resetRequested: z._default(z.boolean(), false),
     /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
-    fullSyncEveryDays: z.number().int().min(0).max(366).default(0),
+    fullSyncEveryDays: z._default(count(366), 0),
     // Written by the pipeline:
-    watermark: z.string().datetime({ offset: true }).optional(),
-    lastFullSyncAt: z.string().optional(),
-    runsSinceFullSync: z.number().int().min(0).optional(),
-    lastRun: lastRunSchema.optional(),
-    lockRunId: z.string().optional(),
-    lockExpiresAt: z.string().optional(),
-    lockExecutionArn: z.string().optional(),
+    watermark: z.optional(z.iso.datetime({ offset: true })),
+    lastFullSyncAt: z.optional(z.string()),
+    runsSinceFullSync: z.optional(count(Number.MAX_SAFE_INTEGER)),
+    lastRun: z.optional(lastRunSchema),
+    lockRunId: z.optional(z.string()),
+    lockExpiresAt: z.optional(z.string()),
+    lockExecutionArn: z.optional(z.string()),
   })
-  .superRefine((row, ctx) => {
-    if (row.connectorType === 'CustomConnector' && !row.connectorLabel) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['connectorLabel'],
-        message: 'is required when connectorType is CustomConnector',
-      });
-    }
-  });
+  .check(
+    z.superRefine((row, ctx) => {
+      if (row.connectorType === 'CustomConnector' && !row.connectorLabel) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectorLabel'],
+          message: 'is required when connectorType is CustomConnector',
+        });
+      }
+    }),
+  );
 
 export type ControlRow = z.output<typeof controlRowSchema>;
 export type ControlRowInput = z.input<typeof controlRowSchema>;

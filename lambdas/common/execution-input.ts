@@ -1,41 +1,42 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { OBJECT_NAME_PATTERN } from './control-row';
+import { matching } from './schema';
 
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+const isoDate = matching(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').check(
   // Date.parse rolls 2026-02-30 over to March 2: a real date reads back unchanged.
-  .refine((value) => {
+  z.refine((value) => {
     const date = new Date(`${value}T00:00:00Z`);
     return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-  }, 'is not a calendar date');
+  }, 'is not a calendar date'),
+);
 
 /**
  * DESIGN.md: the execution input contract, all optional. `from`/`to` is a compatible
  * extension for backfilling a range of days (`runDate` is a one-day backfill).
  */
 export const executionInputSchema = z
-  .object({
-    runDate: isoDate.optional(),
-    from: isoDate.optional(),
-    to: isoDate.optional(),
-    objects: z
-      .array(z.string().regex(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$'))
-      .optional(),
-    syncMode: z.enum(['incremental', 'full']).optional(),
+  .strictObject({
+    runDate: z.optional(isoDate),
+    from: z.optional(isoDate),
+    to: z.optional(isoDate),
+    objects: z.optional(
+      z.array(matching(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$')),
+    ),
+    syncMode: z.optional(z.enum(['incremental', 'full'])),
   })
-  .strict()
-  .superRefine((input, ctx) => {
-    if (input.runDate && (input.from || input.to)) {
-      ctx.addIssue({ code: 'custom', path: ['runDate'], message: 'cannot be combined with from/to' });
-    }
-    if ((input.from && !input.to) || (!input.from && input.to)) {
-      ctx.addIssue({ code: 'custom', path: ['from'], message: 'from and to go together' });
-    }
-    if (input.from && input.to && input.from > input.to) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
-    }
-  });
+  .check(
+    z.superRefine((input, ctx) => {
+      if (input.runDate && (input.from || input.to)) {
+        ctx.addIssue({ code: 'custom', path: ['runDate'], message: 'cannot be combined with from/to' });
+      }
+      if ((input.from && !input.to) || (!input.from && input.to)) {
+        ctx.addIssue({ code: 'custom', path: ['from'], message: 'from and to go together' });
+      }
+      if (input.from && input.to && input.from > input.to) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+      }
+    }),
+  );
 
 export type ExecutionInput = z.output<typeof executionInputSchema>;
 

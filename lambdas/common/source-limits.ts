@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './schema';
 
 /** Salesforce's REST limits resource: what the org has left of its daily API requests. */
 export const SALESFORCE_LIMITS_PATH = '/services/data/v60.0/limits';
 
-const limitsSecretSchema = z.object({ instanceUrl: z.url(), accessToken: z.string().min(1) });
+const limitsSecretSchema = z.object({ instanceUrl: z.url(), accessToken: z.string().check(z.minLength(1)) });
 const limitsResponseSchema = z.object({
   DailyApiRequests: z.object({ Max: z.number(), Remaining: z.number() }),
 });
