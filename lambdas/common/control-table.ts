@@ -36,8 +36,27 @@ function claimValues(plan: ObjectPlan, run: RunContext, now: Date) {
     },
   };
 }
-const CLAIM_UPDATE =
-  'SET lockRunId = :runId, lockExecutionArn = :execution, lockExpiresAt = :expires, lastRun = :lastRun';
+/** Writes this run's claim when `condition` holds; DynamoDB answers ConditionalCheckFailed otherwise. */
+async function writeClaim(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  plan: ObjectPlan,
+  run: RunContext,
+  now: Date,
+  condition: string,
+  conditionValues: Record<string, string>,
+): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { objectName: plan.objectName },
+      UpdateExpression:
+        'SET lockRunId = :runId, lockExecutionArn = :execution, lockExpiresAt = :expires, lastRun = :lastRun',
+      ConditionExpression: condition,
+      ExpressionAttributeValues: { ...claimValues(plan, run, now), ...conditionValues },
+    }),
+  );
+}
 
 /**
  * Claims the object for this run and marks it RUNNING. While another execution holds
@@ -52,15 +71,14 @@ export async function claimObject(
   now: Date,
 ): Promise<void> {
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { objectName: plan.objectName },
-        UpdateExpression: CLAIM_UPDATE,
-        ConditionExpression:
-          'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId OR lockExpiresAt < :now)',
-        ExpressionAttributeValues: { ...claimValues(plan, run, now), ':now': now.toISOString() },
-      }),
+    await writeClaim(
+      doc,
+      tableName,
+      plan,
+      run,
+      now,
+      'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId OR lockExpiresAt < :now)',
+      { ':now': now.toISOString() },
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) {
@@ -89,15 +107,7 @@ export async function takeOverObject(
   now: Date,
 ): Promise<void> {
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { objectName: plan.objectName },
-        UpdateExpression: CLAIM_UPDATE,
-        ConditionExpression: 'lockRunId = :dead',
-        ExpressionAttributeValues: { ...claimValues(plan, run, now), ':dead': deadRunId },
-      }),
-    );
+    await writeClaim(doc, tableName, plan, run, now, 'lockRunId = :dead', { ':dead': deadRunId });
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       throw new ObjectBusyError(`${plan.objectName}: another run took it over first`);

@@ -4,6 +4,7 @@ import type { FaultInjector } from './fault-injector';
 import {
   epochSeconds,
   errorMessage,
+  faultError,
   HttpStandInServer,
   isJsonObject,
   type JsonObject,
@@ -18,6 +19,7 @@ import {
   ServiceError,
   type ServiceRequest,
   type ServiceResponse,
+  validationError,
 } from './http-service';
 import type { SimulatedClock } from './simulated-clock';
 import type { SourceFieldType, SourceOrg } from './source-org';
@@ -161,19 +163,6 @@ const VALIDATION_OPERATORS = new Set<string>([
   'VALIDATE_NUMERIC',
 ]);
 const SUPPORTED_TASK_TYPES = ['Filter', 'Map', 'Map_all', 'Validate'];
-
-/** An injected fault: a known AppFlow error code, or any other text as a ConnectorServerException. */
-function faultError(fault: string): ServiceError {
-  const status = ERROR_STATUS[fault];
-  if (status !== undefined) {
-    return new ServiceError(fault, `${fault} (injected fault)`, status);
-  }
-  return new ServiceError('ConnectorServerException', fault, 400);
-}
-
-function validationError(message: string): ServiceError {
-  return new ServiceError('ValidationException', message, 400);
-}
 
 function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -377,7 +366,7 @@ export class AppFlowStandIn {
     try {
       const fault = this.opts.faults.take('appflow', operation, this.objectOfRequest(request.body));
       if (fault !== undefined) {
-        throw faultError(fault);
+        throw faultError(fault, ERROR_STATUS, 'ConnectorServerException');
       }
       return restJson.ok(await this.dispatch(operation, request));
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './http-service';
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -21,13 +21,9 @@ export class DynamoDbStandIn {
       throw new Error('DynamoDB stand-in is already started');
     }
     const server = createDynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    const url = await listenOnLoopback(server);
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}` };
+    return { url };
   }
 
   async stop(): Promise<void> {
@@ -36,10 +32,6 @@ export class DynamoDbStandIn {
       return;
     }
     this.server = undefined;
-    // Keep-alive connections from SDK clients would otherwise hold close() open.
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
+    await closeServer(server);
   }
 }

@@ -68,6 +68,40 @@ function parseJsonBody(text: string): JsonObject {
   return parsed as JsonObject;
 }
 
+/** Listens on 127.0.0.1 with a port chosen by the OS; returns the base URL. */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Closes a server, including SDK clients' keep-alive connections that would hold close() open. */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * An injected fault as the service would answer it: a known error code with its HTTP
+ * status, or any other text as the service's catch-all error (`fallbackCode`).
+ */
+export function faultError(
+  fault: string,
+  statusByCode: Record<string, number>,
+  fallbackCode: string,
+): ServiceError {
+  const status = statusByCode[fault];
+  if (status !== undefined) return new ServiceError(fault, `${fault} (injected fault)`, status);
+  return new ServiceError(fallbackCode, fault, 400);
+}
+
+export function validationError(message: string): ServiceError {
+  return new ServiceError('ValidationException', message, 400);
+}
+
 /**
  * A node:http server on 127.0.0.1 with a port chosen at start, turning requests into
  * `ServiceRequest`s for a protocol-specific handler. Shared by every stand-in.
@@ -87,13 +121,9 @@ export class HttpStandInServer {
     const server = createServer((request, response) => {
       void this.handle(request, response);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    const url = await listenOnLoopback(server);
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}` };
+    return { url };
   }
 
   async stop(): Promise<void> {
@@ -102,11 +132,7 @@ export class HttpStandInServer {
       return;
     }
     this.server = undefined;
-    // SDK clients keep connections alive; close them or close() would wait for them.
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
+    await closeServer(server);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -5,6 +5,7 @@ import {
   awsJson,
   epochSeconds,
   errorMessage,
+  faultError,
   HttpStandInServer,
   isJsonObject,
   type JsonObject,
@@ -14,6 +15,7 @@ import {
   ServiceError,
   type ServiceRequest,
   type ServiceResponse,
+  validationError,
 } from './http-service';
 import { MissingSqlParameterError, type SqlParameter, substituteNamedParameters } from './sql-parameters';
 
@@ -144,19 +146,6 @@ const RAW_TEXT_PARSERS: Record<number, (text: string) => string> = Object.fromEn
   [20, 1082, 1083, 1114, 1184, 1266, 1700].map((oid) => [oid, (text: string) => text]),
 );
 
-/** An injected fault: a Redshift Data error code, or any other text as a ValidationException. */
-function faultError(fault: string): ServiceError {
-  const status = ERROR_STATUS[fault];
-  if (status !== undefined) {
-    return new ServiceError(fault, `${fault} (injected fault)`, status);
-  }
-  return new ServiceError('ValidationException', fault, 400);
-}
-
-function validationError(message: string): ServiceError {
-  return new ServiceError('ValidationException', message, 400);
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -286,7 +275,7 @@ export class RedshiftDataStandIn {
     this.calls.push(sqlTexts.length > 0 ? { operation, sql: sqlTexts.join(';\n') } : { operation });
     const fault = this.takeFault(operation, [...sqlTexts, ...parameterTexts]);
     if (fault !== undefined) {
-      throw faultError(fault);
+      throw faultError(fault, ERROR_STATUS, 'ValidationException');
     }
   }
 
