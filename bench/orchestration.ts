@@ -1,0 +1,319 @@
+import { FLOW_WAIT_SCHEDULE, nextWaitSeconds } from '../lambdas/common/object-state';
+import { type DayReport, type ProgressEvent, runScenario } from '../local/runner/run-scenario';
+import { type Progress, seconds, silentProgress } from './progress';
+import { generatedScenario } from './scenarios';
+
+/**
+ * Orchestration: local runs of the real state machine with 1, 10 and 50 objects (flows that
+ * finish on their first poll), and with flows that finish after 1, 3 and 10 polls. State
+ * transitions and Lambda invocations are counted from the execution's events by the local
+ * runner (`DayReport.stats`); the cost they imply follows the list prices below.
+ */
+
+/** List prices (the issue's figures; us-east-1 / eu-west-1 list prices, free tiers ignored). */
+export const PRICES = {
+  /** Step Functions Standard, per state transition. */
+  sfnPerTransition: 0.025 / 1000,
+  /** Lambda, per request. */
+  lambdaPerRequest: 0.2 / 1_000_000,
+  /** Lambda arm64, per GB-second. */
+  lambdaPerGbSecond: 0.0000133334,
+  lambdaMemoryGb: 256 / 1024,
+} as const;
+
+export const ORCHESTRATION_TARGETS = { transitionsPerObject: 12, invocationsPerObject: 5 } as const;
+
+export interface OrchestrationOptions {
+  /** Object counts of the executions whose flows finish on the first poll. @default [1, 10, 50] */
+  objectCounts?: number[];
+  /** Polls until the flow finishes, for the poll sweep. @default [1, 3, 10] */
+  pollCounts?: number[];
+  /** Objects in the poll-sweep runs. @default 10 */
+  pollSweepObjects?: number;
+  /** Records per object (the orchestration does not depend on it). @default 20 */
+  rowsPerObject?: number;
+  /** Assumed average billed duration of one Lambda invocation, for the cost. @default 500 */
+  assumedLambdaMs?: number;
+  progress?: Progress;
+}
+
+export interface RunFigures {
+  label: string;
+  objects: number;
+  /** Polls of each flow until it reported finished. */
+  polls: number;
+  /** Seconds the state machine has waited on the flow when it polls for the `polls`th time. */
+  flowWaitSeconds: number;
+  /** The flow's run time those polls cover: more than the previous poll's wait, at most flowWaitSeconds. */
+  flowSecondsRange: [number, number];
+  /** The execution measured (an incremental run; day 1 of each local run is the initial full load). */
+  executionName: string;
+  executionStatus: string;
+  objectsSucceeded: number;
+  stateTransitions: number;
+  lambdaInvocations: number;
+  transitionsPerObject: number;
+  invocationsPerObject: number;
+  costPer1000ObjectDays: CostFigures;
+  /** Wall time of the local run the execution was part of (setup and other executions included). */
+  localRunWallMs: number;
+}
+
+export interface CostFigures {
+  stepFunctions: number;
+  lambdaRequests: number;
+  lambdaDuration: number;
+  total: number;
+}
+
+export interface OrchestrationFigures {
+  assumptions: {
+    prices: typeof PRICES;
+    assumedLambdaMs: number;
+    lambdaMemoryMb: number;
+    architecture: string;
+    flowWaitSchedule: readonly number[];
+    notes: string[];
+  };
+  runs: RunFigures[];
+  /** From the object sweep: what one more object adds, and what every execution costs once. */
+  perExecution: { stateTransitions: number; lambdaInvocations: number };
+  perObjectMarginal: { stateTransitions: number; lambdaInvocations: number };
+  /** Per extra poll of a flow, from the poll sweep (per object). */
+  perExtraPoll: { stateTransitions: number; lambdaInvocations: number };
+  /** What a fixed 30-second poll would need for the same flows, per object (3 transitions per poll). */
+  fixedPollComparison: {
+    polls: number;
+    flowWaitSeconds: number;
+    ourTransitions: number;
+    fixed30sPolls: number;
+    fixed30sTransitions: number;
+  }[];
+  targets: typeof ORCHESTRATION_TARGETS;
+  met: { label: string; transitions: boolean; invocations: boolean }[];
+}
+
+/** Seconds waited before the `poll`th poll finishes: the waits the schedule puts before polls 1…poll. */
+export function flowWaitSeconds(polls: number): number {
+  let total = 0;
+  for (let poll = 0; poll < polls; poll++) total += nextWaitSeconds(poll, FLOW_WAIT_SCHEDULE);
+  return total;
+}
+
+export function costPer1000ObjectDays(
+  transitionsPerObject: number,
+  invocationsPerObject: number,
+  lambdaMs: number,
+): CostFigures {
+  const stepFunctions = transitionsPerObject * 1000 * PRICES.sfnPerTransition;
+  const lambdaRequests = invocationsPerObject * 1000 * PRICES.lambdaPerRequest;
+  const lambdaDuration =
+    invocationsPerObject * 1000 * (lambdaMs / 1000) * PRICES.lambdaMemoryGb * PRICES.lambdaPerGbSecond;
+  return {
+    stepFunctions,
+    lambdaRequests,
+    lambdaDuration,
+    total: stepFunctions + lambdaRequests + lambdaDuration,
+  };
+}
+
+interface Measured {
+  label: string;
+  objects: number;
+  polls: number;
+  day: DayReport;
+  wallMs: number;
+}
+
+function dayProgress(progress: Progress, label: string, labels: string[]) {
+  let lastNote = performance.now();
+  let dayStarted = performance.now();
+  return (event: ProgressEvent) => {
+    if (event.type === 'setup') {
+      progress.note(`${label}: ${event.message}`);
+    } else if (event.type === 'day-started') {
+      dayStarted = performance.now();
+      progress.note(`${label}: execution ${event.index + 1}/${event.total} (${labels[event.index]}) started`);
+    } else if (event.type === 'day-finished') {
+      const { stats } = event.day;
+      progress.note(
+        `${label}: execution ${event.index + 1}/${event.total} ${event.day.executionStatus}: ${stats.stateTransitions} transitions, ${stats.lambdaInvocations} invocations (${seconds(performance.now() - dayStarted)})`,
+      );
+    } else if (event.type === 'step' && performance.now() - lastNote > 10_000) {
+      lastNote = performance.now();
+      progress.note(`${label}: … ${event.objectName} ${event.step}`);
+    }
+  };
+}
+
+function checkSucceeded(label: string, days: DayReport[]): void {
+  for (const day of days) {
+    if (day.executionStatus !== 'SUCCEEDED') {
+      throw new Error(`${label}: execution ${day.executionName} ${day.executionStatus}: ${day.error ?? ''}`);
+    }
+    const notDone = Object.entries(day.objects).filter(([, object]) => object.status !== 'SUCCEEDED');
+    if (notDone.length > 0)
+      throw new Error(`${label}: ${day.executionName}: ${notDone.map(([n]) => n).join(', ')} not SUCCEEDED`);
+  }
+}
+
+/**
+ * The object sweep in one local run: day 1 loads every object (initial full load), then one
+ * incremental execution per object count, narrowed with the execution input `objects`
+ * (the operator's rerun input), so each count gets an execution of exactly that many objects.
+ */
+async function objectSweep(counts: number[], rows: number, progress: Progress): Promise<Measured[]> {
+  const total = Math.max(...counts);
+  const label = `object sweep (${counts.join(', ')} objects)`;
+  const labels = ['initial full load, all objects', ...counts.map((n) => `${n} object${n === 1 ? '' : 's'}`)];
+  const scenario = generatedScenario({
+    objects: total,
+    rows,
+    days: counts.length + 1,
+    input: (day, names) =>
+      day === 0 || counts[day - 1] === total ? {} : { objects: names.slice(0, counts[day - 1]) },
+  });
+  const started = performance.now();
+  const result = await progress.step(`local run: ${label}, flows done on the first poll`, () =>
+    runScenario(scenario, { flowPollsUntilDone: 1, onProgress: dayProgress(progress, label, labels) }),
+  );
+  const wallMs = performance.now() - started;
+  checkSucceeded(label, result.report.days);
+  const [initial, ...measured] = result.report.days;
+  const last = measured[measured.length - 1];
+  if (counts[counts.length - 1] === total && initial.stats.stateTransitions !== last.stats.stateTransitions) {
+    progress.note(
+      `note: the initial full load took ${initial.stats.stateTransitions} transitions, the incremental run of the same objects ${last.stats.stateTransitions}`,
+    );
+  }
+  return counts.map((objects, index) => {
+    const day = measured[index];
+    const ran = Object.keys(day.objects).length;
+    if (ran !== objects)
+      throw new Error(`${label}: execution ${index + 2} ran ${ran} objects, expected ${objects}`);
+    return {
+      label: `${objects} object${objects === 1 ? '' : 's'}, flow done on poll 1`,
+      objects,
+      polls: 1,
+      day,
+      wallMs,
+    };
+  });
+}
+
+/** Flows that finish after `polls` polls: day 1 full load, day 2 (measured) incremental. */
+async function pollRun(objects: number, polls: number, rows: number, progress: Progress): Promise<Measured> {
+  const label = `${objects} objects, flow done on poll ${polls}`;
+  const scenario = generatedScenario({ objects, rows, days: 2 });
+  const started = performance.now();
+  const result = await progress.step(`local run: ${label}`, () =>
+    runScenario(scenario, {
+      flowPollsUntilDone: polls,
+      onProgress: dayProgress(progress, label, ['initial full load', 'incremental (measured)']),
+    }),
+  );
+  checkSucceeded(label, result.report.days);
+  return { label, objects, polls, day: result.report.days[1], wallMs: performance.now() - started };
+}
+
+function figuresOf(measured: Measured, lambdaMs: number): RunFigures {
+  const { day, objects, polls } = measured;
+  const transitionsPerObject = day.stats.stateTransitions / objects;
+  const invocationsPerObject = day.stats.lambdaInvocations / objects;
+  const wait = flowWaitSeconds(polls);
+  return {
+    label: measured.label,
+    objects,
+    polls,
+    flowWaitSeconds: wait,
+    flowSecondsRange: [polls > 1 ? flowWaitSeconds(polls - 1) : 0, wait],
+    executionName: day.executionName,
+    executionStatus: day.executionStatus,
+    objectsSucceeded: Object.values(day.objects).filter((object) => object.status === 'SUCCEEDED').length,
+    stateTransitions: day.stats.stateTransitions,
+    lambdaInvocations: day.stats.lambdaInvocations,
+    transitionsPerObject,
+    invocationsPerObject,
+    costPer1000ObjectDays: costPer1000ObjectDays(transitionsPerObject, invocationsPerObject, lambdaMs),
+    localRunWallMs: measured.wallMs,
+  };
+}
+
+export async function benchOrchestration(options: OrchestrationOptions = {}): Promise<OrchestrationFigures> {
+  const progress = options.progress ?? silentProgress;
+  const objectCounts = [...(options.objectCounts ?? [1, 10, 50])].sort((a, b) => a - b);
+  const pollCounts = options.pollCounts ?? [1, 3, 10];
+  const pollSweepObjects = options.pollSweepObjects ?? 10;
+  const rows = options.rowsPerObject ?? 20;
+  const lambdaMs = options.assumedLambdaMs ?? 500;
+
+  const sweep = (await objectSweep(objectCounts, rows, progress)).map((m) => figuresOf(m, lambdaMs));
+  const pollSweep: RunFigures[] = [];
+  for (const polls of pollCounts) {
+    const known = sweep.find((r) => r.objects === pollSweepObjects && r.polls === polls);
+    pollSweep.push(known ?? figuresOf(await pollRun(pollSweepObjects, polls, rows, progress), lambdaMs));
+  }
+  const runs = [...sweep, ...pollSweep.filter((r) => !sweep.includes(r))];
+  for (const r of runs) {
+    progress.note(
+      `${r.label}: ${r.transitionsPerObject.toFixed(2)} transitions, ${r.invocationsPerObject.toFixed(2)} invocations per object`,
+    );
+  }
+
+  // Fixed and marginal parts from the object sweep (least squares over the counts measured).
+  const transitionsFit = linearFit(sweep.map((r) => [r.objects, r.stateTransitions]));
+  const invocationsFit = linearFit(sweep.map((r) => [r.objects, r.lambdaInvocations]));
+  const pollTransitionsFit = linearFit(pollSweep.map((r) => [r.polls, r.transitionsPerObject]));
+  const pollInvocationsFit = linearFit(pollSweep.map((r) => [r.polls, r.invocationsPerObject]));
+  const firstPoll = pollSweep.find((r) => r.polls === 1) ?? pollSweep[0];
+  const firstPollTransitions = firstPoll.transitionsPerObject - 3 * (firstPoll.polls - 1);
+
+  return {
+    assumptions: {
+      prices: PRICES,
+      assumedLambdaMs: lambdaMs,
+      lambdaMemoryMb: 256,
+      architecture: 'arm64',
+      flowWaitSchedule: FLOW_WAIT_SCHEDULE,
+      notes: [
+        `Lambda duration: every invocation is assumed to bill ${lambdaMs} ms on average (256 MB, arm64); the local run cannot measure it.`,
+        'Consolidate waits inside the Lambda for the CALL (CONSOLIDATION_WAIT_MS, 20 s by default) before it hands over to the Wait loop: a consolidation that takes 20 s adds about $0.067 per 1,000 objects-days of Lambda duration.',
+        'Step Functions Standard bills every state entered (Task, Wait, Choice, Pass, Map, Succeed); the count is the StateEntered events of the execution.',
+        'Per object = the whole execution divided by its objects, so it includes the per-execution steps (Precheck, LoadObjects, ReportRun …) spread over the objects.',
+        'Measured executions are incremental runs (a few records changed per object); the 1/10/50 runs are executions of one local run narrowed with the input {"objects": [...]}.',
+        'Prices are list prices as given, without free tiers, AppFlow (per flow run and data processed) or Redshift.',
+      ],
+    },
+    runs,
+    perExecution: { stateTransitions: transitionsFit.intercept, lambdaInvocations: invocationsFit.intercept },
+    perObjectMarginal: { stateTransitions: transitionsFit.slope, lambdaInvocations: invocationsFit.slope },
+    perExtraPoll: { stateTransitions: pollTransitionsFit.slope, lambdaInvocations: pollInvocationsFit.slope },
+    fixedPollComparison: pollSweep.map((r) => ({
+      polls: r.polls,
+      flowWaitSeconds: r.flowWaitSeconds,
+      ourTransitions: r.transitionsPerObject,
+      fixed30sPolls: Math.ceil(r.flowWaitSeconds / FLOW_WAIT_SCHEDULE[0]),
+      fixed30sTransitions:
+        firstPollTransitions + 3 * (Math.ceil(r.flowWaitSeconds / FLOW_WAIT_SCHEDULE[0]) - 1),
+    })),
+    targets: ORCHESTRATION_TARGETS,
+    met: runs
+      .filter((r) => r.polls === 1)
+      .map((r) => ({
+        label: r.label,
+        transitions: r.transitionsPerObject <= ORCHESTRATION_TARGETS.transitionsPerObject,
+        invocations: r.invocationsPerObject <= ORCHESTRATION_TARGETS.invocationsPerObject,
+      })),
+  };
+}
+
+function linearFit(points: [number, number][]): { slope: number; intercept: number } {
+  if (points.length < 2) return { slope: Number.NaN, intercept: Number.NaN };
+  const n = points.length;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const sxx = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  const sxy = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const slope = sxx === 0 ? Number.NaN : sxy / sxx;
+  return { slope, intercept: meanY - slope * meanX };
+}

@@ -1,0 +1,390 @@
+import { renderTable } from '../lambdas/common/text-table';
+import type { ConsolidationFigures } from './consolidation';
+import type { LambdaFigures } from './lambdas';
+import type { LocalRunFigures } from './local-run';
+import { describeMachine, type MachineInfo } from './machine';
+import type { OrchestrationFigures } from './orchestration';
+
+/** Everything one `npm run bench` measured (the `--json` file). */
+export interface BenchResults {
+  machine: MachineInfo;
+  command: string;
+  /** Said when the defaults are below the issue's sizes, so nobody mistakes them for the full ones. */
+  scaleNote: string | null;
+  consolidation?: ConsolidationFigures;
+  orchestration?: OrchestrationFigures;
+  lambdas?: LambdaFigures;
+  localRun?: LocalRunFigures;
+  targets: TargetLine[];
+  phaseWallMs: Record<string, number>;
+  totalWallMs: number;
+}
+
+export interface TargetLine {
+  area: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
+const n1 = (value: number) => value.toFixed(1);
+const n2 = (value: number) => value.toFixed(2);
+const secs = (ms: number) => (ms / 1000).toFixed(1);
+const usd = (value: number) => `$${value.toFixed(4)}`;
+const minutes = (s: number) => (s / 60).toFixed(1);
+const verdict = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+export function consolidationSection(c: ConsolidationFigures): string {
+  const { expected: shape } = c;
+  const runs = (values: number[]) => values.map(secs).join(' / ');
+  const rows = [
+    ['(a) consolidate_object', c.final, runs(c.timingsMs.a), secs(c.mediansMs.a)],
+    ['(b) floor: INSERT … SELECT into an empty table', 0, runs(c.timingsMs.b), secs(c.mediansMs.b)],
+    ['(c) naive: append + ROW_NUMBER over the table', c.final, runs(c.timingsMs.c), secs(c.mediansMs.c)],
+    [
+      `(d) consolidate_object, final ×${c.finalLarge / c.final}`,
+      c.finalLarge,
+      runs(c.timingsMs.d),
+      secs(c.mediansMs.d),
+    ],
+  ];
+  const ratios = [
+    [
+      'a/b',
+      'our procedure vs the floor',
+      n2(c.ratios.aOverB),
+      `<= ${c.targets.aOverB}`,
+      verdict(c.met.aOverB),
+    ],
+    ['c/a', 'naive vs our procedure', n2(c.ratios.cOverA), `>= ${c.targets.cOverA}`, verdict(c.met.cOverA)],
+    [
+      'd/a',
+      `final table ×${c.finalLarge / c.final} vs ×1`,
+      n2(c.ratios.dOverA),
+      `<= ${c.targets.dOverA}`,
+      verdict(c.met.dOverA),
+    ],
+  ];
+  if (c.naiveLarge) {
+    const factor = c.finalLarge / c.final;
+    ratios.push([
+      `c×${factor}/d`,
+      `naive vs our procedure, final ×${factor} (extra)`,
+      n2(c.naiveLarge.overD),
+      '',
+      '',
+    ]);
+  }
+  const steps = c.steps.map((step) => [
+    step.step,
+    step.aSeconds.toFixed(2),
+    step.dSeconds.toFixed(2),
+    step.aSeconds > 0.05 ? n1(step.dSeconds / step.aSeconds) : '',
+    step.hashed,
+  ]);
+  const whatIfs = c.whatIfs.map((w) => [
+    w.label,
+    w.aMs === null ? 'n/a' : secs(w.aMs),
+    w.dMs === null ? 'n/a' : secs(w.dMs),
+    w.dOverA === null ? 'n/a' : n2(w.dOverA),
+    w.note,
+  ]);
+  const sections = [
+    `Consolidation — ${c.warehouse.engine}, ${c.warehouse.storage}, work_mem ${c.warehouse.workMem}, shared_buffers ${c.warehouse.sharedBuffers}`,
+    indent(
+      `${n0(c.staged)} staged rows, 11 columns: ${n0(shape.duplicates)} older versions of a key staged again (${Math.round(c.duplicateShare * 100)}%), ` +
+        `${n0(shape.deletes)} deletes (${Math.round(c.deleteShare * 100)}%), ${n0(shape.updates)} updates, ${n0(shape.newKeys)} new keys.\n` +
+        `Audit row of (a): ${n0(c.audit.duplicates_removed)} duplicates removed, ${n0(c.audit.rows_inserted)} inserted (${n0(c.audit.rows_updated)} of them updates), ` +
+        `${n0(c.audit.rows_deleted)} deleted; final rows after (a) ${n0(c.finalRowsAfter.consolidate)} = after (c) ${n0(c.finalRowsAfter.naive)}.`,
+    ),
+    '',
+    indent(renderTable(['variant', 'final rows before', 'runs (s)', 'median (s)'], rows)),
+    '',
+    indent(renderTable(['ratio', 'meaning', 'value', 'target', 'result'], ratios)),
+    '',
+    indent('Where (a) and (d) spend their time (median per step; auto_explain, plans without timing):'),
+    indent(
+      renderTable(['step of consolidate_object', '(a) s', '(d) s', 'd/a', 'hash table built from'], steps),
+    ),
+  ];
+  if (whatIfs.length > 0) {
+    sections.push(
+      '',
+      indent('What-ifs, NOT the shipped code (single runs, same data, same process):'),
+      indent(renderTable(['what-if', '(a) s', '(d) s', 'd/a', 'note'], whatIfs)),
+    );
+  }
+  return sections.join('\n');
+}
+
+export function orchestrationSection(o: OrchestrationFigures): string {
+  const runRows = o.runs.map((r) => [
+    r.label,
+    r.objects,
+    r.polls,
+    minutes(r.flowWaitSeconds),
+    r.stateTransitions,
+    r.lambdaInvocations,
+    n2(r.transitionsPerObject),
+    n2(r.invocationsPerObject),
+    usd(r.costPer1000ObjectDays.stepFunctions),
+    usd(r.costPer1000ObjectDays.lambdaRequests + r.costPer1000ObjectDays.lambdaDuration),
+    usd(r.costPer1000ObjectDays.total),
+  ]);
+  const pollRows = o.fixedPollComparison.map((p) => {
+    const range = o.runs.find((r) => r.polls === p.polls)?.flowSecondsRange ?? [0, p.flowWaitSeconds];
+    return [
+      p.polls,
+      `${minutes(range[0])} – ${minutes(range[1])}`,
+      n2(p.ourTransitions),
+      p.fixed30sPolls,
+      n2(p.fixed30sTransitions),
+    ];
+  });
+  return [
+    'Orchestration — real state machine definition and bundled handlers, local run; counts from the execution events',
+    '',
+    indent(
+      renderTable(
+        [
+          'execution',
+          'objects',
+          'polls',
+          'flow min',
+          'transitions',
+          'invocations',
+          'trans/obj',
+          'inv/obj',
+          'SFN $/1k obj-days',
+          'Lambda $/1k',
+          'total $/1k',
+        ],
+        runRows,
+      ),
+    ),
+    '',
+    indent(
+      `Fixed per execution ≈ ${n1(o.perExecution.stateTransitions)} transitions, ${n1(o.perExecution.lambdaInvocations)} invocations; ` +
+        `each object adds ${n2(o.perObjectMarginal.stateTransitions)} transitions, ${n2(o.perObjectMarginal.lambdaInvocations)} invocations; ` +
+        `each extra poll adds ${n2(o.perExtraPoll.stateTransitions)} transitions, ${n2(o.perExtraPoll.lambdaInvocations)} invocations per object.`,
+    ),
+    '',
+    indent(
+      renderTable(
+        [
+          'polls until done',
+          'flow run time covered (min)',
+          'trans/obj (ours)',
+          'fixed 30 s poll: polls',
+          'trans/obj',
+        ],
+        pollRows,
+      ),
+    ),
+    indent(
+      `Poll schedule (FLOW_WAIT_SCHEDULE, s): ${o.assumptions.flowWaitSchedule.join(', ')} (last repeats).`,
+    ),
+    '',
+    indent(
+      [
+        `Assumptions: Step Functions Standard $${(o.assumptions.prices.sfnPerTransition * 1000).toFixed(3)} per 1,000 transitions; ` +
+          `Lambda $${(o.assumptions.prices.lambdaPerRequest * 1e6).toFixed(2)} per 1M requests + $${o.assumptions.prices.lambdaPerGbSecond} per GB-s ` +
+          `(${o.assumptions.architecture}, ${o.assumptions.lambdaMemoryMb} MB, ${o.assumptions.assumedLambdaMs} ms assumed per invocation).`,
+        ...o.assumptions.notes.map((note) => `- ${note}`),
+      ].join('\n'),
+    ),
+  ].join('\n');
+}
+
+export function lambdasSection(l: LambdaFigures): string {
+  const rows = l.functions.map((f) => [
+    shortName(f.logicalId),
+    f.origin,
+    n1(f.bundleBytes / 1024),
+    n1(f.bundleGzipBytes / 1024),
+    f.largestPackages[0]
+      ? `${f.largestPackages[0].name.replace('@aws-lambda-powertools/', 'powertools/')} ${n0(f.largestPackages[0].kb)}`
+      : '',
+    f.requireMedianMs === null ? 'n/a' : n0(f.requireMedianMs),
+    f.requireWithoutNodeOptionsMedianMs === null ? '' : n0(f.requireWithoutNodeOptionsMedianMs),
+    f.sdkOnlyRequireMedianMs === null ? '' : n0(f.sdkOnlyRequireMedianMs),
+    f.externalSdkModules.map((m) => m.replace('@aws-sdk/', '').replace('client-', '')).join(' '),
+    `${verdict(f.met.bundle)} / ${verdict(f.met.init)}`,
+  ]);
+  const unmeasured = l.functions.filter((f) => f.requireError);
+  return [
+    `Lambdas — bundles of ${l.assemblyDir}; cold require = median of ${l.repetitions} fresh node processes`,
+    '',
+    indent(
+      renderTable(
+        [
+          'function',
+          'origin',
+          'index.js KB',
+          'gzip KB',
+          'largest part (KB)',
+          'require ms',
+          'w/o NODE_OPTIONS',
+          'SDK alone',
+          'SDK packages required',
+          `<= ${l.targets.bundleKb} KB / <= ${l.targets.initMs} ms`,
+        ],
+        rows,
+      ),
+    ),
+    indent(
+      [
+        ...unmeasured.map((f) => `- ${f.logicalId}: require not measured: ${f.requireError}`),
+        ...l.notes.map((note) => `- ${note}`),
+      ].join('\n'),
+    ),
+  ].join('\n');
+}
+
+/** `StartExtractFunctionF86A899B` → `StartExtract`. */
+function shortName(logicalId: string): string {
+  return logicalId
+    .replace(/[0-9A-F]{8}$/, '')
+    .replace(/Function$/, '')
+    .replace(/^CustomS3AutoDeleteObjectsCustomResourceProvider/, 'S3AutoDeleteObjects');
+}
+
+export function localRunSection(r: LocalRunFigures): string {
+  const rows = r.perDay.map((day, index) => [
+    index + 1,
+    day.date,
+    day.executionStatus,
+    n0(day.recordsExtracted),
+    n0(day.rowsInserted),
+    day.stateTransitions,
+    day.lambdaInvocations,
+    secs(day.wallMs),
+  ]);
+  return [
+    `Local run — ${r.objects} objects × ${n0(r.rowsPerObject)} records × ${r.days} days (days 2–${r.days} update ${Math.round(r.changedShare * 100)}% of each object's records)`,
+    '',
+    indent(
+      renderTable(
+        ['day', 'date', 'execution', 'extracted', 'inserted', 'transitions', 'invocations', 'wall s'],
+        rows,
+      ),
+    ),
+    indent(
+      `Wall time ${secs(r.wallMs)} s (setup ${secs(r.setupMs)} s: synth check, PGlite + sql/, stand-ins; scenario built in ${secs(r.scenarioBuildMs)} s beforehand); ` +
+        `warehouse equals source at the end: ${r.warehouseEqualsSource ? 'yes' : 'NO'}`,
+    ),
+  ].join('\n');
+}
+
+export function targetLines(results: BenchResults): TargetLine[] {
+  const lines: TargetLine[] = [];
+  const c = results.consolidation;
+  if (c) {
+    lines.push({
+      area: 'consolidation',
+      target: `a/b <= ${c.targets.aOverB}`,
+      measured: n2(c.ratios.aOverB),
+      met: c.met.aOverB,
+    });
+    lines.push({
+      area: 'consolidation',
+      target: `c/a >= ${c.targets.cOverA}`,
+      measured: n2(c.ratios.cOverA),
+      met: c.met.cOverA,
+    });
+    lines.push({
+      area: 'consolidation',
+      target: `d/a <= ${c.targets.dOverA}`,
+      measured: n2(c.ratios.dOverA),
+      met: c.met.dOverA,
+    });
+  }
+  const o = results.orchestration;
+  if (o) {
+    for (const run of o.runs.filter((r) => r.polls === 1)) {
+      lines.push({
+        area: 'orchestration',
+        target: `${run.objects} obj: <= ${o.targets.transitionsPerObject} transitions, <= ${o.targets.invocationsPerObject} invocations per object`,
+        measured: `${n2(run.transitionsPerObject)}, ${n2(run.invocationsPerObject)}`,
+        met:
+          run.transitionsPerObject <= o.targets.transitionsPerObject &&
+          run.invocationsPerObject <= o.targets.invocationsPerObject,
+      });
+    }
+    const longest = o.fixedPollComparison[o.fixedPollComparison.length - 1];
+    if (longest) {
+      lines.push({
+        area: 'orchestration',
+        target: 'transitions not linear in flow run time',
+        measured: `${minutes(longest.flowWaitSeconds)} min flow: ${n2(longest.ourTransitions)} trans/obj (fixed 30 s poll: ${n2(longest.fixed30sTransitions)})`,
+        met: longest.ourTransitions < longest.fixed30sTransitions,
+      });
+    }
+  }
+  const l = results.lambdas;
+  if (l) {
+    const biggest = [...l.functions].sort((a, b) => b.bundleBytes - a.bundleBytes)[0];
+    const measured = l.functions.filter((f) => f.requireMedianMs !== null);
+    const slowest = [...measured].sort((a, b) => (b.requireMedianMs ?? 0) - (a.requireMedianMs ?? 0))[0];
+    if (biggest) {
+      lines.push({
+        area: 'lambdas',
+        target: `every bundle <= ${l.targets.bundleKb} KB`,
+        measured: `largest ${shortName(biggest.logicalId)} ${n1(biggest.bundleBytes / 1024)} KB; ${l.functions.filter((f) => !f.met.bundle).length} over`,
+        met: l.functions.every((f) => f.met.bundle),
+      });
+    }
+    if (slowest) {
+      lines.push({
+        area: 'lambdas',
+        target: `every cold require <= ${l.targets.initMs} ms`,
+        measured: `slowest ${shortName(slowest.logicalId)} ${n0(slowest.requireMedianMs ?? 0)} ms; ${measured.filter((f) => f.met.init === false).length} over`,
+        met: measured.every((f) => f.met.init),
+      });
+    }
+  }
+  const r = results.localRun;
+  if (r) {
+    lines.push({
+      area: 'local run',
+      target: `${r.objects} obj × ${n0(r.rowsPerObject)} rows × ${r.days} days (no target)`,
+      measured: `${secs(r.wallMs)} s`,
+      met: null,
+    });
+  }
+  return lines;
+}
+
+export function renderResults(results: BenchResults): string {
+  const sections: string[] = [`Machine: ${describeMachine(results.machine)}`, `Command: ${results.command}`];
+  if (results.scaleNote) sections.push(`NOTE: ${results.scaleNote}`);
+  if (results.consolidation) sections.push(consolidationSection(results.consolidation));
+  if (results.orchestration) sections.push(orchestrationSection(results.orchestration));
+  if (results.lambdas) sections.push(lambdasSection(results.lambdas));
+  if (results.localRun) sections.push(localRunSection(results.localRun));
+  sections.push(
+    [
+      'Targets',
+      '',
+      indent(
+        renderTable(
+          ['area', 'target', 'measured', 'result'],
+          results.targets.map((t) => [t.area, t.target, t.measured, verdict(t.met)]),
+        ),
+      ),
+      '',
+      `Total wall time ${secs(results.totalWallMs)} s (${Object.entries(results.phaseWallMs)
+        .map(([phase, ms]) => `${phase} ${secs(ms)} s`)
+        .join(', ')})`,
+    ].join('\n'),
+  );
+  return sections.join('\n\n');
+}
