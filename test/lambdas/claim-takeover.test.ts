@@ -3,7 +3,7 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { createControlTable, Dynalite } from './support/dynalite';
+import { createControlTable, Dynalite } from '../support/dynalite';
 import { anObjectState, aRun } from './support/fixtures';
 
 // The handler module reads its configuration at load time.

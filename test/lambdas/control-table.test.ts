@@ -8,7 +8,7 @@ import {
   scanControlTable,
 } from '../../lambdas/common/control-table';
 import type { ObjectPlan, RunContext, SyncReason } from '../../lambdas/common/run-plan';
-import { createControlTable, Dynalite } from './support/dynalite';
+import { createControlTable, Dynalite } from '../support/dynalite';
 import { anAccountPlan, aRun, PREVIOUS_WATERMARK, RUN_STARTED_AT } from './support/fixtures';
 
 const TABLE = 'control';

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { COMMANDS } from '../../ops/objects/usage';
-import { createControlTable, Dynalite } from '../lambdas/support/dynalite';
+import { createControlTable, Dynalite } from '../support/dynalite';
 import { runCli } from './support/cli';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import { scanControlTable } from '../../lambdas/common/control-table';
 import { buildNewControlRow } from '../../ops/objects/control-rows';
 import { UsageError } from '../../ops/objects/errors';
-import { createControlTable, Dynalite } from '../lambdas/support/dynalite';
+import { createControlTable, Dynalite } from '../support/dynalite';
 import { runCli, testClients } from './support/cli';
 
 const TABLE = 'control';
