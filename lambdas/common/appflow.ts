@@ -1,6 +1,7 @@
 import {
   type AppflowClient,
   type ConnectorEntityField,
+  type ConnectorType,
   DeleteFlowCommand,
   DescribeConnectorEntityCommand,
   DescribeFlowExecutionRecordsCommand,
@@ -17,7 +18,7 @@ export async function describeSourceFields(
     const out = await client.send(
       new DescribeConnectorEntityCommand({
         connectorEntityName: plan.objectName,
-        connectorType: plan.connectorType as never,
+        connectorType: plan.connectorType as ConnectorType,
         connectorProfileName: plan.connectorProfileName,
       }),
     );

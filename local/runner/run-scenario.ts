@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PGlite } from '@electric-sql/pglite';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
+import { scanControlTable } from '../../lambdas/common/control-table';
 import type { ObjectResult } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
 import { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
@@ -240,7 +241,6 @@ export async function runScenario(
 
     const finalTables = await dumpFinalTables(db);
     const sourceTruth = Object.fromEntries(org.objectNames().map((name) => [name, org.truth(name)]));
-    const { scanControlTable } = await import('../../lambdas/common/control-table');
     const controlRows = await scanControlTable(doc, assembly.controlTableName);
     return { report, finalTables, sourceTruth, controlRows };
   } finally {
