@@ -15,11 +15,23 @@ export const environments: Record<string, EnvironmentConfigInput> = {
       workgroupId: '5b1f5d42-3c9e-4e55-9a61-0d1a7a3f2c10',
       database: 'dev',
       secretName: 'saas-to-redshift/dev/redshift',
+      // Serverless: Redshift maps the AppFlow connection's Data API role to IAMR:<role-name>.
+      appflowDatabaseUser: 'IAMR:appflow-redshift-dev',
     },
     source: {
       connectorProfileName: 'salesforce-dev',
       redshiftConnectorProfileName: 'redshift-dev',
     },
+    // More sources next to Salesforce (`salesforce` itself comes from `source` above). A custom
+    // connector's rows name it with `sourceName` and load into tidb_incremental / tidb:
+    // sources: {
+    //   tidb: {
+    //     connectorType: 'CustomConnector',
+    //     connectorLabel: 'TiDBCloud', // the label the connector was registered with
+    //     connectorProfileName: 'tidb-cloud-dev',
+    //     apiVersion: 'v1', // optional; defaults: primaryKey 'id', cursorField 'updated_at'
+    //   },
+    // },
     stagingBucketName: 'saas-to-redshift-dev-appflow-staging',
     mapConcurrency: 5,
     alarmEmail: 'data-platform-dev@example.com',
@@ -34,6 +46,8 @@ export const environments: Record<string, EnvironmentConfigInput> = {
       clusterIdentifier: 'analytics-prod',
       database: 'analytics',
       secretName: 'saas-to-redshift/prod/redshift',
+      // Provisioned: the database user name given in the AppFlow Redshift connection.
+      appflowDatabaseUser: 'appflow_loader',
     },
     source: {
       connectorProfileName: 'salesforce-prod',

@@ -7,13 +7,14 @@ import {
   type ObjectState,
   STATEMENT_WAIT_SCHEDULE,
 } from './common/object-state';
-import { logger, objectKeys, publishObjectMetrics } from './common/observability';
-import { addPendingColumns } from './common/structure-sync';
+import { logger, objectKeys, publishConsolidationMetrics } from './common/observability';
+import { layoutOf } from './common/run-plan';
+import { TRUNCATE_LENGTH } from './common/source-fields';
 import {
   checkStatement,
+  chunked,
   query,
-  sqlLiteral,
-  submitBatch,
+  quoteIdent,
   submitStatement,
   type WarehouseLayout,
   type WarehouseTarget,
@@ -43,15 +44,49 @@ export const CONSOLIDATE_SQL =
 export const AUDIT_SQL = `SELECT COALESCE(SUM(rows_staged), 0) AS rows_staged,
   COALESCE(SUM(duplicates_removed), 0) AS duplicates_removed,
   COALESCE(SUM(rows_inserted), 0) AS rows_inserted,
+  COALESCE(SUM(rows_updated), 0) AS rows_updated,
+  COALESCE(SUM(rows_unchanged), 0) AS rows_unchanged,
   COALESCE(SUM(rows_deleted), 0) AS rows_deleted,
   COALESCE(SUM(rows_purged), 0) AS rows_purged
 FROM public.consolidation_audit
 WHERE run_id = :run_id AND final_schema = :final_schema AND table_name = :table_name`;
 
-async function readFigures(deps: ConsolidateDependencies, state: ObjectState): Promise<ConsolidationFigures> {
+/** Columns per counting statement: about 75 bytes each keeps a statement far below the Data API's 100 KB. */
+const COUNTED_COLUMNS_PER_STATEMENT = 800;
+
+/**
+ * The statement (one per 800 columns) that counts the staged values of the truncated columns
+ * that reached the Truncate task's limit: one scan of staging, a CASE per column. CHAR_LENGTH
+ * counts characters on Redshift (a synonym of LEN) and on Postgres alike.
+ */
+export function valuesTruncatedSql(stagingSchema: string, table: string, columns: string[]): string[] {
+  return chunked(columns, COUNTED_COLUMNS_PER_STATEMENT).map((chunk) => {
+    const cases = chunk.map(
+      (column) => `CASE WHEN CHAR_LENGTH(${quoteIdent(column)}) >= ${TRUNCATE_LENGTH} THEN 1 ELSE 0 END`,
+    );
+    return `SELECT COALESCE(SUM(${cases.join(' + ')}), 0) AS values_truncated FROM ${quoteIdent(stagingSchema)}.${quoteIdent(table)}`;
+  });
+}
+
+async function countValuesTruncated(deps: ConsolidateDependencies, state: ObjectState): Promise<number> {
+  const columns = state.flow?.truncatedColumns ?? [];
+  let total = 0;
+  const { stagingSchema } = layoutOf(state.plan, deps.layout);
+  for (const sql of valuesTruncatedSql(stagingSchema, state.plan.targetTable, columns)) {
+    const [row] = await query(deps.redshift, deps.target, sql);
+    total += Number(row?.values_truncated ?? 0);
+  }
+  return total;
+}
+
+async function readFigures(
+  deps: ConsolidateDependencies,
+  state: ObjectState,
+  valuesTruncated: number,
+): Promise<ConsolidationFigures> {
   const [row] = await query(deps.redshift, deps.target, AUDIT_SQL, {
     run_id: state.run.runId,
-    final_schema: deps.layout.finalSchema,
+    final_schema: layoutOf(state.plan, deps.layout).finalSchema,
     table_name: state.plan.targetTable,
   });
   const number = (value: unknown) => Number(value ?? 0);
@@ -61,19 +96,24 @@ async function readFigures(deps: ConsolidateDependencies, state: ObjectState): P
     rowsInserted: number(row?.rows_inserted),
     rowsDeleted: number(row?.rows_deleted),
     rowsPurged: number(row?.rows_purged),
+    rowsUpdated: number(row?.rows_updated),
+    rowsUnchanged: number(row?.rows_unchanged),
+    valuesTruncated,
   };
 }
 
 /**
- * New source columns reach the final table in the same transaction as the CALL that fills
- * them: if the CALL fails they are not there either, and the next run reloads in full
- * again. A batch takes no parameters, so its CALL carries literals of validated values.
+ * The consolidation is ONE parameterised ExecuteStatement: the procedure adds the final
+ * table's missing columns itself inside the CALL's transaction, so a failed CALL leaves
+ * them missing and the next run still reloads in full. States of older versions may carry
+ * `finalColumnsPending`; it is ignored.
  */
 async function submitConsolidation(deps: ConsolidateDependencies, state: ObjectState): Promise<string> {
   const { plan, run } = state;
+  const layout = layoutOf(plan, deps.layout);
   const values = {
-    staging_schema: deps.layout.stagingSchema,
-    final_schema: deps.layout.finalSchema,
+    staging_schema: layout.stagingSchema,
+    final_schema: layout.finalSchema,
     table_name: plan.targetTable,
     pk_column: plan.primaryKey.toLowerCase(),
     cursor_column: plan.cursorField.toLowerCase(),
@@ -82,24 +122,7 @@ async function submitConsolidation(deps: ConsolidateDependencies, state: ObjectS
     sync_mode: plan.syncMode,
   };
   const statementName = `consolidate-${plan.targetTable}-${run.runId}`.slice(0, 500);
-  const pending = state.flow?.finalColumnsPending ?? [];
-  if (pending.length === 0) {
-    return submitStatement(deps.redshift, deps.target, CONSOLIDATE_SQL, values, statementName);
-  }
-  const existing = await query(
-    deps.redshift,
-    deps.target,
-    'SELECT column_name FROM information_schema.columns WHERE table_schema = :final_schema AND table_name = :table_name',
-    { final_schema: values.final_schema, table_name: values.table_name },
-  );
-  const alters = addPendingColumns(
-    deps.layout,
-    plan.targetTable,
-    pending,
-    new Set(existing.map((row) => String(row.column_name))),
-  );
-  const call = CONSOLIDATE_SQL.replace(/:(\w+)/g, (_, name: keyof typeof values) => sqlLiteral(values[name]));
-  return submitBatch(deps.redshift, deps.target, [...alters, call], statementName);
+  return submitStatement(deps.redshift, deps.target, CONSOLIDATE_SQL, values, statementName);
 }
 
 /**
@@ -110,6 +133,10 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
   const { plan } = state;
   const what = `${plan.objectName}: consolidate_object`;
   const previous = state.consolidation;
+  // Counted before the CALL: the consolidated rows leave staging.
+  const valuesTruncated = previous
+    ? (previous.valuesTruncated ?? 0)
+    : await countValuesTruncated(deps, state);
   const statementId = previous?.statementId ?? (await submitConsolidation(deps, state));
   const status = previous
     ? await checkStatement(deps.redshift, statementId, what)
@@ -121,16 +148,12 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
       state: 'RUNNING',
       polls,
       nextWaitSeconds: nextWaitSeconds(polls, STATEMENT_WAIT_SCHEDULE),
+      ...(valuesTruncated > 0 ? { valuesTruncated } : {}),
     };
     return { ...state, consolidation };
   }
-  const figures = await readFigures(deps, state);
-  publishObjectMetrics(plan.objectName, {
-    RowsStaged: figures.rowsStaged,
-    DuplicatesRemoved: figures.duplicatesRemoved,
-    RowsInserted: figures.rowsInserted,
-    RowsDeleted: figures.rowsDeleted,
-  });
+  const figures = await readFigures(deps, state, valuesTruncated);
+  publishConsolidationMetrics(plan.objectName, figures, status.raw);
   return { ...state, consolidation: { statementId, state: 'FINISHED', polls, nextWaitSeconds: 0, figures } };
 }
 

@@ -22,6 +22,9 @@ export function objectFigures(state: ObjectState): ObjectFigures {
     rowsInserted: figures?.rowsInserted ?? 0,
     rowsDeleted: figures?.rowsDeleted ?? 0,
     rowsPurged: figures?.rowsPurged ?? 0,
+    rowsUpdated: figures?.rowsUpdated ?? 0,
+    rowsUnchanged: figures?.rowsUnchanged ?? 0,
+    valuesTruncated: figures?.valuesTruncated ?? 0,
     // A flow that found nothing skips the CALL: an empty staging table has nothing to consolidate.
     consolidationSkipped: !state.consolidation,
   };

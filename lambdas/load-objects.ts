@@ -2,16 +2,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ObjectConfig, parseControlRows } from './common/control-row';
 import { scanControlTable } from './common/control-table';
-import { requireEnv } from './common/environment';
+import { optionalEnv, requireEnv } from './common/environment';
 import { parseExecutionInput } from './common/execution-input';
 import { emptyResult, type ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
 import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
 import { type ApiQuota, quotaTooLow } from './common/source-limits';
+import {
+  DEFAULT_SOURCES,
+  parseSourceCatalog,
+  SOURCES_ENVIRONMENT_VARIABLE,
+  type SourceCatalog,
+} from './common/sources';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
 const MIN_API_QUOTA_SHARE = Number(requireEnv('MIN_API_QUOTA_SHARE'));
+/** The environment's sources (lib/config.ts resolves them); rows name one with `sourceName`. */
+const SOURCES = parseSourceCatalog(optionalEnv(SOURCES_ENVIRONMENT_VARIABLE));
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -35,10 +43,11 @@ export function selectObjects(
   requested: string[] | undefined,
   run: RunContext,
   defaultConnectorProfile: string,
+  sources: SourceCatalog = DEFAULT_SOURCES,
 ): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
   const valid = new Map<string, ObjectConfig>();
   const invalid = new Map<string, string>();
-  for (const parsed of parseControlRows(items)) {
+  for (const parsed of parseControlRows(items, sources)) {
     if (parsed.ok) valid.set(parsed.object.objectName, parsed.object);
     else invalid.set(parsed.objectName, parsed.error);
   }
@@ -76,11 +85,15 @@ export function applyQuotaGuard(
   if (!quota || !quotaTooLow(quota, minShare)) return planned;
   const share = ((100 * quota.remaining) / quota.max).toFixed(1);
   const reason = `Skipped: the source org has ${quota.remaining} of ${quota.max} daily API requests left (${share}%), below the ${Math.round(100 * minShare)}% kept for the org's own use; watermark unchanged`;
+  // The quota is the Salesforce org's: objects of other sources do not spend it and still run.
+  const spendsQuota = (plan: ObjectPlan) => plan.connectorType === 'Salesforce';
   return {
-    objects: [],
+    objects: planned.objects.filter((plan) => !spendsQuota(plan)),
     rejected: [
       ...planned.rejected,
-      ...planned.objects.map((plan) => emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason)),
+      ...planned.objects
+        .filter(spendsQuota)
+        .map((plan) => emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason)),
     ],
   };
 }
@@ -90,7 +103,7 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
   const run = buildRunContext(input, event.execution);
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
   const { objects, rejected } = applyQuotaGuard(
-    selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE),
+    selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES),
     event.precheck?.apiQuota,
     MIN_API_QUOTA_SHARE,
   );

@@ -2,7 +2,7 @@ import { AppflowClient } from '@aws-sdk/client-appflow';
 import { findExecution } from './common/appflow';
 import { classifyAwsError, FlowRunFailedError } from './common/errors';
 import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
-import { logger, objectKeys } from './common/observability';
+import { logger, objectKeys, publishFlowRunMetrics } from './common/observability';
 
 const appflow = new AppflowClient({});
 
@@ -20,6 +20,7 @@ export async function pollFlow(client: AppflowClient, state: ObjectState): Promi
     flow.executionId,
     `${objectName}: flow ${flow.flowName}`,
   );
+  publishFlowRunMetrics(objectName, run);
   const polls = flow.polls + 1;
   switch (run?.executionStatus) {
     case 'Successful':

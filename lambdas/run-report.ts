@@ -32,9 +32,12 @@ export const handler = async (event: RunReportEvent): Promise<RunReport> => {
     // EventBridge entries are capped at 256 KB: per-object lines beyond that stay in the execution output.
     const message = `${report.summary}\n\n${renderRunReport(report.objects)}\n`;
     const full = { ...report, message };
+    // EventBridge counts UTF-8 bytes, not characters.
     const detail =
-      JSON.stringify(full).length < 200_000 ? full : { ...full, objects: [], message: report.summary };
-    await events.send(
+      Buffer.byteLength(JSON.stringify(full)) < 200_000
+        ? full
+        : { ...full, objects: [], message: report.summary };
+    const published = await events.send(
       new PutEventsCommand({
         Entries: [
           {
@@ -46,6 +49,13 @@ export const handler = async (event: RunReportEvent): Promise<RunReport> => {
         ],
       }),
     );
+    // PutEvents answers 200 even when it drops an entry: the failure is only in FailedEntryCount.
+    if (published.FailedEntryCount) {
+      const failure = published.Entries?.find((entry) => entry.ErrorCode);
+      throw new Error(
+        `EventBridge did not accept the run report: ${failure?.ErrorCode}: ${failure?.ErrorMessage}`,
+      );
+    }
   } catch (error) {
     throw classifyAwsError(error, 'publishing the run report');
   }

@@ -14,14 +14,20 @@ import { deleteFlowIfExists, describeSourceFields, findExecution } from './commo
 import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
 import { classifyAwsError, ObjectBusyError } from './common/errors';
-import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './common/flow-definition';
+import {
+  buildCreateFlowRequest,
+  cursorFilterFor,
+  type FlowSettings,
+  flowNameFor,
+} from './common/flow-definition';
 import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
-import type { ObjectPlan } from './common/run-plan';
+import { layoutOf, type ObjectPlan } from './common/run-plan';
 import { selectSourceFields } from './common/source-fields';
-import { planTableChanges } from './common/structure-sync';
+import { type ExistingColumn, type ExistingTables, planTableChanges } from './common/structure-sync';
 import {
   executeBatch,
+  executeStatement,
   query,
   quoteIdent,
   type WarehouseLayout,
@@ -41,6 +47,8 @@ const flowSettings: FlowSettings = {
   dataTransferApi: (optionalEnv('DATA_TRANSFER_API') ?? 'AUTOMATIC') as FlowSettings['dataTransferApi'],
   ...(optionalEnv('FLOW_KMS_KEY_ARN') ? { kmsKeyArn: optionalEnv('FLOW_KMS_KEY_ARN') } : {}),
 };
+/** The database user AppFlow loads staging as (config `redshift.appflowDatabaseUser`; the precheck refuses a run without it). */
+const APPFLOW_DATABASE_USER = optionalEnv('APPFLOW_DATABASE_USER');
 const appflow = new AppflowClient({});
 const redshift = new RedshiftDataClient({});
 const sfn = new SFNClient({});
@@ -54,30 +62,64 @@ export interface ExtractDependencies {
   target: WarehouseTarget;
   layout: WarehouseLayout;
   flowSettings: FlowSettings;
+  /** Database user AppFlow loads staging as: granted the staging schema and tables. */
+  appflowDatabaseUser?: string;
 }
 
-/** Makes the staging and final tables match the source's fields; returns the columns added. */
+/** Columns of both tables with what type checks need; values travel as Data API parameters. */
+export const TABLE_COLUMNS_SQL = `SELECT table_schema, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+FROM information_schema.columns
+WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema)`;
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined || value === '' ? undefined : Number(value);
+}
+
+async function readExistingTables(deps: ExtractDependencies, plan: ObjectPlan): Promise<ExistingTables> {
+  const layout = layoutOf(plan, deps.layout);
+  const rows = await query(deps.redshift, deps.target, TABLE_COLUMNS_SQL, {
+    table_name: plan.targetTable,
+    staging_schema: layout.stagingSchema,
+    final_schema: layout.finalSchema,
+  });
+  const existing: ExistingTables = { staging: new Map(), final: new Map() };
+  for (const row of rows) {
+    const column: ExistingColumn = {
+      dataType: String(row.data_type ?? ''),
+      characterMaximumLength: optionalNumber(row.character_maximum_length),
+      numericPrecision: optionalNumber(row.numeric_precision),
+      numericScale: optionalNumber(row.numeric_scale),
+    };
+    (row.table_schema === layout.stagingSchema ? existing.staging : existing.final).set(
+      String(row.column_name),
+      column,
+    );
+  }
+  return existing;
+}
+
+/**
+ * Makes the staging and final tables match the source's fields: creates them, adds new
+ * columns to staging, widens grown text columns, grants AppFlow's user the staging table.
+ */
 export async function syncStructure(deps: ExtractDependencies, plan: ObjectPlan) {
   const entityFields = await describeSourceFields(deps.appflow, plan);
   const fields = selectSourceFields(plan.objectName, entityFields, plan);
-  const rows = await query(
-    deps.redshift,
-    deps.target,
-    'SELECT table_schema, column_name FROM information_schema.columns WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema)',
-    {
-      table_name: plan.targetTable,
-      staging_schema: deps.layout.stagingSchema,
-      final_schema: deps.layout.finalSchema,
-    },
-  );
-  const existing = { staging: new Set<string>(), final: new Set<string>() };
-  for (const row of rows) {
-    (row.table_schema === deps.layout.stagingSchema ? existing.staging : existing.final).add(
-      String(row.column_name),
-    );
+  const existing = await readExistingTables(deps, plan);
+  const changes = planTableChanges(layoutOf(plan, deps.layout), plan.targetTable, fields, existing, {
+    objectName: plan.objectName,
+    primaryKeyColumn: plan.primaryKey.toLowerCase(),
+    ...(plan.sortKey ? { finalSortKeyColumn: plan.sortKey.toLowerCase() } : {}),
+    ...(deps.appflowDatabaseUser ? { appflowDatabaseUser: deps.appflowDatabaseUser } : {}),
+  });
+  for (const kept of changes.keptColumns) {
+    logger.warn('Column keeps its existing type', { objectName: plan.objectName, ...kept });
   }
-  const changes = planTableChanges(deps.layout, plan.targetTable, fields, existing);
   await executeBatch(deps.redshift, deps.target, changes.statements, `${plan.objectName}: structure sync`);
+  // Redshift widens a VARCHAR only outside a transaction block: one statement each, never in a batch.
+  for (const widening of changes.widenings) {
+    await executeStatement(deps.redshift, deps.target, widening, `${plan.objectName}: widen column`);
+  }
   return { fields, changes };
 }
 
@@ -85,6 +127,12 @@ export async function syncStructure(deps: ExtractDependencies, plan: ObjectPlan)
  * Creates and starts the object's flow, or adopts the one an earlier attempt of this run
  * made: staging is cleared only before a run starts, so a retry never erases rows a
  * started flow is writing, and the client token keeps StartFlow from running twice.
+ *
+ * Staging is emptied with TRUNCATE (Redshift's DELETE only marks rows, leaving them for
+ * VACUUM), as a statement of its own: TRUNCATE commits at once and cannot be rolled back.
+ * That is safe here because it runs only when no flow run of this object and run exists:
+ * an adopted run returns above without touching staging, the claim keeps every other run
+ * off this table, and rows an earlier, failed attempt left are reloaded by the new flow.
  */
 export async function createAndStartFlow(
   deps: ExtractDependencies,
@@ -107,10 +155,10 @@ export async function createAndStartFlow(
       return { flowName, executionId: earlier.executionId };
     }
   }
-  await executeBatch(
+  await executeStatement(
     deps.redshift,
     deps.target,
-    [`DELETE FROM ${quoteIdent(deps.layout.stagingSchema)}.${quoteIdent(plan.targetTable)}`],
+    `TRUNCATE ${quoteIdent(layoutOf(plan, deps.layout).stagingSchema)}.${quoteIdent(plan.targetTable)}`,
     `${plan.objectName}: clear staging`,
   );
   if (!exists) {
@@ -145,16 +193,23 @@ async function flowExists(client: AppflowClient, flowName: string, context: stri
 export async function startExtract(deps: ExtractDependencies, state: ObjectState): Promise<ObjectState> {
   const { fields, changes } = await syncStructure(deps, state.plan);
   // Records changed before a column existed never carry its value in an incremental window.
-  const pending = changes.finalColumnsPending;
-  const plan: ObjectPlan =
-    pending.length > 0 && state.plan.syncMode === 'incremental'
-      ? { ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} }
-      : state.plan;
-  if (plan !== state.plan)
-    logger.info('New source columns: reloading in full', {
+  // The final table lacks the column until the CALL that fills it commits, so a retry still reloads.
+  const missing = changes.finalColumnsMissing;
+  const cursor = fields.find((field) => field.name === state.plan.cursorField);
+  const cursorFilterable = cursorFilterFor(state.plan.connectorType, cursor?.filterOperators) !== undefined;
+  let plan: ObjectPlan = state.plan;
+  if (plan.syncMode === 'incremental' && !cursorFilterable) {
+    // The source cannot bound the window on this cursor: only a full load is complete.
+    plan = { ...plan, syncMode: 'full', syncReason: 'cursor-not-filterable', window: {} };
+    logger.warn('Cursor field cannot be filtered: loading in full', {
       ...objectKeys(state),
-      columns: pending.map((column) => column.column),
+      cursorField: plan.cursorField,
+      declaredOperators: cursor?.filterOperators ?? [],
     });
+  } else if (missing.length > 0 && plan.syncMode === 'incremental') {
+    plan = { ...plan, syncMode: 'full', syncReason: 'schema-change', window: {} };
+    logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
+  }
   const { flowName, executionId } = await createAndStartFlow(deps, plan, state.run.runId, fields);
   const flow: FlowState = {
     flowName,
@@ -163,7 +218,9 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
     polls: 0,
     nextWaitSeconds: nextWaitSeconds(0, FLOW_WAIT_SCHEDULE),
     recordsProcessed: 0,
-    finalColumnsPending: pending,
+    truncatedColumns: fields
+      .filter((field) => field.truncateLength !== undefined)
+      .map((field) => field.column),
   };
   return { ...state, plan, flow };
 }
@@ -214,7 +271,17 @@ export const handler = async (state: ObjectState): Promise<ObjectState> => {
     state,
     new Date(),
   );
-  const next = await startExtract({ appflow, redshift, target, layout, flowSettings }, state);
+  const next = await startExtract(
+    {
+      appflow,
+      redshift,
+      target,
+      layout,
+      flowSettings,
+      ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
+    },
+    state,
+  );
   logger.info('Flow started', {
     ...objectKeys(state),
     flowName: next.flow?.flowName,

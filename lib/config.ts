@@ -1,9 +1,69 @@
 import { z } from 'zod';
+import { DATABASE_USER_PATTERN } from '../lambdas/common/database-user';
+import {
+  API_VERSION_PATTERN,
+  CONNECTOR_LABEL_PATTERN,
+  CONNECTOR_TYPE_PATTERN,
+  connectorDefaults,
+  DEFAULT_SOURCE_NAME,
+  SOURCE_NAME_PATTERN,
+  type SourceCatalog,
+} from '../lambdas/common/sources';
 
 /** AppFlow resource names: letters, digits and `-_.` (the connector-profile and flow name rules). */
 const appFlowName = z.string().regex(/^[\w!@#.-]{1,256}$/, 'must match [\\w!@#.-]{1,256}');
 const awsName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and -');
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier');
+
+/**
+ * The database user AppFlow's Redshift connection loads staging as; the pipeline grants it
+ * the staging schema and tables. With the recommended Data API connection: Serverless maps
+ * the connection's Data API IAM role to `IAMR:<role-name>`; a provisioned cluster uses the
+ * connection's database user name (or `IAMR:<role-name>` when none is given). The precheck
+ * refuses to run while it is unset. See the README's one-time setup SQL.
+ */
+const appflowDatabaseUser = z
+  .string()
+  .regex(DATABASE_USER_PATTERN, 'must be a Redshift user name such as appflow_loader or IAMR:<role-name>')
+  .optional();
+
+const fieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
+
+/**
+ * One source of the environment (issue 14): its AppFlow connector and the defaults its control
+ * rows inherit. Schemas default to `<source>_incremental` and `<source>` (DESIGN.md layout).
+ */
+const sourceSettings = z
+  .strictObject({
+    /** `Salesforce`, or `CustomConnector` for a connector built with the AppFlow Custom Connector SDK. */
+    connectorType: z.string().regex(CONNECTOR_TYPE_PATTERN, 'must be an AppFlow connector type'),
+    /** The custom connector's registered label (required for `CustomConnector`). */
+    connectorLabel: z.string().regex(CONNECTOR_LABEL_PATTERN, 'must be a valid connector label').optional(),
+    connectorProfileName: appFlowName,
+    /** Connector API version sent with DescribeConnectorEntity and CreateFlow. */
+    apiVersion: z.string().regex(API_VERSION_PATTERN, 'must be an AppFlow apiVersion').optional(),
+    /** @default Salesforce `Id`, custom connectors `id` */
+    primaryKey: fieldName.optional(),
+    /** @default Salesforce `SystemModstamp`, custom connectors `updated_at` */
+    cursorField: fieldName.optional(),
+    /** @default 'hard' */
+    deleteMode: z.enum(['hard', 'soft', 'ignore']).optional(),
+    /** @default `<source>_incremental` */
+    stagingSchema: sqlIdentifier.optional(),
+    /** @default `<source>` */
+    finalSchema: sqlIdentifier.optional(),
+  })
+  .superRefine((source, ctx) => {
+    if (source.connectorType === 'CustomConnector' && !source.connectorLabel) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connectorLabel'],
+        message: 'is required when connectorType is CustomConnector',
+      });
+    }
+  });
+
+export type SourceSettingsInput = z.input<typeof sourceSettings>;
 
 const redshiftTarget = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -14,12 +74,14 @@ const redshiftTarget = z.discriminatedUnion('kind', [
     database: sqlIdentifier,
     /** Secrets Manager secret name holding the database user's credentials. */
     secretName: z.string().min(1),
+    appflowDatabaseUser,
   }),
   z.strictObject({
     kind: z.literal('provisioned'),
     clusterIdentifier: awsName,
     database: sqlIdentifier,
     secretName: z.string().min(1),
+    appflowDatabaseUser,
   }),
 ]);
 
@@ -54,6 +116,22 @@ export const environmentConfigSchema = z
       /** Salesforce API used by the flows; pinned so a flow never switches API mid-history. */
       dataTransferApi: z.enum(['AUTOMATIC', 'BULKV2', 'REST_SYNC']).default('AUTOMATIC'),
     }),
+    /**
+     * Sources by name (a lower-case SQL identifier, also the schema stem). `salesforce`, when
+     * not listed, is derived from `source`, so configs without `sources` keep working unchanged.
+     */
+    sources: z
+      .record(z.string(), sourceSettings)
+      .superRefine((sources, ctx) => {
+        for (const name of Object.keys(sources).filter((key) => !SOURCE_NAME_PATTERN.test(key))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'source names must be lower-case SQL identifiers (they name the schemas)',
+          });
+        }
+      })
+      .optional(),
     /** S3 bucket AppFlow stages Redshift loads through (created by the stack). */
     stagingBucketName: z
       .string()
@@ -81,7 +159,64 @@ export const environmentConfigSchema = z
   .strict();
 
 export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
-export type EnvironmentConfig = z.output<typeof environmentConfigSchema> & { name: string };
+type ParsedEnvironmentConfig = z.output<typeof environmentConfigSchema>;
+export type EnvironmentConfig = Omit<ParsedEnvironmentConfig, 'sources'> & {
+  name: string;
+  /** Every source with its defaults applied, `salesforce` included (see `resolveSources`). */
+  sources: SourceCatalog;
+};
+
+/**
+ * The environment's sources with every default applied. `salesforce` comes from `source`
+ * unless `sources` lists it; each source's schemas default to `<name>_incremental` / `<name>`.
+ */
+export function resolveSources(config: ParsedEnvironmentConfig): SourceCatalog {
+  const settings: Record<string, SourceSettingsInput> = {
+    [DEFAULT_SOURCE_NAME]: {
+      connectorType: config.source.connectorType,
+      connectorProfileName: config.source.connectorProfileName,
+      stagingSchema: config.source.stagingSchema,
+      finalSchema: config.source.finalSchema,
+    },
+    ...config.sources,
+  };
+  const catalog: SourceCatalog = {};
+  for (const [name, source] of Object.entries(settings)) {
+    const defaults = connectorDefaults(source.connectorType);
+    catalog[name] = {
+      connectorType: source.connectorType,
+      ...(source.connectorLabel ? { connectorLabel: source.connectorLabel } : {}),
+      connectorProfileName: source.connectorProfileName,
+      ...(source.apiVersion ? { apiVersion: source.apiVersion } : {}),
+      primaryKey: source.primaryKey ?? defaults.primaryKey,
+      cursorField: source.cursorField ?? defaults.cursorField,
+      deleteMode: source.deleteMode ?? 'hard',
+      stagingSchema: source.stagingSchema ?? `${name}_incremental`,
+      finalSchema: source.finalSchema ?? name,
+    };
+  }
+  return catalog;
+}
+
+/** Two sources sharing a schema would consolidate into each other's tables. */
+function schemaClashes(catalog: SourceCatalog): string[] {
+  const owners = new Map<string, string[]>();
+  for (const [name, source] of Object.entries(catalog)) {
+    for (const schema of new Set([source.stagingSchema, source.finalSchema])) {
+      owners.set(schema, [...(owners.get(schema) ?? []), name]);
+    }
+  }
+  const problems: string[] = [];
+  for (const [name, source] of Object.entries(catalog)) {
+    if (source.stagingSchema === source.finalSchema) {
+      problems.push(`sources.${name}: stagingSchema and finalSchema are both "${source.stagingSchema}"`);
+    }
+  }
+  for (const [schema, names] of owners) {
+    if (names.length > 1) problems.push(`sources: schema "${schema}" is used by ${names.join(' and ')}`);
+  }
+  return problems;
+}
 
 /** Validates one environment's config; the error names the environment and every bad key. */
 export function resolveEnvironmentConfig(
@@ -102,5 +237,10 @@ export function resolveEnvironmentConfig(
     );
     throw new Error(`Invalid config for environment "${envName}":\n  ${problems.join('\n  ')}`);
   }
-  return { ...parsed.data, name: envName };
+  const sources = resolveSources(parsed.data);
+  const clashes = schemaClashes(sources);
+  if (clashes.length > 0) {
+    throw new Error(`Invalid config for environment "${envName}":\n  ${clashes.join('\n  ')}`);
+  }
+  return { ...parsed.data, name: envName, sources };
 }

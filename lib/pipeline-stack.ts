@@ -14,13 +14,16 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
+import { METRICS_ENVIRONMENT_VARIABLE } from '../lambdas/common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
+import { SOURCES_ENVIRONMENT_VARIABLE } from '../lambdas/common/sources';
 import type { EnvironmentConfig } from './config';
 import { AppFlowAccess } from './constructs/appflow-access';
 import { ControlTable } from './constructs/control-table';
 import { PipelineFunction } from './constructs/pipeline-function';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine';
 import { RunAlarms } from './constructs/run-alarms';
+import { RunDashboard } from './constructs/run-dashboard';
 import { WarehouseAccess } from './constructs/warehouse-access';
 import { WarehouseSchema } from './constructs/warehouse-schema';
 
@@ -55,7 +58,13 @@ export class PipelineStack extends Stack {
     const appflow = new AppFlowAccess(this, 'AppFlow', {
       flowNamePrefix: config.flowNamePrefix,
       defaultConnectorProfileName: config.source.connectorProfileName,
-      additionalConnectorProfileNames: config.source.additionalConnectorProfileNames,
+      // Every configured source's profile: IAM, the precheck and the local IAM gate allow exactly these.
+      additionalConnectorProfileNames: [
+        ...config.source.additionalConnectorProfileNames,
+        ...Object.values(config.sources).flatMap((source) =>
+          source.connectorProfileName ? [source.connectorProfileName] : [],
+        ),
+      ],
       redshiftConnectorProfileName: config.source.redshiftConnectorProfileName,
       stagingBucketName: config.stagingBucketName,
       dataTransferApi: config.source.dataTransferApi,
@@ -99,12 +108,23 @@ export class PipelineStack extends Stack {
       recordFailure: fn('RecordFailureFunction', 'record-failure', 'Deletes the flow, records the failure'),
       runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
     };
-    this.controlTable.grantReadTo(functions.loadObjects);
+    this.controlTable.grantOperationsTo(functions.loadObjects, ['Scan']);
     functions.loadObjects.addEnvironment('DEFAULT_CONNECTOR_PROFILE', config.source.connectorProfileName);
     functions.loadObjects.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
-    appflow.grantDescribeSourceTo(functions.precheck);
+    // LoadObjects resolves each row's source (the plans carry schemas, connector and API version onward),
+    // and the precheck checks that each source's profile belongs to its connector.
+    for (const reader of [functions.loadObjects, functions.precheck]) {
+      reader.addEnvironment(SOURCES_ENVIRONMENT_VARIABLE, JSON.stringify(config.sources));
+    }
+    appflow.grantListConnectorProfilesTo(functions.precheck);
     functions.precheck.addEnvironment('CONNECTOR_PROFILES', appflow.connectorProfileNames.join(','));
-    warehouse.grantStatementsTo(functions.precheck);
+    // AppFlow's database user: StartExtract grants it the staging tables; the precheck refuses a run without it.
+    if (config.redshift.appflowDatabaseUser) {
+      for (const granter of [functions.precheck, functions.startExtract]) {
+        granter.addEnvironment('APPFLOW_DATABASE_USER', config.redshift.appflowDatabaseUser);
+      }
+    }
+    warehouse.grantStatementsTo(functions.precheck, { execute: true, readResults: true });
     warehouse.grantDescribeSecretTo(functions.precheck);
     if (config.source.apiLimitsSecretName) {
       const limitsSecret = Secret.fromSecretNameV2(
@@ -112,18 +132,26 @@ export class PipelineStack extends Stack {
         'ApiLimitsSecret',
         config.source.apiLimitsSecretName,
       );
-      limitsSecret.grantRead(functions.precheck);
+      // Read, never described: the precheck only fetches the value.
+      functions.precheck.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [`${limitsSecret.secretArn}-??????`],
+        }),
+      );
       functions.precheck.addEnvironment('SOURCE_LIMITS_SECRET_ID', config.source.apiLimitsSecretName);
     }
-    for (const writer of [functions.startExtract, functions.finishObject, functions.recordFailure]) {
-      this.controlTable.grantReadWriteTo(writer);
-    }
+    // Claims read the row, then update it; finishing and failing update the own row only.
+    this.controlTable.grantOperationsTo(functions.startExtract, ['GetItem', 'UpdateItem']);
+    this.controlTable.grantOperationsTo(functions.finishObject, ['UpdateItem']);
+    this.controlTable.grantOperationsTo(functions.recordFailure, ['UpdateItem']);
     appflow.grantFlowLifecycleTo(functions.startExtract);
     appflow.grantFlowStatusTo(functions.pollFlow);
     appflow.grantFlowCleanupTo(functions.finishObject);
     appflow.grantFlowCleanupTo(functions.recordFailure);
-    warehouse.grantStatementsTo(functions.startExtract);
-    warehouse.grantStatementsTo(functions.consolidate);
+    warehouse.grantStatementsTo(functions.startExtract, { execute: true, batch: true, readResults: true });
+    // Consolidate sends one CALL (contract 6): no batch.
+    warehouse.grantStatementsTo(functions.consolidate, { execute: true, readResults: true });
 
     const stateMachineName = `saas-to-redshift-${config.name}`;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
@@ -161,6 +189,16 @@ export class PipelineStack extends Stack {
       stateMachine: this.pipeline.stateMachine,
       alarmEmail: config.alarmEmail,
     });
+    // The functions' metrics carry the environment, so each environment's dashboard shows its own runs.
+    for (const handler of Object.values(functions)) {
+      handler.addEnvironment(METRICS_ENVIRONMENT_VARIABLE, config.name);
+    }
+    const dashboard = new RunDashboard(this, 'Dashboard', {
+      stateMachine: this.pipeline.stateMachine,
+      environmentName: config.name,
+      alarms: this.alarms.alarms,
+    });
+    new CfnOutput(this, 'DashboardUrl', { value: dashboard.consoleUrl });
     const defaultBusArn = this.formatArn({
       service: 'events',
       resource: 'event-bus',

@@ -3,33 +3,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderTable } from '../lambdas/common/text-table';
+import { LOCAL_RUN_ENV } from '../ops/objects/target';
 import { compareWarehouseToSource } from './runner/compare';
+import { DAY_TABLE_HEADERS, dayTableRows, SUMMARY_TABLE_HEADERS, summaryTableRows } from './runner/day-table';
 import { demoScenario } from './runner/demo-scenario';
-import { type DayReport, type ProgressEvent, runScenario } from './runner/run-scenario';
+import { type DayReport, type LocalRunContext, type ProgressEvent, runScenario } from './runner/run-scenario';
 import { readScenarioFile } from './runner/scenario';
 
-const USAGE = 'Usage: npm run local -- [--scenario FILE] [--report FILE] [--dump DIR] [--log-level LEVEL]';
+/** What the consolidation columns mean: the demo is where a newcomer first meets them. */
+const CONSOLIDATION_LEGEND = [
+  'inserted: keys new to the final table · updated: a newer version replaced the final row ·',
+  'unchanged: re-extracted by the lookback overlap, already current (not rewritten) ·',
+  "dupes removed: older versions of a key in the same staging load (AppFlow wrote a record twice) · '-': not reported",
+].join('\n');
+
+const USAGE =
+  'Usage: npm run local -- [--scenario FILE] [--report FILE] [--dump DIR] [--log-level LEVEL] [--keep]';
 
 function printDay(day: DayReport): void {
-  const rows = Object.entries(day.objects).map(([name, object]) => [
-    name,
-    object.status,
-    object.syncMode ?? '',
-    object.recordsExtracted,
-    object.duplicatesRemoved,
-    object.rowsInserted,
-    object.rowsDeleted,
-    object.error
-      ? object.error.slice(0, 100)
-      : object.consolidationSkipped
-        ? '(empty run: no consolidation)'
-        : '',
-  ]);
   console.log(
-    renderTable(
-      ['object', 'status', 'mode', 'extracted', 'dupes removed', 'inserted', 'deleted', 'note'],
-      rows,
-    )
+    renderTable(DAY_TABLE_HEADERS, dayTableRows(day))
       .split('\n')
       .map((line) => `    ${line}`)
       .join('\n'),
@@ -59,6 +52,28 @@ function progressPrinter(): (event: ProgressEvent) => void {
   };
 }
 
+/**
+ * `--keep`: after the last day the stand-ins stay up until Ctrl-C, and the environment that
+ * reaches them is printed, so `npm run objects -- verify` (or any AWS CLI call) can look.
+ */
+function keepStandInsUp(lastDate: string | undefined): (context: LocalRunContext) => Promise<void> {
+  return async (context) => {
+    const exports = Object.entries(context.env)
+      .filter(([name]) => name.startsWith('AWS_'))
+      .map(([name, value]) => `${name}=${value}`);
+    console.log(
+      [
+        '',
+        'Stand-ins left up (--keep); Ctrl-C stops them and prints the summary. In another shell:',
+        `  export ${[...exports, `${LOCAL_RUN_ENV}=1`].join(' \\\n    ')}`,
+        `  npm run objects -- verify --all --env local --table ${context.controlTableName}${lastDate ? ` --as-of ${lastDate}` : ''}`,
+        '',
+      ].join('\n'),
+    );
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  };
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -66,6 +81,7 @@ async function main(): Promise<number> {
       report: { type: 'string' },
       dump: { type: 'string' },
       'log-level': { type: 'string' },
+      keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -83,30 +99,12 @@ async function main(): Promise<number> {
   const result = await runScenario(scenario, {
     onProgress: progressPrinter(),
     logLevel: values['log-level'],
+    ...(values.keep ? { afterRun: keepStandInsUp(scenario.days.at(-1)?.date) } : {}),
   });
 
   console.log('Summary');
-  console.log(
-    renderTable(
-      ['day', 'date', 'execution', 'succeeded', 'failed', 'extracted', 'inserted', 'deleted', 'flows left'],
-      result.report.days.map((day, index) => {
-        const objects = Object.values(day.objects);
-        const sum = (pick: (o: (typeof objects)[number]) => number) =>
-          objects.reduce((total, o) => total + pick(o), 0);
-        return [
-          index + 1,
-          day.date,
-          day.executionStatus,
-          objects.filter((o) => o.status === 'SUCCEEDED').length,
-          objects.filter((o) => o.status === 'FAILED').length,
-          sum((o) => o.recordsExtracted),
-          sum((o) => o.rowsInserted),
-          sum((o) => o.rowsDeleted),
-          day.flowsRemaining,
-        ];
-      }),
-    ),
-  );
+  console.log(renderTable(SUMMARY_TABLE_HEADERS, summaryTableRows(result.report.days)));
+  console.log(CONSOLIDATION_LEGEND);
   const comparisons = compareWarehouseToSource(scenario, result.finalTables, result.sourceTruth);
   console.log('\nWarehouse vs source');
   console.log(

@@ -1,9 +1,13 @@
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environments } from '../config/environments';
+import { type EnvironmentConfig, resolveEnvironmentConfig } from '../lib/config';
+import { LOCAL_CONFIG } from '../local/runner/local-config';
 import {
   type AddFlagValues,
   addObject,
@@ -29,7 +33,7 @@ import {
   startRun,
 } from './objects/executions';
 import { hintWithTarget } from './objects/hints';
-import { resolveTarget, type TargetFlags, type TargetNeed } from './objects/target';
+import { LOCAL_RUN_ENV, resolveTarget, type TargetFlags, type TargetNeed } from './objects/target';
 import {
   COMMANDS,
   type CommandName,
@@ -40,6 +44,7 @@ import {
   type OptionSpec,
   shortUsage,
 } from './objects/usage';
+import { parseVerifyWindow, renderVerification, type VerifyRequest, verifyObjects } from './objects/verify';
 
 /** Where the CLI writes; tests pass their own to read what an operator would see. */
 export interface CliIo {
@@ -52,11 +57,19 @@ export interface CliClients {
   controlTable: (region: string | undefined) => DynamoDBDocumentClient;
   stepFunctions: (region: string | undefined) => SFNClient;
   cloudFormation: (region: string) => CloudFormationClient;
+  /** verify: the warehouse. */
+  redshiftData: (region: string | undefined) => RedshiftDataClient;
+  /** verify: the source credentials (the quota guard's secret). */
+  secretsManager: (region: string | undefined) => SecretsManagerClient;
 }
 
 export interface CliDeps {
   clients?: CliClients;
   environments?: Record<string, unknown>;
+  /** verify: how Salesforce is reached. @default global fetch */
+  fetchImpl?: typeof fetch;
+  /** verify: today, for the default --as-of. @default the wall clock */
+  now?: () => Date;
 }
 
 /** Errors that mean "who are you?" rather than "what went wrong": the fix is the same for all of them. */
@@ -86,6 +99,8 @@ function sdkClients(): CliClients & { destroy: () => void } {
       ),
     stepFunctions: (region) => track(new SFNClient({ region })),
     cloudFormation: (region) => track(new CloudFormationClient({ region })),
+    redshiftData: (region) => track(new RedshiftDataClient({ region })),
+    secretsManager: (region) => track(new SecretsManagerClient({ region })),
     destroy: () => {
       for (const client of created) client.destroy();
     },
@@ -212,6 +227,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
   if (executionReference !== undefined && !isExecutionArn(executionReference)) {
     checkExecutionName(executionReference, '<execution>', command);
   }
+  const verify = command === 'verify' ? verifyRequestOf(line, deps) : undefined;
 
   const targetFlags = stringFlags(values, ['env', 'table', 'state-machine-arn'] as const) as TargetFlags;
   const hint = hintWithTarget(targetFlags);
@@ -226,7 +242,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
 
   switch (command) {
     case 'list': {
-      const listing = await listObjects(doc(), table);
+      const listing = await listObjects(doc(), table, target.sources);
       if (listing.count === 0) {
         io.out(`Control table ${table} has no objects yet; add one with: ${hint('add <Object>')}`);
         return 0;
@@ -240,11 +256,19 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       return 0;
     }
     case 'add': {
-      const added = await addObject(doc(), table, addRow ?? {});
+      const added = await addObject(doc(), table, addRow ?? {}, target.sources);
+      const source = added.sourceName ?? 'salesforce';
+      const entity = added.entityName ? `, entity ${added.entityName}` : '';
       io.out(
         `Added ${added.objectName} to ${table}: mode ${added.syncMode}, delete mode ${added.deleteMode}, ` +
-          `target table ${added.targetTable}. Its first run is a full load.`,
+          `target table ${added.targetTable} (source ${source}${entity}: key ${added.primaryKey}, cursor ${added.cursorField}). ` +
+          'Its first run is a full load.',
       );
+      if (!target.sources && added.sourceName && added.sourceName !== 'salesforce') {
+        io.out(
+          `Source ${added.sourceName} was not checked (no --env): a run reports the row if the environment has no such source.`,
+        );
+      }
       io.out(`Load it now with: ${hint(`run --objects ${added.objectName}`)}`);
       return 0;
     }
@@ -257,10 +281,10 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       return 0;
     case 'remove':
       if (values.yes !== true) {
-        io.err(await describeRemoval(doc(), table, objectName, target.schemas));
+        io.err(await describeRemoval(doc(), table, objectName, target.schemas, target.sources));
         return 2;
       }
-      io.out(await removeObject(doc(), table, objectName, target.schemas));
+      io.out(await removeObject(doc(), table, objectName, target.schemas, target.sources));
       return 0;
     case 'run': {
       const stateMachineArn = target.stateMachineArn ?? '';
@@ -282,7 +306,73 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       io.out(await redriveRun(sfnFor(executionArn), executionArn, hint, objectName));
       return 0;
     }
+    case 'verify': {
+      const { request, config } = verify as { request: VerifyRequest; config: EnvironmentConfig };
+      const limitsSecretId = config.source.apiLimitsSecretName;
+      if (!limitsSecretId) {
+        throw new OperationError(
+          `Environment ${config.name} has no source.apiLimitsSecretName: verify reads Salesforce with the quota guard's ` +
+            'credentials; create that secret (README "Quota guard: the API-limits secret") and name it in config/environments.ts',
+        );
+      }
+      const results = await verifyObjects(
+        {
+          controlTable: doc(),
+          controlTableName: table,
+          redshift: clients.redshiftData(target.region),
+          warehouse: {
+            database: config.redshift.database,
+            secretId: config.redshift.secretName,
+            ...(config.redshift.kind === 'serverless'
+              ? { workgroupName: config.redshift.workgroupName }
+              : { clusterIdentifier: config.redshift.clusterIdentifier }),
+          },
+          finalSchema: config.source.finalSchema,
+          sources: config.sources,
+          secrets: clients.secretsManager(target.region),
+          limitsSecretId,
+          ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
+        },
+        request,
+      );
+      io.out(renderVerification(results, request));
+      return results.some((result) => result.outcome === 'different' || result.outcome === 'failed') ? 1 : 0;
+    }
   }
+}
+
+/** verify's arguments and environment, checked before any AWS call. */
+function verifyRequestOf(
+  line: CommandLine,
+  deps: CliDeps,
+): { request: VerifyRequest; config: EnvironmentConfig } {
+  const objectName = line.positionals[0];
+  const all = line.values.all === true;
+  if (all === (objectName !== undefined)) {
+    throw new UsageError('verify needs <Object> or --all (one of them)', 'verify');
+  }
+  if (objectName !== undefined) checkObjectName(objectName, 'verify');
+  const window = parseVerifyWindow(
+    stringFlags(line.values, ['days', 'as-of'] as const),
+    (deps.now ?? (() => new Date()))(),
+  );
+  const envName = typeof line.values.env === 'string' ? line.values.env : undefined;
+  if (envName === undefined) {
+    throw new UsageError(
+      'verify needs --env NAME: the warehouse and the source credentials come from the environment config',
+      'verify',
+    );
+  }
+  let config: EnvironmentConfig;
+  try {
+    config = resolveEnvironmentConfig(deps.environments ?? environments, envName);
+  } catch (error) {
+    throw new UsageError(
+      `--env: ${(error as Error).message.replace('-c env=<name>', '--env <name>')}`,
+      'verify',
+    );
+  }
+  return { request: { ...(objectName !== undefined ? { objectName } : {}), ...window }, config };
 }
 
 /** The whole CLI: returns the exit code (0 ok, 1 operation failed, 2 usage error). */
@@ -325,7 +415,11 @@ export async function main(argv: string[], io: CliIo = processIo, deps: CliDeps 
 if (require.main === module) {
   // The SDK's notice that releases after January 2027 need Node 22 would precede every command's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  main(process.argv.slice(2)).then((code) => {
+  // In the shell `npm run local -- --keep` prepared, `--env local` is the local run's stand-ins.
+  const cliEnvironments = process.env[LOCAL_RUN_ENV]
+    ? { ...environments, local: LOCAL_CONFIG }
+    : environments;
+  main(process.argv.slice(2), processIo, { environments: cliEnvironments }).then((code) => {
     process.exitCode = code;
   });
 }

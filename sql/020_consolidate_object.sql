@@ -1,26 +1,67 @@
--- Procedures: public.consolidate_object (8 arguments, with sync mode) and its 7-argument
--- form (sync mode 'incremental'), the contract the pipeline and operators call:
+-- Procedures: public.consolidate_object in three forms; the 7-argument one is the contract the
+-- pipeline and operators call:
 --
 --   CALL consolidate_object('salesforce_incremental', 'salesforce', 'account',
 --                           'id', 'systemmodstamp', 'hard', 'run-2026-01-01');
---   CALL consolidate_object('salesforce_incremental', 'salesforce', 'account',
---                           'id', 'systemmodstamp', 'hard', 'run-2026-01-01', 'full');
+--   CALL consolidate_object(..., 'run-2026-01-01', 'full');        -- sync mode
+--   CALL consolidate_object(..., 'run-2026-01-01', 'full', 30);    -- days a tombstone is kept
 --
 -- Moves everything staged for one object into its final table, keeping one row per key,
 -- and writes one row to public.consolidation_audit. One transaction: no COMMIT, ROLLBACK or
--- TRUNCATE inside, so a failure leaves staging, final and audit as they were.
+-- table-emptying DDL inside, so a failure leaves staging, final, tombstones and audit as they
+-- were (the pipeline empties staging with a statement of its own before the next load).
 --
 -- Runs on Amazon Redshift and on Postgres (the local warehouse and the tests), so it sticks
 -- to what both have: dynamic SQL as plain strings with every identifier validated and put
 -- through quote_ident (EXECUTE without USING), loops over column metadata only, set-based
--- statements over the data.
+-- statements over the data. Column metadata comes from pg_catalog (pg_attribute, pg_class,
+-- pg_namespace and format_type, which Redshift's own PG_TABLE_DEF is built on): Redshift and
+-- Postgres both have it for local tables, and it answers in milliseconds where
+-- information_schema.columns takes a quarter of a second for a 300-column table (svv_columns
+-- is Redshift's only).
+--
+-- Bounded SQL. Redshift keeps a procedure's dynamic SQL in VARCHAR(65535) variables, and wide
+-- Salesforce objects have 300-800 fields, so no statement repeats anything per column:
+-- rows move as s.* / *, and contents are compared with EXCEPT, which compares whole rows
+-- (NULLs equal) without naming a column. That needs the staging table's columns to be the
+-- final table's columns in the same order ("positional"; the pipeline creates and extends both
+-- from one field list, and this procedure appends the columns final lacks). If they are not
+-- (final has columns staging lacks, or another order), the statements list the columns by
+-- name, as long as the list fits the limit; beyond it the CALL fails with an error naming the
+-- table and the limit before running anything. Per-column statements exist only for adding
+-- missing columns and for breaking exact cursor ties between different staged rows (rare).
+--
+-- Structure: columns of staging that final lacks are added to final here (same type, from the
+-- catalog), inside the CALL's transaction: a CALL that fails leaves them missing, so the
+-- pipeline's retry still sees them missing. A column that is wider, or of another type, in
+-- staging than in final is an error naming both types (widening happens outside a
+-- transaction block, before the CALL).
+--
+-- Cost follows the changed rows: in incremental mode no step needs the whole final table,
+-- each reads final only through a join on the key with the changed keys (on Redshift a
+-- co-located join on the sort key; a Postgres planner may still prefer a scan). Steps:
+--   1. staging: counts (one scan);
+--   2. tmp_consolidate_target: per staged key, the newest (cursor, delete flag) from a window
+--      over the key, cursor and delete columns only, joined on the key with final's key,
+--      cursor and isdeleted columns (and with this table's tombstones, if any): the action;
+--   3. cursor ties only (few in an incremental run): the staged row and the final row are
+--      compared whole (EXCEPT); a key whose newest version has several different staged rows
+--      with the same cursor keeps one of them by the lowest values column by column;
+--   4. DELETE … USING the changed keys, INSERT the new versions straight from staging;
+--   5. tombstones of hard deletes; full sync: final keys absent from staging (this step
+--      reads the final table's keys, as a full reload must);
+--   6. the consolidated rows leave staging (DELETE); audit row.
+-- Temporary tables are distributed and sorted on the key (DISTKEY/SORTKEY), so the joins on
+-- the key stay node-local.
 --
 -- Rules:
--- * Newest version per key: ROW_NUMBER() OVER (PARTITION BY pk ORDER BY cursor DESC NULLS
---   LAST, deleted first, content hash). A NULL cursor counts as oldest; equal cursors break
---   on content, so the result never depends on the physical order of staged rows.
+-- * Newest version per key: the highest cursor; a NULL cursor counts as oldest; on equal
+--   cursors a delete beats a live version, and different rows then keep the one with the
+--   lowest values in column order (NULL lowest), so the result never depends on the physical
+--   order of staged rows.
 -- * Incremental: the staged newest version replaces the final row iff
---     the key is not in final, or
+--     the key is not in final (unless a tombstone says it was deleted at or after that
+--     version's cursor), or
 --     the final cursor IS NULL and the staged one is not, or
 --     staged cursor > final cursor, or
 --     the cursors are equal (both NULL counts as equal) and the content differs.
@@ -33,17 +74,17 @@
 --   the source: removed (hard), flagged isdeleted (soft; removed if there is no isdeleted
 --   column), kept (ignore). An empty staging table purges nothing: it means nothing was
 --   staged (or this is a rerun after success), not that the source is empty.
--- * Deletes (column isdeleted true in a version): hard removes the key from final; soft
---   keeps the row with isdeleted true; ignore drops delete versions before ranking, as if
---   they had never arrived (final keeps its row; a record never in final is not inserted).
--- * Hard mode keeps no tombstones: an old live version staged after its key's delete was
---   consolidated brings the key back.
+-- * Deletes (column isdeleted true in a version): hard removes the key from final and keeps a
+--   tombstone (key and delete cursor, public.consolidation_tombstones) for tombstone_days
+--   days, so that an older live version staged later stays out; soft keeps the row with
+--   isdeleted true; ignore drops delete versions before ranking, as if they had never
+--   arrived (final keeps its row; a record never in final is not inserted).
 -- * Staged rows with a NULL key are not consolidated (counted as rows_null_key).
--- * Every staged row leaves staging (DELETE, not TRUNCATE), so a second identical CALL
---   finds nothing to do and changes nothing in final (it writes an audit row of zeros).
+-- * Every staged row leaves staging (DELETE), so a second identical CALL finds nothing to do
+--   and changes nothing (it writes an audit row of zeros).
 --
 -- Temporary tables tmp_consolidate_*, and columns consolidate__* inside them, are the
--- procedure's own; staging tables must not use those column names.
+-- procedure's own.
 
 CREATE OR REPLACE PROCEDURE public.consolidate_object(
   p_staging_schema varchar,
@@ -53,37 +94,67 @@ CREATE OR REPLACE PROCEDURE public.consolidate_object(
   p_cursor_column varchar,
   p_delete_mode varchar,
   p_run_id varchar,
-  p_sync_mode varchar
+  p_sync_mode varchar,
+  p_tombstone_days integer
 )
 AS $$
 DECLARE
   v_identifier_pattern varchar(64) := '^[a-z_][a-z0-9_]{0,126}$';
+  -- Redshift's limit for a VARCHAR, so for a statement built in a procedure variable.
+  v_statement_limit integer := 65535;
+  -- A column list appears at most twice in a statement, with at most ~1 KB around it.
+  v_column_list_limit integer := 32000;
   v_shown varchar(1024);
   v_count bigint;
   v_column record;
-  v_column_count bigint := 0;
+  v_final_column record;
+  v_final_columns refcursor;
+  v_figures record;
   v_staging_table varchar(512);
   v_final_table varchar(512);
   v_pk varchar(256);
   v_cursor varchar(256);
+  v_cursor_type varchar(256);
+  v_column_count integer := 0;
+  v_positional boolean := true;
+  v_final_exhausted boolean := false;
+  v_final_type_wrong boolean := false;
+  v_missing_columns integer := 0;
+  v_position integer := 0;
+  v_misalignment varchar(1024) := '';
   v_column_list varchar(65535) := '';
-  v_staged_column_list varchar(65535) := '';
-  v_hash_parts varchar(65535) := '';
-  v_hash_expression varchar(65535);
-  v_deleted_expression varchar(1024) := '0';
-  v_final_deleted_expression varchar(1024) := '0';
-  v_deleted_true varchar(16);
+  v_column_list_bytes integer := 0;
+  v_select_list varchar(65535);
+  v_insert_into varchar(65535);
+  v_deleted_template varchar(1024) := '0';
+  v_s_deleted varchar(1024);
+  v_f_deleted varchar(1024);
   v_has_isdeleted boolean := false;
-  v_replace_condition varchar(4096);
+  v_deleted_true varchar(16);
+  v_on_key varchar(256) := ' DISTKEY(consolidate__key) SORTKEY(consolidate__key)';
+  v_key_text varchar(256) := 'CAST(t.consolidate__key AS varchar(1024))';
+  v_tombstone_match varchar(1024);
+  v_staged_top varchar(4096);
+  v_winners varchar(65535);
+  v_applied varchar(1024);
+  v_applied_joined varchar(1024);
+  v_figures_from varchar(1024) := ' FROM tmp_consolidate_target t';
+  v_tombstones_here bigint := 0;
+  v_use_tombstones boolean := false;
+  v_tie_keys bigint := 0;
+  v_multi_keys bigint := 0;
+  v_multi_rows bigint := 0;
   v_sql varchar(65535);
   v_rows_staged bigint := 0;
-  v_rows_null_key bigint := 0;
+  v_rows_keyed bigint := 0;
   v_distinct_keys bigint := 0;
-  v_rows_inserted bigint := 0;
+  v_rows_new bigint := 0;
   v_rows_updated bigint := 0;
+  v_rows_unchanged bigint := 0;
   v_rows_deleted bigint := 0;
   v_rows_purged bigint := 0;
   v_started_at timestamp;
+  v_started_literal varchar(64);
   v_finished_at timestamp;
 BEGIN
   -- 1. Arguments. Every identifier is checked before any SQL is built from it.
@@ -118,12 +189,19 @@ BEGIN
   IF p_run_id IS NULL OR LENGTH(p_run_id) = 0 OR LENGTH(p_run_id) > 256 THEN
     RAISE EXCEPTION 'consolidate_object: run_id must be 1 to 256 characters';
   END IF;
+  IF p_tombstone_days IS NULL OR p_tombstone_days < 0 OR p_tombstone_days > 36500 THEN
+    RAISE EXCEPTION 'consolidate_object: tombstone_days must be 0 to 36500, not %', COALESCE(CAST(p_tombstone_days AS varchar), 'NULL');
+  END IF;
   IF p_staging_schema = p_final_schema THEN
     -- Staging and final would be the same table, and it would be emptied at the end.
     RAISE EXCEPTION 'consolidate_object: staging_schema and final_schema are both %', p_final_schema;
   END IF;
+  IF p_pk_column = p_cursor_column THEN
+    RAISE EXCEPTION 'consolidate_object: pk_column and cursor_column are both %', p_pk_column;
+  END IF;
 
   v_started_at := CAST(timeofday() AS timestamp);
+  v_started_literal := quote_literal(CAST(v_started_at AS varchar));
   v_staging_table := quote_ident(p_staging_schema) || '.' || quote_ident(p_table_name);
   v_final_table := quote_ident(p_final_schema) || '.' || quote_ident(p_table_name);
   v_pk := quote_ident(p_pk_column);
@@ -151,156 +229,396 @@ BEGIN
     RAISE EXCEPTION 'consolidate_object: cursor_column % is not a column of %.%', p_cursor_column, p_staging_schema, p_table_name;
   END IF;
 
-  -- Column list (staging order) and a content hash over every column. Each column hashes
-  -- to 32 hex characters, or N for NULL (T / F for booleans, which Redshift cannot cast to
-  -- varchar), so the concatenation is unambiguous and stays short on wide tables.
+  -- Staging's columns against final's, side by side in column order (two ordered catalog
+  -- reads, never a join of the catalog with itself, which is slow on a big catalog):
+  -- * same name at the same position: final's type must hold staging's values (the same
+  --   type; a VARCHAR or a DECIMAL's precision may be larger in final; a VARCHAR is widened
+  --   before the CALL, outside a transaction block);
+  -- * final has no more columns: staging's remaining columns are added to final with
+  --   staging's type, inside this transaction, so they stay positional;
+  -- * another name: the columns are matched by name instead (see the top of this file).
+  -- Also: the cursor's type, the isdeleted column, and the column list for the named form.
+  OPEN v_final_columns FOR
+    SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum;
   FOR v_column IN
-    SELECT column_name, data_type FROM information_schema.columns
-    WHERE table_schema = p_staging_schema AND table_name = p_table_name
-    ORDER BY ordinal_position
+    SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_staging_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum
   LOOP
-    SELECT COUNT(*) INTO v_count FROM information_schema.columns
-    WHERE table_schema = p_final_schema AND table_name = p_table_name AND column_name = v_column.column_name;
-    IF v_count = 0 THEN
-      RAISE EXCEPTION 'consolidate_object: column % of %.% is missing from %.%',
-        v_column.column_name, p_staging_schema, p_table_name, p_final_schema, p_table_name;
-    END IF;
-
-    IF v_column_count > 0 THEN
-      v_column_list := v_column_list || ', ';
-      v_staged_column_list := v_staged_column_list || ', ';
-      v_hash_parts := v_hash_parts || ' || ';
-    END IF;
     v_column_count := v_column_count + 1;
-    v_column_list := v_column_list || quote_ident(v_column.column_name);
-    v_staged_column_list := v_staged_column_list || 't.' || quote_ident(v_column.column_name);
-    IF v_column.data_type = 'boolean' THEN
-      v_hash_parts := v_hash_parts || 'CASE WHEN t.' || quote_ident(v_column.column_name) || ' THEN ''T'' WHEN NOT t.'
-        || quote_ident(v_column.column_name) || ' THEN ''F'' ELSE ''N'' END';
-    ELSE
-      v_hash_parts := v_hash_parts || 'COALESCE(md5(CAST(t.' || quote_ident(v_column.column_name)
-        || ' AS varchar(65535))), ''N'')';
+    IF v_column.column_name = p_cursor_column THEN
+      v_cursor_type := CASE
+        WHEN v_column.column_type LIKE 'character varying%' THEN 'varchar(1024)'
+        ELSE v_column.column_type END;
     END IF;
-
     IF v_column.column_name = 'isdeleted' THEN
       v_has_isdeleted := true;
-      IF v_column.data_type = 'boolean' THEN
-        v_deleted_expression := 'CASE WHEN t.isdeleted THEN 1 ELSE 0 END';
-        v_final_deleted_expression := 'CASE WHEN isdeleted THEN 1 ELSE 0 END';
+      IF v_column.column_type = 'boolean' THEN
+        v_deleted_template := 'CASE WHEN {c} THEN 1 ELSE 0 END';
         v_deleted_true := 'true';
-      ELSIF v_column.data_type IN ('character varying', 'character', 'text') THEN
-        v_deleted_expression := 'CASE WHEN LOWER(t.isdeleted) IN (''true'', ''t'', ''1'') THEN 1 ELSE 0 END';
-        v_final_deleted_expression := 'CASE WHEN LOWER(isdeleted) IN (''true'', ''t'', ''1'') THEN 1 ELSE 0 END';
+      ELSIF v_column.column_type LIKE 'character%' OR v_column.column_type = 'text' THEN
+        v_deleted_template := 'CASE WHEN LOWER({c}) IN (''true'', ''t'', ''1'') THEN 1 ELSE 0 END';
         v_deleted_true := '''true''';
       ELSE
         RAISE EXCEPTION 'consolidate_object: column isdeleted of %.% must be boolean or character, not %',
-          p_staging_schema, p_table_name, v_column.data_type;
+          p_staging_schema, p_table_name, v_column.column_type;
       END IF;
     END IF;
+    -- The column list for the named form, while it stays within its budget.
+    IF v_column_list_bytes + OCTET_LENGTH(quote_ident(v_column.column_name)) + 2 <= v_column_list_limit THEN
+      IF v_column_count > 1 THEN
+        v_column_list := v_column_list || ', ';
+      END IF;
+      v_column_list := v_column_list || quote_ident(v_column.column_name);
+    END IF;
+    v_column_list_bytes := v_column_list_bytes + OCTET_LENGTH(quote_ident(v_column.column_name)) + 2;
+
+    IF v_positional AND NOT v_final_exhausted THEN
+      FETCH v_final_columns INTO v_final_column;
+      IF NOT FOUND THEN
+        v_final_exhausted := true;
+      ELSIF v_final_column.column_name <> v_column.column_name THEN
+        v_positional := false;
+        v_misalignment := 'column ' || CAST(v_column_count AS varchar) || ' is ' || v_column.column_name
+          || ' in staging but ' || v_final_column.column_name || ' in final';
+      ELSIF v_final_column.column_type <> v_column.column_type THEN
+        -- Compared once more below, by name, where the widths are worked out.
+        v_final_type_wrong := true;
+      END IF;
+    END IF;
+    IF v_positional AND v_final_exhausted THEN
+      v_missing_columns := v_missing_columns + 1;
+    END IF;
   END LOOP;
-  v_hash_expression := 'md5(' || v_hash_parts || ')';
-  -- (pk and cursor are staging columns, so the loop has checked final has them too.)
+  IF v_positional AND NOT v_final_exhausted THEN
+    FETCH v_final_columns INTO v_final_column;
+    IF FOUND THEN
+      v_positional := false;
+      v_misalignment := 'final has more columns than staging, ' || v_final_column.column_name || ' first';
+    END IF;
+  END IF;
+  CLOSE v_final_columns;
+  v_s_deleted := REPLACE(v_deleted_template, '{c}', 's.isdeleted');
+  v_f_deleted := REPLACE(v_deleted_template, '{c}', 'f.isdeleted');
 
-  -- 3. What was staged.
-  EXECUTE 'SELECT COUNT(*) FROM ' || v_staging_table INTO v_rows_staged;
-  EXECUTE 'SELECT COUNT(*) FROM ' || v_staging_table || ' WHERE ' || v_pk || ' IS NULL' INTO v_rows_null_key;
-  EXECUTE 'SELECT COUNT(DISTINCT ' || v_pk || ') FROM ' || v_staging_table INTO v_distinct_keys;
+  IF NOT v_positional AND v_column_list_bytes > v_column_list_limit THEN
+    RAISE EXCEPTION 'consolidate_object: %.% and %.% have their columns in different orders (%), so the statements must name all % columns, and that list (% bytes) would take the SQL past Redshift''s limit of % bytes per statement in a procedure; create the staging table with the final table''s columns in the same order',
+      p_staging_schema, p_table_name, p_final_schema, p_table_name, v_misalignment, v_column_count,
+      v_column_list_bytes, v_statement_limit;
+  END IF;
 
-  IF v_distinct_keys > 0 THEN
-    -- 4. Newest staged version per key. In ignore mode delete versions never compete.
-    DROP TABLE IF EXISTS tmp_consolidate_winner;
-    v_sql := 'CREATE TEMP TABLE tmp_consolidate_winner AS SELECT ' || v_column_list
-      || ', consolidate__hash, consolidate__deleted FROM (SELECT ' || v_column_list
-      || ', consolidate__hash, consolidate__deleted, ROW_NUMBER() OVER (PARTITION BY ' || v_pk
-      || ' ORDER BY ' || v_cursor || ' DESC NULLS LAST, consolidate__deleted DESC, consolidate__hash)'
-      || ' AS consolidate__rank FROM (SELECT ' || v_staged_column_list || ', ' || v_hash_expression
-      || ' AS consolidate__hash, ' || v_deleted_expression || ' AS consolidate__deleted FROM '
-      || v_staging_table || ' t WHERE t.' || v_pk || ' IS NOT NULL';
+  -- Columns to add to final, and types that differ, by name: only when there are any
+  -- (positionally, the loop above has compared every pair already), one catalog lookup per
+  -- staging column.
+  IF NOT v_positional OR v_final_type_wrong OR v_missing_columns > 0 THEN
+    FOR v_column IN
+      SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = p_staging_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum
+    LOOP
+      -- Positionally, the columns before final's end with the same type need no second look.
+      v_position := v_position + 1;
+      CONTINUE WHEN v_positional AND NOT v_final_type_wrong AND v_position <= v_column_count - v_missing_columns;
+      SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type INTO v_final_column
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attname = v_column.column_name
+        AND a.attnum > 0 AND NOT a.attisdropped;
+      IF FOUND THEN
+        IF v_final_column.column_type <> v_column.column_type AND NOT (
+          -- A wider VARCHAR, or a DECIMAL of the same scale and more digits, holds the values.
+          (v_column.column_type LIKE 'character varying(%' AND v_final_column.column_type LIKE 'character varying(%'
+            AND CAST(SPLIT_PART(SPLIT_PART(v_final_column.column_type, '(', 2), ')', 1) AS integer)
+              >= CAST(SPLIT_PART(SPLIT_PART(v_column.column_type, '(', 2), ')', 1) AS integer))
+          OR (v_column.column_type LIKE 'numeric(%' AND v_final_column.column_type LIKE 'numeric(%'
+            AND SPLIT_PART(v_final_column.column_type, ',', 2) = SPLIT_PART(v_column.column_type, ',', 2)
+            AND CAST(SPLIT_PART(SPLIT_PART(v_final_column.column_type, '(', 2), ',', 1) AS integer)
+              >= CAST(SPLIT_PART(SPLIT_PART(v_column.column_type, '(', 2), ',', 1) AS integer))) THEN
+          RAISE EXCEPTION 'consolidate_object: column % is % in %.% but % in %.%; the final column must have the same type and be at least as wide',
+            v_column.column_name, v_column.column_type, p_staging_schema, p_table_name, v_final_column.column_type,
+            p_final_schema, p_table_name;
+        END IF;
+      ELSE
+        EXECUTE 'ALTER TABLE ' || v_final_table || ' ADD COLUMN ' || quote_ident(v_column.column_name) || ' '
+          || v_column.column_type;
+      END IF;
+    END LOOP;
+  END IF;
+
+  IF v_positional THEN
+    v_select_list := '*';
+    v_insert_into := v_final_table;
+  ELSE
+    v_select_list := v_column_list;
+    v_insert_into := v_final_table || ' (' || v_column_list || ')';
+  END IF;
+
+  -- 3. What was staged (one scan).
+  EXECUTE 'SELECT COUNT(*) AS staged, COUNT(' || v_pk || ') AS keyed FROM ' || v_staging_table INTO v_figures;
+  v_rows_staged := v_figures.staged;
+  v_rows_keyed := v_figures.keyed;
+
+  SELECT COUNT(*) INTO v_tombstones_here FROM public.consolidation_tombstones
+  WHERE final_schema = p_final_schema AND table_name = p_table_name;
+  v_use_tombstones := p_delete_mode = 'hard' AND v_tombstones_here > 0;
+
+  IF v_rows_keyed > 0 THEN
+    -- 4. Per staged key: its newest (cursor, delete flag), how many staged rows share them,
+    -- what final holds for the key (key, cursor and isdeleted columns only), its tombstone,
+    -- and the action:
+    --   1 insert (key not in final), 2 replace, 3 cursor tie: compare contents,
+    --   4 unchanged (final holds it or something newer), 5 hard delete of a key not in
+    --   final (tombstone only), 6 ignore mode: only delete versions were staged.
+    v_sql := 'CREATE TEMP TABLE tmp_consolidate_target' || v_on_key || ' AS SELECT k.consolidate__key,'
+      || ' k.consolidate__cursor, k.consolidate__deleted, k.consolidate__copies, k.consolidate__final_rows,'
+      || ' k.consolidate__final_live, k.consolidate__tombstone, k.consolidate__tombstone_cursor, CASE';
     IF p_delete_mode = 'ignore' THEN
-      v_sql := v_sql || ' AND ' || v_deleted_expression || ' = 0';
+      v_sql := v_sql || ' WHEN k.consolidate__deleted = 1 THEN 6';
     END IF;
-    v_sql := v_sql || ') hashed) ranked WHERE consolidate__rank = 1';
-    EXECUTE v_sql;
-
-    -- 5. The final row each winner competes with (the best one, should final hold copies).
-    DROP TABLE IF EXISTS tmp_consolidate_final_best;
-    v_sql := 'CREATE TEMP TABLE tmp_consolidate_final_best AS SELECT consolidate__key, consolidate__cursor,'
-      || ' consolidate__hash, consolidate__deleted FROM (SELECT consolidate__key, consolidate__cursor,'
-      || ' consolidate__hash, consolidate__deleted, ROW_NUMBER() OVER (PARTITION BY consolidate__key'
-      || ' ORDER BY consolidate__cursor DESC NULLS LAST, consolidate__deleted DESC, consolidate__hash)'
-      || ' AS consolidate__rank FROM (SELECT t.' || v_pk || ' AS consolidate__key, t.' || v_cursor
-      || ' AS consolidate__cursor, ' || v_hash_expression || ' AS consolidate__hash, '
-      || v_deleted_expression || ' AS consolidate__deleted FROM ' || v_final_table
-      || ' t JOIN tmp_consolidate_winner w ON t.' || v_pk || ' = w.' || v_pk
-      || ') hashed) ranked WHERE consolidate__rank = 1';
-    EXECUTE v_sql;
-
-    -- 6. Winners that change final (rules at the top of this file).
-    IF p_sync_mode = 'full' THEN
-      v_replace_condition := 'w.consolidate__hash <> b.consolidate__hash';
+    v_sql := v_sql || ' WHEN k.consolidate__final_rows = 0 THEN CASE WHEN k.consolidate__deleted = 1 THEN '
+      || CASE WHEN p_delete_mode = 'soft' THEN '1' ELSE '5' END
+      || ' WHEN k.consolidate__tombstone = 1 AND (k.consolidate__cursor IS NULL OR k.consolidate__cursor'
+      || ' <= k.consolidate__tombstone_cursor) THEN 4 ELSE 1 END'
+      || ' WHEN k.consolidate__cursor = k.consolidate__final_cursor OR (k.consolidate__cursor IS NULL'
+      || ' AND k.consolidate__final_cursor IS NULL) THEN 3'
+      || ' WHEN (k.consolidate__final_cursor IS NULL AND k.consolidate__cursor IS NOT NULL)'
+      || ' OR k.consolidate__cursor > k.consolidate__final_cursor THEN 2'
+      || CASE WHEN p_sync_mode = 'full' THEN ' ELSE 2 END' ELSE ' ELSE 4 END' END
+      || ' AS consolidate__action FROM (SELECT r.consolidate__key, r.consolidate__cursor, r.consolidate__deleted,'
+      || ' r.consolidate__copies, COUNT(f.' || v_pk || ') AS consolidate__final_rows,'
+      || ' MAX(f.' || v_cursor || ') AS consolidate__final_cursor,'
+      || ' MAX(CASE WHEN f.' || v_pk || ' IS NOT NULL AND ' || v_f_deleted || ' = 0 THEN 1 ELSE 0 END)'
+      || ' AS consolidate__final_live,';
+    IF v_use_tombstones THEN
+      v_sql := v_sql || ' MAX(CASE WHEN b.record_key IS NULL THEN 0 ELSE 1 END) AS consolidate__tombstone,'
+        || ' MAX(CAST(b.delete_cursor AS ' || v_cursor_type || ')) AS consolidate__tombstone_cursor';
     ELSE
-      v_replace_condition := '(b.consolidate__cursor IS NULL AND w.' || v_cursor || ' IS NOT NULL)'
-        || ' OR w.' || v_cursor || ' > b.consolidate__cursor'
-        || ' OR ((w.' || v_cursor || ' = b.consolidate__cursor OR (w.' || v_cursor
-        || ' IS NULL AND b.consolidate__cursor IS NULL)) AND w.consolidate__hash <> b.consolidate__hash)';
+      v_sql := v_sql || ' 0 AS consolidate__tombstone, CAST(NULL AS ' || v_cursor_type || ') AS consolidate__tombstone_cursor';
     END IF;
-    DROP TABLE IF EXISTS tmp_consolidate_apply;
-    v_sql := 'CREATE TEMP TABLE tmp_consolidate_apply AS SELECT w.*,'
-      || ' CASE WHEN b.consolidate__key IS NULL THEN 0 ELSE 1 END AS consolidate__existed,'
-      || ' CASE WHEN b.consolidate__key IS NOT NULL AND b.consolidate__deleted = 0 THEN 1 ELSE 0 END'
-      || ' AS consolidate__was_live FROM tmp_consolidate_winner w LEFT JOIN tmp_consolidate_final_best b'
-      || ' ON b.consolidate__key = w.' || v_pk || ' WHERE b.consolidate__key IS NULL OR '
-      || v_replace_condition;
+    v_sql := v_sql || ' FROM (SELECT consolidate__key, consolidate__cursor, consolidate__deleted,'
+      || ' COUNT(*) AS consolidate__copies FROM (SELECT s.' || v_pk || ' AS consolidate__key, s.' || v_cursor
+      || ' AS consolidate__cursor, ' || v_s_deleted || ' AS consolidate__deleted, RANK() OVER (PARTITION BY s.'
+      || v_pk || ' ORDER BY '
+      || CASE WHEN p_delete_mode = 'ignore' THEN v_s_deleted || ' ASC, ' ELSE '' END
+      || 's.' || v_cursor || ' DESC NULLS LAST, ' || v_s_deleted || ' DESC) AS consolidate__rank FROM '
+      || v_staging_table || ' s WHERE s.' || v_pk || ' IS NOT NULL) ranked WHERE consolidate__rank = 1'
+      || ' GROUP BY consolidate__key, consolidate__cursor, consolidate__deleted) r'
+      || ' LEFT JOIN ' || v_final_table || ' f ON f.' || v_pk || ' = r.consolidate__key';
+    IF v_use_tombstones THEN
+      v_sql := v_sql || ' LEFT JOIN public.consolidation_tombstones b ON b.final_schema = '
+        || quote_literal(p_final_schema) || ' AND b.table_name = ' || quote_literal(p_table_name)
+        || ' AND b.record_key = CAST(r.consolidate__key AS varchar(1024))';
+    END IF;
+    v_sql := v_sql || ' GROUP BY r.consolidate__key, r.consolidate__cursor, r.consolidate__deleted,'
+      || ' r.consolidate__copies) k';
+    DROP TABLE IF EXISTS tmp_consolidate_target;
     EXECUTE v_sql;
 
-    -- 7. Apply: old versions out, new ones in (hard mode does not insert delete versions).
-    EXECUTE 'DELETE FROM ' || v_final_table || ' USING tmp_consolidate_apply a WHERE '
-      || v_final_table || '.' || v_pk || ' = a.' || v_pk;
-    v_sql := 'INSERT INTO ' || v_final_table || ' (' || v_column_list || ') SELECT ' || v_column_list
-      || ' FROM tmp_consolidate_apply';
+    EXECUTE 'SELECT COUNT(*) AS keys,'
+      || ' COALESCE(SUM(CASE WHEN consolidate__action = 3 THEN 1 ELSE 0 END), 0) AS ties,'
+      || ' COALESCE(SUM(CASE WHEN consolidate__copies > 1 AND consolidate__action IN (1, 2, 3) THEN 1 ELSE 0 END), 0)'
+      || ' AS multi FROM tmp_consolidate_target' INTO v_figures;
+    v_distinct_keys := v_figures.keys;
+    v_tie_keys := v_figures.ties;
+    v_multi_keys := v_figures.multi;
+
+    -- 5. The staged row of each key's newest version. A key whose newest (cursor, delete flag)
+    -- has several staged rows gets them de-duplicated in a table of its own; if they differ,
+    -- the lowest values win, column by column (rare: exact copies are the usual case).
+    v_staged_top := ' FROM ' || v_staging_table || ' s JOIN tmp_consolidate_target t ON s.' || v_pk
+      || ' = t.consolidate__key AND (s.' || v_cursor || ' = t.consolidate__cursor OR (s.' || v_cursor
+      || ' IS NULL AND t.consolidate__cursor IS NULL)) AND ' || v_s_deleted || ' = t.consolidate__deleted';
+    DROP TABLE IF EXISTS tmp_consolidate_multi;
+    IF v_multi_keys > 0 THEN
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_multi DISTKEY(' || v_pk || ') SORTKEY(' || v_pk
+        || ') AS SELECT DISTINCT s.*' || v_staged_top
+        || ' WHERE t.consolidate__copies > 1 AND t.consolidate__action IN (1, 2, 3)';
+      EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_multi' INTO v_multi_rows;
+      IF v_multi_rows > v_multi_keys THEN
+        FOR v_column IN
+          SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+          FROM pg_catalog.pg_attribute a
+          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = p_staging_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+            AND a.attname NOT IN (p_pk_column, p_cursor_column, 'isdeleted')
+          ORDER BY a.attnum
+        LOOP
+          EXIT WHEN v_multi_rows <= v_multi_keys;
+          EXECUTE 'DELETE FROM tmp_consolidate_multi USING (SELECT ' || v_pk || ' AS consolidate__key, '
+            || CASE WHEN v_column.column_type = 'boolean' THEN 'BOOL_AND(' ELSE 'MIN(' END
+            || quote_ident(v_column.column_name) || ') AS consolidate__lowest, COUNT(*) - COUNT('
+            || quote_ident(v_column.column_name) || ') AS consolidate__nulls FROM tmp_consolidate_multi GROUP BY '
+            || v_pk || ' HAVING COUNT(*) > 1) g WHERE tmp_consolidate_multi.' || v_pk
+            || ' = g.consolidate__key AND ((g.consolidate__nulls > 0 AND tmp_consolidate_multi.'
+            || quote_ident(v_column.column_name) || ' IS NOT NULL) OR (g.consolidate__nulls = 0 AND tmp_consolidate_multi.'
+            || quote_ident(v_column.column_name) || ' <> g.consolidate__lowest))';
+          EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_multi' INTO v_multi_rows;
+        END LOOP;
+        IF v_multi_rows > v_multi_keys THEN
+          RAISE EXCEPTION 'consolidate_object: %.% has staged rows of one key and cursor that differ only in columns that cannot be ordered',
+            p_staging_schema, p_table_name;
+        END IF;
+      END IF;
+    END IF;
+    -- The winners of the keys that satisfy {filter} (on t, the target row), staging's columns.
+    v_winners := 'SELECT s.*' || v_staged_top || ' WHERE t.consolidate__copies = 1 AND ({filter})';
+    IF v_multi_keys > 0 THEN
+      v_winners := v_winners || ' UNION ALL SELECT m.* FROM tmp_consolidate_multi m JOIN tmp_consolidate_target t'
+        || ' ON m.' || v_pk || ' = t.consolidate__key WHERE {filter}';
+    END IF;
+
+    -- 6. Cursor ties: the whole staged row against the whole final row.
+    DROP TABLE IF EXISTS tmp_consolidate_tie_changed;
+    v_applied := 't.consolidate__action IN (1, 2)';
+    IF v_tie_keys > 0 THEN
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_tie_changed' || v_on_key || ' AS SELECT x.' || v_pk
+        || ' AS consolidate__key FROM (SELECT ' || v_select_list || ' FROM ('
+        || REPLACE(v_winners, '{filter}', 't.consolidate__action = 3') || ') w EXCEPT SELECT ' || v_select_list
+        || ' FROM (SELECT f.* FROM ' || v_final_table || ' f JOIN tmp_consolidate_target t ON f.' || v_pk
+        || ' = t.consolidate__key WHERE t.consolidate__action = 3) v) x';
+      v_applied := '(t.consolidate__action IN (1, 2) OR (t.consolidate__action = 3 AND t.consolidate__key IN'
+        || ' (SELECT consolidate__key FROM tmp_consolidate_tie_changed)))';
+    END IF;
+    -- The same condition as a join, for the figures: Redshift takes IN (subquery) in WHERE only.
+    IF v_tie_keys > 0 THEN
+      v_applied_joined := '(t.consolidate__action IN (1, 2) OR (t.consolidate__action = 3'
+        || ' AND c.consolidate__key IS NOT NULL))';
+      v_figures_from := v_figures_from || ' LEFT JOIN tmp_consolidate_tie_changed c'
+        || ' ON c.consolidate__key = t.consolidate__key';
+    ELSE
+      v_applied_joined := v_applied;
+    END IF;
+
+    EXECUTE 'SELECT'
+      || ' COALESCE(SUM(CASE WHEN ' || v_applied_joined || ' AND t.consolidate__deleted = 0'
+      || ' AND t.consolidate__final_rows = 0 THEN 1 ELSE 0 END), 0) AS rows_new,'
+      || ' COALESCE(SUM(CASE WHEN ' || v_applied_joined || ' AND t.consolidate__deleted = 0'
+      || ' AND t.consolidate__final_rows > 0 THEN 1 ELSE 0 END), 0) AS rows_updated,'
+      || ' COALESCE(SUM(CASE WHEN ' || v_applied_joined || ' AND t.consolidate__deleted = 1'
+      || ' AND t.consolidate__final_live = 1 THEN 1 ELSE 0 END), 0) AS rows_deleted,'
+      || ' COALESCE(SUM(CASE WHEN t.consolidate__action IN (3, 4) AND NOT ' || v_applied_joined
+      || ' THEN 1 ELSE 0 END), 0) AS rows_unchanged,'
+      || ' COALESCE(SUM(CASE WHEN ' || v_applied_joined || ' AND t.consolidate__final_rows > 0'
+      || ' THEN 1 ELSE 0 END), 0) AS replaced' || v_figures_from INTO v_figures;
+    v_rows_new := v_figures.rows_new;
+    v_rows_updated := v_figures.rows_updated;
+    v_rows_deleted := v_figures.rows_deleted;
+    v_rows_unchanged := v_figures.rows_unchanged;
+
+    -- 7. Apply: replaced and deleted keys out of final, new versions in, straight from
+    -- staging (hard mode does not insert delete versions).
+    IF v_figures.replaced > 0 THEN
+      EXECUTE 'DELETE FROM ' || v_final_table || ' USING tmp_consolidate_target t WHERE '
+        || quote_ident(p_table_name) || '.' || v_pk || ' = t.consolidate__key AND t.consolidate__final_rows > 0 AND '
+        || v_applied;
+    END IF;
+    IF v_rows_new + v_rows_updated > 0 OR p_delete_mode = 'soft' THEN
+      EXECUTE 'INSERT INTO ' || v_insert_into || ' SELECT ' || v_select_list || ' FROM ('
+        || REPLACE(v_winners, '{filter}', v_applied
+          || CASE WHEN p_delete_mode = 'hard' THEN ' AND t.consolidate__deleted = 0' ELSE '' END)
+        || ') w';
+    END IF;
+
+    -- 8. Tombstones (hard mode): the newest delete of a key, unless a newer one is kept already;
+    -- a live version newer than its key's tombstone went in, so that tombstone goes.
     IF p_delete_mode = 'hard' THEN
-      v_sql := v_sql || ' WHERE consolidate__deleted = 0';
+      v_tombstone_match := 'consolidation_tombstones.final_schema = ' || quote_literal(p_final_schema)
+        || ' AND consolidation_tombstones.table_name = ' || quote_literal(p_table_name)
+        || ' AND consolidation_tombstones.record_key = ' || v_key_text;
+      v_sql := ' t.consolidate__deleted = 1 AND (t.consolidate__action = 5 OR ' || v_applied || ')'
+        || ' AND (t.consolidate__tombstone = 0 OR (t.consolidate__cursor IS NOT NULL'
+        || ' AND (t.consolidate__tombstone_cursor IS NULL OR t.consolidate__cursor > t.consolidate__tombstone_cursor)))';
+      EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_target t WHERE' || v_sql INTO v_count;
+      IF v_count > 0 THEN
+        IF v_use_tombstones THEN
+          EXECUTE 'DELETE FROM public.consolidation_tombstones USING tmp_consolidate_target t WHERE '
+            || v_tombstone_match || ' AND' || v_sql;
+        END IF;
+        EXECUTE 'INSERT INTO public.consolidation_tombstones (final_schema, table_name, record_key, delete_cursor,'
+          || ' recorded_at) SELECT ' || quote_literal(p_final_schema) || ', ' || quote_literal(p_table_name) || ', '
+          || v_key_text || ', CAST(t.consolidate__cursor AS varchar(256)), CAST(' || v_started_literal
+          || ' AS timestamp) FROM tmp_consolidate_target t WHERE' || v_sql;
+      END IF;
+      IF v_use_tombstones THEN
+        EXECUTE 'DELETE FROM public.consolidation_tombstones USING tmp_consolidate_target t WHERE '
+          || v_tombstone_match || ' AND t.consolidate__action = 1 AND t.consolidate__deleted = 0'
+          || ' AND t.consolidate__tombstone = 1';
+      END IF;
     END IF;
-    EXECUTE v_sql;
 
-    EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_apply WHERE consolidate__deleted = 0' INTO v_rows_inserted;
-    EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_apply WHERE consolidate__deleted = 0'
-      || ' AND consolidate__existed = 1' INTO v_rows_updated;
-    EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_apply WHERE consolidate__deleted = 1'
-      || ' AND consolidate__was_live = 1' INTO v_rows_deleted;
-
-    -- 8. Full sync: final keys that were not staged were purged at the source.
+    -- 9. Full sync: final keys that were not staged were purged at the source. This reads
+    -- the final table's keys: a full reload is about the whole table.
     IF p_sync_mode = 'full' AND p_delete_mode <> 'ignore' THEN
       IF p_delete_mode = 'soft' AND v_has_isdeleted THEN
         EXECUTE 'UPDATE ' || v_final_table || ' SET isdeleted = ' || v_deleted_true || ' WHERE '
-          || v_final_deleted_expression || ' = 0 AND (' || v_pk || ' IS NULL OR ' || v_pk
-          || ' NOT IN (SELECT ' || v_pk || ' FROM tmp_consolidate_winner))';
+          || REPLACE(v_deleted_template, '{c}', 'isdeleted') || ' = 0 AND NOT EXISTS (SELECT 1 FROM'
+          || ' tmp_consolidate_target t WHERE t.consolidate__key = ' || quote_ident(p_table_name) || '.' || v_pk || ')';
       ELSE
-        EXECUTE 'DELETE FROM ' || v_final_table || ' WHERE ' || v_pk || ' IS NULL OR ' || v_pk
-          || ' NOT IN (SELECT ' || v_pk || ' FROM tmp_consolidate_winner)';
+        EXECUTE 'DELETE FROM ' || v_final_table || ' WHERE NOT EXISTS (SELECT 1 FROM tmp_consolidate_target t'
+          || ' WHERE t.consolidate__key = ' || quote_ident(p_table_name) || '.' || v_pk || ')';
       END IF;
       GET DIAGNOSTICS v_rows_purged := ROW_COUNT;
       v_rows_deleted := v_rows_deleted + v_rows_purged;
     END IF;
 
-    DROP TABLE IF EXISTS tmp_consolidate_apply;
-    DROP TABLE IF EXISTS tmp_consolidate_final_best;
-    DROP TABLE IF EXISTS tmp_consolidate_winner;
+    DROP TABLE IF EXISTS tmp_consolidate_tie_changed;
+    DROP TABLE IF EXISTS tmp_consolidate_multi;
+    DROP TABLE IF EXISTS tmp_consolidate_target;
   END IF;
 
-  -- 9. Everything staged has been dealt with (NULL-key rows included).
-  EXECUTE 'DELETE FROM ' || v_staging_table;
+  -- Tombstones older than tombstone_days go.
+  IF v_tombstones_here > 0 THEN
+    EXECUTE 'DELETE FROM public.consolidation_tombstones WHERE final_schema = ' || quote_literal(p_final_schema)
+      || ' AND table_name = ' || quote_literal(p_table_name) || ' AND recorded_at < CAST(' || v_started_literal
+      || ' AS timestamp) - INTERVAL ' || quote_literal(CAST(p_tombstone_days AS varchar) || ' days');
+  END IF;
+
+  -- 10. Everything staged has been dealt with (NULL-key rows included).
+  IF v_rows_staged > 0 THEN
+    EXECUTE 'DELETE FROM ' || v_staging_table;
+  END IF;
 
   v_finished_at := CAST(timeofday() AS timestamp);
   INSERT INTO public.consolidation_audit (
     run_id, staging_schema, final_schema, table_name, sync_mode, delete_mode,
     rows_staged, rows_null_key, duplicates_removed, rows_inserted, rows_updated,
-    rows_deleted, rows_purged, started_at, finished_at
+    rows_deleted, rows_purged, started_at, finished_at, rows_new, rows_unchanged
   ) VALUES (
     p_run_id, p_staging_schema, p_final_schema, p_table_name, p_sync_mode, p_delete_mode,
-    v_rows_staged, v_rows_null_key, v_rows_staged - v_rows_null_key - v_distinct_keys, v_rows_inserted,
-    v_rows_updated, v_rows_deleted, v_rows_purged, v_started_at, v_finished_at
+    v_rows_staged, v_rows_staged - v_rows_keyed, v_rows_keyed - v_distinct_keys, v_rows_new + v_rows_updated,
+    v_rows_updated, v_rows_deleted, v_rows_purged, v_started_at, v_finished_at, v_rows_new, v_rows_unchanged
   );
+END;
+$$ LANGUAGE plpgsql;
+
+-- Sync mode given, tombstones kept 30 days.
+CREATE OR REPLACE PROCEDURE public.consolidate_object(
+  p_staging_schema varchar,
+  p_final_schema varchar,
+  p_table_name varchar,
+  p_pk_column varchar,
+  p_cursor_column varchar,
+  p_delete_mode varchar,
+  p_run_id varchar,
+  p_sync_mode varchar
+)
+AS $$
+BEGIN
+  CALL public.consolidate_object(p_staging_schema, p_final_schema, p_table_name, p_pk_column,
+    p_cursor_column, p_delete_mode, p_run_id, p_sync_mode, 30);
 END;
 $$ LANGUAGE plpgsql;
 
@@ -317,6 +635,6 @@ CREATE OR REPLACE PROCEDURE public.consolidate_object(
 AS $$
 BEGIN
   CALL public.consolidate_object(p_staging_schema, p_final_schema, p_table_name, p_pk_column,
-    p_cursor_column, p_delete_mode, p_run_id, 'incremental');
+    p_cursor_column, p_delete_mode, p_run_id, 'incremental', 30);
 END;
 $$ LANGUAGE plpgsql;

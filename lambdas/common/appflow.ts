@@ -8,7 +8,7 @@ import {
   type ExecutionRecord,
 } from '@aws-sdk/client-appflow';
 import { classifyAwsError } from './errors';
-import type { ObjectPlan } from './run-plan';
+import { type ObjectPlan, sourceEntityOf } from './run-plan';
 
 export async function describeSourceFields(
   client: AppflowClient,
@@ -17,9 +17,11 @@ export async function describeSourceFields(
   try {
     const out = await client.send(
       new DescribeConnectorEntityCommand({
-        connectorEntityName: plan.objectName,
+        connectorEntityName: sourceEntityOf(plan),
         connectorType: plan.connectorType as ConnectorType,
         connectorProfileName: plan.connectorProfileName,
+        // A custom connector describes its entities per API version; the flow uses the same one.
+        ...(plan.apiVersion ? { apiVersion: plan.apiVersion } : {}),
       }),
     );
     return out.connectorEntityFields ?? [];

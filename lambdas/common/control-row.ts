@@ -1,5 +1,14 @@
 import * as z from 'zod/mini';
 import { matching } from './schema';
+import {
+  CONNECTOR_LABEL_PATTERN,
+  CONNECTOR_TYPE_PATTERN,
+  DEFAULT_SOURCE_NAME,
+  DEFAULT_SOURCES,
+  type DeleteMode,
+  SOURCE_NAME_PATTERN,
+  type SourceCatalog,
+} from './sources';
 
 /** DESIGN.md: the control-table row contract. Identifiers are checked here before they go anywhere. */
 export const OBJECT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
@@ -21,76 +30,147 @@ export const lastRunSchema = z.looseObject({
   duplicatesRemoved: z.optional(z.number()),
   rowsInserted: z.optional(z.number()),
   rowsDeleted: z.optional(z.number()),
+  rowsUpdated: z.optional(z.number()),
+  rowsUnchanged: z.optional(z.number()),
+  valuesTruncated: z.optional(z.number()),
   error: z.optional(z.string()),
 });
 
-export const controlRowSchema = z
-  .object({
-    objectName,
-    enabled: z._default(z.boolean(), true),
-    connectorType: z._default(
-      matching(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type'),
-      'Salesforce',
-    ),
-    connectorLabel: z.optional(matching(/^[a-zA-Z0-9][\w!@#.-]{0,255}$/, 'must be a valid connector label')),
-    connectorProfileName: z.optional(appFlowName),
-    fields: z.optional(z.array(fieldName).check(z.minLength(1, 'must list at least one field when given'))),
-    primaryKey: z._default(fieldName, 'Id'),
-    cursorField: z._default(fieldName, 'SystemModstamp'),
-    syncMode: z._default(z.enum(['incremental', 'full']), 'incremental'),
-    deleteMode: z._default(z.enum(['hard', 'soft', 'ignore']), 'hard'),
-    lookbackMinutes: z._default(z.number().check(z.gte(0), z.lte(7 * 24 * 60)), 60),
-    targetTable: z.optional(matching(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$')),
-    resetRequested: z._default(z.boolean(), false),
-    /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
-    fullSyncEveryDays: z._default(count(366), 0),
-    // Written by the pipeline:
-    watermark: z.optional(z.iso.datetime({ offset: true })),
-    lastFullSyncAt: z.optional(z.string()),
-    runsSinceFullSync: z.optional(count(Number.MAX_SAFE_INTEGER)),
-    lastRun: z.optional(lastRunSchema),
-    lockRunId: z.optional(z.string()),
-    lockExpiresAt: z.optional(z.string()),
-    lockExecutionArn: z.optional(z.string()),
-  })
-  .check(
-    z.superRefine((row, ctx) => {
-      if (row.connectorType === 'CustomConnector' && !row.connectorLabel) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['connectorLabel'],
-          message: 'is required when connectorType is CustomConnector',
-        });
-      }
-    }),
-  );
+export const controlRowSchema = z.object({
+  objectName,
+  enabled: z._default(z.boolean(), true),
+  /** The configured source the object comes from (issue 14). @default 'salesforce' */
+  sourceName: z.optional(matching(SOURCE_NAME_PATTERN, 'must be a lower-case SQL identifier')),
+  /** The source entity when its name differs from objectName (two sources with an `orders` entity). */
+  entityName: z.optional(
+    // AppFlow's EntityName characters, without whitespace.
+    matching(/^[\w/!@#+=.-]{1,1024}$/, 'must be a source entity name ([\\w/!@#+=.-], at most 1024)'),
+  ),
+  /** @default the source's connector type */
+  connectorType: z.optional(matching(CONNECTOR_TYPE_PATTERN, 'must be an AppFlow connector type')),
+  connectorLabel: z.optional(matching(CONNECTOR_LABEL_PATTERN, 'must be a valid connector label')),
+  connectorProfileName: z.optional(appFlowName),
+  fields: z.optional(z.array(fieldName).check(z.minLength(1, 'must list at least one field when given'))),
+  /** @default the source's primary key (Salesforce `Id`, custom connectors `id`) */
+  primaryKey: z.optional(fieldName),
+  /** @default the source's cursor (Salesforce `SystemModstamp`, custom connectors `updated_at`) */
+  cursorField: z.optional(fieldName),
+  syncMode: z._default(z.enum(['incremental', 'full']), 'incremental'),
+  /** @default the source's delete mode ('hard') */
+  deleteMode: z.optional(z.enum(['hard', 'soft', 'ignore'])),
+  /**
+   * Custom connectors: a field type the pipeline does not know becomes VARCHAR(65535) instead
+   * of failing the object. @default false
+   */
+  allowUnknownTypes: z._default(z.boolean(), false),
+  lookbackMinutes: z._default(z.number().check(z.gte(0), z.lte(7 * 24 * 60)), 60),
+  targetTable: z.optional(matching(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$')),
+  /**
+   * Sort key of the final table (a field of the object) when reports filter on something
+   * else than the primary key; applied when the table is created. Staging always sorts on the key.
+   */
+  sortKey: z.optional(fieldName),
+  resetRequested: z._default(z.boolean(), false),
+  /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
+  fullSyncEveryDays: z._default(count(366), 0),
+  // Written by the pipeline:
+  watermark: z.optional(z.iso.datetime({ offset: true })),
+  lastFullSyncAt: z.optional(z.string()),
+  runsSinceFullSync: z.optional(count(Number.MAX_SAFE_INTEGER)),
+  lastRun: z.optional(lastRunSchema),
+  lockRunId: z.optional(z.string()),
+  lockExpiresAt: z.optional(z.string()),
+  lockExecutionArn: z.optional(z.string()),
+});
 
 export type ControlRow = z.output<typeof controlRowSchema>;
 export type ControlRowInput = z.input<typeof controlRowSchema>;
 
-/** A control row with every default applied and the derived names resolved. */
-export type ObjectConfig = ControlRow & { targetTable: string };
+/** A control row with every default applied (the row's, then its source's) and the derived names resolved. */
+export type ObjectConfig = Omit<
+  ControlRow,
+  'connectorType' | 'primaryKey' | 'cursorField' | 'deleteMode' | 'allowUnknownTypes'
+> & {
+  connectorType: string;
+  primaryKey: string;
+  cursorField: string;
+  deleteMode: DeleteMode;
+  targetTable: string;
+  allowUnknownTypes?: boolean;
+  /** Resolved source; absent only in objects built by older code (then the default source). */
+  sourceName?: string;
+  stagingSchema?: string;
+  finalSchema?: string;
+  apiVersion?: string;
+};
 
 export type ParsedRow = { ok: true; object: ObjectConfig } | { ok: false; objectName: string; error: string };
 
-/** Validates one raw DynamoDB item; a bad row yields an error naming the row and every bad attribute. */
-export function parseControlRow(item: Record<string, unknown>): ParsedRow {
+function invalid(name: string, problems: string[]): ParsedRow {
+  return { ok: false, objectName: name, error: `Invalid control row "${name}": ${problems.join('; ')}` };
+}
+
+/**
+ * Validates one raw DynamoDB item against the configured sources; a bad row yields an error
+ * naming the row and every bad attribute (an unknown source lists the known ones).
+ */
+export function parseControlRow(
+  item: Record<string, unknown>,
+  sources: SourceCatalog = DEFAULT_SOURCES,
+): ParsedRow {
+  const name = typeof item.objectName === 'string' ? item.objectName : '(missing objectName)';
   const parsed = controlRowSchema.safeParse(item);
   if (!parsed.success) {
-    const name = typeof item.objectName === 'string' ? item.objectName : '(missing objectName)';
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'} ${issue.message}`);
-    return { ok: false, objectName: name, error: `Invalid control row "${name}": ${problems.join('; ')}` };
+    return invalid(
+      name,
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'} ${issue.message}`),
+    );
   }
   const row = parsed.data;
-  return { ok: true, object: { ...row, targetTable: row.targetTable ?? row.objectName.toLowerCase() } };
+  const sourceName = row.sourceName ?? DEFAULT_SOURCE_NAME;
+  const source = Object.hasOwn(sources, sourceName) ? sources[sourceName] : undefined;
+  if (!source) {
+    const known = Object.keys(sources).sort().join(', ');
+    return invalid(name, [`sourceName "${sourceName}" is not a configured source (known: ${known})`]);
+  }
+  const connectorType = row.connectorType ?? source.connectorType;
+  // The source's label belongs to the source's connector: a row naming another type brings its own.
+  const connectorLabel =
+    row.connectorLabel ?? (connectorType === source.connectorType ? source.connectorLabel : undefined);
+  if (connectorType === 'CustomConnector' && !connectorLabel) {
+    return invalid(name, ['connectorLabel is required when connectorType is CustomConnector']);
+  }
+  const connectorProfileName = row.connectorProfileName ?? source.connectorProfileName;
+  return {
+    ok: true,
+    object: {
+      ...row,
+      sourceName,
+      connectorType,
+      ...(connectorLabel ? { connectorLabel } : {}),
+      ...(connectorProfileName ? { connectorProfileName } : {}),
+      ...(source.apiVersion && connectorType === source.connectorType
+        ? { apiVersion: source.apiVersion }
+        : {}),
+      primaryKey: row.primaryKey ?? source.primaryKey,
+      cursorField: row.cursorField ?? source.cursorField,
+      deleteMode: row.deleteMode ?? source.deleteMode,
+      stagingSchema: source.stagingSchema,
+      finalSchema: source.finalSchema,
+      targetTable: row.targetTable ?? row.objectName.toLowerCase(),
+    },
+  };
 }
 
 /**
  * Every row as the pipeline sees it. Enabled rows sharing a target table would
  * consolidate into each other, so each of them is invalid until one is renamed.
  */
-export function parseControlRows(items: Record<string, unknown>[]): ParsedRow[] {
-  const parsed = items.map(parseControlRow);
+export function parseControlRows(
+  items: Record<string, unknown>[],
+  sources: SourceCatalog = DEFAULT_SOURCES,
+): ParsedRow[] {
+  const parsed = items.map((item) => parseControlRow(item, sources));
   const namesByTable = new Map<string, string[]>();
   for (const row of parsed) {
     if (!row.ok || !row.object.enabled) continue;

@@ -122,6 +122,9 @@ export interface ObjectFigures {
   rowsInserted: number;
   rowsDeleted: number;
   rowsPurged: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  valuesTruncated: number;
   consolidationSkipped: boolean;
 }
 

@@ -1,5 +1,4 @@
 import type { ObjectPlan, RunContext } from './run-plan';
-import type { PendingColumn } from './structure-sync';
 
 /** A flow run being watched by the state machine's Wait/poll loop. */
 export interface FlowState {
@@ -9,8 +8,16 @@ export interface FlowState {
   polls: number;
   nextWaitSeconds: number;
   recordsProcessed: number;
-  /** Columns the final table gets right before this run's consolidation (new source fields). */
-  finalColumnsPending: PendingColumn[];
+  /**
+   * Staging columns whose values the flow truncates (long text, contract 7): the
+   * consolidation counts the values that reached the limit. Absent in states of older versions.
+   */
+  truncatedColumns?: string[];
+  /**
+   * Written by older versions (final-table ALTERs sent with the CALL). Ignored: the procedure
+   * now adds the final table's missing columns itself, inside the CALL.
+   */
+  finalColumnsPending?: unknown;
 }
 
 export interface ConsolidationState {
@@ -18,6 +25,8 @@ export interface ConsolidationState {
   state: 'RUNNING' | 'FINISHED';
   polls: number;
   nextWaitSeconds: number;
+  /** Counted in staging right before the CALL was submitted (the CALL empties staging). */
+  valuesTruncated?: number;
   figures?: ConsolidationFigures;
 }
 
@@ -27,6 +36,12 @@ export interface ConsolidationFigures {
   rowsInserted: number;
   rowsDeleted: number;
   rowsPurged: number;
+  /** Keys already in the final table whose newer version replaced the old one (contract 6). */
+  rowsUpdated: number;
+  /** Newest staged versions already current in the final table: not rewritten (contract 6). */
+  rowsUnchanged: number;
+  /** Long-text values that reached the Truncate task's limit in this run's staging (contract 7). */
+  valuesTruncated: number;
 }
 
 /** The state of one Map iteration: each step takes it and returns the next version. */
@@ -52,6 +67,9 @@ export interface ObjectResult {
   rowsInserted: number;
   rowsDeleted: number;
   rowsPurged: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  valuesTruncated: number;
   consolidationSkipped: boolean;
   durationSeconds?: number;
   error: string | null;
@@ -66,6 +84,9 @@ export function emptyResult(objectName: string, status: ObjectStatus, error: str
     rowsInserted: 0,
     rowsDeleted: 0,
     rowsPurged: 0,
+    rowsUpdated: 0,
+    rowsUnchanged: 0,
+    valuesTruncated: 0,
     consolidationSkipped: false,
     error,
   };

@@ -4,17 +4,123 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 /** Built once per cold start and shared by every module of a handler. */
 export const logger = new Logger({ serviceName: 'saas-to-redshift' });
 
+export const METRICS_NAMESPACE = 'SaasToRedshift';
+export const METRICS_SERVICE = 'saas-to-redshift';
+/**
+ * Set by the stack on every pipeline function: the `environment` dimension keeps two
+ * environments that share an account and region apart on their own dashboards.
+ */
+export const METRICS_ENVIRONMENT_VARIABLE = 'PIPELINE_ENVIRONMENT';
+
+/**
+ * Every per-object metric the handlers emit, with its CloudWatch unit. The dashboard charts
+ * each of them, so a name added here and emitted somewhere shows up there too.
+ */
+export const OBJECT_METRICS = {
+  RecordsExtracted: MetricUnit.Count,
+  RowsStaged: MetricUnit.Count,
+  DuplicatesRemoved: MetricUnit.Count,
+  RowsInserted: MetricUnit.Count,
+  RowsUpdated: MetricUnit.Count,
+  RowsUnchanged: MetricUnit.Count,
+  RowsDeleted: MetricUnit.Count,
+  // CloudWatch has no minutes unit; the name carries it.
+  FlowRunMinutes: MetricUnit.NoUnit,
+  ConsolidationSeconds: MetricUnit.Seconds,
+  ObjectSucceeded: MetricUnit.Count,
+  ObjectFailed: MetricUnit.Count,
+} as const;
+export type ObjectMetricName = keyof typeof OBJECT_METRICS;
+
+/** Dimensions of every object metric: `object`, `environment` when the stack set it (and Powertools' `service`). */
+export function objectDimensions(
+  objectName: string,
+  environmentName = process.env[METRICS_ENVIRONMENT_VARIABLE],
+): Record<string, string> {
+  return environmentName ? { object: objectName, environment: environmentName } : { object: objectName };
+}
+
 /** One EMF record per object and step, so a dashboard can chart any object alone. */
-export function publishObjectMetrics(objectName: string, figures: Record<string, number | undefined>): void {
+export function publishObjectMetrics(
+  objectName: string,
+  figures: Partial<Record<ObjectMetricName, number | undefined>>,
+): void {
   const objectMetrics = new Metrics({
-    namespace: 'SaasToRedshift',
-    serviceName: 'saas-to-redshift',
-    defaultDimensions: { object: objectName },
+    namespace: METRICS_NAMESPACE,
+    serviceName: METRICS_SERVICE,
+    defaultDimensions: objectDimensions(objectName),
   });
-  for (const [name, value] of Object.entries(figures)) {
-    if (value !== undefined) objectMetrics.addMetric(name, MetricUnit.Count, value);
+  let stored = 0;
+  for (const [name, value] of Object.entries(figures) as [ObjectMetricName, number | undefined][]) {
+    // A figure we could not measure is left out rather than charted as zero.
+    if (value === undefined || !Number.isFinite(value)) continue;
+    objectMetrics.addMetric(name, OBJECT_METRICS[name], value);
+    stored += 1;
   }
-  objectMetrics.publishStoredMetrics();
+  if (stored > 0) objectMetrics.publishStoredMetrics();
+}
+
+/** A flow run's end states; a run still going (or cancelling) has no duration yet. */
+const FLOW_RUN_END_STATES = new Set(['Successful', 'Error', 'Canceled']);
+
+/** What PollFlow knows of the run: AppFlow's ExecutionRecord. */
+export interface FlowRunTimes {
+  readonly executionStatus?: string;
+  readonly startedAt?: Date;
+  readonly lastUpdatedAt?: Date;
+}
+
+/**
+ * Minutes from the flow run's start to its end (`lastUpdatedAt` of an ended run), from
+ * AppFlow's own timestamps so the Wait loop's granularity does not inflate it.
+ * Undefined while the run goes on or when a timestamp is missing.
+ */
+export function flowRunMinutes(run: FlowRunTimes | undefined): number | undefined {
+  if (!run?.executionStatus || !FLOW_RUN_END_STATES.has(run.executionStatus)) return undefined;
+  if (!run.startedAt || !run.lastUpdatedAt) return undefined;
+  const milliseconds = run.lastUpdatedAt.getTime() - run.startedAt.getTime();
+  return Number.isFinite(milliseconds) && milliseconds >= 0
+    ? Math.round(milliseconds / 600) / 100
+    : undefined;
+}
+
+/** FlowRunMinutes once the run has ended, successful or not: slow failures are worth seeing too. */
+export function publishFlowRunMetrics(objectName: string, run: FlowRunTimes | undefined): void {
+  publishObjectMetrics(objectName, { FlowRunMinutes: flowRunMinutes(run) });
+}
+
+/** The Data API's `Duration` of the CALL is in nanoseconds (-1 or absent when unknown). */
+export function statementSeconds(statement: { readonly Duration?: number } | undefined): number | undefined {
+  const nanoseconds = statement?.Duration;
+  if (nanoseconds === undefined || nanoseconds < 0) return undefined;
+  return Math.round(nanoseconds / 1e6) / 1e3;
+}
+
+/** The procedure's figures (contract 6); a figure the procedure does not report yet stays out. */
+export interface ConsolidationMetricFigures {
+  readonly rowsStaged?: number;
+  readonly duplicatesRemoved?: number;
+  readonly rowsInserted?: number;
+  readonly rowsUpdated?: number;
+  readonly rowsUnchanged?: number;
+  readonly rowsDeleted?: number;
+}
+
+/** Every figure of one finished consolidation, and how long its CALL ran in Redshift. */
+export function publishConsolidationMetrics(
+  objectName: string,
+  figures: ConsolidationMetricFigures,
+  statement: { readonly Duration?: number } | undefined,
+): void {
+  publishObjectMetrics(objectName, {
+    RowsStaged: figures.rowsStaged,
+    DuplicatesRemoved: figures.duplicatesRemoved,
+    RowsInserted: figures.rowsInserted,
+    RowsUpdated: figures.rowsUpdated,
+    RowsUnchanged: figures.rowsUnchanged,
+    RowsDeleted: figures.rowsDeleted,
+    ConsolidationSeconds: statementSeconds(statement),
+  });
 }
 
 /** Keys that tie a log line to one object's run; passed per call, never appended logger-wide. */

@@ -23,19 +23,34 @@ export type SyncReason =
   | 'reset'
   | 'reconcile'
   | 'backfill'
-  | 'schema-change';
+  | 'schema-change'
+  /** The source declares no operator the change window needs on the cursor field: every run is full. */
+  | 'cursor-not-filterable';
 
 /** One object's work order for this run: what the Map iteration carries. */
 export interface ObjectPlan {
   objectName: string;
+  /** The configured source (absent in plans of older versions: the default source). */
+  sourceName?: string;
+  /** The source entity AppFlow reads when it differs from objectName. */
+  entityName?: string;
   targetTable: string;
+  /** The source's schemas; absent in plans of older versions (the environment's schemas apply). */
+  stagingSchema?: string;
+  finalSchema?: string;
   connectorType: string;
   connectorLabel?: string;
   connectorProfileName: string;
+  /** The connector's API version (custom connectors), sent with DescribeConnectorEntity and CreateFlow. */
+  apiVersion?: string;
+  /** Custom connectors: unknown field types become VARCHAR(65535) instead of failing the object. */
+  allowUnknownTypes?: boolean;
   fields?: string[];
   primaryKey: string;
   cursorField: string;
   deleteMode: 'hard' | 'soft' | 'ignore';
+  /** Field the final table is sorted on when the row overrides the primary key. */
+  sortKey?: string;
   syncMode: 'incremental' | 'full';
   syncReason: SyncReason;
   /** Records with `start < cursor <= end` are extracted; an absent bound is open. */
@@ -74,6 +89,22 @@ export function buildRunContext(
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
+/** The entity AppFlow reads: `entityName` when the row sets one, else the object's name. */
+export function sourceEntityOf(plan: Pick<ObjectPlan, 'objectName' | 'entityName'>): string {
+  return plan.entityName ?? plan.objectName;
+}
+
+/** The plan's warehouse schemas; plans of older versions carry none and use the environment's. */
+export function layoutOf(
+  plan: Pick<ObjectPlan, 'stagingSchema' | 'finalSchema'>,
+  fallback: { stagingSchema: string; finalSchema: string },
+): { stagingSchema: string; finalSchema: string } {
+  return {
+    stagingSchema: plan.stagingSchema ?? fallback.stagingSchema,
+    finalSchema: plan.finalSchema ?? fallback.finalSchema,
+  };
+}
+
 function maxIso(a: string | undefined, b: string): string {
   return a && a > b ? a : b;
 }
@@ -91,14 +122,21 @@ export function planObject(
 ): ObjectPlan {
   const base = {
     objectName: object.objectName,
+    ...(object.sourceName ? { sourceName: object.sourceName } : {}),
+    ...(object.entityName ? { entityName: object.entityName } : {}),
     targetTable: object.targetTable,
+    ...(object.stagingSchema ? { stagingSchema: object.stagingSchema } : {}),
+    ...(object.finalSchema ? { finalSchema: object.finalSchema } : {}),
     connectorType: object.connectorType,
     ...(object.connectorLabel ? { connectorLabel: object.connectorLabel } : {}),
     connectorProfileName: object.connectorProfileName ?? defaultConnectorProfile,
+    ...(object.apiVersion ? { apiVersion: object.apiVersion } : {}),
+    ...(object.allowUnknownTypes ? { allowUnknownTypes: true } : {}),
     ...(object.fields ? { fields: object.fields } : {}),
     primaryKey: object.primaryKey,
     cursorField: object.cursorField,
     deleteMode: object.deleteMode,
+    ...(object.sortKey ? { sortKey: object.sortKey } : {}),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {

@@ -1,5 +1,6 @@
 import type { ObjectResult } from './object-state';
 import type { RunContext } from './run-plan';
+import { TRUNCATE_LENGTH } from './source-fields';
 import { renderTable } from './text-table';
 
 export interface RunReport {
@@ -16,6 +17,9 @@ export interface RunReport {
   rerunInput?: { objects: string[] };
 }
 
+/** The plan's sync reason when the source declares no filter operator the window needs (start-extract). */
+export const FULL_SYNC_ONLY_REASON = 'cursor-not-filterable';
+
 const REPORT_COLUMNS = [
   'object',
   'status',
@@ -23,7 +27,10 @@ const REPORT_COLUMNS = [
   'extracted',
   'dupes',
   'inserted',
+  'updated',
+  'unchanged',
   'deleted',
+  'truncated',
   'secs',
   'error',
 ];
@@ -34,13 +41,32 @@ export function buildRunReport(run: RunContext, results: ObjectResult[], finishe
   const failed = objects.filter((result) => result.status === 'FAILED' || result.status === 'SKIPPED_QUOTA');
   const failedObjects = failed.map((result) => result.objectName);
   const succeeded = objects.filter((result) => result.status === 'SUCCEEDED').length;
+  // Never a silent cut: long-text values the flows truncated are named in the summary line.
+  const truncated = objects.filter((result) => (result.valuesTruncated ?? 0) > 0);
+  const truncation =
+    truncated.length === 0
+      ? ''
+      : `; long-text values cut to ${TRUNCATE_LENGTH} characters: ${truncated
+          .map((result) => `${result.objectName} ${result.valuesTruncated}`)
+          .join(', ')}`;
+  // A source that cannot filter an object's cursor makes every run of it a full load: say so, it costs.
+  const fullOnly = objects.filter((result) => result.syncReason === FULL_SYNC_ONLY_REASON);
+  const fullOnlyNote =
+    fullOnly.length === 0
+      ? ''
+      : `; full sync only (the source cannot filter the cursor field): ${fullOnly
+          .map((result) => result.objectName)
+          .join(', ')}`;
   const summary =
     failed.length === 0
-      ? `Run ${run.runId}: ${succeeded} of ${objects.length} objects loaded`
+      ? `Run ${run.runId}: ${succeeded} of ${objects.length} objects loaded${truncation}${fullOnlyNote}`
       : `Run ${run.runId}: ${failed.length} of ${objects.length} objects not loaded: ${failed
           .map((result) => `${result.objectName} (${result.error ?? 'no error text'})`)
           .join('; ')
-          .slice(0, 3000)}. Rerun them with input ${JSON.stringify({ objects: failedObjects })}`;
+          .slice(
+            0,
+            3000,
+          )}. Rerun them with input ${JSON.stringify({ objects: failedObjects })}${fullOnlyNote}`;
   return {
     runId: run.runId,
     runDate: run.runDate,
@@ -60,11 +86,14 @@ export function renderRunReport(objects: ObjectResult[]): string {
     objects.map((result) => [
       result.objectName,
       result.status,
-      result.syncMode ?? '',
+      result.syncReason === FULL_SYNC_ONLY_REASON ? 'full (only)' : (result.syncMode ?? ''),
       result.recordsExtracted,
       result.duplicatesRemoved,
       result.rowsInserted,
+      result.rowsUpdated ?? 0,
+      result.rowsUnchanged ?? 0,
       result.rowsDeleted,
+      result.valuesTruncated ?? 0,
       result.durationSeconds,
       result.error ? result.error.slice(0, 120) : '',
     ]),

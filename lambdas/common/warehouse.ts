@@ -139,7 +139,7 @@ export async function waitForStatement(
   id: string,
   what: string,
   budgetMs: number,
-): Promise<StatementState> {
+): Promise<StatementState & { raw: DescribeStatementCommandOutput }> {
   const deadline = Date.now() + budgetMs;
   let delay = 50;
   for (;;) {
@@ -188,6 +188,21 @@ export async function query(
   return state.hasResultSet ? fetchRows(client, id) : [];
 }
 
+/** BatchExecuteStatement takes 1 to 40 SQL statements (Redshift Data API reference). */
+export const MAX_BATCH_STATEMENTS = 40;
+
+/** Consecutive slices of at most `size` items, in order. */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+/**
+ * Runs the statements in order as batches of at most 40, each waited on before the next is
+ * submitted. Each batch is its own transaction, so callers pass statements that a retry can
+ * plan again from the catalog (IF NOT EXISTS, columns still missing, GRANTs).
+ */
 export async function executeBatch(
   client: RedshiftDataClient,
   target: WarehouseTarget,
@@ -195,8 +210,25 @@ export async function executeBatch(
   what: string,
   budgetMs = 60_000,
 ): Promise<void> {
-  if (sqls.length === 0) return;
-  const id = await submitBatch(client, target, sqls);
+  const chunks = chunked(sqls, MAX_BATCH_STATEMENTS);
+  for (const [index, chunk] of chunks.entries()) {
+    const label = chunks.length > 1 ? `${what} (batch ${index + 1} of ${chunks.length})` : what;
+    const id = await submitBatch(client, target, chunk);
+    const state = await waitForStatement(client, id, label, budgetMs);
+    if (state.status !== 'FINISHED')
+      throw new ThrottledError(`${label} did not finish within ${budgetMs} ms`);
+  }
+}
+
+/** One statement on its own (autocommit): for DDL Redshift refuses inside a transaction block. */
+export async function executeStatement(
+  client: RedshiftDataClient,
+  target: WarehouseTarget,
+  sql: string,
+  what: string,
+  budgetMs = 60_000,
+): Promise<void> {
+  const id = await submitStatement(client, target, sql);
   const state = await waitForStatement(client, id, what, budgetMs);
   if (state.status !== 'FINISHED') throw new ThrottledError(`${what} did not finish within ${budgetMs} ms`);
 }

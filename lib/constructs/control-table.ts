@@ -1,8 +1,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+
+/** The DynamoDB operations the handlers send to the control table (lambdas/common/control-table.ts). */
+export type ControlTableOperation = 'Scan' | 'GetItem' | 'UpdateItem';
 
 export interface ControlTableProps {
   /**
@@ -27,19 +29,12 @@ export class ControlTable extends Construct {
     });
   }
 
-  /** Grants read access and tells the function where the table is (`CONTROL_TABLE_NAME`). */
-  grantReadTo(fn: LambdaFunction): void {
-    this.table.grantReadData(fn);
+  /**
+   * Grants exactly the item operations the function sends (no stream, batch or table-level
+   * actions: the table has no stream and the handlers use none) and sets `CONTROL_TABLE_NAME`.
+   */
+  grantOperationsTo(fn: LambdaFunction, operations: readonly ControlTableOperation[]): void {
+    this.table.grant(fn, ...operations.map((operation) => `dynamodb:${operation}`));
     fn.addEnvironment('CONTROL_TABLE_NAME', this.table.tableName);
-  }
-
-  /** Grants read/write access and sets `CONTROL_TABLE_NAME`. */
-  grantReadWriteTo(fn: LambdaFunction): void {
-    this.table.grantReadWriteData(fn);
-    fn.addEnvironment('CONTROL_TABLE_NAME', this.table.tableName);
-  }
-
-  grantReadWrite(grantee: IGrantable): void {
-    this.table.grantReadWriteData(grantee);
   }
 }

@@ -8,11 +8,12 @@ import {
   Stack,
   Validations,
 } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { readSqlFiles } from '../../lambdas/common/sql-files';
+import { readSqlFiles, type SqlFile } from '../../lambdas/common/sql-files';
 import { PipelineFunction } from './pipeline-function';
 import type { WarehouseAccess } from './warehouse-access';
 
@@ -38,12 +39,41 @@ export interface WarehouseSchemaProps {
  * in the warehouse always matches the code. The files are idempotent; deleting the
  * stack leaves the warehouse as it is.
  */
+/** The Data API's BatchExecuteStatement limits: 1–40 statements, each at most 100 KB. */
+export const MAX_BATCH_STATEMENTS = 40;
+export const MAX_STATEMENT_BYTES = 100_000;
+
+/**
+ * `sql/` goes to Redshift as one batch (one transaction), so it must fit the Data API's
+ * limits; a synth that would only fail at deploy time fails here, naming the file.
+ */
+export function assertWithinDataApiLimits(files: SqlFile[]): void {
+  const count = files.reduce((sum, file) => sum + file.statements.length, 0);
+  if (count > MAX_BATCH_STATEMENTS) {
+    throw new Error(
+      `sql/ has ${count} statements; the Data API's BatchExecuteStatement takes at most ${MAX_BATCH_STATEMENTS}: merge statements or files`,
+    );
+  }
+  for (const file of files) {
+    for (const statement of file.statements) {
+      const bytes = Buffer.byteLength(statement, 'utf8');
+      if (bytes > MAX_STATEMENT_BYTES) {
+        throw new Error(
+          `${file.file}: a statement of ${bytes} bytes exceeds the Data API's ${MAX_STATEMENT_BYTES}-byte statement limit`,
+        );
+      }
+    }
+  }
+}
+
 export class WarehouseSchema extends Construct {
   readonly statementCount: number;
 
   constructor(scope: Construct, id: string, props: WarehouseSchemaProps) {
     super(scope, id);
-    const statements = readSqlFiles(props.sqlDir ?? SQL_DIR).flatMap((file) => file.statements);
+    const files = readSqlFiles(props.sqlDir ?? SQL_DIR);
+    assertWithinDataApiLimits(files);
+    const statements = files.flatMap((file) => file.statements);
     this.statementCount = statements.length;
     const onEvent = new PipelineFunction(this, 'ApplyFunction', {
       handlerFile: 'apply-warehouse-sql',
@@ -57,8 +87,11 @@ export class WarehouseSchema extends Construct {
       logRetention: RetentionDays.ONE_MONTH,
       logRemovalPolicy: props.logRemovalPolicy,
     });
-    props.warehouse.grantStatementsTo(onEvent);
-    props.warehouse.grantStatementsTo(isComplete);
+    // onEvent only submits the batch; isComplete only looks at it (a statement onEvent's role owns).
+    props.warehouse.grantStatementsTo(onEvent, { batch: true });
+    props.warehouse.grantStatementStatusTo(isComplete, onEvent.role as IRole);
+    // Its bundle shares the warehouse helpers, which read these variables when called.
+    props.warehouse.addEnvironmentTo(isComplete);
     const provider = new Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,

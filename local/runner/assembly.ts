@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import type { EnvironmentConfig } from '../../lib/config';
 
 const PROJECT_DIR = path.join(__dirname, '..', '..');
+/** The stack the local run synthesizes (and CloudFormation would prefix generated names with). */
+export const LOCAL_STACK_NAME = 'SaasToRedshift-local';
 /** What the synthesized assembly depends on: a change to any of these means a fresh synth. */
 const SOURCE_DIRS = ['lib', 'lambdas', 'sql', 'bin', 'config'];
 
@@ -31,6 +33,8 @@ export interface LocalAssembly {
   template: Template;
   /** Physical names the runner gives resources the template only references. */
   controlTableName: string;
+  /** Logical id → physical name of the resources the runner names (table, bucket, topic). */
+  physicalNames: Record<string, string>;
 }
 
 export interface StateMachineDefinition {
@@ -68,7 +72,7 @@ function sourceHash(config: EnvironmentConfig): string {
  */
 export async function synthesizeLocalStack(config: EnvironmentConfig, cacheRoot: string): Promise<string> {
   const outdir = path.join(cacheRoot, `assembly-${sourceHash(config)}`);
-  const templatePath = path.join(outdir, 'SaasToRedshift-local.template.json');
+  const templatePath = path.join(outdir, `${LOCAL_STACK_NAME}.template.json`);
   if (fs.existsSync(templatePath)) return outdir;
   const building = `${outdir}.building-${process.pid}`;
   fs.rmSync(building, { recursive: true, force: true });
@@ -77,7 +81,7 @@ export async function synthesizeLocalStack(config: EnvironmentConfig, cacheRoot:
   const { PipelineStack } = await import('../../lib/pipeline-stack');
   // Asset metadata names each function's bundle folder; the CDK CLI sets this flag itself.
   const app = new App({ outdir: building, context: { 'aws:cdk:enable-asset-metadata': true } });
-  new PipelineStack(app, 'SaasToRedshift-local', {
+  new PipelineStack(app, LOCAL_STACK_NAME, {
     config,
     env: { account: config.account, region: config.region },
   });
@@ -130,7 +134,7 @@ function* taskStates(definition: StateMachineDefinition): Generator<[string, Sta
 /** Reads the synthesized template: the state machine definition and the function behind every Task state. */
 export function loadAssembly(outdir: string): LocalAssembly {
   const template = JSON.parse(
-    fs.readFileSync(path.join(outdir, 'SaasToRedshift-local.template.json'), 'utf8'),
+    fs.readFileSync(path.join(outdir, `${LOCAL_STACK_NAME}.template.json`), 'utf8'),
   ) as Template;
   const resources = Object.entries(template.Resources);
   const tableId = resources.find(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')?.[0];
@@ -172,5 +176,5 @@ export function loadAssembly(outdir: string): LocalAssembly {
       ),
     };
   }
-  return { definition, taskFunctions, template, controlTableName };
+  return { definition, taskFunctions, template, controlTableName, physicalNames: names };
 }

@@ -42,8 +42,21 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
 }
 
+/** AnnualRevenue and NumberOfEmployees of the developer org's sample accounts, by name (where it has them). */
+const SAMPLE_ACCOUNT_FIGURES: Record<string, { AnnualRevenue: number; NumberOfEmployees: number }> = {
+  'Edge Communications': { AnnualRevenue: 139_000_000, NumberOfEmployees: 1000 },
+  'Burlington Textiles Corp of America': { AnnualRevenue: 350_000_000, NumberOfEmployees: 9000 },
+  'Pyramid Construction Inc.': { AnnualRevenue: 950_000_000, NumberOfEmployees: 2680 },
+  'Dickenson plc': { AnnualRevenue: 50_000_000, NumberOfEmployees: 120 },
+  'Grand Hotels & Resorts Ltd': { AnnualRevenue: 500_000_000, NumberOfEmployees: 5600 },
+  'United Oil & Gas Corp.': { AnnualRevenue: 5_600_000_000, NumberOfEmployees: 145_000 },
+  'Express Logistics and Transport': { AnnualRevenue: 950_000_000, NumberOfEmployees: 12_300 },
+  GenePoint: { AnnualRevenue: 30_000_000, NumberOfEmployees: 265 },
+};
+
 function id(prefix: string, n: number): string {
-  return `${prefix}Dm${String(n).padStart(11, '0')}AAA`;
+  // Salesforce ids are 18 characters: 3-character key prefix, 12-character record part, 3-character checksum.
+  return `${prefix}Dm${String(n).padStart(10, '0')}AAA`;
 }
 
 export interface DemoOptions {
@@ -54,8 +67,11 @@ export interface DemoOptions {
 
 /**
  * The bundled demo: Account starts from the records a Salesforce developer org ships with,
- * Contact and Opportunity are generated; four days of inserts, updates, deletes, a new
- * Account field on day 2 (structure sync, reload) and a rerun of day 3 on day 4.
+ * Contact and Opportunity are generated; the objects carry Salesforce's field types as a
+ * real org describes them (currency, percent, textarea, phone, url, picklist, reference, …).
+ * Four days of inserts, updates, deletes, a new Account field on day 2 (structure sync,
+ * reload), a day 3 on which AppFlow writes a retried page of Opportunity twice
+ * (`DuplicateWrite`: the procedure removes the duplicates) and a rerun of day 3 on day 4.
  */
 export function demoScenario(options: DemoOptions = {}): Scenario {
   const random = seededRandom(20260301);
@@ -79,8 +95,10 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
     Id: id('006', n),
     Name: `Deal ${n}`,
     StageName: pick(random, STAGES.slice(0, 4)),
-    Amount: Math.round(random() * 500) * 100,
+    // Currency with cents: loaded as exact DECIMAL(18,2), never through a float.
+    Amount: Math.round(random() * 5_000_000) / 100,
     Probability: Math.round(random() * 10) * 10,
+    Description: n % 3 === 0 ? `Renewal of ${n} seats — terms in the signed quote (€, 𝄞 and all).` : null,
     CloseDate: `2026-0${4 + Math.floor(random() * 5)}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
     AccountId: pick(random, accountIds),
   });
@@ -103,33 +121,41 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
         { objectName: 'Contact', deleteMode: 'soft', lookbackMinutes: 120 },
         {
           objectName: 'Opportunity',
-          fields: ['Name', 'StageName', 'Amount', 'Probability', 'CloseDate', 'AccountId'],
+          fields: ['Name', 'StageName', 'Amount', 'Probability', 'CloseDate', 'AccountId', 'Description'],
         },
       ],
+      // Field types, lengths, precision and scale as a developer org's describe reports them.
       sourceObjects: {
         Account: {
-          fields: ['Type', 'BillingState', 'Rating', 'Industry'].map((name) => ({
-            name,
-            type: 'string' as const,
-          })),
+          fields: [
+            { name: 'Type', type: 'picklist', length: 255 },
+            { name: 'BillingState', type: 'string', length: 80 },
+            { name: 'Rating', type: 'picklist', length: 255 },
+            { name: 'Industry', type: 'picklist', length: 255 },
+            { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+            { name: 'NumberOfEmployees', type: 'int', precision: 8, scale: 0 },
+            { name: 'Phone', type: 'phone', length: 40 },
+            { name: 'Website', type: 'url', length: 255 },
+            { name: 'Description', type: 'textarea', length: 32_000 },
+          ],
         },
         Contact: {
           fields: [
-            { name: 'FirstName', type: 'string' },
-            { name: 'LastName', type: 'string' },
-            { name: 'Email', type: 'string' },
-            { name: 'Title', type: 'string' },
-            { name: 'AccountId', type: 'reference' },
+            { name: 'FirstName', type: 'string', length: 40 },
+            { name: 'LastName', type: 'string', length: 80 },
+            { name: 'Email', type: 'email', length: 80 },
+            { name: 'Title', type: 'string', length: 128 },
+            { name: 'AccountId', type: 'reference', length: 18 },
           ],
         },
         Opportunity: {
           fields: [
-            { name: 'StageName', type: 'picklist' },
-            { name: 'Amount', type: 'double' },
-            { name: 'Probability', type: 'double' },
+            { name: 'StageName', type: 'picklist', length: 255 },
+            { name: 'Amount', type: 'currency', precision: 18, scale: 2 },
+            { name: 'Probability', type: 'percent', precision: 3, scale: 0 },
             { name: 'CloseDate', type: 'date' },
-            { name: 'AccountId', type: 'reference' },
-            { name: 'Description', type: 'string' },
+            { name: 'AccountId', type: 'reference', length: 18 },
+            { name: 'Description', type: 'textarea', length: 32_000 },
           ],
         },
       },
@@ -137,7 +163,12 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
         {
           date: '2026-03-02',
           changes: {
-            Account: { upsert: sampleAccounts },
+            Account: {
+              upsert: sampleAccounts.map((account) => ({
+                ...account,
+                ...SAMPLE_ACCOUNT_FIGURES[account.Name],
+              })),
+            },
             Contact: { upsert: contacts },
             Opportunity: { upsert: opportunities },
           },
@@ -164,7 +195,13 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
             },
           },
         },
-        { date: '2026-03-04', changes: day3 },
+        {
+          date: '2026-03-04',
+          changes: day3,
+          // AppFlow retries a page of Opportunity and writes it twice: staging holds two
+          // versions of those keys, the consolidation keeps one ("dupes removed").
+          faults: [{ service: 'appflow', operation: 'DuplicateWrite', object: 'Opportunity', times: 1 }],
+        },
         // An operator reruns 2026-03-04: nothing new at the source, nothing may be duplicated.
         { date: '2026-03-04', changes: {} },
       ],

@@ -1,4 +1,5 @@
 import { type EnvironmentConfig, resolveEnvironmentConfig } from '../../lib/config';
+import { APPFLOW_DATABASE_USER } from '../warehouse/appflow-user';
 
 /** The environment the local run synthesizes: the same stack, with names the stand-ins answer to. */
 export const LOCAL_CONFIG = {
@@ -11,6 +12,8 @@ export const LOCAL_CONFIG = {
     workgroupId: '00000000-0000-4000-8000-000000000000',
     database: 'dev',
     secretName: 'saas-to-redshift/local/redshift',
+    // The local warehouse's AppFlow role (contract 4): the AppFlow stand-in loads staging as it.
+    appflowDatabaseUser: APPFLOW_DATABASE_USER,
   },
   source: {
     connectorProfileName: 'salesforce-local',

@@ -30,20 +30,82 @@ export function setEnvironment(variables: Record<string, string>): () => void {
   };
 }
 
+/** The identity a function's AWS SDK clients act as, and who hears their responses. */
+export interface FunctionIdentity {
+  /** The role session's credentials, as Lambda hands them to the function's code. */
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Each response one of the function's SDK clients receives (e.g. who submitted a statement). */
+  readonly onResponse?: (commandName: string, output: unknown) => void;
+}
+
+type SdkModule = Record<string, unknown>;
+type ClientClass = new (
+  config?: Record<string, unknown>,
+) => {
+  middlewareStack: { add(middleware: unknown, options: Record<string, unknown>): void };
+};
+
+/**
+ * The bundle's view of an `@aws-sdk/client-*` package: the same exports, with every client
+ * class defaulting to the function's own credentials. In Lambda each function's process
+ * has its role's credentials in its environment; here every function shares one process
+ * (and runs concurrently), so the credentials travel with the function's clients instead.
+ */
+function withIdentity(sdk: SdkModule, identity: FunctionIdentity): SdkModule {
+  const view: SdkModule = { ...sdk };
+  for (const [name, value] of Object.entries(sdk)) {
+    const isClient =
+      name.endsWith('Client') &&
+      typeof value === 'function' &&
+      typeof (value as { prototype?: { send?: unknown } }).prototype?.send === 'function';
+    if (!isClient) continue;
+    const base = value as ClientClass;
+    const Wrapped = class extends base {
+      constructor(config: Record<string, unknown> = {}) {
+        super({ credentials: identity.credentials, ...config });
+        const onResponse = identity.onResponse;
+        if (!onResponse) return;
+        this.middlewareStack.add(
+          (next: (args: unknown) => Promise<{ output: unknown }>, context: { commandName: string }) =>
+            async (args: unknown) => {
+              const result = await next(args);
+              onResponse(context.commandName, result.output);
+              return result;
+            },
+          { step: 'initialize', name: 'localFunctionResponseObserver' },
+        );
+      }
+    };
+    Object.defineProperty(Wrapped, 'name', { value: name });
+    view[name] = Wrapped;
+  }
+  return view;
+}
+
 /**
  * Loads a synthesized function's bundle as Lambda would start it: its own environment
  * variables set first (the bundle reads them at module scope), then a fresh module
  * instance, so each local run gets new SDK clients pointed at that run's stand-ins.
+ * With an identity, the bundle's AWS SDK clients sign as that function's role.
  */
 export function loadBundledHandler(
   fn: LocalFunction,
   overrides: Record<string, string>,
   restorers: (() => void)[],
+  identity?: FunctionIdentity,
 ): Handler {
   restorers.push(setEnvironment({ ...fn.environment, ...overrides }));
   const bundle = new Module(fn.bundlePath) as CompilableModule;
   bundle.filename = fn.bundlePath;
   bundle.paths = moduleInternals._nodeModulePaths(path.dirname(fn.bundlePath));
+  if (identity) {
+    // The bundle's `require` calls this module's method: its SDK clients come from here.
+    const load = bundle.require.bind(bundle);
+    bundle.require = ((id: string) => {
+      const loaded = load(id);
+      return id.startsWith('@aws-sdk/client-') ? withIdentity(loaded as SdkModule, identity) : loaded;
+    }) as NodeJS.Require;
+  }
   bundle._compile(fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
   const handler = (bundle.exports as { handler?: Handler }).handler;
   if (typeof handler !== 'function') throw new Error(`${fn.bundlePath} exports no handler`);

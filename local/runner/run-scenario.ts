@@ -9,17 +9,20 @@ import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
 import type { ObjectResult } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
+import type { EnvironmentConfig } from '../../lib/config';
+import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
 import { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
 import { DynamoDbStandIn } from '../stand-ins/dynamodb-stand-in';
 import { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import { FaultInjector } from '../stand-ins/fault-injector';
 import { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
-import { SalesforceLimitsStandIn } from '../stand-ins/salesforce-limits-stand-in';
+import { generateConnectedAppKeys, SalesforceLimitsStandIn } from '../stand-ins/salesforce-limits-stand-in';
 import { SecretsManagerStandIn } from '../stand-ins/secrets-manager-stand-in';
 import { SimulatedClock } from '../stand-ins/simulated-clock';
 import { SourceOrg } from '../stand-ins/source-org';
-import { applySqlDir } from '../warehouse/apply-sql';
-import { type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
+import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
+import { setUpLocalWarehouse } from '../warehouse/local-warehouse';
+import { LOCAL_STACK_NAME, type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
 import { LOCAL_CONFIG, localEnvironmentConfig } from './local-config';
 import { lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
 import type { ObjectChanges, Scenario } from './scenario';
@@ -37,6 +40,12 @@ export interface ObjectDayReport {
   syncMode?: string;
   syncReason?: string;
   rowsPurged?: number;
+  /** Of rowsInserted, keys whose final row was replaced by a newer version (contract 6). */
+  rowsUpdated?: number;
+  /** Staged keys whose newest version was already current (the lookback overlap): not rewritten. */
+  rowsUnchanged?: number;
+  /** Text values cut to the flow's Truncate length (contract 7; README: long text). */
+  valuesTruncated?: number;
   consolidationSkipped?: boolean;
 }
 
@@ -75,6 +84,22 @@ export interface LocalRunOptions {
   flowPollsUntilDone?: number;
   /** Handler log level (Powertools). @default SILENT */
   logLevel?: string;
+  /**
+   * Called after the last day, while the stand-ins still answer and the handlers' environment
+   * is set (`npm run local -- --keep`, `verify`'s end-to-end test). @default none
+   */
+  afterRun?: (context: LocalRunContext) => Promise<void>;
+}
+
+/** The live stand-ins of a finished run, for tools that talk to them as to AWS and Salesforce. */
+export interface LocalRunContext {
+  /** AWS_ENDPOINT_URL_<SERVICE>, region and credentials the handlers ran with. */
+  env: Record<string, string>;
+  config: EnvironmentConfig;
+  controlTableName: string;
+  db: PGlite;
+  org: SourceOrg;
+  salesforce: SalesforceLimitsStandIn;
 }
 
 export interface LocalRunResult {
@@ -87,7 +112,31 @@ export interface LocalRunResult {
   controlRows: Record<string, unknown>[];
 }
 
-const FINAL_SCHEMA = 'salesforce';
+/** The run's environment: the local config plus the scenario's `sources` (issue 14). */
+export function scenarioEnvironmentConfig(scenario: Pick<Scenario, 'sources'>): EnvironmentConfig {
+  return localEnvironmentConfig(scenario.sources ? { sources: scenario.sources } : {});
+}
+
+/**
+ * Every connector profile that exists in the run: the environment's Salesforce and Redshift
+ * profiles and the scenario's `connectorProfiles`.
+ */
+export function scenarioConnectorProfiles(scenario: Pick<Scenario, 'connectorProfiles'>): ConnectorProfile[] {
+  const profiles: ConnectorProfile[] = [
+    { name: LOCAL_CONFIG.source.connectorProfileName, connectorType: 'Salesforce' },
+    { name: LOCAL_CONFIG.source.redshiftConnectorProfileName, connectorType: 'Redshift' },
+  ];
+  for (const profile of scenario.connectorProfiles ?? []) {
+    if (profiles.some((known) => known.name === profile.name)) {
+      throw new Error(`Scenario: connector profile ${profile.name} is defined twice`);
+    }
+    profiles.push({ ...profile });
+  }
+  return profiles;
+}
+
+/** The connected app and integration user of the simulated org (the API-limits secret names them). */
+export const LOCAL_CONNECTED_APP = { clientId: 'local-connected-app', username: 'integration@local.example' };
 
 /** Step names an operator recognises in the progress lines. */
 const STEP_LABELS: Record<string, string> = {
@@ -109,39 +158,51 @@ export async function runScenario(
   options: LocalRunOptions = {},
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => undefined);
-  const config = localEnvironmentConfig();
+  const config = scenarioEnvironmentConfig(scenario);
+  const connectorProfiles = scenarioConnectorProfiles(scenario);
 
   progress({ type: 'setup', message: 'synthesizing the stack (cached after the first run)' });
   const assembly = loadAssembly(await synthesizeLocalStack(config, options.cacheDir ?? DEFAULT_CACHE_DIR));
+  // IAM as a real account applies it: each function's calls against its role's policies (always on).
+  const iam = iamGateForAssembly(assembly, config, LOCAL_STACK_NAME);
+  const checks = [iam.check];
 
   progress({ type: 'setup', message: 'starting the warehouse (PGlite) and applying sql/' });
   const db = await PGlite.create();
-  await applySqlDir(db);
+  // Redshift emulation, sql/, and AppFlow's database user (no privileges until granted).
+  await setUpLocalWarehouse(db);
 
   const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
   const org = new SourceOrg(clock);
   const faults = new FaultInjector();
-  defineSourceObjects(org, scenario);
+  defineSourceObjects(org, scenario, connectorProfiles);
   const appflow = new AppFlowStandIn({
     org,
     db,
     faults,
     clock,
-    connectorProfiles: [
-      LOCAL_CONFIG.source.connectorProfileName,
-      LOCAL_CONFIG.source.redshiftConnectorProfileName,
-    ],
+    connectorProfiles,
     pollsUntilDone: options.flowPollsUntilDone ?? 1,
+    checks,
+    stagingBucketAccess: iam.stagingBucketAccess,
   });
   const redshift = new RedshiftDataStandIn({
+    checks,
     db,
     faults,
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
   });
-  const dynamodb = new DynamoDbStandIn();
-  const limitsToken = randomUUID();
-  const limits = new SalesforceLimitsStandIn(org, limitsToken);
-  const events = new EventBridgeStandIn();
+  const dynamodb = new DynamoDbStandIn({ checks });
+  const limits = new SalesforceLimitsStandIn({ org, clock });
+  // The quota guard signs in as Salesforce intends for server jobs (JWT bearer): a key pair per run,
+  // its public half registered with the org's connected app, the private half in the secret.
+  const connectedAppKeys = generateConnectedAppKeys();
+  limits.registerConnectedApp({
+    clientId: LOCAL_CONNECTED_APP.clientId,
+    certificate: connectedAppKeys.publicKey,
+    usernames: [LOCAL_CONNECTED_APP.username],
+  });
+  const events = new EventBridgeStandIn({ checks });
   const restorers: (() => void)[] = [];
   const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events];
   try {
@@ -149,13 +210,18 @@ export async function runScenario(
       [appflow, redshift, dynamodb, limits, events].map((service) => service.start()),
     );
     // The limits secret names the limits endpoint, so Secrets Manager starts once that has a port.
-    const secrets = new SecretsManagerStandIn({
-      [LOCAL_CONFIG.redshift.secretName]: '{"username":"local","password":"local"}',
-      [LOCAL_CONFIG.source.apiLimitsSecretName]: JSON.stringify({
-        instanceUrl: limitsUrl.url,
-        accessToken: limitsToken,
-      }),
-    });
+    const secrets = new SecretsManagerStandIn(
+      {
+        [LOCAL_CONFIG.redshift.secretName]: '{"username":"local","password":"local"}',
+        [LOCAL_CONFIG.source.apiLimitsSecretName]: JSON.stringify({
+          loginUrl: limitsUrl.url,
+          clientId: LOCAL_CONNECTED_APP.clientId,
+          username: LOCAL_CONNECTED_APP.username,
+          privateKey: connectedAppKeys.privateKey,
+        }),
+      },
+      { checks },
+    );
     services.push(secrets);
     const secretsUrl = await secrets.start();
     const endpoints = {
@@ -179,7 +245,7 @@ export async function runScenario(
       marshallOptions: { removeUndefinedValues: true },
     });
     await createControlTable(doc, assembly.controlTableName, scenario.objects);
-    const handlers = bindHandlers(assembly, endpoints, restorers);
+    const handlers = bindHandlers(assembly, endpoints, restorers, iam);
 
     const report: LocalReport = { days: [] };
     for (const [index, day] of scenario.days.entries()) {
@@ -239,9 +305,17 @@ export async function runScenario(
       clock.tick(60_000);
     }
 
-    const finalTables = await dumpFinalTables(db);
+    const finalTables = await dumpFinalTables(db, finalSchemasOf(config));
     const sourceTruth = Object.fromEntries(org.objectNames().map((name) => [name, org.truth(name)]));
     const controlRows = await scanControlTable(doc, assembly.controlTableName);
+    await options.afterRun?.({
+      env: endpoints,
+      config,
+      controlTableName: assembly.controlTableName,
+      db,
+      org,
+      salesforce: limits,
+    });
     return { report, finalTables, sourceTruth, controlRows };
   } finally {
     for (const restore of restorers.reverse()) restore();
@@ -258,16 +332,34 @@ function moveClockTo(clock: SimulatedClock, iso: string): Date {
   return clock.tick(ahead);
 }
 
-function defineSourceObjects(org: SourceOrg, scenario: Scenario): void {
+function defineSourceObjects(org: SourceOrg, scenario: Scenario, profiles: ConnectorProfile[]): void {
   const names = new Set<string>();
   for (const row of scenario.objects) {
-    if (typeof row.objectName === 'string' && OBJECT_NAME_PATTERN.test(row.objectName))
+    // A row reading another entity (issue 14: `entityName`) needs that entity, not one named like the row.
+    if (typeof row.entityName === 'string' && row.entityName !== '') names.add(row.entityName);
+    else if (typeof row.objectName === 'string' && OBJECT_NAME_PATTERN.test(row.objectName))
       names.add(row.objectName);
   }
   for (const name of Object.keys(scenario.sourceObjects ?? {})) names.add(name);
   for (const day of scenario.days) for (const name of Object.keys(day.changes)) names.add(name);
   for (const name of names) {
-    if (!org.hasObject(name)) org.defineObject(name, scenario.sourceObjects?.[name]?.fields ?? []);
+    if (org.hasObject(name)) continue;
+    const declared: NonNullable<Scenario['sourceObjects']>[string] = scenario.sourceObjects?.[name] ?? {
+      fields: [],
+    };
+    const { fields = [], ...options } = declared;
+    let connectorType: string | undefined;
+    if (options.profile !== undefined) {
+      const profile = profiles.find((candidate) => candidate.name === options.profile);
+      if (!profile || profile.connectorType === 'Redshift') {
+        const known = profiles.filter((candidate) => candidate.connectorType !== 'Redshift');
+        throw new Error(
+          `Scenario: sourceObjects.${name}.profile ${options.profile} is not a source connector profile (known: ${known.map((candidate) => candidate.name).join(', ')})`,
+        );
+      }
+      connectorType = profile.connectorType;
+    }
+    org.defineObject(name, fields, { ...options, ...(connectorType ? { connectorType } : {}) });
   }
 }
 
@@ -302,10 +394,15 @@ function bindHandlers(
   assembly: LocalAssembly,
   overrides: Record<string, string>,
   restorers: (() => void)[],
+  iam: IamGate,
 ): Record<string, LocalHandler> {
   return Object.fromEntries(
     Object.entries(assembly.taskFunctions).map(([stateName, fn]) => {
-      const handler = loadBundledHandler(fn, overrides, restorers);
+      // The function's SDK clients sign as its role; the gate learns who submitted which statement.
+      const handler = loadBundledHandler(fn, overrides, restorers, {
+        credentials: iam.credentialsFor(fn.logicalId),
+        onResponse: (commandName, output) => iam.observeResponse(fn.logicalId, commandName, output),
+      });
       return [stateName, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
     }),
   );
@@ -449,6 +546,9 @@ function objectReports(report: RunReport | undefined): Record<string, ObjectDayR
       ...(result.syncMode ? { syncMode: result.syncMode } : {}),
       ...(result.syncReason ? { syncReason: result.syncReason } : {}),
       rowsPurged: result.rowsPurged,
+      ...(result.rowsUpdated !== undefined ? { rowsUpdated: result.rowsUpdated } : {}),
+      ...(result.rowsUnchanged !== undefined ? { rowsUnchanged: result.rowsUnchanged } : {}),
+      ...(result.valuesTruncated !== undefined ? { valuesTruncated: result.valuesTruncated } : {}),
       consolidationSkipped: result.consolidationSkipped,
     },
   ]);
@@ -461,30 +561,47 @@ function jsonValue(value: unknown, dataType: string | undefined): unknown {
   return dataType === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
 }
 
-/** Every final table as rows with lower-case keys, ordered by `id` when it has one. */
-async function dumpFinalTables(db: PGlite): Promise<Record<string, Record<string, unknown>[]>> {
-  const columns = await db.query<{ table_name: string; column_name: string; data_type: string }>(
-    `SELECT table_name, column_name, data_type FROM information_schema.columns
-     WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
-    [FINAL_SCHEMA],
-  );
-  const types = new Map<string, Map<string, string>>();
-  for (const column of columns.rows) {
-    const table = types.get(column.table_name) ?? new Map<string, string>();
-    table.set(column.column_name, column.data_type);
-    types.set(column.table_name, table);
-  }
+/** The final schemas of every configured source (DESIGN.md: `<source>`), each once. */
+function finalSchemasOf(config: EnvironmentConfig): string[] {
+  return [...new Set(Object.values(config.sources).map((source) => source.finalSchema))];
+}
+
+/**
+ * Every final table of every source's final schema as rows with lower-case keys, ordered by
+ * `id` when it has one. Target tables are unique across the warehouse (control-row check), so
+ * one map (and one `--dump` directory) holds them all.
+ */
+async function dumpFinalTables(
+  db: PGlite,
+  finalSchemas: string[],
+): Promise<Record<string, Record<string, unknown>[]>> {
   const dump: Record<string, Record<string, unknown>[]> = {};
-  for (const [table, tableTypes] of types) {
-    const orderBy = tableTypes.has('id') ? ' ORDER BY "id"' : '';
-    const rows = await db.query<Record<string, unknown>>(
-      `SELECT * FROM "${FINAL_SCHEMA}"."${table}"${orderBy}`,
+  for (const schema of finalSchemas) {
+    const columns = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+      `SELECT table_name, column_name, data_type FROM information_schema.columns
+       WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
+      [schema],
     );
-    dump[table] = rows.rows.map((row) =>
-      Object.fromEntries(
-        Object.entries(row).map(([key, value]) => [key.toLowerCase(), jsonValue(value, tableTypes.get(key))]),
-      ),
-    );
+    const types = new Map<string, Map<string, string>>();
+    for (const column of columns.rows) {
+      const table = types.get(column.table_name) ?? new Map<string, string>();
+      table.set(column.column_name, column.data_type);
+      types.set(column.table_name, table);
+    }
+    for (const [table, tableTypes] of types) {
+      if (dump[table])
+        throw new Error(`Final table ${table} exists in two final schemas; --dump needs one name per table`);
+      const orderBy = tableTypes.has('id') ? ' ORDER BY "id"' : '';
+      const rows = await db.query<Record<string, unknown>>(`SELECT * FROM "${schema}"."${table}"${orderBy}`);
+      dump[table] = rows.rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([key, value]) => [
+            key.toLowerCase(),
+            jsonValue(value, tableTypes.get(key)),
+          ]),
+        ),
+      );
+    }
   }
   return dump;
 }

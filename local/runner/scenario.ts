@@ -1,18 +1,49 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { DUPLICATE_WRITE } from '../stand-ins/fault-injector';
+import { SOURCE_FIELD_TYPES } from '../stand-ins/source-org';
 
 const sourceRecord = z.record(z.string(), z.unknown());
-const fieldType = z.enum([
-  'id',
-  'string',
-  'datetime',
-  'date',
-  'boolean',
-  'double',
-  'int',
-  'reference',
-  'picklist',
-]);
+
+/** A field as Salesforce describes it (contract 8): type, and length or precision/scale where it has them. */
+const sourceField = z
+  .object({
+    name: z.string().min(1),
+    type: z.enum(SOURCE_FIELD_TYPES),
+    length: z.number().int().min(1).optional(),
+    precision: z.number().int().min(1).optional(),
+    scale: z.number().int().min(0).optional(),
+  })
+  .strict()
+  .refine(
+    (field) => field.scale === undefined || field.precision === undefined || field.scale <= field.precision,
+    {
+      message: 'scale must not exceed precision',
+    },
+  );
+
+/** DESIGN.md `sourceObjects.<entity>`; `profile`, `primaryKey` and `cursorField` are stored with the object. */
+const sourceObject = z
+  .object({
+    fields: z.array(sourceField).default([]),
+    profile: z.string().min(1).optional(),
+    primaryKey: z.string().min(1).optional(),
+    cursorField: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** `connectorProfiles[]`: AppFlow connector profiles that exist besides the environment's own. */
+const connectorProfile = z
+  .object({
+    name: z.string().regex(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow connector profile name'),
+    connectorType: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an AppFlow connector type'),
+    connectorLabel: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((profile) => profile.connectorType !== 'CustomConnector' || profile.connectorLabel !== undefined, {
+    message: 'connectorLabel is required for a CustomConnector profile',
+    path: ['connectorLabel'],
+  });
 
 const objectChanges = z
   .object({
@@ -29,23 +60,46 @@ const fault = z
     operation: z.string(),
     object: z.string().optional(),
     times: z.number().int().min(1).default(1),
-    error: z.string(),
+    /** Not needed by `DuplicateWrite` (service appflow), which writes records twice instead of failing. */
+    error: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, context) => {
+    const duplicateWrite = spec.operation.toLowerCase() === DUPLICATE_WRITE.toLowerCase();
+    if (!duplicateWrite && spec.error === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['error'],
+        message: `required for operation ${spec.operation}`,
+      });
+    }
+    if (duplicateWrite && spec.service.toLowerCase() !== 'appflow') {
+      context.addIssue({
+        code: 'custom',
+        path: ['service'],
+        message: `${DUPLICATE_WRITE} is a fault of service appflow`,
+      });
+    }
+  });
 
 /**
  * DESIGN.md: the scenario file. `objects` are control-table rows, written as given (a bad
  * row stays bad). Compatible extensions: `sourceObjects` declares fields and types of
- * the simulated org's objects up front; a day's `midRunChanges` are applied while the
+ * the simulated org's objects up front (with Salesforce's length, precision and scale);
+ * a fault `DuplicateWrite` makes a flow run write some records twice; a day's `midRunChanges` are applied while the
  * execution runs (after its start time, before its flows read the org); a day's
  * `startTime` fixes when its execution starts.
  */
 export const scenarioSchema = z
   .object({
     objects: z.array(z.record(z.string(), z.unknown())),
-    sourceObjects: z
-      .record(z.string(), z.object({ fields: z.array(z.object({ name: z.string(), type: fieldType })) }))
-      .optional(),
+    /**
+     * Issue 14: sources added to the run's environment config (`sources` in lib/config.ts,
+     * validated there: a bad entry fails the run naming the key).
+     */
+    sources: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    connectorProfiles: z.array(connectorProfile).optional(),
+    sourceObjects: z.record(z.string(), sourceObject).optional(),
     days: z.array(
       z
         .object({

@@ -1,16 +1,21 @@
 /**
  * A scripted failure: the next `times` matching calls fail with `error`.
  * `service` is 'appflow' or 'redshift-data'; `operation` is an API operation
- * (`CreateFlow`, `ExecuteStatement`, …), `FlowRun` (a flow execution ending in Error)
- * or `Statement` (a Data API statement ending FAILED). `object` narrows it to one object.
+ * (`CreateFlow`, `ExecuteStatement`, …), `FlowRun` (a flow execution ending in Error),
+ * `Statement` (a Data API statement ending FAILED) or `DuplicateWrite` (service appflow:
+ * a flow run writes some of its records to staging twice, as AppFlow can after retrying
+ * a page; it needs no `error`). `object` narrows it to one object.
  */
 export interface FaultSpec {
   service: string;
   operation: string;
   object?: string;
   times: number;
-  error: string;
+  error?: string;
 }
+
+/** The fault that is not an error: a flow run's retried page lands in staging twice. */
+export const DUPLICATE_WRITE = 'DuplicateWrite';
 
 /** 'redshift-data', 'RedshiftData' and 'redshift_data' all name the same service. */
 function normalizeServiceName(service: string): string {
@@ -27,9 +32,15 @@ export class FaultInjector {
 
   add(faults: FaultSpec[]): void {
     for (const fault of faults) {
-      if (!fault.service || !fault.operation || !fault.error) {
+      const duplicateWrite = sameText(fault.operation ?? '', DUPLICATE_WRITE);
+      if (!fault.service || !fault.operation || (!fault.error && !duplicateWrite)) {
         throw new Error(
           `FaultInjector: a fault needs service, operation and error: ${JSON.stringify(fault)}`,
+        );
+      }
+      if (duplicateWrite && normalizeServiceName(fault.service) !== 'appflow') {
+        throw new Error(
+          `FaultInjector: ${DUPLICATE_WRITE} is a fault of service appflow: ${JSON.stringify(fault)}`,
         );
       }
       if (!Number.isInteger(fault.times) || fault.times < 1) {
@@ -40,8 +51,8 @@ export class FaultInjector {
   }
 
   /**
-   * Returns the error of the first remaining fault matching the call and uses up one of
-   * its `times`. Service, operation and object compare case-insensitively; a fault with an
+   * Returns the error of the first remaining fault matching the call (the operation's name
+   * for a fault without one) and uses up one of its `times`. Service, operation and object compare case-insensitively; a fault with an
    * `object` only matches calls about that object, one without matches any call.
    */
   take(service: string, operation: string, objectName?: string): string | undefined {
@@ -59,7 +70,7 @@ export class FaultInjector {
     if (fault.times <= 0) {
       this.faults.splice(index, 1);
     }
-    return fault.error;
+    return fault.error || fault.operation;
   }
 
   clear(): void {

@@ -7,6 +7,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { validateServiceRequest } from '../strict/api-model-validator';
+import { type AwsServiceName, operationOf, protocolOf } from '../strict/operations';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -40,6 +42,41 @@ export interface ServiceResponse {
 }
 
 export type RequestHandler = (request: ServiceRequest) => Promise<ServiceResponse>;
+
+/** One request to an AWS stand-in, with the operation resolved from the service's model. */
+export interface StandInCall {
+  service: AwsServiceName;
+  /** The model's operation name, e.g. 'CreateFlow', 'ExecuteStatement', 'GetSecretValue'. */
+  operation: string;
+  request: ServiceRequest;
+}
+
+/** A gate in front of a stand-in (e.g. the IAM check): throw a ServiceError to refuse the call. */
+export type RequestCheck = (call: StandInCall) => void | Promise<void>;
+
+export interface HttpStandInServerOptions {
+  /**
+   * The AWS service this stand-in plays (botocore's name). Its requests are then resolved
+   * to the model's operations, gated by `checks`, and validated against AWS's model of the
+   * operation before the handler sees them; refusals go out in the service's wire format.
+   * @default undefined — not an AWS service (e.g. Salesforce): requests go straight to the handler
+   */
+  readonly awsService?: AwsServiceName;
+  /**
+   * Checks run in order before the model validation and the handler (the IAM gate first).
+   * @default []
+   */
+  readonly checks?: readonly RequestCheck[];
+}
+
+/** Options every AWS stand-in accepts and hands to its HttpStandInServer. */
+export interface StandInChecksOptions {
+  /**
+   * Gates run before the model validation and the stand-in itself (e.g. the IAM check).
+   * @default []
+   */
+  readonly checks?: readonly RequestCheck[];
+}
 
 const CREDENTIAL_SCOPE_PATTERN = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//;
 
@@ -112,6 +149,7 @@ export class HttpStandInServer {
   constructor(
     private readonly serviceName: string,
     private readonly handler: RequestHandler,
+    private readonly options: HttpStandInServerOptions = {},
   ) {}
 
   async start(): Promise<{ url: string }> {
@@ -139,13 +177,16 @@ export class HttpStandInServer {
     let result: ServiceResponse;
     try {
       const body = parseJsonBody(await readBody(request));
-      result = await this.handler({
+      const serviceRequest: ServiceRequest = {
         method: request.method ?? 'GET',
         path: (request.url ?? '/').split('?')[0],
         headers: request.headers,
         body,
         region: regionOf(request.headers),
-      });
+      };
+      const service = this.options.awsService;
+      const refusal = service === undefined ? undefined : await this.refusalOf(service, serviceRequest);
+      result = refusal ?? (await this.handler(serviceRequest));
     } catch (error) {
       // Handlers format their own ServiceErrors; anything reaching here is a stand-in bug or bad JSON.
       const message = errorMessage(error);
@@ -162,6 +203,41 @@ export class HttpStandInServer {
       ...result.headers,
     });
     response.end(result.body);
+  }
+
+  /**
+   * Resolves the operation, runs the checks in order, then validates the request against
+   * AWS's model of the operation: the first refusal, in the service's wire format.
+   */
+  private async refusalOf(
+    service: AwsServiceName,
+    request: ServiceRequest,
+  ): Promise<ServiceResponse | undefined> {
+    const wire = protocolOf(service) === 'restJson' ? restJson : awsJson;
+    const operation = operationOf(service, request);
+    try {
+      if (operation === '') {
+        const target = request.headers['x-amz-target'];
+        const named = target === undefined ? `${request.method} ${request.path}` : String(target);
+        throw new ServiceError(
+          'UnknownOperationException',
+          `${this.serviceName}: no operation of the local API model matches ${named}`,
+          wire === restJson ? 404 : 400,
+        );
+      }
+      const call: StandInCall = { service, operation, request };
+      for (const check of this.options.checks ?? []) {
+        await check(call);
+      }
+      const modelRefusal = validateServiceRequest(service, operation, request.body);
+      if (modelRefusal) {
+        throw new ServiceError(modelRefusal.code, modelRefusal.message, modelRefusal.statusCode);
+      }
+      return undefined;
+    } catch (error) {
+      if (error instanceof ServiceError) return wire.error(error);
+      throw error;
+    }
   }
 }
 

@@ -3,6 +3,9 @@ export {
   AppFlowStandIn,
   type AppFlowStandInOptions,
   type ConnectorProfileSpec,
+  STAGING_BUCKET_ACTIONS,
+  type StagingBucketAccess,
+  type StagingBucketRequest,
 } from './appflow-stand-in';
 export { DynamoDbStandIn } from './dynamodb-stand-in';
 export { FaultInjector, type FaultSpec } from './fault-injector';
@@ -13,7 +16,14 @@ export {
 } from './redshift-data-stand-in';
 export { type SecretsManagerCall, SecretsManagerStandIn } from './secrets-manager-stand-in';
 export { SimulatedClock } from './simulated-clock';
-export { type ApiQuota, type SourceField, type SourceFieldType, SourceOrg } from './source-org';
+export {
+  type ApiQuota,
+  SOURCE_FIELD_TYPES,
+  type SourceField,
+  type SourceFieldType,
+  type SourceObjectOptions,
+  SourceOrg,
+} from './source-org';
 export {
   MissingSqlParameterError,
   quoteSqlLiteral,

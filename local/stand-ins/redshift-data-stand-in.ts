@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PGlite, Results } from '@electric-sql/pglite';
+import { splitSqlStatements } from '../../lambdas/common/sql-statements';
+import { toPostgresStatements } from '../warehouse/redshift-dialect';
 import type { FaultInjector } from './fault-injector';
 import {
   awsJson,
@@ -15,11 +17,18 @@ import {
   ServiceError,
   type ServiceRequest,
   type ServiceResponse,
+  type StandInChecksOptions,
   validationError,
 } from './http-service';
-import { MissingSqlParameterError, type SqlParameter, substituteNamedParameters } from './sql-parameters';
+import {
+  MissingSqlParameterError,
+  type SqlParameter,
+  substituteNamedParameters,
+  usedParameterNames,
+  validateSqlParameters,
+} from './sql-parameters';
 
-export interface RedshiftDataStandInOptions {
+export interface RedshiftDataStandInOptions extends StandInChecksOptions {
   db: PGlite;
   faults: FaultInjector;
   /** Source object names, to narrow faults to the statements that mention one of them. */
@@ -70,8 +79,6 @@ interface Statement {
   id: string;
   /** The SQL as sent (placeholders kept), reported back as QueryString. */
   queryString: string;
-  /** The SQL that runs, parameters substituted. */
-  executableSql: string;
   parameters: SqlParameter[];
   status: StatementStatus;
   error?: string;
@@ -96,8 +103,14 @@ interface TopLevelStatement extends Statement {
 }
 
 const REDSHIFT_PID = 1073807432;
+/** BatchExecuteStatement takes 1 to 40 SQL statements (the API model's SqlList). */
 const MAX_BATCH_STATEMENTS = 40;
-const PARAMETER_NAME_PATTERN = /^[0-9a-zA-Z_]+$/;
+/**
+ * "Maximum query statement size: 100 KB" (Redshift quotas, Data API), answered as a
+ * ValidationException "Cannot process query string larger than 100kB". Read as 100,000 UTF-8
+ * bytes, the stricter reading (EventBridge's Redshift target caps Sql at 100000 too).
+ */
+export const MAX_STATEMENT_BYTES = 100_000;
 
 /** HTTP status of Redshift Data error codes (from the SDK's error schemas). */
 const ERROR_STATUS: Record<string, number> = {
@@ -218,7 +231,10 @@ export class RedshiftDataStandIn {
 
   constructor(private readonly opts: RedshiftDataStandInOptions) {
     this.resultPageRows = Math.max(1, opts.resultPageRows ?? 1000);
-    this.server = new HttpStandInServer('Redshift Data API', (request) => this.handle(request));
+    this.server = new HttpStandInServer('Redshift Data API', (request) => this.handle(request), {
+      awsService: 'redshift-data',
+      checks: opts.checks,
+    });
   }
 
   start(): Promise<{ url: string }> {
@@ -326,7 +342,11 @@ export class RedshiftDataStandIn {
   }
 
   private parameters(body: JsonObject): SqlParameter[] {
-    return (optionalArray(body, 'Parameters') ?? []).map((parameter) => {
+    const sent = optionalArray(body, 'Parameters');
+    if (sent === undefined) {
+      return [];
+    }
+    const parameters = sent.map((parameter) => {
       if (
         !isJsonObject(parameter) ||
         typeof parameter.name !== 'string' ||
@@ -334,11 +354,20 @@ export class RedshiftDataStandIn {
       ) {
         throw validationError('Every parameter needs a string name and a string value');
       }
-      if (!PARAMETER_NAME_PATTERN.test(parameter.name)) {
-        throw validationError(`Invalid parameter name '${parameter.name}'`);
-      }
       return { name: parameter.name, value: parameter.value };
     });
+    const problem = validateSqlParameters(parameters);
+    if (problem !== undefined) {
+      throw validationError(problem);
+    }
+    return parameters;
+  }
+
+  /** The Data API refuses a statement over 100 KB before running anything. */
+  private checkStatementSize(sql: string): void {
+    if (Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES) {
+      throw validationError('Cannot process query string larger than 100kB');
+    }
   }
 
   private newStatement(
@@ -347,9 +376,15 @@ export class RedshiftDataStandIn {
     parameters: SqlParameter[],
     isSubStatement: boolean,
   ): Statement {
-    let executableSql: string;
     try {
-      executableSql = substituteNamedParameters(sql, parameters);
+      // Every placeholder needs its parameter: checked at submission, as the Data API does.
+      substituteNamedParameters(sql, parameters);
+      // And every parameter its placeholder: an unused one is refused (the stricter reading).
+      const used = usedParameterNames(sql);
+      const unused = parameters.find((parameter) => !used.has(parameter.name));
+      if (unused !== undefined) {
+        throw validationError(`The parameter '${unused.name}' is in Parameters but not used in the SQL`);
+      }
     } catch (error) {
       if (error instanceof MissingSqlParameterError) {
         throw validationError(error.message);
@@ -361,7 +396,6 @@ export class RedshiftDataStandIn {
     return {
       id,
       queryString: sql,
-      executableSql,
       parameters,
       status: 'SUBMITTED',
       createdAt: now,
@@ -386,6 +420,7 @@ export class RedshiftDataStandIn {
   private executeStatement(body: JsonObject): JsonObject {
     this.admit('ExecuteStatement', typeof body.Sql === 'string' ? [body.Sql] : [], parameterValues(body));
     const sql = requiredString(body, 'Sql');
+    this.checkStatementSize(sql);
     const parameters = this.parameters(body);
     const target = this.connectionTarget(body);
     const repeated = this.repeatedSubmission(body);
@@ -408,15 +443,25 @@ export class RedshiftDataStandIn {
       : [];
     this.admit('BatchExecuteStatement', sentSqls, parameterValues(body));
     const sqls = optionalArray(body, 'Sqls') ?? [];
-    if (
-      sqls.length === 0 ||
-      sqls.length > MAX_BATCH_STATEMENTS ||
-      sqls.some((sql) => typeof sql !== 'string' || !sql)
-    ) {
+    if (sqls.length > MAX_BATCH_STATEMENTS) {
+      throw validationError(
+        `1 validation error detected: Value at 'sqls' failed to satisfy constraint: Member must have length less than or equal to ${MAX_BATCH_STATEMENTS} (${sqls.length} statements sent)`,
+      );
+    }
+    if (sqls.length === 0 || sqls.some((sql) => typeof sql !== 'string' || !sql)) {
       throw validationError(`Sqls must hold 1 to ${MAX_BATCH_STATEMENTS} non-empty SQL strings`);
     }
     const sqlTexts = sqls as string[];
-    const parameters = this.parameters(body);
+    for (const sql of sqlTexts) {
+      this.checkStatementSize(sql);
+    }
+    if (body.Parameters !== undefined) {
+      // BatchExecuteStatementInput has no Parameters member: values cannot be bound in a batch.
+      throw validationError(
+        'BatchExecuteStatement takes no Parameters; send parameterised SQL with ExecuteStatement',
+      );
+    }
+    const parameters: SqlParameter[] = [];
     const target = this.connectionTarget(body);
     const repeated = this.repeatedSubmission(body);
     if (repeated) {
@@ -492,6 +537,20 @@ export class RedshiftDataStandIn {
     }
   }
 
+  /**
+   * What runs for a statement: its Redshift SQL translated for the local warehouse (toPostgres:
+   * Postgres-only SQL and what Redshift refuses throw RedshiftDialectError, so the statement
+   * fails as it would on Redshift), parameters substituted. One statement per ExecuteStatement.
+   */
+  private executableStatements(statement: Statement, inTransactionBlock: boolean): string[] {
+    if (!inTransactionBlock && splitSqlStatements(statement.queryString).length > 1) {
+      throw new Error('cannot insert multiple commands into a prepared statement');
+    }
+    return toPostgresStatements(statement.queryString, { inTransactionBlock }).map((sql) =>
+      substituteNamedParameters(sql, statement.parameters),
+    );
+  }
+
   private async runSingle(statement: Statement): Promise<void> {
     if (statement.status === 'ABORTED') {
       return;
@@ -506,10 +565,21 @@ export class RedshiftDataStandIn {
       return;
     }
     try {
-      const result = await this.opts.db.query<Record<string, unknown>>(statement.executableSql, [], {
-        parsers: RAW_TEXT_PARSERS,
-      });
-      this.recordResult(statement, result);
+      const [first, ...followUps] = this.executableStatements(statement, false);
+      if (followUps.length === 0) {
+        this.recordResult(
+          statement,
+          await this.opts.db.query(first ?? 'SELECT', [], { parsers: RAW_TEXT_PARSERS }),
+        );
+      } else {
+        // A translation that adds statements (a sort key's index) runs as one unit.
+        await this.opts.db.transaction(async (tx) => {
+          this.recordResult(statement, await tx.query(first, [], { parsers: RAW_TEXT_PARSERS }));
+          for (const followUp of followUps) {
+            await tx.query(followUp);
+          }
+        });
+      }
       this.markEnded(statement, 'FINISHED');
     } catch (error) {
       this.markEnded(statement, 'FAILED', `ERROR: ${errorMessage(error)}`);
@@ -536,9 +606,13 @@ export class RedshiftDataStandIn {
             throw new Error(fault);
           }
           try {
-            const result = await tx.query<Record<string, unknown>>(statement.executableSql, [], {
+            const [first, ...followUps] = this.executableStatements(statement, true);
+            const result = await tx.query<Record<string, unknown>>(first ?? 'SELECT', [], {
               parsers: RAW_TEXT_PARSERS,
             });
+            for (const followUp of followUps) {
+              await tx.query(followUp);
+            }
             this.recordResult(statement, result);
             this.markEnded(statement, 'FINISHED');
           } catch (error) {

@@ -8,6 +8,7 @@ import {
   ServiceError,
   type ServiceRequest,
   type ServiceResponse,
+  type StandInChecksOptions,
 } from './http-service';
 
 export interface SecretsManagerCall {
@@ -44,12 +45,15 @@ export class SecretsManagerStandIn {
   private readonly secrets: StoredSecret[];
   private readonly server: HttpStandInServer;
 
-  constructor(secrets: Record<string, string>) {
+  constructor(secrets: Record<string, string>, options: StandInChecksOptions = {}) {
     this.secrets = Object.entries(secrets).map(([key, value]) => {
       const fromArn = SECRET_ARN_PATTERN.exec(key);
       return fromArn ? { name: fromArn[1], arn: key, value } : { name: key, value };
     });
-    this.server = new HttpStandInServer('Secrets Manager', (request) => this.handle(request));
+    this.server = new HttpStandInServer('Secrets Manager', (request) => this.handle(request), {
+      awsService: 'secretsmanager',
+      checks: options.checks,
+    });
   }
 
   start(): Promise<{ url: string }> {

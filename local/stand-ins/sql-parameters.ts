@@ -11,6 +11,35 @@ export class MissingSqlParameterError extends Error {
   }
 }
 
+/** SqlParameter.name's pattern in the Data API model. */
+export const PARAMETER_NAME_PATTERN = /^[0-9a-zA-Z_]+$/;
+
+/**
+ * The Data API's rules for ExecuteStatement's Parameters, as its model states them (a list of
+ * at least one; name `^[0-9a-zA-Z_]+$`; value at least 1 character: there is no NULL
+ * parameter), plus names given once (a repeated name is ambiguous: refused, the stricter
+ * reading). Returns the ValidationException message, or undefined when the list is valid.
+ */
+export function validateSqlParameters(parameters: SqlParameter[]): string | undefined {
+  if (parameters.length === 0) {
+    return "1 validation error detected: Value '[]' at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1";
+  }
+  const seen = new Set<string>();
+  for (const [index, { name, value }] of parameters.entries()) {
+    if (!PARAMETER_NAME_PATTERN.test(name)) {
+      return `1 validation error detected: Value '${name}' at 'parameters.${index + 1}.member.name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z_]+$`;
+    }
+    if (value.length === 0) {
+      return `1 validation error detected: Value '' at 'parameters.${index + 1}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1 (parameter '${name}')`;
+    }
+    if (seen.has(name)) {
+      return `The parameter '${name}' is given more than once in Parameters`;
+    }
+    seen.add(name);
+  }
+  return undefined;
+}
+
 /** The Data API sends every value as text; Postgres types the quoted literal from its context. */
 export function quoteSqlLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -25,10 +54,30 @@ const DOLLAR_TAG = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/;
  * inside string literals ('…', E'…'), quoted identifiers ("…"), comments (-- and nested
  * /* *\/) and dollar-quoted bodies ($$…$$, $tag$…$tag$) are left alone, as are `::` casts
  * and `:=` assignments. A placeholder without a parameter throws MissingSqlParameterError;
- * parameters the SQL does not use are ignored.
+ * parameters the SQL does not use are ignored here (the stand-in refuses them: usedParameterNames).
  */
 export function substituteNamedParameters(sql: string, parameters: SqlParameter[]): string {
   const values = new Map(parameters.map((parameter) => [parameter.name, parameter.value]));
+  return replacePlaceholders(sql, (name) => {
+    const value = values.get(name);
+    if (value === undefined) {
+      throw new MissingSqlParameterError(name);
+    }
+    return quoteSqlLiteral(value);
+  });
+}
+
+/** The names of the `:name` placeholders the SQL uses (same lexical rules as the substitution). */
+export function usedParameterNames(sql: string): Set<string> {
+  const names = new Set<string>();
+  replacePlaceholders(sql, (name) => {
+    names.add(name);
+    return '';
+  });
+  return names;
+}
+
+function replacePlaceholders(sql: string, replacement: (name: string) => string): string {
   let output = '';
   let index = 0;
   const length = sql.length;
@@ -69,12 +118,7 @@ export function substituteNamedParameters(sql: string, parameters: SqlParameter[
       while (end < length && IDENTIFIER_PART.test(sql[end])) {
         end += 1;
       }
-      const name = sql.slice(index + 1, end);
-      const value = values.get(name);
-      if (value === undefined) {
-        throw new MissingSqlParameterError(name);
-      }
-      output += quoteSqlLiteral(value);
+      output += replacement(sql.slice(index + 1, end));
       index = end;
     } else {
       copyTo(index + 1);

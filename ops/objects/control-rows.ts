@@ -13,6 +13,12 @@ import {
   parseControlRows,
 } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
+import {
+  connectorDefaults,
+  DEFAULT_SOURCE_NAME,
+  DEFAULT_SOURCES,
+  type SourceCatalog,
+} from '../../lambdas/common/sources';
 import { renderTable } from '../../lambdas/common/text-table';
 import { awsErrorName, OperationError, UsageError } from './errors';
 import { type CommandHint, plainHint } from './hints';
@@ -27,6 +33,8 @@ export const ADD_FLAGS = {
   lookback: 'lookbackMinutes',
   'target-table': 'targetTable',
   'profile-name': 'connectorProfileName',
+  source: 'sourceName',
+  entity: 'entityName',
 } as const;
 
 export type AddFlag = keyof typeof ADD_FLAGS;
@@ -90,6 +98,32 @@ export function buildNewControlRow(objectName: string, flags: AddFlagValues): Re
   return row;
 }
 
+/**
+ * The sources rows are checked against. With `--env` they are the environment's; without it
+ * the CLI cannot know them, so every source a row names is assumed to exist (a run still
+ * reports an unknown one) with a custom connector's defaults.
+ */
+export function sourceCatalogFor(
+  rows: Record<string, unknown>[],
+  configured: SourceCatalog | undefined,
+): SourceCatalog {
+  if (configured) return configured;
+  const catalog: SourceCatalog = { ...DEFAULT_SOURCES };
+  for (const row of rows) {
+    const name = row.sourceName;
+    if (typeof name !== 'string' || Object.hasOwn(catalog, name)) continue;
+    catalog[name] = {
+      connectorType: 'CustomConnector',
+      connectorLabel: 'unknown-without-env',
+      ...connectorDefaults('CustomConnector'),
+      deleteMode: 'hard',
+      stagingSchema: `${name}_incremental`,
+      finalSchema: name,
+    };
+  }
+  return catalog;
+}
+
 /** What the warehouse calls the object: the row's target table or its lower-cased name. */
 function targetTableOf(row: Record<string, unknown>): string {
   if (typeof row.targetTable === 'string') return row.targetTable;
@@ -106,8 +140,9 @@ export async function addObject(
   doc: DynamoDBDocumentClient,
   tableName: string,
   row: Record<string, unknown>,
+  sources?: SourceCatalog,
 ): Promise<ObjectConfig> {
-  const parsed = parseControlRow(row);
+  const parsed = parseControlRow(row, sourceCatalogFor([row], sources));
   if (!parsed.ok) throw new UsageError(parsed.error, 'add');
   const objectName = parsed.object.objectName;
   const target = parsed.object.targetTable;
@@ -207,7 +242,24 @@ function describeRow(row: Record<string, unknown>): string {
   return details.join(', ');
 }
 
-function keptTablesNote(row: Record<string, unknown>, schemas: WarehouseSchemas): string {
+/** The schemas of the row's source: the configured ones, or `<source>_incremental` / `<source>`. */
+function schemasOfRow(
+  row: Record<string, unknown>,
+  fallback: WarehouseSchemas,
+  sources: SourceCatalog | undefined,
+): WarehouseSchemas {
+  const name = typeof row.sourceName === 'string' ? row.sourceName : DEFAULT_SOURCE_NAME;
+  const source = sources && Object.hasOwn(sources, name) ? sources[name] : undefined;
+  if (source) return { staging: source.stagingSchema, final: source.finalSchema };
+  return name === DEFAULT_SOURCE_NAME ? fallback : { staging: `${name}_incremental`, final: name };
+}
+
+function keptTablesNote(
+  row: Record<string, unknown>,
+  fallback: WarehouseSchemas,
+  sources?: SourceCatalog,
+): string {
+  const schemas = schemasOfRow(row, fallback, sources);
   const table = targetTableOf(row);
   return (
     `The warehouse tables ${schemas.staging}.${table} and ${schemas.final}.${table} are kept ` +
@@ -221,6 +273,7 @@ export async function describeRemoval(
   tableName: string,
   objectName: string,
   schemas: WarehouseSchemas,
+  sources?: SourceCatalog,
 ): Promise<string> {
   const result = await doc.send(
     new GetCommand({ TableName: tableName, Key: { objectName }, ConsistentRead: true }),
@@ -228,7 +281,7 @@ export async function describeRemoval(
   if (!result.Item) throw unknownObject(objectName, tableName);
   return [
     `Would delete the control row of ${objectName} from ${tableName} (${describeRow(result.Item)}).`,
-    `Runs stop loading ${objectName}. ${keptTablesNote(result.Item, schemas)}`,
+    `Runs stop loading ${objectName}. ${keptTablesNote(result.Item, schemas, sources)}`,
     `Nothing was changed: repeat with --yes to delete the row, or use "disable ${objectName}" to pause it instead.`,
   ].join('\n');
 }
@@ -238,6 +291,7 @@ export async function removeObject(
   tableName: string,
   objectName: string,
   schemas: WarehouseSchemas,
+  sources?: SourceCatalog,
 ): Promise<string> {
   try {
     const result = await doc.send(
@@ -251,7 +305,7 @@ export async function removeObject(
     const row = result.Attributes ?? { objectName };
     return [
       `Deleted the control row of ${objectName} (${describeRow(row)}).`,
-      keptTablesNote(row, schemas),
+      keptTablesNote(row, schemas, sources),
     ].join('\n');
   } catch (error) {
     if (awsErrorName(error) === 'ConditionalCheckFailedException') throw unknownObject(objectName, tableName);
@@ -277,22 +331,35 @@ export interface ObjectListing {
   count: number;
 }
 
-/** Every row, valid or not, as the pipeline sees it (same parser, same defaults). */
-export async function listObjects(doc: DynamoDBDocumentClient, tableName: string): Promise<ObjectListing> {
+/** Every row, valid or not, as the pipeline sees it (same parser, same defaults), one table per source. */
+export async function listObjects(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  sources?: SourceCatalog,
+): Promise<ObjectListing> {
   const items = await scanControlTable(doc, tableName);
   items.sort((a, b) => text(a.objectName).localeCompare(text(b.objectName)));
   const invalidRows: string[] = [];
-  const parsedRows = parseControlRows(items);
-  const rows = items.map((item, index) => {
+  const catalog = sourceCatalogFor(items, sources);
+  const parsedRows = parseControlRows(items, catalog);
+  const groups = new Map<string, string[][]>();
+  items.forEach((item, index) => {
     const lastRun = (typeof item.lastRun === 'object' && item.lastRun !== null ? item.lastRun : {}) as Record<
       string,
       unknown
     >;
     const parsed = parsedRows[index];
     const runCells = [text(lastRun.status), text(lastRun.recordsExtracted)];
+    const sourceName = parsed.ok
+      ? (parsed.object.sourceName ?? DEFAULT_SOURCE_NAME)
+      : typeof item.sourceName === 'string'
+        ? item.sourceName
+        : DEFAULT_SOURCE_NAME;
+    const rows = groups.get(sourceName) ?? [];
+    groups.set(sourceName, rows);
     if (!parsed.ok) {
       invalidRows.push(parsed.error);
-      return [
+      rows.push([
         parsed.objectName,
         text(item.syncMode),
         text(item.deleteMode),
@@ -301,22 +368,41 @@ export async function listObjects(doc: DynamoDBDocumentClient, tableName: string
         ...runCells,
         // The cell leaves out the row name the line already shows; the full text follows the table.
         truncate(parsed.error.replace(/^Invalid control row "[^"]*": /, ''), ERROR_COLUMN_WIDTH),
-      ];
+      ]);
+      return;
     }
     const row = parsed.object;
-    return [
-      row.objectName,
+    rows.push([
+      row.entityName && row.entityName !== row.objectName
+        ? `${row.objectName} (${row.entityName})`
+        : row.objectName,
       row.resetRequested ? `${row.syncMode} (reset)` : row.syncMode,
       row.deleteMode,
       row.enabled ? 'yes' : 'no',
       row.watermark ?? '',
       ...runCells,
       truncate(text(lastRun.error), ERROR_COLUMN_WIDTH),
-    ];
+    ]);
   });
-  const table = renderTable(
-    ['object', 'mode', 'delete', 'enabled', 'watermark', 'last run', 'records', 'error'],
-    rows,
-  );
-  return { table, invalidRows, count: items.length };
+  const sections = [...groups.keys()]
+    // The default source first, the others by name.
+    .sort((a, b) => (a === DEFAULT_SOURCE_NAME ? -1 : b === DEFAULT_SOURCE_NAME ? 1 : a.localeCompare(b)))
+    .map((sourceName) => {
+      const source = Object.hasOwn(catalog, sourceName) ? catalog[sourceName] : undefined;
+      const rows = groups.get(sourceName) ?? [];
+      const count = `${rows.length} object${rows.length === 1 ? '' : 's'}`;
+      const connector = !source
+        ? 'not configured'
+        : !sources && sourceName !== DEFAULT_SOURCE_NAME
+          ? 'not checked without --env'
+          : [source.connectorType, source.connectorLabel].filter(Boolean).join(' ');
+      const schemas = source ? `; ${source.stagingSchema} -> ${source.finalSchema}` : '';
+      const heading = `source ${sourceName} (${connector}${schemas}): ${count}`;
+      const table = renderTable(
+        ['object', 'mode', 'delete', 'enabled', 'watermark', 'last run', 'records', 'error'],
+        rows,
+      );
+      return `${heading}\n${table}`;
+    });
+  return { table: sections.join('\n\n'), invalidRows, count: items.length };
 }

@@ -1,4 +1,5 @@
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { SourceCatalog } from '../../lambdas/common/sources';
 import { resolveEnvironmentConfig } from '../../lib/config';
 import { DEFAULT_SCHEMAS, type WarehouseSchemas } from './control-rows';
 import { awsErrorName, OperationError, UsageError } from './errors';
@@ -17,9 +18,14 @@ export interface Target {
   controlTableName?: string;
   stateMachineArn?: string;
   schemas: WarehouseSchemas;
+  /** The environment's sources (with `--env`); rows naming another source are invalid. */
+  sources?: SourceCatalog;
 }
 
 export type TargetNeed = 'controlTable' | 'stateMachine' | 'nothing';
+
+/** Set by `npm run local -- --keep` in the environment it prints: `--env local` then names the stand-ins. */
+export const LOCAL_RUN_ENV = 'SAAS_TO_REDSHIFT_LOCAL_RUN';
 
 export const CONTROL_TABLE_OUTPUT = 'ControlTableName';
 export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
@@ -59,6 +65,7 @@ export async function resolveTarget(flags: TargetFlags, need: TargetNeed, deps: 
     account = config.account;
     target.region = config.region;
     target.schemas = { staging: config.source.stagingSchema, final: config.source.finalSchema };
+    target.sources = config.sources;
   }
   const missing =
     (need === 'controlTable' && !target.controlTableName) ||

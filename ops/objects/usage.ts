@@ -17,7 +17,8 @@ export type CommandName =
   | 'remove'
   | 'run'
   | 'status'
-  | 'redrive';
+  | 'redrive'
+  | 'verify';
 
 export interface CommandSpec {
   /** Positional arguments as shown in the synopsis, e.g. `<Object>`. */
@@ -46,7 +47,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   list: {
     arguments: '',
     positionals: { min: 0, max: 0 },
-    summary: 'every object: mode, delete mode, enabled, watermark, last run, records, error',
+    summary:
+      'every object, grouped by source: mode, delete mode, enabled, watermark, last run, records, error',
     options: {},
     notes: [
       'Rows the pipeline would reject are marked INVALID and their full validation error is listed below.',
@@ -59,10 +61,28 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       fields: {
         type: 'string',
         value: 'a,b,c',
-        help: 'columns to load (default: all); key, cursor and IsDeleted are always kept',
+        help: 'columns to load (default: all); key, cursor and (Salesforce) IsDeleted are always kept',
       },
-      cursor: { type: 'string', value: 'FIELD', help: 'change timestamp field (default SystemModstamp)' },
-      pk: { type: 'string', value: 'FIELD', help: 'primary key field (default Id)' },
+      source: {
+        type: 'string',
+        value: 'NAME',
+        help: 'configured source (config sources; default salesforce): schemas <NAME>_incremental and <NAME>',
+      },
+      entity: {
+        type: 'string',
+        value: 'NAME',
+        help: 'source entity when it differs from <Object> (two sources with an orders entity need two objects)',
+      },
+      cursor: {
+        type: 'string',
+        value: 'FIELD',
+        help: "change timestamp field (default: the source's; Salesforce SystemModstamp, custom connectors updated_at)",
+      },
+      pk: {
+        type: 'string',
+        value: 'FIELD',
+        help: "primary key field (default: the source's; Salesforce Id, custom connectors id)",
+      },
       mode: { type: 'string', value: 'full|incremental', help: 'sync mode (default incremental)' },
       'delete-mode': {
         type: 'string',
@@ -82,7 +102,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'profile-name': {
         type: 'string',
         value: 'PROFILE',
-        help: "AppFlow connector profile (default: the environment's)",
+        help: "AppFlow connector profile (default: the source's)",
       },
     },
     notes: [
@@ -134,6 +154,23 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     notes: [
       'For an execution that failed outside the per-object steps (e.g. a Lambda outage).',
       'Objects that failed are retried with "run --objects …" (status prints it), not by redrive.',
+    ],
+  },
+  verify: {
+    arguments: '[<Object>]',
+    positionals: { min: 0, max: 1 },
+    summary: 'compare live records in the source and the warehouse: total and per day of the cursor field',
+    options: {
+      all: { type: 'boolean', help: 'every object of the control table (instead of <Object>)' },
+      days: { type: 'string', value: 'N', help: 'days counted per day, ending with --as-of (default 30)' },
+      'as-of': { type: 'string', value: 'YYYY-MM-DD', help: 'last day counted, UTC (default today)' },
+    },
+    notes: [
+      'Needs --env: the warehouse (Data API) and the source credentials (source.apiLimitsSecretName,',
+      "the quota guard's secret) come from the environment config; Salesforce is read through its REST API.",
+      'Objects of custom connectors are skipped: counting them would take a full-load flow.',
+      'Prints the days that differ; exit code 1 when anything differs. Run it right after a sync:',
+      'records changed since the last run differ until the next one loads them.',
     ],
   },
 };

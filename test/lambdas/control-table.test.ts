@@ -21,6 +21,9 @@ const FIGURES: ObjectFigures = {
   rowsInserted: 95,
   rowsDeleted: 5,
   rowsPurged: 0,
+  rowsUpdated: 30,
+  rowsUnchanged: 4,
+  valuesTruncated: 1,
   consolidationSkipped: false,
 };
 

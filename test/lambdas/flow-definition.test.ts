@@ -1,6 +1,16 @@
 import type { Task } from '@aws-sdk/client-appflow';
-import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from '../../lambdas/common/flow-definition';
-import type { SourceField } from '../../lambdas/common/source-fields';
+import {
+  buildCreateFlowRequest,
+  cursorFilterFor,
+  type FlowSettings,
+  flowNameFor,
+} from '../../lambdas/common/flow-definition';
+import {
+  columnTypeFor,
+  type FieldMetadata,
+  renderColumnType,
+  type SourceField,
+} from '../../lambdas/common/source-fields';
 import { anAccountPlan, RUN_STARTED_AT } from './support/fixtures';
 
 const settings: FlowSettings = {
@@ -12,17 +22,25 @@ const settings: FlowSettings = {
 };
 const RUN_ID = 'run-2026-03-10';
 
+/** A field as selectSourceFields makes it from the source's type and describe values. */
+function field(name: string, sourceType: string, metadata: FieldMetadata = {}): SourceField {
+  const { columnType, truncateLength } = columnTypeFor(sourceType, metadata);
+  return {
+    name,
+    sourceType,
+    column: name.toLowerCase(),
+    redshiftType: renderColumnType(columnType),
+    columnType,
+    ...(truncateLength !== undefined ? { truncateLength } : {}),
+  };
+}
+
 const accountFields: SourceField[] = [
-  { name: 'Id', sourceType: 'id', column: 'id', redshiftType: 'VARCHAR(65535)' },
-  { name: 'SystemModstamp', sourceType: 'datetime', column: 'systemmodstamp', redshiftType: 'TIMESTAMP' },
-  { name: 'IsDeleted', sourceType: 'boolean', column: 'isdeleted', redshiftType: 'BOOLEAN' },
-  { name: 'Name', sourceType: 'string', column: 'name', redshiftType: 'VARCHAR(65535)' },
-  {
-    name: 'AnnualRevenue',
-    sourceType: 'currency',
-    column: 'annualrevenue',
-    redshiftType: 'DOUBLE PRECISION',
-  },
+  field('Id', 'id', { length: 18 }),
+  field('SystemModstamp', 'datetime'),
+  field('IsDeleted', 'boolean'),
+  field('Name', 'string', { length: 255 }),
+  field('AnnualRevenue', 'currency', { precision: 18, scale: 2 }),
 ];
 
 const filterTasks = (tasks: Task[] | undefined) => (tasks ?? []).filter((task) => task.taskType === 'Filter');
@@ -206,8 +224,8 @@ describe('buildCreateFlowRequest', () => {
       cursorField: 'UpdatedAt',
     });
     const fields: SourceField[] = [
-      { name: 'Id', sourceType: 'string', column: 'id', redshiftType: 'VARCHAR(65535)' },
-      { name: 'UpdatedAt', sourceType: 'datetime', column: 'updatedat', redshiftType: 'TIMESTAMP' },
+      field('Id', 'string', { length: 64 }),
+      { ...field('UpdatedAt', 'datetime'), filterOperators: ['GREATER_THAN', 'LESS_THAN_OR_EQUAL_TO'] },
     ];
 
     // Act
@@ -233,6 +251,108 @@ describe('buildCreateFlowRequest', () => {
     expect(request.tags?.['saas-to-redshift:connector-label']).toBe('billing-connector');
   });
 
+  test("reads the row's entityName with the source's apiVersion and loads the source's staging schema", () => {
+    // Prepare: a TiDB `orders` entity next to a Salesforce object of the same name
+    const plan = anAccountPlan({
+      objectName: 'tidb_orders',
+      entityName: 'orders',
+      sourceName: 'tidb',
+      stagingSchema: 'tidb_incremental',
+      finalSchema: 'tidb',
+      targetTable: 'tidb_orders',
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      connectorProfileName: 'tidb-cloud',
+      apiVersion: 'v1.2',
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+    });
+    const fields: SourceField[] = [
+      field('id', 'bigint'),
+      { ...field('updated_at', 'timestamp'), filterOperators: ['GREATER_THAN', 'LESS_THAN_OR_EQUAL_TO'] },
+    ];
+
+    // Act
+    const request = buildCreateFlowRequest(plan, fields, RUN_ID, settings);
+
+    // Assess
+    expect(request.sourceFlowConfig).toEqual({
+      connectorType: 'CustomConnector',
+      connectorProfileName: 'tidb-cloud',
+      apiVersion: 'v1.2',
+      sourceConnectorProperties: { CustomConnector: { entityName: 'orders' } },
+    });
+    expect(request.destinationFlowConfigList?.[0].destinationConnectorProperties?.Redshift?.object).toBe(
+      'tidb_incremental.tidb_orders',
+    );
+  });
+
+  test('bounds the window with >= and < end + 1 ms when the cursor declares only those operators', () => {
+    // Prepare
+    const plan = anAccountPlan({
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      cursorField: 'updated_at',
+    });
+    const fields: SourceField[] = [
+      field('Id', 'bigint'),
+      { ...field('updated_at', 'timestamp'), filterOperators: ['GREATER_THAN_OR_EQUAL_TO', 'LESS_THAN'] },
+    ];
+
+    // Act
+    const request = buildCreateFlowRequest(plan, fields, RUN_ID, settings);
+
+    // Assess: never narrower than (start, end]
+    const window = filterTasks(request.tasks).slice(1);
+    expect(window.map((task) => [task.connectorOperator, task.taskProperties?.VALUE])).toEqual([
+      [{ CustomConnector: 'GREATER_THAN_OR_EQUAL_TO' }, String(Date.parse('2026-03-09T05:00:00.000Z'))],
+      [{ CustomConnector: 'LESS_THAN' }, String(Date.parse(RUN_STARTED_AT) + 1)],
+    ]);
+  });
+
+  test('uses one inclusive BETWEEN when the cursor declares no ordering operator but BETWEEN', () => {
+    // Prepare
+    const plan = anAccountPlan({
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      cursorField: 'updated_at',
+    });
+    const fields: SourceField[] = [
+      field('Id', 'bigint'),
+      { ...field('updated_at', 'timestamp'), filterOperators: ['BETWEEN', 'EQUAL_TO'] },
+    ];
+
+    // Act
+    const request = buildCreateFlowRequest(plan, fields, RUN_ID, settings);
+
+    // Assess
+    const window = filterTasks(request.tasks).slice(1);
+    expect(window).toHaveLength(1);
+    expect(window[0].connectorOperator).toEqual({ CustomConnector: 'BETWEEN' });
+    expect(window[0].taskProperties).toMatchObject({
+      LOWER_BOUND: String(Date.parse('2026-03-09T05:00:00.000Z')),
+      UPPER_BOUND: String(Date.parse(RUN_STARTED_AT)),
+    });
+  });
+
+  test('refuses to build a windowed flow on a custom-connector cursor that declares no usable operator', () => {
+    // Prepare
+    const plan = anAccountPlan({
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      cursorField: 'updated_at',
+    });
+    const fields: SourceField[] = [
+      field('Id', 'bigint'),
+      { ...field('updated_at', 'timestamp'), filterOperators: ['EQUAL_TO'] },
+    ];
+
+    // Act / Assess
+    expect(() => buildCreateFlowRequest(plan, fields, RUN_ID, settings)).toThrow(
+      'cursor field updated_at declares no operator that can bound the change window',
+    );
+  });
+
   test('encrypts the flow with the configured KMS key', () => {
     // Act
     const request = buildCreateFlowRequest(anAccountPlan(), accountFields, RUN_ID, {
@@ -242,5 +362,58 @@ describe('buildCreateFlowRequest', () => {
 
     // Assess
     expect(request.kmsArn).toBe('arn:aws:kms:eu-west-1:123456789012:key/abc');
+  });
+
+  test('adds one Truncate task per long-text field, cutting it to 16,383 characters (contract 7)', () => {
+    // Prepare: a Long Text Area (131,072 characters) and a text field of unknown length
+    const fields = [
+      ...accountFields,
+      field('Description', 'textarea', { length: 131072 }),
+      field('Notes__c', 'string'),
+    ];
+
+    // Act
+    const request = buildCreateFlowRequest(anAccountPlan(), fields, RUN_ID, settings);
+
+    // Assess
+    expect(request.tasks?.filter((task) => task.taskType === 'Truncate')).toEqual([
+      {
+        taskType: 'Truncate',
+        sourceFields: ['Description'],
+        connectorOperator: { Salesforce: 'NO_OP' },
+        taskProperties: { TRUNCATE_LENGTH: '16383' },
+      },
+      {
+        taskType: 'Truncate',
+        sourceFields: ['Notes__c'],
+        connectorOperator: { Salesforce: 'NO_OP' },
+        taskProperties: { TRUNCATE_LENGTH: '16383' },
+      },
+    ]);
+    // The field is still mapped to its column.
+    expect(mapTasks(request.tasks).map((task) => task.destinationField)).toContain('description');
+  });
+
+  test('adds no Truncate task when every text field fits its column', () => {
+    // Act
+    const request = buildCreateFlowRequest(anAccountPlan(), accountFields, RUN_ID, settings);
+
+    // Assess
+    expect(request.tasks?.some((task) => task.taskType === 'Truncate')).toBe(false);
+  });
+});
+
+describe('cursorFilterFor', () => {
+  test('keeps the Salesforce filters for fields described without operators', () => {
+    expect(cursorFilterFor('Salesforce', undefined)).toEqual({
+      kind: 'bounds',
+      lower: 'GREATER_THAN',
+      upper: 'LESS_THAN_OR_EQUAL_TO',
+    });
+  });
+
+  test('finds no filter for a custom connector field that declares none', () => {
+    expect(cursorFilterFor('CustomConnector', undefined)).toBeUndefined();
+    expect(cursorFilterFor('CustomConnector', ['EQUAL_TO', 'NOT_EQUAL_TO', 'CONTAINS'])).toBeUndefined();
   });
 });

@@ -53,6 +53,9 @@ describe('selectObjects', () => {
       rowsInserted: 0,
       rowsDeleted: 0,
       rowsPurged: 0,
+      rowsUpdated: 0,
+      rowsUnchanged: 0,
+      valuesTruncated: 0,
       consolidationSkipped: false,
       error: expect.stringContaining('Invalid control row'),
     });
@@ -234,5 +237,74 @@ describe('selectObjects', () => {
       expect(objects.map((plan) => plan.objectName)).toEqual(['Account', 'Account_Archive']);
       expect(rejected).toEqual([]);
     });
+  });
+});
+
+describe('selectObjects with several sources (issue 14)', () => {
+  const { applyQuotaGuard } =
+    require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects');
+  const { DEFAULT_SOURCES } =
+    require('../../lambdas/common/sources') as typeof import('../../lambdas/common/sources');
+  const sources = {
+    salesforce: { ...DEFAULT_SOURCES.salesforce, connectorProfileName: 'salesforce-prod' },
+    tidb: {
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      connectorProfileName: 'tidb-cloud',
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+      deleteMode: 'hard' as const,
+      stagingSchema: 'tidb_incremental',
+      finalSchema: 'tidb',
+    },
+  };
+  const mixedRows = [
+    { objectName: 'Account', watermark: PREVIOUS_WATERMARK },
+    { objectName: 'Orders', sourceName: 'tidb', watermark: PREVIOUS_WATERMARK },
+    { objectName: 'Invoices', sourceName: 'billing' },
+  ];
+
+  test('reports a row naming an unknown source and plans the other rows with their schemas', () => {
+    // Act
+    const { objects, rejected } = selectObjects(mixedRows, undefined, aRun(), PROFILE, sources);
+
+    // Assess
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({
+      objectName: 'Invoices',
+      status: 'FAILED',
+      error:
+        'Invalid control row "Invoices": sourceName "billing" is not a configured source (known: salesforce, tidb)',
+    });
+    expect(
+      objects.map((plan) => [
+        plan.objectName,
+        plan.stagingSchema,
+        plan.finalSchema,
+        plan.connectorProfileName,
+      ]),
+    ).toEqual([
+      ['Account', 'salesforce_incremental', 'salesforce', 'salesforce-prod'],
+      ['Orders', 'tidb_incremental', 'tidb', 'tidb-cloud'],
+    ]);
+    expect(objects[1]).toMatchObject({
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+      connectorLabel: 'TiDBCloud',
+    });
+  });
+
+  test("skips only the Salesforce objects when the org's API quota is low", () => {
+    // Prepare
+    const planned = selectObjects(mixedRows.slice(0, 2), undefined, aRun(), PROFILE, sources);
+
+    // Act
+    const guarded = applyQuotaGuard(planned, { remaining: 10, max: 1000 }, 0.2);
+
+    // Assess
+    expect(guarded.objects.map((plan) => plan.objectName)).toEqual(['Orders']);
+    expect(guarded.rejected.map((result) => [result.objectName, result.status])).toEqual([
+      ['Account', 'SKIPPED_QUOTA'],
+    ]);
   });
 });

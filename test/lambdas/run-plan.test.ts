@@ -78,6 +78,16 @@ describe('planObject', () => {
     });
   });
 
+  test("carries the row's sortKey to the plan, and none when the row has none", () => {
+    // Act
+    const sorted = planObject(anAccountConfig({ sortKey: 'CreatedDate' }), aRun(), DEFAULT_PROFILE);
+    const plain = planObject(anAccountConfig(), aRun(), DEFAULT_PROFILE);
+
+    // Assess
+    expect(sorted.sortKey).toBe('CreatedDate');
+    expect(plain).not.toHaveProperty('sortKey');
+  });
+
   test('reloads in full with reason reset when the row asks for a reset', () => {
     // Act
     const plan = planObject(anAccountConfig({ resetRequested: true }), aRun(), DEFAULT_PROFILE);

@@ -104,6 +104,35 @@ describe('buildRunReport', () => {
   });
 });
 
+describe('run report figures of contracts 6 and 7', () => {
+  test('carries rowsUpdated, rowsUnchanged and valuesTruncated per object', () => {
+    // Act
+    const report = buildRunReport(
+      aRun(),
+      [succeeded('Account', { rowsUpdated: 30, rowsUnchanged: 4, valuesTruncated: 2 })],
+      FINISHED_AT,
+    );
+
+    // Assess
+    expect(report.objects[0]).toMatchObject({ rowsUpdated: 30, rowsUnchanged: 4, valuesTruncated: 2 });
+    expect(renderRunReport(report.objects).split('\n')[2]).toMatch(/ +95 +30 +4 +5 +2 +300$/);
+  });
+
+  test('names the objects whose long-text values were cut in the summary line: never a silent cut', () => {
+    // Act
+    const report = buildRunReport(
+      aRun(),
+      [succeeded('Account', { valuesTruncated: 2 }), succeeded('Contact')],
+      FINISHED_AT,
+    );
+
+    // Assess
+    expect(report.summary).toBe(
+      'Run run-2026-03-10: 2 of 2 objects loaded; long-text values cut to 16383 characters: Account 2',
+    );
+  });
+});
+
 describe('renderRunReport', () => {
   test('renders a header, a rule and one line per object', () => {
     // Prepare
@@ -125,13 +154,16 @@ describe('renderRunReport', () => {
       'extracted',
       'dupes',
       'inserted',
+      'updated',
+      'unchanged',
       'deleted',
+      'truncated',
       'secs',
       'error',
     ]);
     expect(lines[1]).toMatch(/^-+( +-+)+$/);
-    expect(lines[2]).toMatch(/^Account +SUCCEEDED +incremental +120 +20 +95 +5 +300$/);
-    expect(lines[3]).toMatch(/^Contact +FAILED +0 +0 +0 +0 +Throttled: Rate exceeded$/);
+    expect(lines[2]).toMatch(/^Account +SUCCEEDED +incremental +120 +20 +95 +0 +0 +5 +0 +300$/);
+    expect(lines[3]).toMatch(/^Contact +FAILED +0 +0 +0 +0 +0 +0 +0 +Throttled: Rate exceeded$/);
     expect(lines[4]).toMatch(/^Opportunity +SUCCEEDED +full /);
   });
 
@@ -156,5 +188,22 @@ describe('renderRunReport', () => {
   test('renders only the header and rule when there are no objects', () => {
     // Act / Assess
     expect(renderRunReport([]).split('\n')).toHaveLength(2);
+  });
+});
+
+describe('run report of a source that cannot filter the cursor', () => {
+  test('names the full-sync-only objects in the summary and marks their mode in the table', () => {
+    // Prepare
+    const orders = succeeded('tidb_orders', { syncMode: 'full', syncReason: 'cursor-not-filterable' });
+
+    // Act
+    const report = buildRunReport(aRun(), [succeeded('Account'), orders], FINISHED_AT);
+    const table = renderRunReport(report.objects);
+
+    // Assess
+    expect(report.summary).toBe(
+      'Run run-2026-03-10: 2 of 2 objects loaded; full sync only (the source cannot filter the cursor field): tidb_orders',
+    );
+    expect(table).toMatch(/tidb_orders\s+SUCCEEDED\s+full \(only\)/);
   });
 });

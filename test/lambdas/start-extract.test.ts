@@ -5,6 +5,7 @@ import {
   DescribeConnectorEntityCommand,
   DescribeFlowCommand,
   DescribeFlowExecutionRecordsCommand,
+  type Operator,
   ResourceNotFoundException,
   StartFlowCommand,
   ThrottlingException,
@@ -12,6 +13,7 @@ import {
 } from '@aws-sdk/client-appflow';
 import {
   BatchExecuteStatementCommand,
+  DescribeStatementCommand,
   ExecuteStatementCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
@@ -21,7 +23,13 @@ import { buildCreateFlowRequest } from '../../lambdas/common/flow-definition';
 import { selectSourceFields } from '../../lambdas/common/source-fields';
 import type { ExtractDependencies } from '../../lambdas/start-extract';
 import { FakeWarehouse } from './support/fake-warehouse';
-import { accountEntityFields, anAccountPlan, anObjectState, entityField } from './support/fixtures';
+import {
+  ACCOUNT_TABLE,
+  accountEntityFields,
+  anAccountPlan,
+  anObjectState,
+  entityField,
+} from './support/fixtures';
 
 // The handler module reads its configuration at load time.
 Object.assign(process.env, {
@@ -43,9 +51,8 @@ const redshiftMock = mockClient(RedshiftDataClient);
 
 const RUN_ID = 'run-2026-03-10';
 const FLOW_NAME = 'saas2rs-test-Account-run-2026-03-10';
-const ACCOUNT_COLUMNS = ['id', 'systemmodstamp', 'isdeleted', 'name', 'annualrevenue', 'numberofemployees'];
-const CLEAR_STAGING = 'DELETE FROM "salesforce_incremental"."account"';
-const INDUSTRY_PENDING = { column: 'industry', redshiftType: 'VARCHAR(65535)' };
+const CLEAR_STAGING = 'TRUNCATE "salesforce_incremental"."account"';
+const INDUSTRY = () => entityField('Industry', 'picklist', { length: '255' });
 
 const deps: ExtractDependencies = {
   appflow: new AppflowClient({}),
@@ -72,8 +79,8 @@ beforeEach(() => {
   appflowMock.reset();
   redshiftMock.reset();
   warehouse = new FakeWarehouse(redshiftMock)
-    .withTable('salesforce_incremental', 'account', ACCOUNT_COLUMNS)
-    .withTable('salesforce', 'account', ACCOUNT_COLUMNS);
+    .withTable('salesforce_incremental', 'account', ACCOUNT_TABLE)
+    .withTable('salesforce', 'account', ACCOUNT_TABLE);
   appflowMock.on(DescribeConnectorEntityCommand).resolves({ connectorEntityFields: accountEntityFields() });
   appflowMock.on(DescribeFlowCommand).rejects(notFound());
   appflowMock.on(DescribeFlowExecutionRecordsCommand).resolves({ flowExecutions: [] });
@@ -93,7 +100,7 @@ describe('syncStructure', () => {
       Database: 'dev',
       SecretArn: 'redshift/admin',
       WorkgroupName: 'wg-test',
-      Sql: expect.stringMatching(/FROM information_schema\.columns WHERE table_name = :table_name/),
+      Sql: expect.stringMatching(/FROM information_schema\.columns\s+WHERE table_name = :table_name/),
       Parameters: [
         { name: 'table_name', value: 'account' },
         { name: 'staging_schema', value: 'salesforce_incremental' },
@@ -121,27 +128,29 @@ describe('syncStructure', () => {
     expect(warehouse.statements()).toEqual([
       'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
       'CREATE SCHEMA IF NOT EXISTS "salesforce"',
-      expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \("id" VARCHAR/),
-      expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \("id" VARCHAR/),
+      expect.stringMatching(
+        /^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \("id" VARCHAR\(18\), .* DISTKEY\("id"\) SORTKEY\("id"\)$/,
+      ),
+      expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \("id" VARCHAR\(18\), /),
     ]);
-    expect(changes.finalColumnsPending).toEqual([]);
+    expect(changes.finalColumnsMissing).toEqual([]);
   });
 
-  test('adds a new source field to staging only and reports it pending for the final table', async () => {
+  test('adds a new source field to staging only and reports it missing from the final table', async () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
 
     // Act
     const { changes } = await syncStructure(deps, anAccountPlan());
 
     // Assess: the final table's ALTER waits for the consolidation's transaction
     expect(warehouse.statements()).toEqual([
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(65535)',
+      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
     ]);
-    expect(changes.finalColumnsPending).toEqual([INDUSTRY_PENDING]);
-    expect(warehouse.tables.get('salesforce.account')).not.toContain('industry');
+    expect(changes.finalColumnsMissing).toEqual(['industry']);
+    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
   });
 
   test('sends no DDL when the tables already match the source', async () => {
@@ -167,12 +176,12 @@ describe('syncStructure', () => {
 });
 
 describe('createAndStartFlow', () => {
-  test('clears staging, creates the flow and starts it, in that order, when no flow exists yet', async () => {
+  test('empties staging with TRUNCATE on its own, then creates the flow and starts it, in that order, when no flow exists yet', async () => {
     // Prepare
     const order: string[] = [];
-    redshiftMock.on(BatchExecuteStatementCommand).callsFake((input: { Sqls?: string[] }) => {
-      order.push(`batch:${input.Sqls?.join(';')}`);
-      return { Id: 'batch-clear' };
+    redshiftMock.on(ExecuteStatementCommand).callsFake((input: { Sql?: string }) => {
+      order.push(`statement:${input.Sql}`);
+      return { Id: 'clear' };
     });
     appflowMock.on(CreateFlowCommand).callsFake(() => {
       order.push('CreateFlow');
@@ -189,7 +198,9 @@ describe('createAndStartFlow', () => {
 
     // Assess
     expect(started).toEqual({ flowName: FLOW_NAME, executionId: 'exec-1' });
-    expect(order).toEqual([`batch:${CLEAR_STAGING}`, 'CreateFlow', 'StartFlow']);
+    expect(order).toEqual([`statement:${CLEAR_STAGING}`, 'CreateFlow', 'StartFlow']);
+    // TRUNCATE commits at once: never inside a batch (a transaction block)
+    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
     expect(appflowMock).toHaveReceivedCommandWith(
       CreateFlowCommand,
       buildCreateFlowRequest(plan, accountFields(), RUN_ID, deps.flowSettings),
@@ -214,7 +225,7 @@ describe('createAndStartFlow', () => {
     });
     expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
     expect(appflowMock).not.toHaveReceivedCommand(StartFlowCommand);
-    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
+    expect(warehouse.singles).toEqual([]);
   });
 
   test('starts a flow an earlier attempt created but never started, after clearing staging', async () => {
@@ -309,7 +320,7 @@ describe('createAndStartFlow', () => {
 
     // Assess
     await expect(act).rejects.toMatchObject({ name: 'Throttled' });
-    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
+    expect(warehouse.singles).toEqual([]);
   });
 
   test('keeps the name of a CreateFlow validation error and does not start anything', async () => {
@@ -352,7 +363,7 @@ describe('startExtract', () => {
         polls: 0,
         nextWaitSeconds: 30,
         recordsProcessed: 0,
-        finalColumnsPending: [],
+        truncatedColumns: [],
       },
     });
   });
@@ -361,7 +372,7 @@ describe('startExtract', () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
     const state = anObjectState();
 
     // Act
@@ -370,11 +381,10 @@ describe('startExtract', () => {
     // Assess
     expect(next.plan).toEqual({ ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} });
     expect(next.plan.nextWatermark).toBe(state.plan.nextWatermark);
-    expect(next.flow?.finalColumnsPending).toEqual([INDUSTRY_PENDING]);
     // The flow writes the new column, so staging has it before the flow starts.
-    expect(warehouse.tables.get('salesforce_incremental.account')).toContain('industry');
-    // The final table gets it only in the consolidation's transaction.
-    expect(warehouse.tables.get('salesforce.account')).not.toContain('industry');
+    expect(warehouse.columnsOf('salesforce_incremental', 'account')).toContain('industry');
+    // The final table gets it only in the consolidation's CALL.
+    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
     const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
     expect(request.tasks?.filter((task) => task.taskType === 'Filter')).toHaveLength(1);
   });
@@ -383,7 +393,7 @@ describe('startExtract', () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
     const state = anObjectState({
       plan: anAccountPlan({ syncMode: 'full', syncReason: 'reset', window: {} }),
     });
@@ -393,14 +403,13 @@ describe('startExtract', () => {
 
     // Assess
     expect(next.plan).toBe(state.plan);
-    expect(next.flow?.finalColumnsPending).toEqual([INDUSTRY_PENDING]);
   });
 
   test('still reloads in full when retried after an attempt that added the new columns failed to start the flow', async () => {
     // Prepare: the first attempt ran the ALTERs, then CreateFlow was throttled
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
     appflowMock.on(CreateFlowCommand).rejectsOnce(throttled()).resolves({ flowStatus: 'Active' });
     const state = anObjectState();
     await expect(startExtract(deps, state)).rejects.toMatchObject({ name: 'Throttled' });
@@ -419,8 +428,8 @@ describe('startExtract', () => {
     // Prepare: an earlier attempt (or run) added the column to staging and never consolidated
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
-    warehouse.withTable('salesforce_incremental', 'account', [...ACCOUNT_COLUMNS, 'industry']);
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.withTable('salesforce_incremental', 'account', { ...ACCOUNT_TABLE, industry: 'VARCHAR(1020)' });
     const state = anObjectState();
 
     // Act
@@ -429,14 +438,13 @@ describe('startExtract', () => {
     // Assess
     expect(warehouse.statements()).toEqual([CLEAR_STAGING]);
     expect(next.plan).toEqual({ ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} });
-    expect(next.flow?.finalColumnsPending).toEqual([INDUSTRY_PENDING]);
   });
 
-  test('hands the same pending columns to consolidation on a retry after the staging ALTER ran', async () => {
+  test('alters staging once when retried after the staging ALTER ran, and leaves the final table to the CALL', async () => {
     // Prepare: the first attempt altered staging, then CreateFlow was throttled
     appflowMock
       .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), entityField('Industry', 'picklist')] });
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
     appflowMock.on(CreateFlowCommand).rejectsOnce(throttled()).resolves({ flowStatus: 'Active' });
     const state = anObjectState();
     await expect(startExtract(deps, state)).rejects.toMatchObject({ name: 'Throttled' });
@@ -444,11 +452,223 @@ describe('startExtract', () => {
     // Act
     const next = await startExtract(deps, state);
 
-    // Assess: staging was altered once; the final table still waits for the CALL
+    // Assess
     expect(warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE'))).toEqual([
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(65535)',
+      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
     ]);
-    expect(warehouse.tables.get('salesforce.account')).not.toContain('industry');
-    expect(next.flow?.finalColumnsPending).toEqual([INDUSTRY_PENDING]);
+    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
+    expect(next.plan).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
+  });
+
+  test('hands the long-text columns the flow truncates to the consolidation, which counts what was cut', async () => {
+    // Prepare
+    appflowMock.on(DescribeConnectorEntityCommand).resolves({
+      connectorEntityFields: [
+        ...accountEntityFields(),
+        entityField('Description', 'textarea', { length: '32000' }),
+      ],
+    });
+    warehouse.withTable('salesforce_incremental', 'account', {
+      ...ACCOUNT_TABLE,
+      description: 'VARCHAR(65535)',
+    });
+    warehouse.withTable('salesforce', 'account', { ...ACCOUNT_TABLE, description: 'VARCHAR(65535)' });
+
+    // Act
+    const next = await startExtract(deps, anObjectState());
+
+    // Assess
+    expect(next.flow?.truncatedColumns).toEqual(['description']);
+    const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
+    expect(request.tasks?.filter((task) => task.taskType === 'Truncate')).toEqual([
+      {
+        taskType: 'Truncate',
+        sourceFields: ['Description'],
+        connectorOperator: { Salesforce: 'NO_OP' },
+        taskProperties: { TRUNCATE_LENGTH: '16383' },
+      },
+    ]);
+  });
+});
+
+describe('syncStructure against the Data API limits', () => {
+  test('sends 45 new columns as batches of 40 and 5, in order, each waited on', async () => {
+    // Prepare: the source gained 45 fields (BatchExecuteStatement takes at most 40 statements)
+    const added = Array.from({ length: 45 }, (_, i) =>
+      entityField(`Custom_${String(i).padStart(2, '0')}__c`, 'string', { length: '40' }),
+    );
+    appflowMock.on(DescribeConnectorEntityCommand).resolves({
+      connectorEntityFields: [...accountEntityFields(), ...added],
+    });
+
+    // Act
+    await syncStructure(deps, anAccountPlan());
+
+    // Assess
+    expect(warehouse.batches.map((batch) => batch.length)).toEqual([40, 5]);
+    expect(warehouse.batches.flat()).toEqual(
+      added.map(
+        (field) =>
+          `ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "${field.identifier?.toLowerCase()}" VARCHAR(160) ENCODE ZSTD`,
+      ),
+    );
+    // The second batch is submitted only after the first one was seen finished.
+    const sequence = redshiftMock.calls().map((call) => {
+      const command = call.args[0];
+      if (command instanceof BatchExecuteStatementCommand) return 'submit';
+      return command instanceof DescribeStatementCommand ? `describe:${command.input.Id}` : 'other';
+    });
+    const firstBatchId = (await redshiftMock.commandCalls(BatchExecuteStatementCommand)[0].returnValue)?.Id;
+    const secondSubmit = sequence.lastIndexOf('submit');
+    expect(sequence.indexOf(`describe:${firstBatchId}`)).toBeGreaterThan(sequence.indexOf('submit'));
+    expect(sequence.indexOf(`describe:${firstBatchId}`)).toBeLessThan(secondSubmit);
+  });
+
+  test('widens a grown text column with one ExecuteStatement per table, outside any batch', async () => {
+    // Prepare: Name was 80 characters (VARCHAR(320)); the source now reports 255
+    warehouse.withTable('salesforce_incremental', 'account', { ...ACCOUNT_TABLE, name: 'VARCHAR(320)' });
+    warehouse.withTable('salesforce', 'account', { ...ACCOUNT_TABLE, name: 'VARCHAR(320)' });
+
+    // Act
+    await syncStructure(deps, anAccountPlan());
+
+    // Assess
+    expect(warehouse.singles).toEqual([
+      'ALTER TABLE "salesforce_incremental"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+      'ALTER TABLE "salesforce"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+    ]);
+    expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
+  });
+
+  test('fails before any DDL, naming object, field, old and new type, when a column cannot take the new type', async () => {
+    // Prepare: AnnualRevenue became a text field at the source
+    appflowMock.on(DescribeConnectorEntityCommand).resolves({
+      connectorEntityFields: accountEntityFields().map((field) =>
+        field.identifier === 'AnnualRevenue'
+          ? entityField('AnnualRevenue', 'string', { length: '40' })
+          : field,
+      ),
+    });
+
+    // Act
+    const act = syncStructure(deps, anAccountPlan());
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'SchemaMismatch',
+      message: expect.stringContaining(
+        'Account: field AnnualRevenue is DECIMAL(18,2) in salesforce_incremental.account but the source now calls for VARCHAR(160)',
+      ),
+    });
+    expect(warehouse.statements()).toEqual([]);
+  });
+
+  test("grants AppFlow's database user the staging schema and table after creating them", async () => {
+    // Prepare
+    warehouse.tables.clear();
+
+    // Act
+    await syncStructure({ ...deps, appflowDatabaseUser: 'IAMR:appflow-redshift' }, anAccountPlan());
+
+    // Assess
+    expect(warehouse.statements().slice(-2)).toEqual([
+      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "IAMR:appflow-redshift"',
+      'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "IAMR:appflow-redshift"',
+    ]);
+    expect(warehouse.batches).toHaveLength(1);
+  });
+});
+
+describe('startExtract for a custom-connector source', () => {
+  /** A TiDB Cloud `orders` entity as its connector describes it: SDK-style types and operators. */
+  const ordersFields = (cursorOperators: Operator[]) => [
+    entityField('id', 'bigint'),
+    {
+      ...entityField('updated_at', 'timestamp'),
+      supportedFieldTypeDetails: { v1: { fieldType: 'timestamp', filterOperators: cursorOperators } },
+    },
+    entityField('amount', 'decimal', { precision: '12', scale: '2' }),
+  ];
+  const ordersPlan = () =>
+    anAccountPlan({
+      objectName: 'tidb_orders',
+      entityName: 'orders',
+      sourceName: 'tidb',
+      targetTable: 'tidb_orders',
+      stagingSchema: 'tidb_incremental',
+      finalSchema: 'tidb',
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      connectorProfileName: 'tidb-cloud',
+      apiVersion: 'v1',
+      primaryKey: 'id',
+      cursorField: 'updated_at',
+    });
+
+  beforeEach(() => {
+    warehouse.tables.clear();
+  });
+
+  test("describes the row's entity with the source's API version and builds tables in the source's schemas", async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: ordersFields(['GREATER_THAN', 'LESS_THAN_OR_EQUAL_TO']) });
+
+    // Act
+    const next = await startExtract(deps, anObjectState({ plan: ordersPlan() }));
+
+    // Assess
+    expect(appflowMock).toHaveReceivedCommandWith(DescribeConnectorEntityCommand, {
+      connectorEntityName: 'orders',
+      connectorType: 'CustomConnector',
+      connectorProfileName: 'tidb-cloud',
+      apiVersion: 'v1',
+    });
+    expect(warehouse.columnsOf('tidb_incremental', 'tidb_orders')).toEqual(
+      expect.arrayContaining(['id', 'updated_at', 'amount']),
+    );
+    expect(warehouse.statements()).toContain('TRUNCATE "tidb_incremental"."tidb_orders"');
+    expect(next.plan.syncMode).toBe('incremental');
+    const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
+    expect(request.sourceFlowConfig?.apiVersion).toBe('v1');
+    expect(request.tasks?.filter((task) => task.taskType === 'Filter')).toHaveLength(3);
+  });
+
+  test('loads in full, with reason cursor-not-filterable, when the cursor declares no usable operator', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: ordersFields(['EQUAL_TO', 'NOT_EQUAL_TO']) });
+    const state = anObjectState({ plan: ordersPlan() });
+
+    // Act
+    const next = await startExtract(deps, state);
+
+    // Assess
+    expect(next.plan).toEqual({
+      ...state.plan,
+      syncMode: 'full',
+      syncReason: 'cursor-not-filterable',
+      window: {},
+    });
+    const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
+    expect(request.tasks?.filter((task) => task.taskType === 'Filter')).toHaveLength(1);
+  });
+
+  test('fails the object naming object and field when a field type is unknown', async () => {
+    // Prepare
+    appflowMock.on(DescribeConnectorEntityCommand).resolves({
+      connectorEntityFields: [
+        ...ordersFields(['GREATER_THAN', 'LESS_THAN_OR_EQUAL_TO']),
+        entityField('shape', 'geometry'),
+      ],
+    });
+
+    // Act / Assess
+    await expect(startExtract(deps, anObjectState({ plan: ordersPlan() }))).rejects.toThrow(
+      'tidb_orders: field shape has source type "geometry"',
+    );
+    expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
   });
 });

@@ -1,101 +1,227 @@
-import type { SourceField } from '../../lambdas/common/source-fields';
-import { addPendingColumns, planTableChanges } from '../../lambdas/common/structure-sync';
+import { columnTypeFor, renderColumnType, type SourceField } from '../../lambdas/common/source-fields';
+import {
+  type ExistingColumn,
+  type ExistingTables,
+  planTableChanges,
+  type TableOptions,
+} from '../../lambdas/common/structure-sync';
 
 const layout = { stagingSchema: 'salesforce_incremental', finalSchema: 'salesforce' };
-const fields: SourceField[] = [
-  { name: 'Id', sourceType: 'id', column: 'id', redshiftType: 'VARCHAR(65535)' },
-  { name: 'SystemModstamp', sourceType: 'datetime', column: 'systemmodstamp', redshiftType: 'TIMESTAMP' },
-  { name: 'Name', sourceType: 'string', column: 'name', redshiftType: 'VARCHAR(65535)' },
-  { name: 'Industry', sourceType: 'picklist', column: 'industry', redshiftType: 'VARCHAR(65535)' },
-];
-const columns = (...names: string[]) => new Set(names);
 
-describe('planTableChanges', () => {
-  test('creates the schemas and both tables when neither exists, every identifier quoted', () => {
+function field(name: string, sourceType: string, metadata = {}): SourceField {
+  const { columnType, truncateLength } = columnTypeFor(sourceType, metadata);
+  return {
+    name,
+    sourceType,
+    column: name.toLowerCase(),
+    redshiftType: renderColumnType(columnType),
+    columnType,
+    ...(truncateLength !== undefined ? { truncateLength } : {}),
+  };
+}
+
+const fields: SourceField[] = [
+  field('Id', 'id', { length: 18 }),
+  field('SystemModstamp', 'datetime'),
+  field('Name', 'string', { length: 255 }),
+  field('AnnualRevenue', 'currency', { precision: 18, scale: 2 }),
+];
+const options: TableOptions = { objectName: 'Account', primaryKeyColumn: 'id' };
+
+const varchar = (length: number): ExistingColumn => ({
+  dataType: 'character varying',
+  characterMaximumLength: length,
+});
+const numeric = (precision: number, scale: number): ExistingColumn => ({
+  dataType: 'numeric',
+  numericPrecision: precision,
+  numericScale: scale,
+});
+const TIMESTAMP: ExistingColumn = { dataType: 'timestamp without time zone' };
+const DOUBLE: ExistingColumn = { dataType: 'double precision' };
+
+/** A table as this version creates it from `fields`. */
+function currentTable(
+  overrides: Record<string, ExistingColumn | undefined> = {},
+): Map<string, ExistingColumn> {
+  const columns: Record<string, ExistingColumn | undefined> = {
+    id: varchar(18),
+    systemmodstamp: TIMESTAMP,
+    name: varchar(1020),
+    annualrevenue: numeric(18, 2),
+    ...overrides,
+  };
+  return new Map(
+    Object.entries(columns).filter((entry): entry is [string, ExistingColumn] => entry[1] !== undefined),
+  );
+}
+const noTables = (): ExistingTables => ({ staging: new Map(), final: new Map() });
+
+describe('planTableChanges: creating tables', () => {
+  test('creates the schemas and both tables, typed from the source, distributed and sorted on the key', () => {
     // Act
-    const changes = planTableChanges(layout, 'account', fields, { staging: columns(), final: columns() });
+    const changes = planTableChanges(layout, 'account', fields, noTables(), options);
 
     // Assess
     const definition =
-      '("id" VARCHAR(65535), "systemmodstamp" TIMESTAMP, "name" VARCHAR(65535), "industry" VARCHAR(65535))';
+      '("id" VARCHAR(18), "systemmodstamp" TIMESTAMP, "name" VARCHAR(1020) ENCODE ZSTD, "annualrevenue" DECIMAL(18,2))';
     expect(changes).toEqual({
       statements: [
         'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
         'CREATE SCHEMA IF NOT EXISTS "salesforce"',
-        `CREATE TABLE IF NOT EXISTS "salesforce_incremental"."account" ${definition}`,
-        `CREATE TABLE IF NOT EXISTS "salesforce"."account" ${definition}`,
+        `CREATE TABLE IF NOT EXISTS "salesforce_incremental"."account" ${definition} DISTKEY("id") SORTKEY("id")`,
+        `CREATE TABLE IF NOT EXISTS "salesforce"."account" ${definition} DISTKEY("id") SORTKEY("id")`,
       ],
-      finalColumnsPending: [],
+      widenings: [],
+      finalColumnsMissing: [],
+      keptColumns: [],
     });
   });
 
-  test('changes nothing when both tables already hold every column', () => {
-    // Prepare
-    const all = columns('id', 'systemmodstamp', 'name', 'industry');
-
+  test("sorts the final table on the control row's sortKey and staging still on the key", () => {
     // Act
-    const changes = planTableChanges(layout, 'account', fields, { staging: all, final: new Set(all) });
+    const changes = planTableChanges(layout, 'account', fields, noTables(), {
+      ...options,
+      finalSortKeyColumn: 'systemmodstamp',
+    });
 
     // Assess
-    expect(changes).toEqual({ statements: [], finalColumnsPending: [] });
+    expect(changes.statements[2]).toMatch(
+      /^CREATE TABLE IF NOT EXISTS "salesforce_incremental".* SORTKEY\("id"\)$/,
+    );
+    expect(changes.statements[3]).toMatch(
+      /^CREATE TABLE IF NOT EXISTS "salesforce"\.".* DISTKEY\("id"\) SORTKEY\("systemmodstamp"\)$/,
+    );
   });
 
-  test('adds each new column to staging with its own ALTER TABLE and leaves the final table for consolidation', () => {
-    // Prepare
-    const existing = { staging: columns('id', 'systemmodstamp'), final: columns('id', 'systemmodstamp') };
-
+  test('refuses a sortKey that is not a field of the object, naming it', () => {
     // Act
-    const changes = planTableChanges(layout, 'account', fields, existing);
+    const act = () =>
+      planTableChanges(layout, 'account', fields, noTables(), {
+        ...options,
+        finalSortKeyColumn: 'createddate',
+      });
 
-    // Assess: the final table gets its columns in the transaction of the CALL that fills them
-    expect(changes.statements).toEqual([
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "name" VARCHAR(65535)',
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(65535)',
-    ]);
-    expect(changes.finalColumnsPending).toEqual([
-      { column: 'name', redshiftType: 'VARCHAR(65535)' },
-      { column: 'industry', redshiftType: 'VARCHAR(65535)' },
+    // Assess
+    expect(act).toThrow(
+      expect.objectContaining({
+        name: 'SchemaMismatch',
+        message: expect.stringContaining('sortKey createddate'),
+      }),
+    );
+  });
+
+  test('refuses an identifier that is not a plain lower-case name instead of splicing it into DDL', () => {
+    // Act
+    const act = () =>
+      planTableChanges(layout, 'account"; DROP TABLE salesforce.account; --', fields, noTables(), options);
+
+    // Assess
+    expect(act).toThrow(/Refusing SQL identifier/);
+  });
+});
+
+describe('planTableChanges: grants for AppFlow', () => {
+  test("grants AppFlow's database user the staging schema and INSERT on the staging table, quoted", () => {
+    // Act
+    const changes = planTableChanges(layout, 'account', fields, noTables(), {
+      ...options,
+      appflowDatabaseUser: 'IAMR:appflow-redshift-dev',
+    });
+
+    // Assess: after the CREATEs, so the table exists when it is granted
+    expect(changes.statements.slice(-2)).toEqual([
+      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "IAMR:appflow-redshift-dev"',
+      'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "IAMR:appflow-redshift-dev"',
     ]);
   });
 
-  test('lists in finalColumnsPending only the columns the existing final table lacks', () => {
+  test('grants again on every run, so tables made by older versions are granted too', () => {
+    // Act
+    const changes = planTableChanges(
+      layout,
+      'account',
+      fields,
+      { staging: currentTable(), final: currentTable() },
+      { ...options, appflowDatabaseUser: 'appflow_loader' },
+    );
+
+    // Assess
+    expect(changes.statements).toEqual([
+      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "appflow_loader"',
+      'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "appflow_loader"',
+    ]);
+  });
+
+  test('refuses a database user name that could break out of its quotes', () => {
+    // Act
+    const act = () =>
+      planTableChanges(layout, 'account', fields, noTables(), {
+        ...options,
+        appflowDatabaseUser: 'loader"; DROP TABLE x; --',
+      });
+
+    // Assess
+    expect(act).toThrow(/Refusing database user name/);
+  });
+});
+
+describe('planTableChanges: existing tables', () => {
+  test('changes nothing when both tables already hold every column with its type', () => {
+    // Act
+    const changes = planTableChanges(
+      layout,
+      'account',
+      fields,
+      { staging: currentTable(), final: currentTable() },
+      options,
+    );
+
+    // Assess
+    expect(changes).toEqual({ statements: [], widenings: [], finalColumnsMissing: [], keptColumns: [] });
+  });
+
+  test('adds a new column to staging only and reports the final table missing it (the CALL adds it)', () => {
     // Prepare
     const existing = {
-      staging: columns('id', 'systemmodstamp', 'name'),
-      final: columns('id', 'systemmodstamp', 'name', 'industry'),
+      staging: currentTable({ annualrevenue: undefined }),
+      final: currentTable({ annualrevenue: undefined }),
     };
 
     // Act
-    const changes = planTableChanges(layout, 'account', fields, existing);
+    const changes = planTableChanges(layout, 'account', fields, existing, options);
 
     // Assess
     expect(changes.statements).toEqual([
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(65535)',
+      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "annualrevenue" DECIMAL(18,2)',
     ]);
-    expect(changes.finalColumnsPending).toEqual([]);
+    expect(changes.finalColumnsMissing).toEqual(['annualrevenue']);
   });
 
-  test('still reports the final columns pending when a retry finds staging already altered', () => {
-    // Prepare: an earlier attempt added the staging columns, the final table never got them
-    const existing = {
-      staging: columns('id', 'systemmodstamp', 'name', 'industry'),
-      final: columns('id', 'systemmodstamp', 'name'),
-    };
-
+  test('still reports the final column missing when a retry finds staging already altered', () => {
     // Act
-    const changes = planTableChanges(layout, 'account', fields, existing);
+    const changes = planTableChanges(
+      layout,
+      'account',
+      fields,
+      { staging: currentTable(), final: currentTable({ annualrevenue: undefined }) },
+      options,
+    );
 
     // Assess
     expect(changes.statements).toEqual([]);
-    expect(changes.finalColumnsPending).toEqual([{ column: 'industry', redshiftType: 'VARCHAR(65535)' }]);
+    expect(changes.finalColumnsMissing).toEqual(['annualrevenue']);
   });
 
-  test('reports no pending columns when the final table is created from scratch next to an existing staging table', () => {
+  test('creates a missing final table next to an existing staging table and reports nothing missing', () => {
     // Act
-    const changes = planTableChanges(layout, 'account', fields, {
-      staging: columns('id', 'systemmodstamp', 'name', 'industry'),
-      final: columns(),
-    });
+    const changes = planTableChanges(
+      layout,
+      'account',
+      fields,
+      { staging: currentTable(), final: new Map() },
+      options,
+    );
 
     // Assess
     expect(changes.statements).toEqual([
@@ -103,79 +229,134 @@ describe('planTableChanges', () => {
       'CREATE SCHEMA IF NOT EXISTS "salesforce"',
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \(/),
     ]);
-    expect(changes.finalColumnsPending).toEqual([]);
+    expect(changes.finalColumnsMissing).toEqual([]);
   });
 
-  test('creates a missing staging table next to an existing final table and reports what the final table lacks', () => {
+  test('widens the VARCHAR of a field that grew, in both tables, as statements of their own', () => {
+    // Prepare: Name was 80 characters (320 bytes); the source now says 255
+    const existing = {
+      staging: currentTable({ name: varchar(320) }),
+      final: currentTable({ name: varchar(320) }),
+    };
+
     // Act
-    const changes = planTableChanges(layout, 'account', fields, {
-      staging: columns(),
-      final: columns('id', 'systemmodstamp', 'name'),
-    });
+    const changes = planTableChanges(layout, 'account', fields, existing, options);
 
     // Assess
-    expect(changes.statements).toEqual([
-      'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
-      'CREATE SCHEMA IF NOT EXISTS "salesforce"',
-      expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \(/),
+    expect(changes.widenings).toEqual([
+      'ALTER TABLE "salesforce_incremental"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+      'ALTER TABLE "salesforce"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
     ]);
-    expect(changes.finalColumnsPending).toEqual([{ column: 'industry', redshiftType: 'VARCHAR(65535)' }]);
+    expect(changes.statements).toEqual([]);
   });
 
-  test('refuses an identifier that is not a plain lower-case name instead of splicing it into DDL', () => {
+  test('never narrows a VARCHAR wider than the source now needs', () => {
+    // Prepare: tables of older versions made every text column VARCHAR(65535)
+    const existing = {
+      staging: currentTable({ id: varchar(65535), name: varchar(65535) }),
+      final: currentTable({ id: varchar(65535), name: varchar(65535) }),
+    };
+
     // Act
-    const act = () =>
-      planTableChanges(layout, 'account"; DROP TABLE salesforce.account; --', fields, {
-        staging: columns(),
-        final: columns(),
-      });
+    const changes = planTableChanges(layout, 'account', fields, existing, options);
 
     // Assess
-    expect(act).toThrow(/Refusing SQL identifier/);
+    expect(changes.widenings).toEqual([]);
+    expect(changes.keptColumns).toEqual([]);
   });
-});
 
-describe('addPendingColumns', () => {
-  const pending = [
-    { column: 'name', redshiftType: 'VARCHAR(65535)' },
-    { column: 'industry', redshiftType: 'VARCHAR(65535)' },
-  ];
+  test('keeps a DOUBLE PRECISION column an older version made for a currency field, and reports it', () => {
+    // Prepare
+    const existing = {
+      staging: currentTable({ annualrevenue: DOUBLE }),
+      final: currentTable({ annualrevenue: DOUBLE }),
+    };
 
-  test('adds each pending column to the final table with its own ALTER TABLE', () => {
     // Act
-    const statements = addPendingColumns(layout, 'account', pending, columns('id', 'systemmodstamp'));
+    const changes = planTableChanges(layout, 'account', fields, existing, options);
 
     // Assess
-    expect(statements).toEqual([
-      'ALTER TABLE "salesforce"."account" ADD COLUMN "name" VARCHAR(65535)',
-      'ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(65535)',
+    expect(changes.keptColumns).toEqual([
+      {
+        table: 'salesforce_incremental.account',
+        column: 'annualrevenue',
+        existingType: 'DOUBLE PRECISION',
+        wantedType: 'DECIMAL(18,2)',
+      },
+      {
+        table: 'salesforce.account',
+        column: 'annualrevenue',
+        existingType: 'DOUBLE PRECISION',
+        wantedType: 'DECIMAL(18,2)',
+      },
     ]);
+    expect(changes.widenings).toEqual([]);
   });
 
-  test('skips a pending column the final table already has (a retried step added it)', () => {
+  test('fails naming object, field, old and new type when a number field became text', () => {
+    // Prepare: AnnualRevenue is now a text field at the source
+    const textRevenue = [...fields.slice(0, 3), field('AnnualRevenue', 'string', { length: 40 })];
+    const existing = { staging: currentTable(), final: currentTable() };
+
     // Act
-    const statements = addPendingColumns(layout, 'account', pending, columns('id', 'systemmodstamp', 'name'));
+    const act = () => planTableChanges(layout, 'account', textRevenue, existing, options);
 
     // Assess
-    expect(statements).toEqual(['ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(65535)']);
+    expect(act).toThrow(
+      expect.objectContaining({
+        name: 'SchemaMismatch',
+        message: expect.stringContaining(
+          'Account: field AnnualRevenue is DECIMAL(18,2) in salesforce_incremental.account but the source now calls for VARCHAR(160)',
+        ),
+      }),
+    );
   });
 
-  test('returns nothing when every pending column is already there', () => {
-    // Act / Assess
-    expect(addPendingColumns(layout, 'account', pending, columns('id', 'name', 'industry'))).toEqual([]);
-  });
+  test('fails when a currency field gained digits Redshift cannot add to the column in place', () => {
+    // Prepare
+    const wider = [...fields.slice(0, 3), field('AnnualRevenue', 'currency', { precision: 18, scale: 4 })];
+    const existing = { staging: currentTable(), final: currentTable() };
 
-  test('refuses a pending column that is not a plain lower-case name', () => {
     // Act
-    const act = () =>
-      addPendingColumns(
-        layout,
-        'account',
-        [{ column: 'x" INT; DROP TABLE y; --', redshiftType: 'INT' }],
-        columns(),
-      );
+    const act = () => planTableChanges(layout, 'account', wider, existing, options);
 
     // Assess
-    expect(act).toThrow(/Refusing SQL identifier/);
+    expect(act).toThrow(
+      /field AnnualRevenue is DECIMAL\(18,2\) in salesforce\.account but the source now calls for DECIMAL\(18,4\)/,
+    );
+  });
+
+  test('keeps a DECIMAL column that holds every value of the narrower type the source now reports', () => {
+    // Prepare
+    const narrower = [...fields.slice(0, 3), field('AnnualRevenue', 'currency', { precision: 10, scale: 2 })];
+
+    // Act
+    const changes = planTableChanges(
+      layout,
+      'account',
+      narrower,
+      { staging: currentTable(), final: currentTable() },
+      options,
+    );
+
+    // Assess
+    expect(changes).toEqual({ statements: [], widenings: [], finalColumnsMissing: [], keptColumns: [] });
+  });
+
+  test('refuses an INTEGER column for a field that now needs BIGINT', () => {
+    // Prepare
+    const count = [...fields, field('NumberOfEmployees', 'int', { precision: 18 })];
+    const existing = {
+      staging: currentTable({ numberofemployees: { dataType: 'integer' } }),
+      final: currentTable({ numberofemployees: { dataType: 'integer' } }),
+    };
+
+    // Act
+    const act = () => planTableChanges(layout, 'account', count, existing, options);
+
+    // Assess
+    expect(act).toThrow(
+      /field NumberOfEmployees is INTEGER in salesforce_incremental\.account but the source now calls for BIGINT/,
+    );
   });
 });

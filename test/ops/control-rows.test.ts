@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { environments } from '../../config/environments';
 import { scanControlTable } from '../../lambdas/common/control-table';
 import { buildNewControlRow } from '../../ops/objects/control-rows';
 import { UsageError } from '../../ops/objects/errors';
@@ -295,4 +296,75 @@ describe('remove', () => {
       expect(await rowOf('Account')).toBeDefined();
     },
   );
+});
+
+describe('several sources (issue 14)', () => {
+  const multi = {
+    multi: {
+      ...environments.dev,
+      sources: {
+        tidb: {
+          connectorType: 'CustomConnector',
+          connectorLabel: 'TiDBCloud',
+          connectorProfileName: 'tidb-cloud',
+        },
+      },
+    },
+  };
+  const inMulti = (...args: string[]) =>
+    runCli(['--env', 'multi', '--table', TABLE, ...args], testClients(doc), { environments: multi });
+
+  it("add --source --entity writes them and reports the source's key and cursor", async () => {
+    const result = await inMulti('add', 'tidb_orders', '--source', 'tidb', '--entity', 'orders');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'target table tidb_orders (source tidb, entity orders: key id, cursor updated_at)',
+    );
+    expect(await rowOf('tidb_orders')).toEqual({
+      objectName: 'tidb_orders',
+      sourceName: 'tidb',
+      entityName: 'orders',
+    });
+  });
+
+  it('add refuses a source the environment does not configure, listing the known ones', async () => {
+    const result = await inMulti('add', 'Invoices', '--source', 'billing');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'sourceName "billing" is not a configured source (known: salesforce, tidb)',
+    );
+    expect(await rowOf('Invoices')).toBeUndefined();
+  });
+
+  it('add refuses a source name that is not a SQL identifier, naming the flag', async () => {
+    const result = await objects('add', 'Invoices', '--source', 'Bill-ing');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--source "Bill-ing"');
+  });
+
+  it('list groups the objects by source, the default source first, with each source’s schemas', async () => {
+    await put({ objectName: 'Account' });
+    await put({ objectName: 'tidb_orders', sourceName: 'tidb', entityName: 'orders' });
+    await put({ objectName: 'Invoices', sourceName: 'billing' });
+
+    const result = await inMulti('list');
+
+    expect(result.stdout).toContain('3 objects, 1 invalid');
+    const headings = result.stdout.split('\n').filter((line) => line.startsWith('source '));
+    expect(headings).toEqual([
+      'source salesforce (Salesforce; salesforce_incremental -> salesforce): 1 object',
+      'source billing (not configured): 1 object',
+      'source tidb (CustomConnector TiDBCloud; tidb_incremental -> tidb): 1 object',
+    ]);
+    expect(result.stdout).toMatch(/tidb_orders \(orders\)\s+incremental/);
+    expect(result.stdout).toContain(
+      'Invalid control row "Invoices": sourceName "billing" is not a configured source',
+    );
+  });
+
+  it('remove names the tables in the schemas of the row’s source', async () => {
+    await put({ objectName: 'tidb_orders', sourceName: 'tidb' });
+    const result = await inMulti('remove', 'tidb_orders');
+    expect(result.stderr).toContain('tidb_incremental.tidb_orders and tidb.tidb_orders are kept');
+  });
 });

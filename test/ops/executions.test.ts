@@ -197,9 +197,9 @@ describe('status', () => {
     expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
     expect(outcome.stdout).toContain('Status:    SUCCEEDED');
     expect(outcome.stdout).toMatch(
-      /object\s+status\s+mode\s+extracted\s+dupes\s+inserted\s+deleted\s+secs\s+error/,
+      /object\s+status\s+mode\s+extracted\s+dupes\s+inserted\s+updated\s+unchanged\s+deleted\s+truncated\s+secs\s+error/,
     );
-    expect(outcome.stdout).toMatch(/Account\s+SUCCEEDED\s+incremental\s+120\s+20\s+95\s+5\s+300/);
+    expect(outcome.stdout).toMatch(/Account\s+SUCCEEDED\s+incremental\s+120\s+20\s+95\s+0\s+0\s+5\s+0\s+300/);
     expect(outcome.stdout).toContain('Run daily-1: 1 of 1 objects loaded');
   });
 
@@ -253,7 +253,7 @@ describe('status', () => {
     expect(outcome.stdout).toContain('Status:    FAILED (ObjectsFailed)');
     expect(outcome.stdout).toMatch(/Account\s+SUCCEEDED\s+incremental\s+120/);
     expect(outcome.stdout).toMatch(
-      /Contact\s+FAILED\s+incremental\s+0\s+0\s+0\s+0\s+300\s+FlowFailed: connector profile expired/,
+      /Contact\s+FAILED\s+incremental\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+300\s+FlowFailed: connector profile expired/,
     );
     expect(outcome.stdout).toContain(`Cause: ${FAILED_SUMMARY}`);
     expect(outcome.stdout).toContain('npm run objects -- run --objects Contact');

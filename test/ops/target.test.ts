@@ -75,6 +75,9 @@ describe('--env', () => {
       region: 'eu-west-1',
       controlTableName: PROD_TABLE,
       schemas: { staging: 'salesforce_incremental', final: 'salesforce' },
+      sources: {
+        salesforce: expect.objectContaining({ connectorType: 'Salesforce', finalSchema: 'salesforce' }),
+      },
     });
   });
 

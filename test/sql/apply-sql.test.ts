@@ -20,7 +20,7 @@ async function catalogSnapshot(db: PGlite): Promise<Record<string, unknown[]>> {
     SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS arguments,
            p.prokind, p.prosrc, p.oid
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'redshift_local')
     ORDER BY 1, 2, 3`);
   const constraintsAndIndexes = await db.query(`
     SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -76,7 +76,14 @@ describe('applySqlDir', () => {
       'rows_purged',
       'started_at',
       'finished_at',
+      'rows_new',
+      'rows_unchanged',
     ]);
+    expect(
+      (snapshot.columns as { table_name: string; column_name: string }[])
+        .filter((column) => column.table_name === 'consolidation_tombstones')
+        .map((column) => column.column_name),
+    ).toEqual(['final_schema', 'table_name', 'record_key', 'delete_cursor', 'recorded_at']);
     expect(
       (snapshot.routines as { nspname: string; proname: string; arguments: string; prokind: string }[]).map(
         ({ nspname, proname, arguments: args, prokind }) => ({ nspname, proname, args, prokind }),
@@ -100,6 +107,16 @@ describe('applySqlDir', () => {
           'IN p_table_name character varying, IN p_pk_column character varying, ' +
           'IN p_cursor_column character varying, IN p_delete_mode character varying, ' +
           'IN p_run_id character varying, IN p_sync_mode character varying',
+        prokind: 'p',
+      },
+      {
+        nspname: 'public',
+        proname: 'consolidate_object',
+        args:
+          'IN p_staging_schema character varying, IN p_final_schema character varying, ' +
+          'IN p_table_name character varying, IN p_pk_column character varying, ' +
+          'IN p_cursor_column character varying, IN p_delete_mode character varying, ' +
+          'IN p_run_id character varying, IN p_sync_mode character varying, IN p_tombstone_days integer',
         prokind: 'p',
       },
     ]);
@@ -127,6 +144,39 @@ describe('applySqlDir', () => {
 
     expect(await catalogSnapshot(db)).toEqual(before);
     expect(before.auditRows).toHaveLength(1);
+  });
+
+  test('an audit table of an earlier release gains rows_new and rows_unchanged, its rows kept', async () => {
+    const earlier = await createWarehouse();
+    try {
+      await earlier.exec(`
+        CREATE TABLE public.consolidation_audit (
+          run_id varchar(256) NOT NULL, staging_schema varchar(128) NOT NULL, final_schema varchar(128) NOT NULL,
+          table_name varchar(128) NOT NULL, sync_mode varchar(16) NOT NULL, delete_mode varchar(16) NOT NULL,
+          rows_staged bigint NOT NULL, rows_null_key bigint NOT NULL, duplicates_removed bigint NOT NULL,
+          rows_inserted bigint NOT NULL, rows_updated bigint NOT NULL, rows_deleted bigint NOT NULL,
+          rows_purged bigint NOT NULL, started_at timestamp NOT NULL, finished_at timestamp NOT NULL);
+        INSERT INTO public.consolidation_audit VALUES ('run-old', 's', 'f', 't', 'incremental', 'hard',
+          1, 0, 0, 1, 0, 0, 0, '2026-01-01', '2026-01-01');
+      `);
+
+      await applySqlDir(earlier);
+      const upgraded = await catalogSnapshot(earlier);
+      await applySqlDir(earlier);
+
+      expect(await catalogSnapshot(earlier)).toEqual(upgraded);
+      expect(upgraded.auditRows).toEqual([
+        expect.objectContaining({ run_id: 'run-old', rows_new: null, rows_unchanged: null }),
+      ]);
+      // The same audit layout as a fresh deployment's.
+      const auditColumns = (snapshot: Record<string, unknown[]>) =>
+        (snapshot.columns as { table_name: string }[]).filter(
+          (column) => column.table_name === 'consolidation_audit',
+        );
+      expect(auditColumns(upgraded)).toEqual(auditColumns(await catalogSnapshot(db)));
+    } finally {
+      await earlier.close();
+    }
   });
 
   test('names the file and statement that failed', async () => {

@@ -1,105 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { tokenizeSql } from '../../lambdas/common/sql-statements';
+import { describeFindings, scanSql } from '../../local/warehouse/dialect-scanner';
 
 /*
- * The tests run sql/ on Postgres, which accepts far more than Redshift does. This scan catches
- * the Postgres-only constructs before a deploy does. Comments are ignored; string literals are
- * scanned too, since the procedure builds its dynamic SQL from them.
+ * The tests run sql/ on Postgres, which accepts far more than Redshift does. The dialect
+ * scanner (local/warehouse/dialect-scanner.ts, also run by the local warehouse on every
+ * statement) catches the Postgres-only constructs before a deploy does.
  */
 
 const SQL_DIR = path.join(__dirname, '../../sql');
-
-interface ForbiddenConstruct {
-  construct: string;
-  pattern: RegExp;
-  /** Match against code only (string contents blanked): for words that are fine inside dynamic SQL. */
-  codeOnly?: boolean;
-}
-
-const FORBIDDEN: ForbiddenConstruct[] = [
-  { construct: 'ON CONFLICT', pattern: /\bon\s+conflict\b/i },
-  { construct: 'RETURNING', pattern: /\breturning\b/i },
-  { construct: 'format()', pattern: /\bformat\s*\(/i },
-  { construct: 'string_agg', pattern: /\bstring_agg\b/i },
-  { construct: 'array_agg', pattern: /\barray_agg\b/i },
-  { construct: 'IS DISTINCT FROM', pattern: /\bis\s+(not\s+)?distinct\s+from\b/i },
-  { construct: 'generate_series', pattern: /\bgenerate_series\b/i },
-  { construct: 'regexp_matches', pattern: /\bregexp_matches\b/i },
-  { construct: 'index', pattern: /\bcreate\s+(unique\s+)?index\b/i },
-  { construct: 'array', pattern: /\barray\b|\w\s*\[\s*\]/i },
-  { construct: 'json/jsonb', pattern: /\bjsonb?\b/i },
-  { construct: 'SERIAL', pattern: /\b(small|big)?serial\b/i },
-  { construct: 'TRUNCATE', pattern: /\btruncate\b/i },
-  { construct: 'COMMIT / ROLLBACK', pattern: /\b(commit|rollback)\b/i, codeOnly: true },
-  { construct: 'EXECUTE ... USING', pattern: /\bexecute\b[^;]*\busing\b/i, codeOnly: true },
-  { construct: 'RAISE ... USING', pattern: /\braise\b[^;]*\busing\b/i, codeOnly: true },
-  { construct: 'FOREACH', pattern: /\bforeach\b/i },
-  { construct: '%ROWTYPE', pattern: /%rowtype\b/i },
-  { construct: 'CREATE OR REPLACE TABLE', pattern: /\bcreate\s+or\s+replace\s+table\b/i },
-  { construct: 'LISTAGG (Redshift only: breaks the Postgres stand-in)', pattern: /\blistagg\b/i },
-  { construct: 'DISTINCT ON', pattern: /\bdistinct\s+on\s*\(/i },
-  { construct: 'LATERAL', pattern: /\blateral\b/i },
-];
-
-function blank(text: string): string {
-  return text.replace(/[^\n]/g, ' ');
-}
-
-/**
- * The SQL with comments blanked (and string contents too, when asked), same length and line
- * breaks, so match offsets still give line numbers. Dollar-quoted bodies are code: their
- * delimiters are blanked and their insides masked the same way.
- */
-function maskSql(sqlText: string, blankStrings: boolean): string {
-  return tokenizeSql(sqlText)
-    .map((token) => {
-      switch (token.kind) {
-        case 'line-comment':
-        case 'block-comment':
-          return blank(token.text);
-        case 'string':
-          return blankStrings
-            ? token.text.replace(/^(E?')([\s\S]*)(')$/i, (_, open, body, close) => open + blank(body) + close)
-            : token.text;
-        case 'dollar-quoted': {
-          const tag = /^\$[A-Za-z0-9_]*\$/.exec(token.text)?.[0] ?? '$$';
-          const body = token.text.slice(tag.length, token.text.length - tag.length);
-          return blank(tag) + maskSql(body, blankStrings) + blank(tag);
-        }
-        default:
-          return token.text;
-      }
-    })
-    .join('');
-}
-
-interface Finding {
-  file: string;
-  line: number;
-  construct: string;
-  text: string;
-}
-
-function scanSql(file: string, sqlText: string): Finding[] {
-  const views = { withStrings: maskSql(sqlText, false), codeOnly: maskSql(sqlText, true) };
-  const findings: Finding[] = [];
-  for (const { construct, pattern, codeOnly } of FORBIDDEN) {
-    const view = codeOnly ? views.codeOnly : views.withStrings;
-    const global = new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`);
-    for (const match of view.matchAll(global)) {
-      const line = view.slice(0, match.index).split('\n').length;
-      findings.push({ file, line, construct, text: match[0].replace(/\s+/g, ' ').slice(0, 60) });
-    }
-  }
-  return findings.sort((a, b) => a.line - b.line);
-}
-
-function describeFindings(findings: Finding[]): string {
-  return findings
-    .map(({ file, line, construct, text }) => `${file}:${line}: ${construct} (${text})`)
-    .join('\n');
-}
 
 describe('Redshift dialect of sql/', () => {
   const files = readdirSync(SQL_DIR)
@@ -158,5 +67,23 @@ END;
 $$ LANGUAGE plpgsql;`;
 
     expect(scanSql('fine.sql', fine)).toEqual([]);
+  });
+});
+
+describe('the dialect scanner on ordinary statements (context statement)', () => {
+  test('string literals are data, and TRUNCATE and COMMIT are fine on their own', () => {
+    const statement = `INSERT INTO notes VALUES ('format() and string_agg are only words here')`;
+
+    expect(scanSql('s', statement, { context: 'statement' })).toEqual([]);
+    expect(scanSql('s', 'TRUNCATE salesforce_incremental.account', { context: 'statement' })).toEqual([]);
+  });
+
+  test('Postgres-only code is still found, and so is an anonymous DO block', () => {
+    expect(
+      scanSql('s', `SELECT string_agg(id, ',') FROM t`, { context: 'statement' }).map((f) => f.construct),
+    ).toEqual(['string_agg']);
+    expect(
+      scanSql('s', 'DO $$ BEGIN PERFORM 1; END $$', { context: 'statement' }).map((f) => f.construct),
+    ).toEqual(['DO block']);
   });
 });

@@ -1,4 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { toPostgres } from '../../local/warehouse/redshift-dialect';
 
 /** The contract's default schemas, created by sql/001_schemas.sql. */
 export const STAGING_SCHEMA = 'salesforce_incremental';
@@ -27,6 +28,8 @@ export interface AuditRow {
   rows_updated: number;
   rows_deleted: number;
   rows_purged: number;
+  rows_new: number;
+  rows_unchanged: number;
   /** ISO strings (see `auditRows`). */
   started_at: string;
   finished_at: string;
@@ -40,6 +43,8 @@ export interface ConsolidateOptions {
   cursorColumn?: string;
   stagingSchema?: string;
   finalSchema?: string;
+  /** Days a tombstone is kept: the 9-argument form (sync mode then defaults to incremental). */
+  tombstoneDays?: number;
 }
 
 /** Staging and final tables of the same columns, as the pipeline's structure sync leaves them. */
@@ -51,10 +56,10 @@ export async function createObjectTables(
   const columns = `id varchar(18), name varchar(255), systemmodstamp timestamp${
     withIsDeleted ? ', isdeleted boolean' : ''
   }`;
-  await db.exec(`
-    CREATE TABLE ${STAGING_SCHEMA}.${table} (${columns});
-    CREATE TABLE ${FINAL_SCHEMA}.${table} (${columns});
-  `);
+  // Redshift DDL, as the pipeline writes it, through the local warehouse's one translation.
+  for (const schema of [STAGING_SCHEMA, FINAL_SCHEMA]) {
+    await db.exec(toPostgres(`CREATE TABLE ${schema}.${table} (${columns}) DISTKEY(id) SORTKEY(id)`));
+  }
 }
 
 /** Inserts rows into the staging table in the given order, as AppFlow would. */
@@ -74,7 +79,10 @@ export async function stage(db: PGlite, table: string, rows: AccountRow[]): Prom
   }
 }
 
-/** CALL consolidate_object with bound arguments: 8 arguments when a sync mode is given, else 7. */
+/**
+ * CALL consolidate_object with bound arguments: 9 when tombstone days are given, 8 when a
+ * sync mode is given, else the contract's 7.
+ */
 export async function consolidate(
   db: PGlite,
   table: string,
@@ -89,9 +97,15 @@ export async function consolidate(
     options.deleteMode ?? 'hard',
     options.runId ?? 'run-test',
   ];
-  if (options.syncMode !== undefined) args.push(options.syncMode);
-  const placeholders = args.map((_, index) => `CAST($${index + 1} AS varchar)`).join(', ');
-  await db.query(`CALL consolidate_object(${placeholders})`, args);
+  if (options.syncMode !== undefined || options.tombstoneDays !== undefined) {
+    args.push(options.syncMode ?? 'incremental');
+  }
+  const placeholders = args.map((_, index) => `CAST($${index + 1} AS varchar)`);
+  if (options.tombstoneDays !== undefined) {
+    placeholders.push(`CAST($${args.length + 1} AS integer)`);
+    args.push(String(options.tombstoneDays));
+  }
+  await db.query(`CALL consolidate_object(${placeholders.join(', ')})`, args);
 }
 
 /** PGlite returns timestamps as Dates (read as UTC); the tests compare ISO strings. */
@@ -159,6 +173,8 @@ export function countsOf(
   | 'rows_updated'
   | 'rows_deleted'
   | 'rows_purged'
+  | 'rows_new'
+  | 'rows_unchanged'
 > {
   return {
     rows_staged: Number(audit.rows_staged),
@@ -168,6 +184,8 @@ export function countsOf(
     rows_updated: Number(audit.rows_updated),
     rows_deleted: Number(audit.rows_deleted),
     rows_purged: Number(audit.rows_purged),
+    rows_new: Number(audit.rows_new),
+    rows_unchanged: Number(audit.rows_unchanged),
   };
 }
 

@@ -52,20 +52,38 @@ export function anObjectState(overrides: Partial<ObjectState> = {}): ObjectState
   return { run: aRun(), plan: anAccountPlan(), ...overrides };
 }
 
-/** One field as AppFlow's DescribeConnectorEntity reports it. */
-export function entityField(identifier: string, fieldType: string): ConnectorEntityField {
-  return { identifier, supportedFieldTypeDetails: { v1: { fieldType, filterOperators: [] } } };
+/** One field as AppFlow's DescribeConnectorEntity reports it, with Salesforce's describe values (contract 8). */
+export function entityField(
+  identifier: string,
+  fieldType: string,
+  customProperties?: Record<string, string>,
+): ConnectorEntityField {
+  return {
+    identifier,
+    supportedFieldTypeDetails: { v1: { fieldType, filterOperators: [] } },
+    ...(customProperties ? { customProperties } : {}),
+  };
 }
 
 /** What Salesforce reports for Account (trimmed), compound `address` type included. */
 export function accountEntityFields(): ConnectorEntityField[] {
   return [
-    entityField('Id', 'id'),
-    entityField('Name', 'string'),
+    entityField('Id', 'id', { length: '18' }),
+    entityField('Name', 'string', { length: '255' }),
     entityField('BillingAddress', 'address'),
-    entityField('AnnualRevenue', 'currency'),
-    entityField('NumberOfEmployees', 'int'),
+    entityField('AnnualRevenue', 'currency', { precision: '18', scale: '2' }),
+    entityField('NumberOfEmployees', 'int', { precision: '8', scale: '0' }),
     entityField('IsDeleted', 'boolean'),
     entityField('SystemModstamp', 'datetime'),
   ];
 }
+
+/** The Redshift columns the fields above get (what a table created by this version holds). */
+export const ACCOUNT_TABLE: Record<string, string> = {
+  id: 'VARCHAR(18)',
+  systemmodstamp: 'TIMESTAMP',
+  isdeleted: 'BOOLEAN',
+  name: 'VARCHAR(1020)',
+  annualrevenue: 'DECIMAL(18,2)',
+  numberofemployees: 'INTEGER',
+};

@@ -13,14 +13,20 @@ import {
   type Task,
 } from '@aws-sdk/client-appflow';
 import type { PGlite } from '@electric-sql/pglite';
-import { AppFlowStandIn } from '../../../local/stand-ins/appflow-stand-in';
+import {
+  AppFlowStandIn,
+  STAGING_BUCKET_ACTIONS,
+  type StagingBucketRequest,
+} from '../../../local/stand-ins/appflow-stand-in';
 import { FaultInjector } from '../../../local/stand-ins/fault-injector';
 import { SimulatedClock } from '../../../local/stand-ins/simulated-clock';
-import { SourceOrg } from '../../../local/stand-ins/source-org';
-import { createWarehouse } from '../../support/warehouse';
+import { SALESFORCE_FIELD_TYPES, SourceOrg } from '../../../local/stand-ins/source-org';
+import { APPFLOW_DATABASE_USER } from '../../../local/warehouse/appflow-user';
+import { createLocalWarehouse } from '../../../local/warehouse/local-warehouse';
 
 const SOURCE_PROFILE = 'salesforce-local';
 const DESTINATION_PROFILE = 'redshift-local';
+const TIDB_PROFILE = { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' };
 const CLIENT_CONFIG = {
   region: 'eu-west-1',
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
@@ -117,29 +123,51 @@ describe('AppFlowStandIn through the AWS SDK', () => {
   let flowCounter = 0;
 
   beforeAll(async () => {
-    db = await createWarehouse();
+    // The local Redshift: byte-counted VARCHARs and AppFlow's database user without privileges.
+    db = await createLocalWarehouse({ applySql: false });
     await db.exec(`
       CREATE SCHEMA salesforce_incremental;
       CREATE TABLE salesforce_incremental.account (
-        id varchar(18), name varchar(255), industry varchar(255), systemmodstamp timestamp, isdeleted boolean,
-        annualrevenue numeric(18, 2)
+        id varchar(18), name varchar(1020), industry varchar(1020), systemmodstamp timestamp, isdeleted boolean,
+        annualrevenue decimal(18, 2), description varchar(65535), numberofemployees integer, lastvisit date
       );
-      CREATE TABLE salesforce_incremental.contact (id varchar(18), name varchar(255), systemmodstamp timestamp);
+      CREATE TABLE salesforce_incremental.contact (id varchar(18), name varchar(1020), systemmodstamp timestamp);
+      CREATE TABLE salesforce_incremental.lead (id varchar(18), name varchar(1020), systemmodstamp timestamp);
+      GRANT USAGE ON SCHEMA salesforce_incremental TO ${APPFLOW_DATABASE_USER};
+      GRANT INSERT ON salesforce_incremental.account, salesforce_incremental.contact TO ${APPFLOW_DATABASE_USER};
+      CREATE SCHEMA tidb_incremental;
+      CREATE TABLE tidb_incremental.orders (id bigint, amount decimal(12, 2), updated_at timestamp);
+      GRANT USAGE ON SCHEMA tidb_incremental TO ${APPFLOW_DATABASE_USER};
+      GRANT INSERT ON tidb_incremental.orders TO ${APPFLOW_DATABASE_USER};
     `);
     clock = new SimulatedClock('2026-01-01T06:00:00.000Z');
     org = new SourceOrg(clock);
     org.defineObject('Account', [
       { name: 'Industry', type: 'picklist' },
-      { name: 'AnnualRevenue', type: 'double' },
+      { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+      { name: 'Description', type: 'textarea', length: 131_072 },
+      { name: 'NumberOfEmployees', type: 'int', precision: 8, scale: 0 },
+      { name: 'LastVisit', type: 'date' },
     ]);
     org.defineObject('Contact', []);
+    // No grant on its staging table: AppFlow's database user may not insert there.
+    org.defineObject('Lead', []);
+    // Issue 14: an entity of a custom connector's source (TiDB Cloud), key `id`, cursor `updated_at`.
+    org.defineObject(
+      'orders',
+      [
+        { name: 'id', type: 'bigint' },
+        { name: 'amount', type: 'decimal', precision: 12, scale: 2 },
+      ],
+      { profile: TIDB_PROFILE.name, connectorType: 'CustomConnector' },
+    );
     faults = new FaultInjector();
     standIn = new AppFlowStandIn({
       org,
       db,
       faults,
       clock,
-      connectorProfiles: [SOURCE_PROFILE, DESTINATION_PROFILE],
+      connectorProfiles: [SOURCE_PROFILE, DESTINATION_PROFILE, TIDB_PROFILE],
       pollsUntilDone: 2,
     });
     const { url } = await standIn.start();
@@ -365,23 +393,101 @@ describe('AppFlowStandIn through the AWS SDK', () => {
     ]);
   });
 
-  test('a CustomConnector source reads the same org', async () => {
+  test("a CustomConnector profile reads its own source's entity, filtered on its cursor, without spending the org's quota", async () => {
     const flowName = nextFlowName();
-    org.upsert('Contact', [{ Id: '004A', Name: 'Ada' }]);
-    await appflow.send(
-      new CreateFlowCommand(
-        flowRequest(flowName, {
-          objectName: 'Contact',
-          destinationTable: 'salesforce_incremental.contact',
-          fields: ['Id', 'Name', 'SystemModstamp'],
-          customConnector: true,
-        }),
-      ),
-    );
+    org.upsert('orders', [
+      { id: '1', amount: '10.00', updated_at: '2026-01-01T05:00:00.000Z' },
+      { id: '2', amount: '20.00', updated_at: '2026-01-01T07:00:00.000Z' },
+    ]);
+    org.setApiQuota({ remaining: 0, max: 15000 });
+    const fields = ['id', 'amount', 'updated_at'];
+    const operator = (value: string) => ({ CustomConnector: value }) as Task['connectorOperator'];
+    const request: CreateFlowCommandInput = {
+      ...flowRequest(flowName, {
+        objectName: 'orders',
+        destinationTable: 'tidb_incremental.orders',
+        fields,
+        customConnector: true,
+      }),
+      sourceFlowConfig: {
+        connectorType: 'CustomConnector',
+        connectorProfileName: TIDB_PROFILE.name,
+        apiVersion: 'v1',
+        sourceConnectorProperties: { CustomConnector: { entityName: 'orders' } },
+      },
+    };
+    request.tasks = [
+      { taskType: 'Filter', sourceFields: fields, connectorOperator: operator('PROJECTION') },
+      {
+        taskType: 'Filter',
+        sourceFields: ['updated_at'],
+        connectorOperator: operator('GREATER_THAN'),
+        taskProperties: { DATA_TYPE: 'timestamp', VALUE: String(Date.parse('2026-01-01T06:00:00.000Z')) },
+      },
+      ...fields.map((field) => ({
+        taskType: 'Map' as const,
+        sourceFields: [field],
+        destinationField: field,
+        connectorOperator: operator('NO_OP'),
+      })),
+    ];
+    await appflow.send(new CreateFlowCommand(request));
 
     expect((await runToOutcome(flowName)).executionStatus).toBe('Successful');
-    const rows = await db.query<{ id: string }>('SELECT id FROM salesforce_incremental.contact');
-    expect(rows.rows).toEqual([{ id: '004A' }]);
+    const rows = await db.query<{ id: number }>('SELECT id FROM tidb_incremental.orders');
+    expect(rows.rows.map((row) => Number(row.id))).toEqual([2]);
+  });
+
+  test("a Salesforce profile cannot read a custom source's entity, nor a custom profile the org's objects", async () => {
+    await expect(
+      appflow.send(
+        new CreateFlowCommand(flowRequest(nextFlowName(), { objectName: 'orders', fields: ['id'] })),
+      ),
+    ).rejects.toThrow("Salesforce: sObject type 'orders' is not supported or does not exist in the org");
+    await expect(
+      appflow.send(
+        new DescribeConnectorEntityCommand({
+          connectorEntityName: 'Contact',
+          connectorType: 'CustomConnector',
+          connectorProfileName: TIDB_PROFILE.name,
+        }),
+      ),
+    ).rejects.toThrow("TiDBCloud: entity 'Contact' does not exist for connector profile 'tidb-cloud'");
+    await expect(
+      appflow.send(
+        new DescribeConnectorEntityCommand({
+          connectorEntityName: 'orders',
+          connectorType: 'Salesforce',
+          connectorProfileName: TIDB_PROFILE.name,
+        }),
+      ),
+    ).rejects.toThrow("Connector profile 'tidb-cloud' is a CustomConnector profile, not Salesforce");
+  });
+
+  test('DescribeConnectorEntity reports a custom entity with its key, its types and no Salesforce system fields', async () => {
+    const { connectorEntityFields } = await appflow.send(
+      new DescribeConnectorEntityCommand({
+        connectorEntityName: 'orders',
+        connectorType: 'CustomConnector',
+        connectorProfileName: TIDB_PROFILE.name,
+        apiVersion: 'v1',
+      }),
+    );
+    expect(
+      connectorEntityFields?.map((field) => [
+        field.identifier,
+        field.supportedFieldTypeDetails?.v1?.fieldType,
+        field.isPrimaryKey,
+      ]),
+    ).toEqual([
+      ['id', 'bigint', true],
+      ['amount', 'decimal', false],
+      ['updated_at', 'timestamp', false],
+    ]);
+    const cursor = connectorEntityFields?.find((field) => field.identifier === 'updated_at');
+    expect(cursor?.supportedFieldTypeDetails?.v1?.filterOperators).toEqual(
+      expect.arrayContaining(['GREATER_THAN', 'LESS_THAN_OR_EQUAL_TO']),
+    );
   });
 
   test('an exhausted API quota ends the run in Error and writes nothing', async () => {
@@ -577,7 +683,26 @@ describe('AppFlowStandIn through the AWS SDK', () => {
     expect(byName.get('SystemModstamp')?.supportedFieldTypeDetails?.v1?.filterOperators).toEqual(
       expect.arrayContaining(['PROJECTION', 'BETWEEN', 'GREATER_THAN']),
     );
-    expect(byName.get('AnnualRevenue')?.supportedFieldTypeDetails?.v1?.fieldType).toBe('double');
+    expect(byName.get('AnnualRevenue')).toEqual(
+      expect.objectContaining({
+        supportedFieldTypeDetails: { v1: expect.objectContaining({ fieldType: 'currency' }) },
+        customProperties: { precision: '18', scale: '2' },
+      }),
+    );
+    expect(byName.get('Description')).toEqual(
+      expect.objectContaining({
+        supportedFieldTypeDetails: {
+          v1: expect.objectContaining({
+            fieldType: 'textarea',
+            fieldLengthRange: { minimum: 0, maximum: 131_072 },
+            // SOQL cannot filter a Long Text Area.
+            filterOperators: ['PROJECTION', 'VALIDATE_NON_NULL', 'NO_OP'],
+          }),
+        },
+        customProperties: { length: '131072' },
+      }),
+    );
+    expect(byName.get('SystemModstamp')?.sourceProperties?.isTimestampFieldForIncrementalQueries).toBe(true);
 
     await expect(
       appflow.send(
@@ -607,7 +732,300 @@ describe('AppFlowStandIn through the AWS SDK', () => {
     ).toEqual([
       [SOURCE_PROFILE, 'Salesforce'],
       [DESTINATION_PROFILE, 'Redshift'],
+      [TIDB_PROFILE.name, 'CustomConnector'],
     ]);
+    expect(connectorProfileDetails?.[2].connectorLabel).toBe('TiDBCloud');
     expect(flows?.map((flow) => flow.flowName)).toEqual([flowName]);
+  });
+  describe('types, long text and loads', () => {
+    beforeEach(() => {
+      // Each test reads the whole object: start from an empty one.
+      const ids = org.query('Account', { includeDeleted: true }).map((record) => String(record.Id));
+      org.purge('Account', ids);
+    });
+
+    /** The pipeline's flow plus a Truncate task per field (contract 7). */
+    function truncatingRequest(flowName: string, fields: string[], truncated: string[], length = 16_383) {
+      const request = flowRequest(flowName, { fields });
+      for (const field of truncated) {
+        request.tasks!.push({
+          taskType: 'Truncate',
+          sourceFields: [field],
+          connectorOperator: { Salesforce: 'NO_OP' },
+          taskProperties: { TRUNCATE_LENGTH: String(length) },
+        });
+      }
+      return request;
+    }
+
+    async function stagedDescription(id: string) {
+      const result = await db.query<{ description: string; characters: number; bytes: number }>(
+        `SELECT description, length(description) AS characters, octet_length(description) AS bytes
+         FROM salesforce_incremental.account WHERE id = $1`,
+        [id],
+      );
+      return result.rows;
+    }
+
+    test('a Truncate task keeps TRUNCATE_LENGTH characters of a Long Text Area value, never splitting a 4-byte character', async () => {
+      // 131,072 characters, 131,071 of them 4 bytes in UTF-8: 524,285 bytes at the source.
+      const longText = `a${'𝄞'.repeat(131_071)}`;
+      org.upsert('Account', [{ Id: '010A', Name: 'Long', Description: longText }]);
+      const flowName = nextFlowName();
+      await appflow.send(
+        new CreateFlowCommand(truncatingRequest(flowName, ['Id', 'Name', 'Description'], ['Description'])),
+      );
+
+      expect((await runToOutcome(flowName)).executionStatus).toBe('Successful');
+
+      const [row] = await stagedDescription('010A');
+      expect(row.characters).toBe(16_383);
+      expect(row.bytes).toBe(1 + 16_382 * 4); // inside VARCHAR(65535) however many bytes a character takes
+      expect(row.description).toBe(`a${'𝄞'.repeat(16_382)}`);
+    });
+
+    test('a value the Truncate task leaves alone loads unchanged', async () => {
+      org.upsert('Account', [{ Id: '010B', Name: 'Short', Description: 'fits 𝄞' }]);
+      const flowName = nextFlowName();
+      await appflow.send(
+        new CreateFlowCommand(truncatingRequest(flowName, ['Id', 'Name', 'Description'], ['Description'])),
+      );
+
+      await runToOutcome(flowName);
+
+      expect((await stagedDescription('010B'))[0].description).toBe('fits 𝄞');
+    });
+
+    test('without a Truncate task a 131,072-character value fails the run, naming the object, table and column', async () => {
+      org.upsert('Account', [
+        { Id: '011A', Name: 'Fine' },
+        { Id: '011B', Name: 'Too long', Description: 'x'.repeat(131_072) },
+      ]);
+      const flowName = nextFlowName();
+      await appflow.send(
+        new CreateFlowCommand(flowRequest(flowName, { fields: ['Id', 'Name', 'Description'] })),
+      );
+
+      const execution = await runToOutcome(flowName);
+
+      expect(execution.executionStatus).toBe('Error');
+      const message = execution.executionResult?.errorInfo?.executionMessage ?? '';
+      expect(message).toMatch(/^Load of Account into Redshift table salesforce_incremental\.account failed/);
+      expect(message).toMatch(/record 011B/);
+      expect(message).toMatch(
+        /column description: String length exceeds DDL length \(131072 bytes > VARCHAR\(65535\)\)/,
+      );
+      // Fail-on-first-error: nothing of the run stays in staging.
+      expect(await stagedAccounts()).toEqual([]);
+    });
+
+    test('VARCHAR lengths count bytes: 20,000 four-byte characters fail VARCHAR(65535)', async () => {
+      org.upsert('Account', [{ Id: '012A', Name: 'Bytes', Description: '𝄞'.repeat(20_000) }]);
+      const flowName = nextFlowName();
+      await appflow.send(new CreateFlowCommand(flowRequest(flowName, { fields: ['Id', 'Description'] })));
+
+      const execution = await runToOutcome(flowName);
+
+      expect(execution.executionStatus).toBe('Error');
+      expect(execution.executionResult?.errorInfo?.executionMessage).toMatch(
+        /column description: String length exceeds DDL length \(80000 bytes > VARCHAR\(65535\)\)/,
+      );
+    });
+
+    test('values load per type: currency as exact decimals, integers, dates', async () => {
+      org.upsert('Account', [
+        { Id: '013A', AnnualRevenue: 1234567.89, NumberOfEmployees: 250, LastVisit: '2026-02-28' },
+        { Id: '013B', AnnualRevenue: 0.1 + 0.2 },
+        { Id: '013C', AnnualRevenue: '9999999999999999.99' },
+      ]);
+      const flowName = nextFlowName();
+      await appflow.send(
+        new CreateFlowCommand(
+          flowRequest(flowName, { fields: ['Id', 'AnnualRevenue', 'NumberOfEmployees', 'LastVisit'] }),
+        ),
+      );
+
+      await runToOutcome(flowName);
+
+      const rows = await db.query<Record<string, unknown>>(
+        `SELECT id, annualrevenue::text AS annualrevenue, numberofemployees, lastvisit::text AS lastvisit
+         FROM salesforce_incremental.account WHERE id LIKE '013%' ORDER BY id`,
+      );
+      expect(rows.rows).toEqual([
+        { id: '013A', annualrevenue: '1234567.89', numberofemployees: 250, lastvisit: '2026-02-28' },
+        { id: '013B', annualrevenue: '0.30', numberofemployees: null, lastvisit: null },
+        // 18 significant digits: more than a double holds, exact all the way.
+        { id: '013C', annualrevenue: '9999999999999999.99', numberofemployees: null, lastvisit: null },
+      ]);
+    });
+
+    test('a DuplicateWrite fault writes the first half of the run records to staging twice, once', async () => {
+      org.upsert(
+        'Account',
+        ['014A', '014B', '014C', '014D'].map((Id) => ({ Id, Name: `Page ${Id}` })),
+      );
+      const flowName = nextFlowName();
+      await appflow.send(new CreateFlowCommand(flowRequest(flowName)));
+      faults.add([{ service: 'appflow', operation: 'DuplicateWrite', object: 'Account', times: 1 }]);
+      const accountIds = async () =>
+        (await stagedAccounts()).map((row) => row.id).filter((id) => String(id).startsWith('014'));
+
+      const execution = await runToOutcome(flowName);
+
+      expect(execution.executionStatus).toBe('Successful');
+      // AppFlow does not know the retried page landed twice: it counts the records it read.
+      expect(execution.executionResult?.recordsProcessed).toBe(4);
+      expect((await accountIds()).sort()).toEqual(['014A', '014A', '014B', '014B', '014C', '014D']);
+      expect(faults.pending()).toEqual([]);
+
+      await db.exec('DELETE FROM salesforce_incremental.account');
+      await runToOutcome(flowName);
+      expect((await accountIds()).sort()).toEqual(['014A', '014B', '014C', '014D']);
+    });
+
+    test('staging rows are inserted as AppFlow database user: without its INSERT grant the run fails', async () => {
+      org.upsert('Lead', [{ Id: '015A', Name: 'No grant' }]);
+      const flowName = nextFlowName();
+      await appflow.send(
+        new CreateFlowCommand(
+          flowRequest(flowName, {
+            objectName: 'Lead',
+            destinationTable: 'salesforce_incremental.lead',
+            fields: ['Id', 'Name'],
+          }),
+        ),
+      );
+
+      const execution = await runToOutcome(flowName);
+
+      expect(execution.executionStatus).toBe('Error');
+      expect(execution.executionResult?.errorInfo?.executionMessage).toMatch(
+        /Load of Lead into Redshift table salesforce_incremental\.lead failed.*permission denied for table lead/,
+      );
+      const user = await db.query<{ current_user: string }>('SELECT current_user');
+      expect(user.rows[0].current_user).not.toBe(APPFLOW_DATABASE_USER);
+    });
+
+    test('CreateFlow refuses a filter the connector does not offer on the field and a Truncate without a length', async () => {
+      const contains = flowRequest(nextFlowName(), { fields: ['Id', 'Description'] });
+      contains.tasks!.push({
+        taskType: 'Filter',
+        sourceFields: ['Description'],
+        connectorOperator: { Salesforce: 'CONTAINS' },
+        taskProperties: { DATA_TYPE: 'textarea', VALUE: 'x' },
+      });
+      await expect(appflow.send(new CreateFlowCommand(contains))).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: 'Filter operator CONTAINS is not supported on Account.Description (textarea)',
+      });
+
+      const truncate = flowRequest(nextFlowName(), { fields: ['Id', 'Description'] });
+      truncate.tasks!.push({
+        taskType: 'Truncate',
+        sourceFields: ['Description'],
+        connectorOperator: { Salesforce: 'NO_OP' },
+      });
+      await expect(appflow.send(new CreateFlowCommand(truncate))).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: /TRUNCATE_LENGTH/,
+      });
+      expect(standIn.flowCount()).toBe(0);
+    });
+
+    test('DescribeConnectorEntity reports every Salesforce field type with its length, precision and scale', async () => {
+      org.defineObject(
+        'TypeZoo__c',
+        SALESFORCE_FIELD_TYPES.map((type) => ({ name: `F_${type}__c`, type })),
+      );
+
+      const { connectorEntityFields } = await appflow.send(
+        new DescribeConnectorEntityCommand({
+          connectorEntityName: 'TypeZoo__c',
+          connectorType: 'Salesforce',
+        }),
+      );
+
+      const described = Object.fromEntries(
+        connectorEntityFields!
+          .filter((field) => field.identifier?.startsWith('F_'))
+          .map((field) => [field.supportedFieldTypeDetails?.v1?.fieldType, field.customProperties ?? {}]),
+      );
+      expect(described).toEqual({
+        id: { length: '18' },
+        reference: { length: '18' },
+        string: { length: '255' },
+        textarea: { length: '255' },
+        picklist: { length: '255' },
+        multipicklist: { length: '4099' },
+        combobox: { length: '255' },
+        phone: { length: '40' },
+        email: { length: '80' },
+        url: { length: '255' },
+        encryptedstring: { length: '175' },
+        boolean: {},
+        int: { precision: '9', scale: '0' },
+        long: { precision: '18', scale: '0' },
+        double: { precision: '18', scale: '0' },
+        currency: { precision: '18', scale: '2' },
+        percent: { precision: '5', scale: '2' },
+        date: {},
+        datetime: {},
+        time: {},
+        base64: {},
+        address: {},
+        location: {},
+        anyType: {},
+      });
+    });
+
+    test('stagingBucketAccess is asked before the load with the intermediate bucket, the S3 actions and keys; a refusal fails the run', async () => {
+      const requests: StagingBucketRequest[] = [];
+      let refuse = false;
+      const guarded = new AppFlowStandIn({
+        org,
+        db,
+        faults,
+        clock,
+        connectorProfiles: [SOURCE_PROFILE, DESTINATION_PROFILE],
+        stagingBucketAccess: async (request) => {
+          requests.push(request);
+          if (refuse) throw new Error('AccessDenied: bucket policy allows no s3:PutObject');
+        },
+      });
+      const client = new AppflowClient({ ...CLIENT_CONFIG, endpoint: (await guarded.start()).url });
+      try {
+        org.upsert('Account', [{ Id: '016A', Name: 'Staged' }]);
+        const flowName = nextFlowName();
+        const request = flowRequest(flowName);
+        request.destinationFlowConfigList![0].destinationConnectorProperties!.Redshift!.bucketPrefix =
+          'staging/x';
+        await client.send(new CreateFlowCommand(request));
+
+        await client.send(new StartFlowCommand({ flowName }));
+        refuse = true;
+        await client.send(new StartFlowCommand({ flowName }));
+        const { flowExecutions } = await client.send(new DescribeFlowExecutionRecordsCommand({ flowName }));
+
+        expect(requests[0]).toEqual({
+          flowName,
+          bucketName: 'local-bucket',
+          actions: [...STAGING_BUCKET_ACTIONS],
+          keys: [
+            expect.stringMatching(new RegExp(`^staging/x/${flowName}/${flowExecutions![1].executionId}/`)),
+          ],
+        });
+        expect(flowExecutions?.map((execution) => execution.executionStatus)).toEqual([
+          'Error',
+          'Successful',
+        ]);
+        expect(flowExecutions?.[0].executionResult?.errorInfo?.executionMessage).toBe(
+          'Failed to stage Account in S3 bucket local-bucket: AccessDenied: bucket policy allows no s3:PutObject',
+        );
+        expect((await stagedAccounts()).map((row) => row.id)).toEqual(['016A']);
+      } finally {
+        client.destroy();
+        await guarded.stop();
+      }
+    });
   });
 });

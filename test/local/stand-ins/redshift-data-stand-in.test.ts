@@ -11,8 +11,12 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import type { PGlite } from '@electric-sql/pglite';
 import { FaultInjector } from '../../../local/stand-ins/fault-injector';
-import { RedshiftDataStandIn } from '../../../local/stand-ins/redshift-data-stand-in';
+import { MAX_STATEMENT_BYTES, RedshiftDataStandIn } from '../../../local/stand-ins/redshift-data-stand-in';
+import { createLocalWarehouse } from '../../../local/warehouse/local-warehouse';
 import { createWarehouse } from '../../support/warehouse';
+
+/** Shaped as the Data API's statement ids (a UUID), so only the stand-in can say it is unknown. */
+const UNKNOWN_STATEMENT_ID = 'd9b6c0c9-0747-4bf4-b142-e8883122f766';
 
 const TARGET = {
   ClusterIdentifier: 'local-cluster',
@@ -278,7 +282,7 @@ describe('RedshiftDataStandIn through the AWS SDK', () => {
 
   test('unknown ids are ResourceNotFoundException; results of DML are ValidationException', async () => {
     await expect(
-      redshiftData.send(new DescribeStatementCommand({ Id: 'no-such-id' })),
+      redshiftData.send(new DescribeStatementCommand({ Id: UNKNOWN_STATEMENT_ID })),
     ).rejects.toHaveProperty('name', 'ResourceNotFoundException');
     const inserted = await execute({ Sql: "INSERT INTO salesforce.account (id) VALUES ('X')" });
     await expect(
@@ -334,7 +338,7 @@ describe('RedshiftDataStandIn through the AWS SDK', () => {
     ]);
 
     const internal = await redshiftData
-      .send(new DescribeStatementCommand({ Id: 'anything' }))
+      .send(new DescribeStatementCommand({ Id: UNKNOWN_STATEMENT_ID }))
       .catch((caught: unknown) => caught);
     const text = await redshiftData
       .send(new ExecuteStatementCommand({ ...TARGET, Sql: 'SELECT 1' }))
@@ -364,5 +368,215 @@ describe('RedshiftDataStandIn through the AWS SDK', () => {
     expect(
       standIn.calls.filter((call) => call.sql?.includes("('S1')")).map((call) => call.operation),
     ).toEqual(expect.arrayContaining(['ExecuteStatement', 'DescribeStatement']));
+  });
+});
+
+describe('RedshiftDataStandIn enforces the Data API limits and Redshift dialect', () => {
+  let db: PGlite;
+  let standIn: RedshiftDataStandIn;
+  let redshiftData: RedshiftDataClient;
+
+  beforeAll(async () => {
+    db = await createLocalWarehouse({ applySql: false });
+    await db.exec('CREATE SCHEMA salesforce_incremental');
+    standIn = new RedshiftDataStandIn({ db, faults: new FaultInjector() });
+    const { url } = await standIn.start();
+    redshiftData = new RedshiftDataClient({
+      endpoint: url,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    redshiftData.destroy();
+    await standIn.stop();
+    await db.close();
+  });
+
+  async function waitFor(id: string): Promise<DescribeStatementResponse> {
+    for (let poll = 0; poll < 400; poll += 1) {
+      const described = await redshiftData.send(new DescribeStatementCommand({ Id: id }));
+      if (
+        described.Status === 'FINISHED' ||
+        described.Status === 'FAILED' ||
+        described.Status === 'ABORTED'
+      ) {
+        return described;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`statement ${id} never ended`);
+  }
+
+  async function run(sql: string): Promise<DescribeStatementResponse> {
+    const { Id } = await redshiftData.send(new ExecuteStatementCommand({ ...TARGET, Sql: sql }));
+    return waitFor(Id!);
+  }
+
+  test('a batch of 41 statements is a ValidationException; 40 run', async () => {
+    const sqls = (count: number) => Array.from({ length: count }, (_, index) => `SELECT ${index}`);
+
+    await expect(
+      redshiftData.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: sqls(41) })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: /less than or equal to 40/ });
+    const { Id } = await redshiftData.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: sqls(40) }));
+    expect((await waitFor(Id!)).Status).toBe('FINISHED');
+  });
+
+  test('a statement over 100 KB is a ValidationException, in ExecuteStatement and in a batch', async () => {
+    const sqlOfBytes = (bytes: number) => `SELECT '${'x'.repeat(bytes - 'SELECT '.length - 2)}'`;
+    expect(Buffer.byteLength(sqlOfBytes(MAX_STATEMENT_BYTES + 1))).toBe(100_001);
+
+    await expect(
+      redshiftData.send(new ExecuteStatementCommand({ ...TARGET, Sql: sqlOfBytes(MAX_STATEMENT_BYTES + 1) })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Cannot process query string larger than 100kB',
+    });
+    await expect(
+      redshiftData.send(
+        new BatchExecuteStatementCommand({
+          ...TARGET,
+          Sqls: ['SELECT 1', sqlOfBytes(MAX_STATEMENT_BYTES + 1)],
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Cannot process query string larger than 100kB',
+    });
+    expect((await run(sqlOfBytes(MAX_STATEMENT_BYTES))).Status).toBe('FINISHED');
+  });
+
+  test('the 100 KB counts bytes: 4-byte characters reach it four times sooner', async () => {
+    const emoji = '\u{1F600}'; // 4 bytes in UTF-8, 2 UTF-16 code units
+    const sql = `SELECT '${emoji.repeat(25_001)}'`;
+    expect(sql.length).toBeLessThan(MAX_STATEMENT_BYTES);
+
+    await expect(
+      redshiftData.send(new ExecuteStatementCommand({ ...TARGET, Sql: sql })),
+    ).rejects.toHaveProperty('name', 'ValidationException');
+  });
+
+  test('BatchExecuteStatement takes no Parameters', async () => {
+    await expect(
+      redshiftData.send(
+        new BatchExecuteStatementCommand({
+          ...TARGET,
+          Sqls: ['SELECT :id'],
+          // Not in the SDK's input type: sent as a client that ignores the model would.
+          ...({ Parameters: [{ name: 'id', value: '1' }] } as object),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: /takes no Parameters/ });
+  });
+
+  test.each([
+    [
+      'a name outside ^[0-9a-zA-Z_]+$',
+      [{ name: 'bad-name', value: '1' }],
+      'SELECT :bad',
+      /regular expression/,
+    ],
+    [
+      'an empty value (no NULL parameters)',
+      [{ name: 'id', value: '' }],
+      'SELECT :id',
+      /greater than or equal to 1/,
+    ],
+    [
+      'a parameter the SQL does not use',
+      [
+        { name: 'id', value: '1' },
+        { name: 'extra', value: '2' },
+      ],
+      'SELECT :id',
+      /'extra'.*not used/,
+    ],
+    [
+      'a name given twice',
+      [
+        { name: 'id', value: '1' },
+        { name: 'id', value: '2' },
+      ],
+      'SELECT :id',
+      /more than once/,
+    ],
+    ['an empty Parameters list', [], 'SELECT 1', /greater than or equal to 1/],
+  ])('parameters: %s is a ValidationException', async (_, Parameters, Sql, message) => {
+    await expect(
+      redshiftData.send(new ExecuteStatementCommand({ ...TARGET, Sql, Parameters })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message });
+  });
+
+  test('Postgres-only SQL fails the statement, naming the construct', async () => {
+    const failed = await run("SELECT string_agg(nspname, ',') FROM pg_namespace");
+
+    expect(failed.Status).toBe('FAILED');
+    expect(failed.Error).toMatch(/^ERROR: string_agg is not supported by Amazon Redshift/);
+  });
+
+  test('Redshift DDL with DISTKEY and SORTKEY runs, and the sort key becomes an index', async () => {
+    const created = await run(
+      'CREATE TABLE salesforce_incremental.account (id VARCHAR(18) ENCODE zstd, name VARCHAR(255)) ' +
+        'DISTSTYLE KEY DISTKEY(id) COMPOUND SORTKEY(id)',
+    );
+
+    expect(created.Status).toBe('FINISHED');
+    const indexes = await db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'salesforce_incremental' AND tablename = 'account'",
+    );
+    expect(indexes.rows.map((row) => row.indexdef)).toEqual([
+      'CREATE INDEX account_sortkey ON salesforce_incremental.account USING btree (id)',
+    ]);
+  });
+
+  test('VARCHAR(65536) fails like Redshift', async () => {
+    const failed = await run('CREATE TABLE salesforce_incremental.too_wide (notes VARCHAR(65536))');
+
+    expect(failed.Status).toBe('FAILED');
+    expect(failed.Error).toMatch(/length for type varchar cannot exceed 65535/);
+  });
+
+  test('widening a VARCHAR runs alone but not inside a batch (a transaction block)', async () => {
+    await run('CREATE TABLE salesforce_incremental.widen (notes VARCHAR(10))');
+
+    const { Id } = await redshiftData.send(
+      new BatchExecuteStatementCommand({
+        ...TARGET,
+        Sqls: ['SELECT 1', 'ALTER TABLE salesforce_incremental.widen ALTER COLUMN notes TYPE VARCHAR(20)'],
+      }),
+    );
+    const batch = await waitFor(Id!);
+    expect(batch.Status).toBe('FAILED');
+    expect(batch.Error).toMatch(/cannot run inside a transaction block/);
+
+    expect(
+      (await run('ALTER TABLE salesforce_incremental.widen ALTER COLUMN notes TYPE VARCHAR(20)')).Status,
+    ).toBe('FINISHED');
+    const narrowed = await run(
+      'ALTER TABLE salesforce_incremental.widen ALTER COLUMN notes TYPE VARCHAR(15)',
+    );
+    expect(narrowed.Status).toBe('FAILED');
+    expect(narrowed.Error).toMatch(
+      /target column size 15 should be greater or equal to current maximum column size 20/,
+    );
+  });
+
+  test("a value of more bytes than its VARCHAR holds fails with Redshift's error text", async () => {
+    await run('CREATE TABLE salesforce_incremental.bytes (name VARCHAR(10))');
+
+    const { Id } = await redshiftData.send(
+      new ExecuteStatementCommand({
+        ...TARGET,
+        Sql: 'INSERT INTO salesforce_incremental.bytes VALUES (:name)',
+        Parameters: [{ name: 'name', value: `${'\u00e9'.repeat(5)}x` }], // 6 characters, 11 bytes
+      }),
+    );
+    const failed = await waitFor(Id!);
+
+    expect(failed.Status).toBe('FAILED');
+    expect(failed.Error).toBe('ERROR: value too long for type character varying(10)');
   });
 });

@@ -1,3 +1,4 @@
+import { parseScenario } from '../../../local/runner/scenario';
 import { FaultInjector } from '../../../local/stand-ins/fault-injector';
 import { SimulatedClock } from '../../../local/stand-ins/simulated-clock';
 import { SourceOrg } from '../../../local/stand-ins/source-org';
@@ -55,6 +56,19 @@ describe('FaultInjector', () => {
     expect(faults.take('redshift-data', 'Statement')).toBeUndefined();
   });
 
+  test('DuplicateWrite needs no error and belongs to appflow', () => {
+    const faults = new FaultInjector();
+
+    faults.add([{ service: 'appflow', operation: 'DuplicateWrite', object: 'Account', times: 1 }]);
+    expect(faults.take('appflow', 'DuplicateWrite', 'Account')).toBe('DuplicateWrite');
+    expect(() => faults.add([{ service: 'redshift-data', operation: 'DuplicateWrite', times: 1 }])).toThrow(
+      /DuplicateWrite is a fault of service appflow/,
+    );
+    expect(() => faults.add([{ service: 'appflow', operation: 'StartFlow', times: 1 }])).toThrow(
+      /needs service, operation and error/,
+    );
+  });
+
   test('add rejects faults without a positive times; clear drops everything', () => {
     const faults = new FaultInjector();
 
@@ -79,9 +93,9 @@ describe('SourceOrg', () => {
     const { org } = newOrg();
 
     expect(org.fields('Account')).toEqual([
-      { name: 'Id', type: 'id' },
-      { name: 'Industry', type: 'picklist' },
-      { name: 'Name', type: 'string' },
+      { name: 'Id', type: 'id', length: 18 },
+      { name: 'Industry', type: 'picklist', length: 255 },
+      { name: 'Name', type: 'string', length: 255 },
       { name: 'SystemModstamp', type: 'datetime' },
       { name: 'IsDeleted', type: 'boolean' },
     ]);
@@ -125,12 +139,14 @@ describe('SourceOrg', () => {
     );
     expect(org.fields('Account')).toEqual(
       expect.arrayContaining([
-        { name: 'AnnualRevenue', type: 'double' },
+        // One value cannot tell the scale; cents at least, so 12.5 stays 12.5.
+        { name: 'AnnualRevenue', type: 'double', precision: 18, scale: 2 },
         { name: 'IsPartner', type: 'boolean' },
         { name: 'LastActivity', type: 'datetime' },
-        { name: 'Site', type: 'string' },
+        { name: 'Site', type: 'string', length: 255 },
       ]),
     );
+    expect(org.truth('Account')[0].AnnualRevenue).toBe('12.50');
   });
 
   test('delete keeps the record for includeDeleted queries; purge removes it with no trace', () => {
@@ -168,5 +184,317 @@ describe('SourceOrg', () => {
     expect(org.consumeApiRequests(2)).toBe(true);
     expect(org.consumeApiRequests(2)).toBe(false);
     expect(org.apiQuota).toEqual({ remaining: 1, max: 100 });
+  });
+  test('defineObject completes declared fields with their type describe defaults and stores the options', () => {
+    const { org } = newOrg();
+
+    org.defineObject(
+      'Opportunity',
+      [
+        { name: 'Amount', type: 'currency' },
+        { name: 'Probability', type: 'percent', precision: 3, scale: 0 },
+        { name: 'Description', type: 'textarea', length: 32_000 },
+        { name: 'AccountId', type: 'reference' },
+        { name: 'Phone__c', type: 'phone' },
+        { name: 'Count__c', type: 'int' },
+      ],
+      { primaryKey: 'Id', cursorField: 'SystemModstamp', profile: 'salesforce-local' },
+    );
+
+    expect(org.fields('Opportunity').slice(1, 7)).toEqual([
+      { name: 'Amount', type: 'currency', precision: 18, scale: 2 },
+      { name: 'Probability', type: 'percent', precision: 3, scale: 0 },
+      { name: 'Description', type: 'textarea', length: 32_000 },
+      { name: 'AccountId', type: 'reference', length: 18 },
+      { name: 'Phone__c', type: 'phone', length: 40 },
+      { name: 'Count__c', type: 'int', precision: 9, scale: 0 },
+    ]);
+    expect(org.objectOptions('opportunity')).toEqual({
+      primaryKey: 'Id',
+      cursorField: 'SystemModstamp',
+      profile: 'salesforce-local',
+    });
+    expect(() => org.defineObject('Bad', [{ name: 'X', type: 'float' as never }])).toThrow(
+      /Bad\.X has unknown type 'float'/,
+    );
+  });
+
+  test('numbers are stored as Salesforce saves them: rounded half up to the scale, as exact decimal text', () => {
+    const { org } = newOrg();
+    org.defineObject('Account', [
+      { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+      { name: 'Probability__c', type: 'percent', precision: 3, scale: 0 },
+      { name: 'Employees__c', type: 'int' },
+    ]);
+
+    org.upsert('Account', [
+      { Id: 'A1', AnnualRevenue: 1234567.89, Probability__c: 70, Employees__c: 12 },
+      { Id: 'A2', AnnualRevenue: 0.1 + 0.2, Probability__c: '99.5' },
+      { Id: 'A3', AnnualRevenue: 1.005, Employees__c: '7' },
+      { Id: 'A4', AnnualRevenue: '9999999999999999.99' },
+      { Id: 'A5', AnnualRevenue: -0.004 },
+    ]);
+
+    expect(
+      org
+        .truth('Account')
+        .map((record) => [record.AnnualRevenue, record.Probability__c, record.Employees__c]),
+    ).toEqual([
+      ['1234567.89', '70', 12],
+      ['0.30', '100', null],
+      ['1.01', null, 7], // 1.005 is 1.00499… as a double; Salesforce reads the JSON text 1.005
+      ['9999999999999999.99', null, null],
+      ['0.00', null, null],
+    ]);
+  });
+
+  test('values Salesforce would refuse fail the upsert with object, field and cause, and change nothing', () => {
+    const { org } = newOrg();
+    org.defineObject('Account', [
+      { name: 'AnnualRevenue', type: 'currency', precision: 5, scale: 2 },
+      { name: 'Code__c', type: 'string', length: 3 },
+      { name: 'Employees__c', type: 'int' },
+      { name: 'Since__c', type: 'date' },
+    ]);
+
+    expect(() => org.upsert('Account', [{ Id: 'B1' }, { Id: 'B2', Code__c: 'ABCD' }])).toThrow(
+      'SourceOrg: Account.Code__c (string) holds at most 3 characters; the value has 4 (STRING_TOO_LONG)',
+    );
+    expect(() => org.upsert('Account', [{ Id: 'B3', AnnualRevenue: 1000 }])).toThrow(
+      /Account\.AnnualRevenue \(currency\) holds 5 digits with 2 after the point.*NUMBER_OUTSIDE_VALID_RANGE/,
+    );
+    expect(() => org.upsert('Account', [{ Id: 'B4', Employees__c: 1.5 }])).toThrow(/expects a whole number/);
+    expect(() => org.upsert('Account', [{ Id: 'B5', Since__c: '01/02/2026' }])).toThrow(
+      /expects a date YYYY-MM-DD/,
+    );
+    expect(org.truth('Account')).toEqual([]);
+  });
+
+  test('text length counts characters, so a 4-byte character counts once; time and date keep Salesforce formats', () => {
+    const { org } = newOrg();
+    org.defineObject('Account', [
+      { name: 'Motto__c', type: 'string', length: 2 },
+      { name: 'Opens__c', type: 'time' },
+      { name: 'Since__c', type: 'date' },
+      { name: 'Tags__c', type: 'multipicklist' },
+    ]);
+
+    org.upsert('Account', [
+      { Id: 'C1', Motto__c: '𝄞𝄞', Opens__c: '09:30', Since__c: '2026-02-01', Tags__c: 'A;B' },
+    ]);
+
+    expect(org.truth('Account')[0]).toEqual(
+      expect.objectContaining({
+        Motto__c: '𝄞𝄞',
+        Opens__c: '09:30:00.000Z',
+        Since__c: '2026-02-01',
+        Tags__c: 'A;B',
+      }),
+    );
+  });
+
+  test('a new field is typed from its first non-null value; text fields take numbers as text', () => {
+    const { org } = newOrg();
+
+    org.upsert('Account', [
+      { Id: 'E1', Score__c: null },
+      { Id: 'E2', Score__c: 4.25 },
+    ]);
+    org.upsert('Account', [{ Id: 'E3', Industry: 42 }]);
+
+    expect(org.fields('Account')).toEqual(
+      expect.arrayContaining([{ name: 'Score__c', type: 'double', precision: 18, scale: 2 }]),
+    );
+    expect(org.truth('Account').map((record) => [record.Score__c, record.Industry])).toEqual([
+      [null, null],
+      ['4.25', null],
+      [null, '42'],
+    ]);
+    expect(() =>
+      org.upsert('Account', [{ Id: 'E4', Brand_New__c: 'x', Industry: { nested: true } }]),
+    ).toThrow(/Account\.Industry \(picklist\) expects text/);
+    // The failed call added no field.
+    expect(org.fields('Account').map((field) => field.name)).not.toContain('Brand_New__c');
+  });
+
+  test('a new text field longer than 255 characters is inferred as a Long Text Area', () => {
+    const { org } = newOrg();
+
+    org.upsert('Account', [{ Id: 'D1', Notes__c: 'n'.repeat(300) }]);
+
+    expect(org.fields('Account')).toEqual(
+      expect.arrayContaining([{ name: 'Notes__c', type: 'textarea', length: 131_072 }]),
+    );
+  });
+});
+
+describe('scenario: sourceObjects and the DuplicateWrite fault', () => {
+  const day = { date: '2026-01-01' };
+
+  test('sourceObjects fields carry Salesforce types with length, precision and scale; profile and keys are kept', () => {
+    const scenario = parseScenario({
+      objects: [{ objectName: 'Account' }],
+      sourceObjects: {
+        Account: {
+          fields: [
+            { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+            { name: 'Description', type: 'textarea', length: 32_000 },
+          ],
+          profile: 'salesforce-local',
+          primaryKey: 'Id',
+          cursorField: 'SystemModstamp',
+        },
+        Ticket: { fields: [] },
+      },
+      days: [day],
+    });
+
+    expect(scenario.sourceObjects?.Account).toEqual({
+      fields: [
+        { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+        { name: 'Description', type: 'textarea', length: 32_000 },
+      ],
+      profile: 'salesforce-local',
+      primaryKey: 'Id',
+      cursorField: 'SystemModstamp',
+    });
+  });
+
+  test.each([
+    [{ name: 'X', type: 'geometry' }, /sourceObjects\.Account\.fields\.0\.type/],
+    [{ name: 'X', type: 'currency', precision: 2, scale: 3 }, /scale must not exceed precision/],
+    [{ name: 'X', type: 'string', length: 0 }, /fields\.0\.length/],
+    [{ name: 'X', type: 'string', size: 10 }, /Unrecognized key/],
+  ])('a bad field declaration %j is refused naming where', (field, message) => {
+    expect(() =>
+      parseScenario({ objects: [], sourceObjects: { Account: { fields: [field] } }, days: [day] }),
+    ).toThrow(message);
+  });
+
+  test('DuplicateWrite needs no error; every other fault does; DuplicateWrite is an appflow fault', () => {
+    const parsed = parseScenario({
+      objects: [],
+      days: [
+        { ...day, faults: [{ service: 'appflow', operation: 'DuplicateWrite', object: 'Opportunity' }] },
+      ],
+    });
+    expect(parsed.days[0].faults).toEqual([
+      { service: 'appflow', operation: 'DuplicateWrite', object: 'Opportunity', times: 1 },
+    ]);
+    expect(() =>
+      parseScenario({
+        objects: [],
+        days: [{ ...day, faults: [{ service: 'appflow', operation: 'StartFlow' }] }],
+      }),
+    ).toThrow(/faults\.0\.error: required for operation StartFlow/);
+    expect(() =>
+      parseScenario({
+        objects: [],
+        days: [{ ...day, faults: [{ service: 'redshift-data', operation: 'DuplicateWrite' }] }],
+      }),
+    ).toThrow(/DuplicateWrite is a fault of service appflow/);
+  });
+});
+
+describe('SourceOrg: an entity of a custom connector source (issue 14)', () => {
+  const tidb = { profile: 'tidb-cloud', connectorType: 'CustomConnector' };
+  let clock: SimulatedClock;
+  let org: SourceOrg;
+
+  beforeEach(() => {
+    clock = new SimulatedClock('2026-01-05T06:00:00.000Z');
+    org = new SourceOrg(clock);
+    org.defineObject(
+      'orders',
+      [
+        { name: 'id', type: 'bigint' },
+        { name: 'amount', type: 'decimal', precision: 12, scale: 2 },
+      ],
+      tidb,
+    );
+  });
+
+  test('has its own key and cursor and none of Salesforce’s system fields', () => {
+    expect(org.fields('orders').map((field) => [field.name, field.type])).toEqual([
+      ['id', 'bigint'],
+      ['amount', 'decimal'],
+      ['updated_at', 'timestamp'],
+    ]);
+  });
+
+  test('a change that omits the cursor gets the clock’s time; one that gives it keeps it; no IsDeleted', () => {
+    org.upsert('orders', [{ id: '1', amount: '12.5' }]);
+    org.upsert('orders', [{ id: 2, amount: 3, updated_at: '2026-01-01T00:00:00Z' }]);
+
+    expect(org.truth('orders')).toEqual([
+      { id: 1, amount: '12.50', updated_at: '2026-01-05T06:00:01.000Z' },
+      { id: 2, amount: '3.00', updated_at: '2026-01-01T00:00:00.000Z' },
+    ]);
+    org.upsert('orders', [{ id: '1', amount: '13' }]);
+    expect(org.truth('orders')[0]).toEqual({
+      id: 1,
+      amount: '13.00',
+      updated_at: '2026-01-05T06:00:02.000Z',
+    });
+  });
+
+  test('a record without its key is refused, naming the key', () => {
+    expect(() => org.upsert('orders', [{ amount: '1' }])).toThrow(
+      'orders record {"amount":"1"} has no id (its key)',
+    );
+  });
+
+  test('delete is refused (no soft delete); purge removes the record', () => {
+    org.upsert('orders', [{ id: '1' }, { id: '2' }]);
+
+    expect(() => org.delete('orders', ['1'])).toThrow(
+      'orders is held by connector profile tidb-cloud (CustomConnector), which has no soft delete (IsDeleted); use purge',
+    );
+    org.purge('orders', ['1']);
+    expect(org.truth('orders').map((record) => record.id)).toEqual([2]);
+  });
+
+  test('takes only the types a custom connector reports', () => {
+    expect(() => org.defineObject('orders', [{ name: 'owner', type: 'reference' }], tidb)).toThrow(
+      "orders.owner has unknown type 'reference' for a CustomConnector source (profile tidb-cloud)",
+    );
+    expect(() => org.defineObject('Account', [{ name: 'Total', type: 'bigint' }])).toThrow(
+      "Account.Total has unknown type 'bigint' for Salesforce",
+    );
+  });
+});
+
+describe('scenario: sources and connectorProfiles (issue 14)', () => {
+  const day = { date: '2026-01-05' };
+
+  test('top-level sources and connectorProfiles are kept; a CustomConnector profile needs its label', () => {
+    const scenario = parseScenario({
+      objects: [{ objectName: 'orders', sourceName: 'tidb' }],
+      sources: {
+        tidb: {
+          connectorType: 'CustomConnector',
+          connectorLabel: 'TiDBCloud',
+          connectorProfileName: 'tidb-cloud',
+        },
+      },
+      connectorProfiles: [
+        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
+      ],
+      sourceObjects: { orders: { profile: 'tidb-cloud', fields: [{ name: 'id', type: 'bigint' }] } },
+      days: [day],
+    });
+    expect(scenario.sources?.tidb).toMatchObject({ connectorProfileName: 'tidb-cloud' });
+    expect(scenario.connectorProfiles).toEqual([
+      { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
+    ]);
+    expect(() =>
+      parseScenario({
+        objects: [],
+        connectorProfiles: [{ name: 'tidb-cloud', connectorType: 'CustomConnector' }],
+        days: [day],
+      }),
+    ).toThrow(
+      /connectorProfiles\.0\.connectorLabel: connectorLabel is required for a CustomConnector profile/,
+    );
   });
 });

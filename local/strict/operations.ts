@@ -1,0 +1,69 @@
+import type { ServiceRequest } from '../stand-ins/http-service';
+import { type ApiModel, loadApiModel } from './api-model';
+
+/** The AWS services the stand-ins play, by botocore's name (the directory of its model). */
+export type AwsServiceName = 'appflow' | 'redshift-data' | 'secretsmanager' | 'events' | 'dynamodb';
+
+export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
+  'appflow',
+  'redshift-data',
+  'secretsmanager',
+  'events',
+  'dynamodb',
+];
+
+/** The wire protocol a service's requests and errors use. */
+export function protocolOf(service: AwsServiceName): 'restJson' | 'awsJson' {
+  return loadApiModel(service).metadata.protocol === 'rest-json' ? 'restJson' : 'awsJson';
+}
+
+function headerValue(request: ServiceRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** 'RedshiftData.ExecuteStatement' → 'ExecuteStatement', only with the service's own target prefix. */
+function operationFromTarget(model: ApiModel, request: ServiceRequest): string {
+  const target = headerValue(request, 'x-amz-target') ?? '';
+  const separator = target.lastIndexOf('.');
+  if (separator < 0 || target.slice(0, separator) !== model.metadata.targetPrefix) {
+    return '';
+  }
+  return target.slice(separator + 1);
+}
+
+/** A requestUri such as '/flows/{flowName}' or '/tags/{resourceArn+}' as a RegExp on the path. */
+function requestUriPattern(requestUri: string): RegExp {
+  const pathPart = requestUri.split('?')[0];
+  const source = pathPart
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      if (/^\{[^}]+\+\}$/.test(part)) return '.+';
+      if (/^\{[^}]+\}$/.test(part)) return '[^/]+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+function operationFromRoute(model: ApiModel, request: ServiceRequest): string {
+  const match = Object.values(model.operations).find(
+    (operation) =>
+      operation.http.method === request.method &&
+      requestUriPattern(operation.http.requestUri).test(request.path),
+  );
+  return match?.name ?? '';
+}
+
+/**
+ * The model's name of the operation a request calls ('CreateFlow', 'ExecuteStatement', ...):
+ * from `X-Amz-Target` (awsJson) or from the model's http method and requestUri (restJson,
+ * AppFlow). '' when the request names no operation of the model: the service answers
+ * UnknownOperationException.
+ */
+export function operationOf(service: AwsServiceName, request: ServiceRequest): string {
+  const model = loadApiModel(service);
+  return protocolOf(service) === 'restJson'
+    ? operationFromRoute(model, request)
+    : operationFromTarget(model, request);
+}

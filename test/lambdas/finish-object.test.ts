@@ -1,0 +1,69 @@
+import { anObjectState } from './support/fixtures';
+
+// The handler module reads its configuration at load time.
+process.env.CONTROL_TABLE_NAME = 'control-test';
+const { objectFigures } =
+  require('../../lambdas/finish-object') as typeof import('../../lambdas/finish-object');
+
+const FLOW = {
+  flowName: 'saas2rs-test-Account-run-2026-03-10',
+  executionId: 'exec-1',
+  state: 'SUCCEEDED' as const,
+  polls: 2,
+  nextWaitSeconds: 0,
+  recordsProcessed: 120,
+};
+
+describe('objectFigures', () => {
+  test("carries the consolidation's updated, unchanged and truncated figures to the control row and report", () => {
+    // Prepare
+    const state = anObjectState({
+      flow: FLOW,
+      consolidation: {
+        statementId: 'call-1',
+        state: 'FINISHED',
+        polls: 0,
+        nextWaitSeconds: 0,
+        figures: {
+          rowsStaged: 120,
+          duplicatesRemoved: 20,
+          rowsInserted: 95,
+          rowsUpdated: 30,
+          rowsUnchanged: 4,
+          rowsDeleted: 5,
+          rowsPurged: 2,
+          valuesTruncated: 3,
+        },
+      },
+    });
+
+    // Act
+    const figures = objectFigures(state);
+
+    // Assess
+    expect(figures).toEqual({
+      recordsExtracted: 120,
+      duplicatesRemoved: 20,
+      rowsInserted: 95,
+      rowsUpdated: 30,
+      rowsUnchanged: 4,
+      rowsDeleted: 5,
+      rowsPurged: 2,
+      valuesTruncated: 3,
+      consolidationSkipped: false,
+    });
+  });
+
+  test('counts zeros when the flow found nothing and the CALL was skipped', () => {
+    // Act
+    const figures = objectFigures(anObjectState({ flow: { ...FLOW, recordsProcessed: 0 } }));
+
+    // Assess
+    expect(figures).toMatchObject({
+      rowsUpdated: 0,
+      rowsUnchanged: 0,
+      valuesTruncated: 0,
+      consolidationSkipped: true,
+    });
+  });
+});
