@@ -4,6 +4,7 @@ import type { LambdaFigures } from './lambdas';
 import type { LocalRunFigures } from './local-run';
 import { describeMachine, type MachineInfo } from './machine';
 import type { OrchestrationFigures } from './orchestration';
+import { type ScaleFigures, scaleSection, scaleTargetLines } from './scale';
 
 /** Everything one `npm run bench` measured (the `--json` file). */
 export interface BenchResults {
@@ -15,6 +16,7 @@ export interface BenchResults {
   orchestration?: OrchestrationFigures;
   lambdas?: LambdaFigures;
   localRun?: LocalRunFigures;
+  scale?: ScaleFigures;
   targets: TargetLine[];
   phaseWallMs: Record<string, number>;
   totalWallMs: number;
@@ -406,6 +408,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
       });
     }
   }
+  if (results.scale) lines.push(...scaleTargetLines(results.scale));
   const r = results.localRun;
   if (r) {
     lines.push({
@@ -423,6 +426,7 @@ export function renderResults(results: BenchResults): string {
   if (results.scaleNote) sections.push(`NOTE: ${results.scaleNote}`);
   if (results.consolidation) sections.push(consolidationSection(results.consolidation));
   if (results.orchestration) sections.push(orchestrationSection(results.orchestration));
+  if (results.scale) sections.push(scaleSection(results.scale));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));
   if (results.localRun) sections.push(localRunSection(results.localRun));
   sections.push(

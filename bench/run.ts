@@ -11,6 +11,7 @@ import { machineInfo } from './machine';
 import { benchOrchestration } from './orchestration';
 import { createProgress } from './progress';
 import { type BenchResults, renderResults, targetLines } from './report';
+import { benchScale } from './scale';
 
 /** The issue's sizes: N staged rows into M final rows, (d) with M × 10. */
 export const ISSUE_STAGED = 200_000;
@@ -19,7 +20,7 @@ export const ISSUE_FINAL = 1_000_000;
 export const DEFAULT_STAGED = 200_000;
 export const DEFAULT_FINAL = 1_000_000;
 
-const PHASES = ['lambdas', 'orchestration', 'local-run', 'consolidation'] as const;
+const PHASES = ['lambdas', 'orchestration', 'scale', 'local-run', 'consolidation'] as const;
 type Phase = (typeof PHASES)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -35,6 +36,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --lambda-ms MS         orchestration cost: assumed billed duration per Lambda invocation (default 500)
   --lambda-reps R        lambdas: fresh processes per bundle (default 5)
   --local-objects N --local-rows N --local-days N   local run size (default 10 × 10,000 × 3)
+  --scale-objects N[,N]  scale: object counts of the parent-history runs (default 10,100; the issue: 10,100,1000)
+  --scale-wide N         scale: objects of the 100-field-row run (default 100; the issue: 1000)
+  --scale-long N         scale: objects of the 6-hour-flow × 2-day local run (default 20; the issue: 1000)
 Progress goes to stderr, the result tables to stdout.`;
 
 class UsageError extends Error {}
@@ -61,6 +65,9 @@ async function main(): Promise<number> {
       'local-objects': { type: 'string' },
       'local-rows': { type: 'string' },
       'local-days': { type: 'string' },
+      'scale-objects': { type: 'string' },
+      'scale-wide': { type: 'string' },
+      'scale-long': { type: 'string' },
       'in-memory': { type: 'boolean' },
       'no-extras': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -133,6 +140,19 @@ async function main(): Promise<number> {
       case 'orchestration':
         await timePhase(phase, async () => {
           results.orchestration = await benchOrchestration({ assumedLambdaMs: lambdaMs, progress });
+        });
+        break;
+      case 'scale':
+        await timePhase(phase, async () => {
+          results.scale = await benchScale({
+            objectCounts: (values['scale-objects'] ?? '10,100')
+              .split(',')
+              .map((count) => positiveInt('scale-objects', count, 10)),
+            wideObjects: positiveInt('scale-wide', values['scale-wide'], 100),
+            longObjects: positiveInt('scale-long', values['scale-long'], 20),
+            assumedLambdaMs: lambdaMs,
+            progress,
+          });
         });
         break;
       case 'local-run':

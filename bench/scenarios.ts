@@ -32,9 +32,9 @@ export function objectName(index: number): string {
   return `Bench${String(index + 1).padStart(2, '0')}`;
 }
 
-/** 18 characters, like a Salesforce Id: a 3-character prefix per object, then a counter. */
+/** 18 characters, like a Salesforce Id: a 4-character prefix per object (base 36: 46,656 objects), then a counter. */
 function recordId(objectIndex: number, n: number): string {
-  return `a${String(objectIndex).padStart(2, '0')}${String(n).padStart(12, '0')}AAA`;
+  return `a${objectIndex.toString(36).padStart(3, '0')}${String(n).padStart(11, '0')}AAA`;
 }
 
 function record(objectIndex: number, n: number, version: number): Record<string, unknown> {

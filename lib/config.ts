@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_USER_PATTERN } from '../lambdas/common/database-user';
+import { pollsCoveringMinutes } from '../lambdas/common/object-state';
 import {
   API_VERSION_PATTERN,
   CONNECTOR_LABEL_PATTERN,
@@ -9,6 +10,17 @@ import {
   SOURCE_NAME_PATTERN,
   type SourceCatalog,
 } from '../lambdas/common/sources';
+
+/**
+ * Salesforce allows 25 concurrent long-running (over 20 s) API requests per production org;
+ * every object in flight holds at most one, so more objects at once than that only queue
+ * inside Salesforce and fail with REQUEST_LIMIT_EXCEEDED. README: sizing concurrency.
+ */
+export const MAX_MAP_CONCURRENCY = 25;
+/** Time a flow run may take before its object fails with `FlowWaitTimedOut` (an initial full load takes hours). */
+export const DEFAULT_FLOW_TIMEOUT_MINUTES = 12 * 60;
+/** What the parent execution allows beyond one flow timeout: consolidation, the report and queueing. */
+export const EXECUTION_TIMEOUT_MARGIN_MINUTES = 6 * 60;
 
 /** AppFlow resource names: letters, digits and `-_.` (the connector-profile and flow name rules). */
 const appFlowName = z.string().regex(/^[\w!@#.-]{1,256}$/, 'must match [\\w!@#.-]{1,256}');
@@ -140,23 +152,58 @@ export const environmentConfigSchema = z
       .string()
       .regex(/^[a-zA-Z0-9][\w-]{0,39}$/, 'must be letters, digits, - and _ (≤ 40)')
       .default('s2r'),
-    mapConcurrency: z.number().int().min(1).max(40).default(5),
-    /** Polls of a running flow before the object fails with FlowWaitTimedOut. */
-    maxFlowPolls: z.number().int().min(1).max(200).default(40),
+    /** Objects in flight at once (each a child execution); at most Salesforce's 25 long-running requests. */
+    mapConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(
+        MAX_MAP_CONCURRENCY,
+        `must be at most ${MAX_MAP_CONCURRENCY}: Salesforce allows 25 concurrent long-running API requests per org`,
+      )
+      .default(5),
+    /** How long a flow run may take before its object fails with FlowWaitTimedOut (default 12 h). */
+    flowTimeoutMinutes: z
+      .number()
+      .int()
+      .min(10)
+      .max(48 * 60)
+      .default(DEFAULT_FLOW_TIMEOUT_MINUTES),
+    /** Polls of a running flow before the object fails with FlowWaitTimedOut; default: the polls covering flowTimeoutMinutes. */
+    maxFlowPolls: z.number().int().min(1).max(1000).optional(),
     /** Share of the org's daily API requests that must remain for a run to start flows. */
     minApiQuotaShare: z.number().min(0).max(1).default(0.2),
+    /** Hard limit of one execution; default flowTimeoutMinutes + 6 h, so the longest flow still reports. */
     executionTimeoutMinutes: z
       .number()
       .int()
       .min(10)
-      .max(24 * 60)
-      .default(6 * 60),
+      .max(7 * 24 * 60)
+      .optional(),
     alarmEmail: z.email().optional(),
     logRetentionDays: z.number().int().positive().default(90),
     /** `retain` keeps the control table and bucket when the stack is deleted. */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (
+      config.executionTimeoutMinutes !== undefined &&
+      config.executionTimeoutMinutes <= config.flowTimeoutMinutes
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['executionTimeoutMinutes'],
+        message: `must exceed flowTimeoutMinutes (${config.flowTimeoutMinutes}): the execution would end before a flow may time out`,
+      });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    maxFlowPolls: config.maxFlowPolls ?? pollsCoveringMinutes(config.flowTimeoutMinutes),
+    executionTimeoutMinutes:
+      config.executionTimeoutMinutes ?? config.flowTimeoutMinutes + EXECUTION_TIMEOUT_MARGIN_MINUTES,
+  }));
 
 export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
 type ParsedEnvironmentConfig = z.output<typeof environmentConfigSchema>;

@@ -64,6 +64,8 @@ export const controlRowSchema = z.object({
    */
   allowUnknownTypes: z._default(z.boolean(), false),
   lookbackMinutes: z._default(z.number().check(z.gte(0), z.lte(7 * 24 * 60)), 60),
+  /** This object's flow timeout, overriding the environment's `flowTimeoutMinutes` (a huge initial load). */
+  flowTimeoutMinutes: z.optional(z.int().check(z.gte(10), z.lte(48 * 60))),
   targetTable: z.optional(matching(TABLE_NAME_PATTERN, 'must match ^[a-z][a-z0-9_]{0,79}$')),
   /**
    * Sort key of the final table (a field of the object) when reports filter on something

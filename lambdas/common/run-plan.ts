@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ObjectConfig } from './control-row';
 import type { ExecutionInput } from './execution-input';
+import { pollsCoveringMinutes } from './object-state';
 
 /** Per-execution facts every object's work shares. */
 export interface RunContext {
@@ -57,6 +58,8 @@ export interface ObjectPlan {
   window: { start?: string; end?: string };
   /** The watermark to store after success; absent for backfills, which never move it. */
   nextWatermark?: string;
+  /** Polls before `FlowWaitTimedOut` when the row sets `flowTimeoutMinutes`; else the environment's. */
+  maxFlowPolls?: number;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -137,6 +140,7 @@ export function planObject(
     cursorField: object.cursorField,
     deleteMode: object.deleteMode,
     ...(object.sortKey ? { sortKey: object.sortKey } : {}),
+    ...(object.flowTimeoutMinutes ? { maxFlowPolls: pollsCoveringMinutes(object.flowTimeoutMinutes) } : {}),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {

@@ -5,11 +5,11 @@ import {
   Choice,
   Condition,
   DefinitionBody,
+  DistributedMap,
   Fail,
   JitterType,
   JsonPath,
   LogLevel,
-  Map as MapState,
   Pass,
   StateMachine,
   StateMachineType,
@@ -150,6 +150,15 @@ export class PipelineStateMachine extends Construct {
         finishObject, // an empty run has nothing to consolidate
       )
       .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
+      // A row's own flowTimeoutMinutes (plan.maxFlowPolls) replaces the environment's limit.
+      .when(
+        Condition.and(
+          Condition.isPresent('$.plan.maxFlowPolls'),
+          Condition.numberGreaterThanEqualsJsonPath('$.flow.polls', '$.plan.maxFlowPolls'),
+        ),
+        flowTimedOut,
+      )
+      .when(Condition.isPresent('$.plan.maxFlowPolls'), waitForFlow)
       .when(Condition.numberGreaterThanEquals('$.flow.polls', maxFlowPolls), flowTimedOut)
       .otherwise(waitForFlow);
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
@@ -166,9 +175,13 @@ export class PipelineStateMachine extends Construct {
     consolidate.next(consolidationFinished);
     waitForConsolidation.next(consolidate);
 
-    const processObjects = new MapState(this, 'ProcessObjects', {
+    // Distributed: every object runs as a Standard child execution with its own 25,000-event
+    // history, so the parent's history stays constant in the number of objects and a long
+    // flow's polls count against its own object only. A redrive reruns only the failed children.
+    const processObjects = new DistributedMap(this, 'ProcessObjects', {
       itemsPath: '$.objects',
       maxConcurrency: props.mapConcurrency ?? 5,
+      mapExecutionType: StateMachineType.STANDARD,
       itemSelector: { 'run.$': '$.run', 'plan.$': '$$.Map.Item.Value' },
       resultPath: '$.results',
     });
@@ -220,6 +233,15 @@ export class PipelineStateMachine extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
         reason:
           'lambda:InvokeFunction on the function and its versions/aliases (<arn>:*), as LambdaInvoke grants it',
+      });
+    }
+    // The Distributed Map's policy (CDK's own): start, describe, stop and redrive this machine's child executions.
+    const stateMachineName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as CfnElement)}"}]}]}`;
+    for (const executions of [`${stateMachineName}:*`, `${stateMachineName}/*:*`]) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${Stack.of(this).region}:${Stack.of(this).account}:execution:${executions}]`,
+        reason:
+          'Child executions of this state machine, named by Step Functions at run time (Distributed Map); DescribeExecution, StopExecution and RedriveExecution only',
       });
     }
     Validations.of(this.stateMachine.role).acknowledge({

@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
-import type { ObjectResult } from '../../lambdas/common/object-state';
+import { type ObjectResult, pollsCoveringMinutes } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
 import type { EnvironmentConfig } from '../../lib/config';
 import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
@@ -23,6 +23,12 @@ import { SourceOrg } from '../stand-ins/source-org';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { setUpLocalWarehouse } from '../warehouse/local-warehouse';
 import { LOCAL_STACK_NAME, type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
+import {
+  ExecutionHistory,
+  type HistoryFigures,
+  type LocalStateEvent,
+  withinPayloadLimit,
+} from './execution-history';
 import { LOCAL_CONFIG, localEnvironmentConfig } from './local-config';
 import { lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
 import type { ObjectChanges, Scenario } from './scenario';
@@ -57,6 +63,10 @@ export interface DayReport {
   flowsRemaining: number;
   /** Why the execution failed, as its Fail state or failing step said. */
   error?: string;
+  /** Execution history events as AWS would count them: the parent's and the largest child execution's. */
+  historyEvents: { parent: number; maxChild: number };
+  /** Largest state input or output of the execution and its children, in bytes (AWS: 256 KB each). */
+  maxPayloadBytes: number;
   /** Counted from the execution's events and the stand-ins' logs. */
   stats: {
     stateTransitions: number;
@@ -89,6 +99,11 @@ export interface LocalRunOptions {
    * is set (`npm run local -- --keep`, `verify`'s end-to-end test). @default none
    */
   afterRun?: (context: LocalRunContext) => Promise<void>;
+  /**
+   * Fail a run whose state input or output is over 256 KB, as Step Functions does. Only the
+   * bench turns it off, to time runs bigger than the design allows. @default true
+   */
+  enforcePayloadLimit?: boolean;
 }
 
 /** The live stand-ins of a finished run, for tools that talk to them as to AWS and Salesforce. */
@@ -175,6 +190,7 @@ export async function runScenario(
   const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
   const org = new SourceOrg(clock);
   const faults = new FaultInjector();
+  let flowRunMinutes: Record<string, number> = {};
   defineSourceObjects(org, scenario, connectorProfiles);
   const appflow = new AppFlowStandIn({
     org,
@@ -182,7 +198,11 @@ export async function runScenario(
     faults,
     clock,
     connectorProfiles,
-    pollsUntilDone: options.flowPollsUntilDone ?? 1,
+    // A day's flowRunMinutes: the polls of the lengthening schedule that cover the run's minutes.
+    pollsUntilDone: (objectName) => {
+      const minutes = flowRunMinutes[objectName];
+      return minutes === undefined ? (options.flowPollsUntilDone ?? 1) : pollsCoveringMinutes(minutes);
+    },
     checks,
     stagingBucketAccess: iam.stagingBucketAccess,
   });
@@ -254,6 +274,7 @@ export async function runScenario(
       if (day.apiQuota) org.setApiQuota(day.apiQuota);
       faults.clear();
       faults.add(day.faults);
+      flowRunMinutes = day.flowRunMinutes ?? {};
       progress({
         type: 'day-started',
         index,
@@ -267,6 +288,7 @@ export async function runScenario(
       const executionName = `day-${index + 1}-${day.date}`;
       const midRunChanges = day.midRunChanges;
       const outcome = await runExecution(assembly, handlers, day.input, {
+        enforcePayloadLimit: options.enforcePayloadLimit ?? true,
         executionName,
         startTime,
         onStep: (objectName, step) => {
@@ -286,6 +308,8 @@ export async function runScenario(
         objects: objectReports(outcome.report),
         flowsRemaining: appflow.flowCount(),
         ...(outcome.error ? { error: outcome.error } : {}),
+        historyEvents: { parent: outcome.history.parent, maxChild: outcome.history.maxChild },
+        maxPayloadBytes: outcome.history.maxPayloadBytes,
         stats: {
           stateTransitions: outcome.stateTransitions,
           lambdaInvocations: outcome.lambdaInvocations,
@@ -414,9 +438,10 @@ interface ExecutionOutcome {
   error?: string;
   stateTransitions: number;
   lambdaInvocations: number;
+  history: HistoryFigures;
 }
 
-interface StateEvent {
+interface StateEvent extends LocalStateEvent {
   type: string;
   state?: { name: string; type: string; input?: unknown; output?: unknown };
   Error?: string;
@@ -432,7 +457,12 @@ async function runExecution(
   assembly: LocalAssembly,
   handlers: Record<string, LocalHandler>,
   input: unknown,
-  run: { executionName: string; startTime: Date; onStep: (objectName: string, step: string) => void },
+  run: {
+    executionName: string;
+    startTime: Date;
+    onStep: (objectName: string, step: string) => void;
+    enforcePayloadLimit: boolean;
+  },
 ): Promise<ExecutionOutcome> {
   const machine = new StateMachine(assembly.definition as never, {
     validationOptions: { checkPaths: false },
@@ -449,7 +479,10 @@ async function runExecution(
   const withStartTime = Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
-      (event: unknown) => handler(replaceExecutionStartTime(event, startTime)),
+      (event: unknown) => {
+        const invoke = () => handler(replaceExecutionStartTime(event, startTime));
+        return run.enforcePayloadLimit ? withinPayloadLimit(name, event, invoke) : invoke();
+      },
     ]),
   );
   const execution = machine.run(input as never, {
@@ -476,8 +509,10 @@ async function runExecution(
   let lambdaInvocations = 0;
   let report: RunReport | undefined;
   let failure: string | undefined;
+  const history = new ExecutionHistory(assembly.definition);
   const collect = (async () => {
     for await (const event of execution.eventLogs as AsyncIterable<StateEvent>) {
+      history.observe(event);
       if (event.type === 'StateEntered' && event.state) {
         stateTransitions++;
         if (event.state.type === 'Task') {
@@ -504,12 +539,19 @@ async function runExecution(
     error = failed.message ?? String(caught);
   }
   await collect;
+  const figures = history.figures();
+  const overLimit = run.enforcePayloadLimit && figures.dataLimitExceeded !== undefined;
+  if (overLimit) {
+    status = 'FAILED';
+    error = figures.dataLimitExceeded;
+  }
   return {
     status,
-    report,
+    report: overLimit ? undefined : report,
     error: status === 'FAILED' ? (error ?? failure) : undefined,
     stateTransitions,
     lambdaInvocations,
+    history: figures,
   };
 }
 

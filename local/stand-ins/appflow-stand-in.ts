@@ -41,8 +41,11 @@ export interface AppFlowStandInOptions extends StandInChecksOptions {
   clock: SimulatedClock;
   /** Connector profiles that exist: the source and the Redshift destination profiles. */
   connectorProfiles: ConnectorProfileSpec[];
-  /** How many DescribeFlowExecutionRecords calls report a run InProgress before its outcome. @default 1 */
-  pollsUntilDone?: number;
+  /**
+   * How many DescribeFlowExecutionRecords calls report a run InProgress before its outcome, or
+   * a function of the flow's source object giving it. @default 1
+   */
+  pollsUntilDone?: number | ((sourceObject: string) => number);
   /** Rows per multi-row INSERT into the destination table. @default 1000 */
   insertBatchRows?: number;
   /**

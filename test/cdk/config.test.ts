@@ -60,6 +60,33 @@ describe('validating an environment', () => {
     expect(message).toContain(keyPath);
   });
 
+  test("rejects a mapConcurrency above Salesforce's 25 concurrent long-running requests, saying why", () => {
+    expect(errorFor({ ...dev, mapConcurrency: 26 })).toMatch(
+      /mapConcurrency: must be at most 25: Salesforce allows 25/,
+    );
+    expect(resolveEnvironmentConfig({ max: { ...dev, mapConcurrency: 25 } }, 'max').mapConcurrency).toBe(25);
+  });
+
+  test('rejects an execution timeout that would end the execution before a flow may time out', () => {
+    expect(errorFor({ ...dev, flowTimeoutMinutes: 600, executionTimeoutMinutes: 600 })).toMatch(
+      /executionTimeoutMinutes: must exceed flowTimeoutMinutes \(600\)/,
+    );
+  });
+
+  test('derives the poll limit and the execution timeout from flowTimeoutMinutes', () => {
+    const sixHours = resolveEnvironmentConfig({ six: { ...dev, flowTimeoutMinutes: 360 } }, 'six');
+    // 30+30+60+60+120+120 s, then 5 min a poll: 6 h = 420 s + 71 × 300 s (+1 to cover the rest).
+    expect(sixHours).toMatchObject({ maxFlowPolls: 77, executionTimeoutMinutes: 720 });
+  });
+
+  test('an explicit maxFlowPolls or executionTimeoutMinutes wins over the derived one', () => {
+    const tuned = resolveEnvironmentConfig(
+      { tuned: { ...dev, maxFlowPolls: 7, executionTimeoutMinutes: 800 } },
+      'tuned',
+    );
+    expect(tuned).toMatchObject({ maxFlowPolls: 7, executionTimeoutMinutes: 800, flowTimeoutMinutes: 720 });
+  });
+
   test('rejects an unknown top-level key, naming it', () => {
     const message = errorFor({ ...dev, colour: 'blue' });
     expect(message).toContain('environment "broken"');
@@ -99,8 +126,10 @@ describe('the environments of config/environments.ts', () => {
     const config = resolveEnvironmentConfig(environments, 'prod');
     expect(config).toMatchObject({
       flowNamePrefix: 's2r',
-      maxFlowPolls: 40,
-      executionTimeoutMinutes: 360,
+      flowTimeoutMinutes: 720,
+      // The lengthening waits (30 s … 5 min) cover 12 h in 149 polls.
+      maxFlowPolls: 149,
+      executionTimeoutMinutes: 720 + 360,
       source: {
         stagingSchema: 'salesforce_incremental',
         finalSchema: 'salesforce',

@@ -22,7 +22,13 @@ const definitions: Record<string, AslMachine> = {};
 
 beforeAll(() => {
   // `tuned` moves every knob off its default, so the test sees config reach the definition.
-  const tuned = { ...environments.dev, maxFlowPolls: 7, mapConcurrency: 3, executionTimeoutMinutes: 90 };
+  const tuned = {
+    ...environments.dev,
+    maxFlowPolls: 7,
+    mapConcurrency: 3,
+    flowTimeoutMinutes: 60,
+    executionTimeoutMinutes: 90,
+  };
   for (const name of ['dev', 'prod', 'tuned']) {
     built[name] = buildPipeline(name, { environments: { ...environments, tuned } });
     definitions[name] = stateMachineDefinition(
@@ -96,6 +102,34 @@ describe('map over objects', () => {
     const { name, state } = mapOf(definitions.dev);
     expect(definitions.dev.States.LoadObjects.Next).toBe(name);
     expect(state).toMatchObject({ ItemsPath: '$.objects', ResultPath: '$.results' });
+  });
+
+  test('runs every object as a Standard child execution: the parent history stays flat in the number of objects', () => {
+    const { processor } = mapOf(definitions.dev);
+    expect((processor as unknown as { ProcessorConfig?: unknown }).ProcessorConfig).toEqual({
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
+  });
+
+  test('the state machine may start, describe, stop and redrive its own child executions only', () => {
+    const stateMachineId = logicalIdOf(built.dev.stack.pipeline.stateMachine);
+    const policies = Object.values(built.dev.template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      String(policy.Properties?.PolicyName).includes('DistributedMapPolicy'),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = (
+      policies[0] as {
+        Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
+      }
+    ).Properties.PolicyDocument.Statement;
+    for (const statement of statements) expect(JSON.stringify(statement.Resource)).toContain(stateMachineId);
+    expect(statements.flatMap((statement) => [statement.Action].flat()).sort()).toEqual([
+      'states:DescribeExecution',
+      'states:RedriveExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
   });
 
   test.each(['dev', 'prod', 'tuned'])('%s times an execution out after executionTimeoutMinutes', (env) => {
@@ -180,6 +214,25 @@ describe('bounded flow poll loop', () => {
       expect(perObject.FlowWaitTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
     },
   );
+
+  test("a row's own poll limit (plan.maxFlowPolls) replaces config.maxFlowPolls, before it is looked at", () => {
+    const rules = states('dev')['FlowFinished?'].Choices ?? [];
+    const own = rules.findIndex((rule) =>
+      (rule.And ?? []).some(
+        (condition) =>
+          condition.Variable === '$.flow.polls' &&
+          condition.NumericGreaterThanEqualsPath === '$.plan.maxFlowPolls',
+      ),
+    );
+    const keepWaiting = rules.findIndex(
+      (rule) => rule.Variable === '$.plan.maxFlowPolls' && rule.IsPresent === true,
+    );
+    const environmentLimit = rules.findIndex((rule) => rule.NumericGreaterThanEquals !== undefined);
+    expect(rules[own].Next).toBe('FlowWaitTimedOut');
+    expect(rules[keepWaiting].Next).toBe('WaitForFlow');
+    expect(own).toBeLessThan(keepWaiting);
+    expect(keepWaiting).toBeLessThan(environmentLimit);
+  });
 
   test('a flow that succeeds on its last allowed poll is consolidated, not timed out', () => {
     const rules = states('dev')['FlowFinished?'].Choices ?? [];

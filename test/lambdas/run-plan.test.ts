@@ -28,6 +28,14 @@ describe('planObject', () => {
     });
   });
 
+  test('a row with flowTimeoutMinutes carries its own poll limit: the polls that cover those minutes', () => {
+    // 2 h: 420 s of the first six waits, then 5-minute waits: 6 + ceil(6,780 / 300) = 29 polls.
+    expect(
+      planObject(anAccountConfig({ flowTimeoutMinutes: 120 }), aRun(), DEFAULT_PROFILE).maxFlowPolls,
+    ).toBe(29);
+    expect(planObject(anAccountConfig(), aRun(), DEFAULT_PROFILE)).not.toHaveProperty('maxFlowPolls');
+  });
+
   test('extracts (watermark − lookback, execution start] incrementally and moves the watermark to the start', () => {
     // Act
     const plan = planObject(anAccountConfig({ lookbackMinutes: 90 }), aRun(), DEFAULT_PROFILE);

@@ -36,11 +36,14 @@ const FLOW_NAME_PATTERN = /^[a-zA-Z0-9][\w!@#.-]+$/;
  */
 export class FlowRegistry {
   private readonly flows = new Map<string, StoredFlow>();
+  /** Polls each run needs before its outcome shows (a long flow: more of them). */
+  private readonly pollsByExecution = new WeakMap<FlowExecution, number>();
 
   constructor(
     private readonly planContext: FlowPlanContext,
     private readonly runDependencies: FlowRunDependencies,
-    private readonly pollsUntilDone: number,
+    /** A number, or per source object (the local run's `flowRunMinutes`). */
+    private readonly pollsUntilDone: number | ((sourceObject: string) => number),
   ) {}
 
   count(): number {
@@ -120,7 +123,10 @@ export class FlowRegistry {
     if (clientToken !== undefined) {
       flow.executionIdByStartToken.set(clientToken, executionId);
     }
-    flow.executions.unshift(await runFlow(flow.name, flow.plan, executionId, this.runDependencies));
+    const execution = await runFlow(flow.name, flow.plan, executionId, this.runDependencies);
+    const polls = this.pollsUntilDone;
+    this.pollsByExecution.set(execution, typeof polls === 'number' ? polls : polls(flow.plan.sourceObject));
+    flow.executions.unshift(execution);
     return { flowArn: flow.arn, flowStatus: 'Active', executionId };
   }
 
@@ -216,6 +222,7 @@ export class FlowRegistry {
   }
 
   private visibleStatus(execution: FlowExecution): ExecutionStatus {
-    return execution.describesSeen >= this.pollsUntilDone ? execution.outcome : 'InProgress';
+    const polls = this.pollsByExecution.get(execution) ?? 1;
+    return execution.describesSeen >= polls ? execution.outcome : 'InProgress';
   }
 }
