@@ -121,8 +121,9 @@ export const environmentConfigSchema = z
       stagingSchema: sqlIdentifier.default('salesforce_incremental'),
       finalSchema: sqlIdentifier.default('salesforce'),
       /**
-       * Secret with `{"instanceUrl", "accessToken"}` for Salesforce's limits resource; when
-       * set, each run first reads the org's remaining daily API requests (quota guard).
+       * Secret with the Salesforce credentials the quota guard signs in with each run (JWT bearer
+       * flow or refresh token; README: "Quota guard: the API-limits secret"); when set, each run
+       * first reads the org's remaining daily API requests.
        */
       apiLimitsSecretName: z.string().min(1).optional(),
       /** Salesforce API used by the flows; pinned so a flow never switches API mid-history. */

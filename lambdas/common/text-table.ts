@@ -6,8 +6,9 @@ export function renderTable(headers: string[], rows: (string | number | null | u
   const widths = headers.map((header, i) =>
     Math.max(header.length, ...cells.map((row) => (row[i] ?? '').length)),
   );
+  // '-' stands for a figure that was not reported; it keeps a column of numbers right-aligned.
   const numeric = headers.map(
-    (_, i) => cells.length > 0 && cells.every((row) => /^-?\d+(\.\d+)?$|^$/.test(row[i] ?? '')),
+    (_, i) => cells.length > 0 && cells.every((row) => /^-?\d+(\.\d+)?$|^-?$/.test(row[i] ?? '')),
   );
   const line = (row: string[]) =>
     row

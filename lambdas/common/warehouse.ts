@@ -233,15 +233,6 @@ export async function executeStatement(
   if (state.status !== 'FINISHED') throw new ThrottledError(`${what} did not finish within ${budgetMs} ms`);
 }
 
-/**
- * A literal for the few places the Data API takes no parameters (batches). Only the
- * characters of validated identifiers and run ids pass; anything else is refused, not escaped.
- */
-export function sqlLiteral(value: string): string {
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) throw new Error(`Refusing SQL literal "${value}"`);
-  return `'${value}'`;
-}
-
 /** Identifiers reaching SQL text were validated against the contract's patterns; quoting is the second fence. */
 export function quoteIdent(identifier: string): string {
   if (!/^[a-z_][a-z0-9_]{0,126}$/.test(identifier))

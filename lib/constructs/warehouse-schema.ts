@@ -14,6 +14,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { readSqlFiles, type SqlFile } from '../../lambdas/common/sql-files';
+import { MAX_BATCH_STATEMENTS } from '../../lambdas/common/warehouse';
 import { PipelineFunction } from './pipeline-function';
 import type { WarehouseAccess } from './warehouse-access';
 
@@ -39,8 +40,7 @@ export interface WarehouseSchemaProps {
  * in the warehouse always matches the code. The files are idempotent; deleting the
  * stack leaves the warehouse as it is.
  */
-/** The Data API's BatchExecuteStatement limits: 1–40 statements, each at most 100 KB. */
-export const MAX_BATCH_STATEMENTS = 40;
+/** The Data API's statement size limit (BatchExecuteStatement also takes at most 40 of them). */
 export const MAX_STATEMENT_BYTES = 100_000;
 
 /**

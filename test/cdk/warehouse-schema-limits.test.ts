@@ -1,10 +1,7 @@
 import * as path from 'node:path';
 import { readSqlFiles } from '../../lambdas/common/sql-files';
-import {
-  assertWithinDataApiLimits,
-  MAX_BATCH_STATEMENTS,
-  MAX_STATEMENT_BYTES,
-} from '../../lib/constructs/warehouse-schema';
+import { MAX_BATCH_STATEMENTS } from '../../lambdas/common/warehouse';
+import { assertWithinDataApiLimits, MAX_STATEMENT_BYTES } from '../../lib/constructs/warehouse-schema';
 
 describe('sql/ fits one Data API batch', () => {
   test('the shipped sql/ is within 40 statements of at most 100 KB each', () => {
