@@ -108,7 +108,8 @@ DECLARE
   v_count bigint;
   v_column record;
   v_final_column record;
-  v_final_columns refcursor;
+  v_final_count integer;
+  v_final_max_position integer;
   v_figures record;
   v_staging_table varchar(512);
   v_final_table varchar(512);
@@ -117,7 +118,6 @@ DECLARE
   v_cursor_type varchar(256);
   v_column_count integer := 0;
   v_positional boolean := true;
-  v_final_exhausted boolean := false;
   v_final_type_wrong boolean := false;
   v_missing_columns integer := 0;
   v_position integer := 0;
@@ -157,6 +157,12 @@ DECLARE
   v_started_literal varchar(64);
   v_finished_at timestamp;
 BEGIN
+  -- Hard-mode CALLs of different objects read and write the one tombstone table; run
+  -- concurrently, Redshift would fail one of them with a serializable isolation violation
+  -- (error 1023). Locking it first, before any read, makes them wait for each other instead.
+  IF p_delete_mode = 'hard' THEN
+    LOCK public.consolidation_tombstones;
+  END IF;
   -- 1. Arguments. Every identifier is checked before any SQL is built from it.
   IF p_staging_schema IS NULL OR NOT (p_staging_schema ~ v_identifier_pattern) THEN
     v_shown := COALESCE(quote_literal(p_staging_schema), 'NULL');
@@ -229,27 +235,39 @@ BEGIN
     RAISE EXCEPTION 'consolidate_object: cursor_column % is not a column of %.%', p_cursor_column, p_staging_schema, p_table_name;
   END IF;
 
-  -- Staging's columns against final's, side by side in column order (two ordered catalog
-  -- reads, never a join of the catalog with itself, which is slow on a big catalog):
+  -- Staging's columns against final's, side by side in column order: one catalog read that
+  -- pairs each staging column with final's column at the same position (Redshift allows one
+  -- open cursor per session, and a FOR loop over a query is one, so no second cursor beside it):
   -- * same name at the same position: final's type must hold staging's values (the same
   --   type; a VARCHAR or a DECIMAL's precision may be larger in final; a VARCHAR is widened
   --   before the CALL, outside a transaction block);
   -- * final has no more columns: staging's remaining columns are added to final with
   --   staging's type, inside this transaction, so they stay positional;
-  -- * another name: the columns are matched by name instead (see the top of this file).
+  -- * another name, or a dropped column's gap in either table: the columns are matched by
+  --   name instead (see the top of this file).
   -- Also: the cursor's type, the isdeleted column, and the column list for the named form.
-  OPEN v_final_columns FOR
-    SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
-    FROM pg_catalog.pg_attribute a
-    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
-    ORDER BY a.attnum;
+  SELECT COUNT(*), COALESCE(MAX(a.attnum), 0) INTO v_final_count, v_final_max_position
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped;
+  IF v_final_count <> v_final_max_position THEN
+    v_positional := false;
+    v_misalignment := 'final has dropped columns';
+  END IF;
   FOR v_column IN
-    SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+    SELECT a.attnum AS position, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
+      f.attname AS final_name, format_type(f.atttypid, f.atttypmod) AS final_type
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN (
+      SELECT fa.attnum, fa.attname, fa.atttypid, fa.atttypmod
+      FROM pg_catalog.pg_attribute fa
+      JOIN pg_catalog.pg_class fc ON fc.oid = fa.attrelid
+      JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+      WHERE fn.nspname = p_final_schema AND fc.relname = p_table_name AND fa.attnum > 0 AND NOT fa.attisdropped
+    ) f ON f.attnum = a.attnum
     WHERE n.nspname = p_staging_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
     ORDER BY a.attnum
   LOOP
@@ -281,31 +299,31 @@ BEGIN
     END IF;
     v_column_list_bytes := v_column_list_bytes + OCTET_LENGTH(quote_ident(v_column.column_name)) + 2;
 
-    IF v_positional AND NOT v_final_exhausted THEN
-      FETCH v_final_columns INTO v_final_column;
-      IF NOT FOUND THEN
-        v_final_exhausted := true;
-      ELSIF v_final_column.column_name <> v_column.column_name THEN
+    IF v_positional THEN
+      IF v_column.position <> v_column_count THEN
+        v_positional := false;
+        v_misalignment := 'staging has dropped columns';
+      ELSIF v_column.position > v_final_max_position THEN
+        v_missing_columns := v_missing_columns + 1;
+      ELSIF v_column.final_name <> v_column.column_name THEN
         v_positional := false;
         v_misalignment := 'column ' || CAST(v_column_count AS varchar) || ' is ' || v_column.column_name
-          || ' in staging but ' || v_final_column.column_name || ' in final';
-      ELSIF v_final_column.column_type <> v_column.column_type THEN
+          || ' in staging but ' || v_column.final_name || ' in final';
+      ELSIF v_column.final_type <> v_column.column_type THEN
         -- Compared once more below, by name, where the widths are worked out.
         v_final_type_wrong := true;
       END IF;
     END IF;
-    IF v_positional AND v_final_exhausted THEN
-      v_missing_columns := v_missing_columns + 1;
-    END IF;
   END LOOP;
-  IF v_positional AND NOT v_final_exhausted THEN
-    FETCH v_final_columns INTO v_final_column;
-    IF FOUND THEN
-      v_positional := false;
-      v_misalignment := 'final has more columns than staging, ' || v_final_column.column_name || ' first';
-    END IF;
+  IF v_positional AND v_final_count > v_column_count THEN
+    SELECT a.attname AS column_name INTO v_final_column
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum = v_column_count + 1;
+    v_positional := false;
+    v_misalignment := 'final has more columns than staging, ' || v_final_column.column_name || ' first';
   END IF;
-  CLOSE v_final_columns;
   v_s_deleted := REPLACE(v_deleted_template, '{c}', 's.isdeleted');
   v_f_deleted := REPLACE(v_deleted_template, '{c}', 'f.isdeleted');
 
@@ -370,8 +388,10 @@ BEGIN
   v_rows_staged := v_figures.staged;
   v_rows_keyed := v_figures.keyed;
 
-  SELECT COUNT(*) INTO v_tombstones_here FROM public.consolidation_tombstones
-  WHERE final_schema = p_final_schema AND table_name = p_table_name;
+  IF p_delete_mode = 'hard' THEN
+    SELECT COUNT(*) INTO v_tombstones_here FROM public.consolidation_tombstones
+    WHERE final_schema = p_final_schema AND table_name = p_table_name;
+  END IF;
   v_use_tombstones := p_delete_mode = 'hard' AND v_tombstones_here > 0;
 
   IF v_rows_keyed > 0 THEN

@@ -207,7 +207,12 @@ function dynamodbRequests(call: GateCall, facts: AccountFacts): AuthorizationReq
   const tableArn = (name: string) =>
     name.startsWith('arn:') ? name : `arn:aws:dynamodb:${region}:${facts.account}:table/${name}`;
   const single = text(body.TableName);
-  if (single) return [{ action: `dynamodb:${call.operation}`, resource: tableArn(single), context: {} }];
+  // A Query or Scan of an index is authorized on the index's ARN, not the table's.
+  const index = text(body.IndexName);
+  if (single) {
+    const resource = index ? `${tableArn(single)}/index/${index}` : tableArn(single);
+    return [{ action: `dynamodb:${call.operation}`, resource, context: {} }];
+  }
   if (body.RequestItems && typeof body.RequestItems === 'object') {
     return Object.keys(body.RequestItems).map((name) => ({
       action: `dynamodb:${call.operation}`,

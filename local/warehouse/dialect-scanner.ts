@@ -115,7 +115,47 @@ export function scanSql(
       findings.push({ file, line, construct, text: match[0].replace(/\s+/g, ' ').slice(0, 60) });
     }
   }
+  if (context === 'procedure') findings.push(...nestedCursors(file, views.codeOnly));
   return findings.sort((a, b) => a.line - b.line);
+}
+
+/** Loop and cursor keywords of PL/pgSQL, in order; a FOR header runs to its own LOOP. */
+const LOOPS_AND_CURSORS =
+  /\bend\s+loop\b|\bfor\s+\w+\s+in\s+(select|execute)\b[\s\S]*?\bloop\b|\b(for\s+\w+\s+in|while)\b[\s\S]*?\bloop\b|\bloop\b|\bopen\s+\w+\s+for\b|\bclose\s+\w+/gi;
+
+/**
+ * Redshift allows one open cursor per session, and a FOR loop over a query is one: a cursor
+ * opened (OPEN … FOR, or such a FOR loop) while another is open fails there, while Postgres
+ * nests them happily.
+ */
+function nestedCursors(file: string, code: string): DialectFinding[] {
+  const findings: DialectFinding[] = [];
+  const loops: boolean[] = [];
+  let open = 0;
+  for (const match of code.matchAll(LOOPS_AND_CURSORS)) {
+    const keyword = match[0].toLowerCase();
+    const opensCursor = /^for\s+\w+\s+in\s+(select|execute)\b/.test(keyword) || keyword.startsWith('open');
+    if (opensCursor && open > 0) {
+      findings.push({
+        file,
+        line: code.slice(0, match.index).split('\n').length,
+        construct:
+          'nested cursors (Redshift allows one open cursor per session; a FOR loop over a query is one)',
+        text: match[0].replace(/\s+/g, ' ').slice(0, 60),
+      });
+    }
+    if (/^end\s+loop/.test(keyword)) {
+      if (loops.pop()) open -= 1;
+    } else if (keyword.startsWith('close')) {
+      open = Math.max(0, open - 1);
+    } else if (keyword.startsWith('open')) {
+      open += 1;
+    } else {
+      loops.push(opensCursor);
+      if (opensCursor) open += 1;
+    }
+  }
+  return findings;
 }
 
 export function describeFindings(findings: DialectFinding[]): string {

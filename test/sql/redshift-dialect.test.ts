@@ -87,3 +87,46 @@ describe('the dialect scanner on ordinary statements (context statement)', () =>
     ).toEqual(['DO block']);
   });
 });
+
+describe('cursors: Redshift allows one open cursor per session', () => {
+  const procedure = (body: string) =>
+    `CREATE OR REPLACE PROCEDURE p() AS $$\nDECLARE r record; c refcursor;\nBEGIN\n${body}\nEND;\n$$ LANGUAGE plpgsql;`;
+  const nested = (sql: string) =>
+    scanSql('p.sql', sql)
+      .filter((finding) => finding.construct.startsWith('nested cursors'))
+      .map((finding) => finding.line);
+
+  test('a FOR loop over a query inside another is refused, at the inner loop', () => {
+    const sql = procedure(
+      'FOR r IN SELECT 1 LOOP\n  FOR r IN SELECT 2 LOOP\n    NULL;\n  END LOOP;\nEND LOOP;',
+    );
+    expect(nested(sql)).toEqual([5]);
+  });
+
+  test('a FOR loop over a query while an explicit cursor is open is refused', () => {
+    const sql = procedure(
+      'OPEN c FOR SELECT 1;\nFOR r IN SELECT 2 LOOP\n  FETCH c INTO r;\nEND LOOP;\nCLOSE c;',
+    );
+    expect(nested(sql)).toEqual([5]);
+  });
+
+  test('OPEN inside a FOR loop over EXECUTE is refused', () => {
+    const sql = procedure("FOR r IN EXECUTE 'SELECT 1' LOOP\n  OPEN c FOR SELECT 2;\n  CLOSE c;\nEND LOOP;");
+    expect(nested(sql)).toEqual([5]);
+  });
+
+  test('loops one after the other, an integer loop around a query loop, and a cursor closed first pass', () => {
+    const sql = procedure(
+      [
+        'FOR r IN SELECT 1 LOOP NULL; END LOOP;',
+        'FOR r IN SELECT 2 LOOP NULL; END LOOP;',
+        'FOR i IN 1..3 LOOP',
+        '  FOR r IN SELECT i LOOP NULL; END LOOP;',
+        'END LOOP;',
+        'OPEN c FOR SELECT 1; CLOSE c;',
+        "FOR r IN SELECT 3 LOOP EXECUTE 'SELECT 1'; END LOOP;",
+      ].join('\n'),
+    );
+    expect(nested(sql)).toEqual([]);
+  });
+});

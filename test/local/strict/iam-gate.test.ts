@@ -431,6 +431,16 @@ describe('the synthesized stack through the gate the local run uses', () => {
     }
   });
 
+  test("a Scan of an index needs the index's ARN: LoadObjects' table grant does not cover it", async () => {
+    const scan = { TableName: 'saas-to-redshift-local-control' };
+    expect(await refusalOf(gate.check(as('LoadObjects', 'dynamodb', 'Scan', scan)))).toBeUndefined();
+    const refusal = await refusalOf(
+      gate.check(as('LoadObjects', 'dynamodb', 'Scan', { ...scan, IndexName: 'by-source' })),
+    );
+    expect(refusal?.code).toBe('AccessDeniedException');
+    expect(refusal?.message).toContain('table/saas-to-redshift-local-control/index/by-source');
+  });
+
   test("defect 6: the custom resource's status function may only describe the apply function's statements", async () => {
     const status = principalOfFunction(template, environment(), ids.StatusFunction);
     const execute = call('redshift-data', 'ExecuteStatement', {
