@@ -369,8 +369,11 @@ BEGIN
             p_final_schema, p_table_name;
         END IF;
       ELSE
+        -- Text gets ZSTD as structure sync gives it: under ENCODE AUTO Redshift may pick an
+        -- encoding (BYTEDICT, TEXT255, TEXT32K) that a later widening cannot change.
         EXECUTE 'ALTER TABLE ' || v_final_table || ' ADD COLUMN ' || quote_ident(v_column.column_name) || ' '
-          || v_column.column_type;
+          || v_column.column_type
+          || CASE WHEN v_column.column_type LIKE 'character varying%' THEN ' ENCODE ZSTD' ELSE '' END;
       END IF;
     END LOOP;
   END IF;

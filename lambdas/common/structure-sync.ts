@@ -209,6 +209,10 @@ export function planTableChanges(
   };
   checkExisting(layout.stagingSchema, existing.staging);
   checkExisting(layout.finalSchema, existing.final);
+  // Final's widenings first: if one fails, staging stays the narrower side, which the
+  // procedure accepts; the other way round every later CALL would refuse the pair.
+  const finalPrefix = `ALTER TABLE ${qualified(layout.finalSchema)} `;
+  widenings.sort((a, b) => Number(b.startsWith(finalPrefix)) - Number(a.startsWith(finalPrefix)));
   if (refusals.length > 0) {
     throw new SchemaMismatchError(
       `${objectName}: ${refusals.join('; ')}. Redshift cannot change these column types in place: add a new field at the source, or rename the old column and reset the object (resetRequested)`,
