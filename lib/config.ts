@@ -3,12 +3,14 @@ import { DATABASE_USER_PATTERN } from '../lambdas/common/database-user';
 import { pollsCoveringMinutes } from '../lambdas/common/object-state';
 import {
   API_VERSION_PATTERN,
+  APPFLOW_NAME_PATTERN,
   CONNECTOR_LABEL_PATTERN,
   CONNECTOR_TYPE_PATTERN,
   connectorDefaults,
   DEFAULT_SOURCE_NAME,
   SOURCE_NAME_PATTERN,
   type SourceCatalog,
+  SQL_IDENTIFIER_PATTERN,
 } from '../lambdas/common/sources';
 
 /**
@@ -23,9 +25,9 @@ export const DEFAULT_FLOW_TIMEOUT_MINUTES = 12 * 60;
 export const EXECUTION_TIMEOUT_MARGIN_MINUTES = 6 * 60;
 
 /** AppFlow resource names: letters, digits and `-_.` (the connector-profile and flow name rules). */
-const appFlowName = z.string().regex(/^[\w!@#.-]{1,256}$/, 'must match [\\w!@#.-]{1,256}');
+const appFlowName = z.string().regex(APPFLOW_NAME_PATTERN, 'must match [\\w!@#.-]{1,256}');
 const awsName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and -');
-const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier');
+const sqlIdentifier = z.string().regex(SQL_IDENTIFIER_PATTERN, 'must be a lower-case SQL identifier');
 
 /**
  * The database user AppFlow's Redshift connection loads staging as; the pipeline grants it

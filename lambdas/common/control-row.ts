@@ -1,22 +1,24 @@
 import * as z from 'zod/mini';
 import { matching } from './schema';
 import {
+  APPFLOW_NAME_PATTERN,
   CONNECTOR_LABEL_PATTERN,
   CONNECTOR_TYPE_PATTERN,
   DEFAULT_SOURCE_NAME,
   DEFAULT_SOURCES,
   type DeleteMode,
+  FIELD_NAME_PATTERN,
   SOURCE_NAME_PATTERN,
   type SourceCatalog,
 } from './sources';
 
 /** DESIGN.md: the control-table row contract. Identifiers are checked here before they go anywhere. */
-export const OBJECT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+export const OBJECT_NAME_PATTERN = FIELD_NAME_PATTERN;
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,79}$/;
 
 const objectName = matching(OBJECT_NAME_PATTERN, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
 const fieldName = matching(OBJECT_NAME_PATTERN, 'field names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
-const appFlowName = matching(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow name');
+const appFlowName = matching(APPFLOW_NAME_PATTERN, 'must be a valid AppFlow name');
 const count = (max: number) => z.int().check(z.gte(0), z.lte(max));
 
 /** What the pipeline writes back after each run of the object. */

@@ -8,6 +8,12 @@ export const SOURCES_ENVIRONMENT_VARIABLE = 'PIPELINE_SOURCES';
 
 /** Source names become schema names (`<source>_incremental`, `<source>`): a lower-case SQL identifier. */
 export const SOURCE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,113}$/;
+/** Source field (and object) API names, as the control-row contract allows them. */
+export const FIELD_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+/** A lower-case SQL identifier: schema names. */
+export const SQL_IDENTIFIER_PATTERN = /^[a-z_][a-z0-9_]{0,126}$/;
+/** AppFlow resource names (connector profiles, flows). */
+export const APPFLOW_NAME_PATTERN = /^[\w!@#.-]{1,256}$/;
 export const CONNECTOR_TYPE_PATTERN = /^[A-Za-z]{1,64}$/;
 export const CONNECTOR_LABEL_PATTERN = /^[a-zA-Z0-9][\w!@#.-]{0,255}$/;
 /** AppFlow's `apiVersion` shape (CreateFlow / DescribeConnectorEntity): `\S+`, at most 256. */
@@ -59,13 +65,13 @@ export const DEFAULT_SOURCES: SourceCatalog = {
   },
 };
 
-const fieldName = matching(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
-const schemaName = matching(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier');
+const fieldName = matching(FIELD_NAME_PATTERN, 'must match ^[A-Za-z][A-Za-z0-9_]{0,79}$');
+const schemaName = matching(SQL_IDENTIFIER_PATTERN, 'must be a lower-case SQL identifier');
 
 const sourceDefinitionSchema = z.object({
   connectorType: matching(CONNECTOR_TYPE_PATTERN, 'must be an AppFlow connector type'),
   connectorLabel: z.optional(matching(CONNECTOR_LABEL_PATTERN, 'must be a valid connector label')),
-  connectorProfileName: z.optional(matching(/^[\w!@#.-]{1,256}$/, 'must be a valid AppFlow name')),
+  connectorProfileName: z.optional(matching(APPFLOW_NAME_PATTERN, 'must be a valid AppFlow name')),
   apiVersion: z.optional(matching(API_VERSION_PATTERN, 'must be an AppFlow apiVersion')),
   primaryKey: fieldName,
   cursorField: fieldName,

