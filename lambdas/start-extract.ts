@@ -20,7 +20,7 @@ import {
   type FlowSettings,
   flowNameFor,
 } from './common/flow-definition';
-import { FLOW_WAIT_SCHEDULE, type FlowState, nextWaitSeconds, type ObjectState } from './common/object-state';
+import type { FlowState, ObjectState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
 import { layoutOf, type ObjectPlan } from './common/run-plan';
 import { selectSourceFields } from './common/source-fields';
@@ -47,6 +47,8 @@ const flowSettings: FlowSettings = {
   dataTransferApi: (optionalEnv('DATA_TRANSFER_API') ?? 'AUTOMATIC') as FlowSettings['dataTransferApi'],
   ...(optionalEnv('FLOW_KMS_KEY_ARN') ? { kmsKeyArn: optionalEnv('FLOW_KMS_KEY_ARN') } : {}),
 };
+/** How long a flow may run before its object fails `FlowWaitTimedOut`, unless the row sets its own. */
+const FLOW_TIMEOUT_MINUTES = Number(requireEnv('FLOW_TIMEOUT_MINUTES'));
 /** The database user AppFlow loads staging as (config `redshift.appflowDatabaseUser`; the precheck refuses a run without it). */
 const APPFLOW_DATABASE_USER = optionalEnv('APPFLOW_DATABASE_USER');
 const appflow = new AppflowClient({});
@@ -62,6 +64,8 @@ export interface ExtractDependencies {
   target: WarehouseTarget;
   layout: WarehouseLayout;
   flowSettings: FlowSettings;
+  /** The environment's flow timeout; a row's own `flowTimeoutMinutes` wins. */
+  flowTimeoutMinutes: number;
   /** Database user AppFlow loads staging as: granted the staging schema and tables. */
   appflowDatabaseUser?: string;
 }
@@ -190,7 +194,11 @@ async function flowExists(client: AppflowClient, flowName: string, context: stri
   }
 }
 
-export async function startExtract(deps: ExtractDependencies, state: ObjectState): Promise<ObjectState> {
+export async function startExtract(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  now: Date = new Date(),
+): Promise<ObjectState> {
   const { fields, changes } = await syncStructure(deps, state.plan);
   // Records changed before a column existed never carry its value in an incremental window.
   // The final table lacks the column until the CALL that fills it commits, so a retry still reloads.
@@ -211,12 +219,14 @@ export async function startExtract(deps: ExtractDependencies, state: ObjectState
     logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
   }
   const { flowName, executionId } = await createAndStartFlow(deps, plan, state.run.runId, fields);
+  const timeoutSeconds = 60 * (plan.flowTimeoutMinutes ?? deps.flowTimeoutMinutes);
   const flow: FlowState = {
     flowName,
     executionId,
     state: 'RUNNING',
     polls: 0,
-    nextWaitSeconds: nextWaitSeconds(0, FLOW_WAIT_SCHEDULE),
+    deadline: new Date(now.getTime() + timeoutSeconds * 1000).toISOString(),
+    waitTimeoutSeconds: timeoutSeconds,
     recordsProcessed: 0,
     truncatedColumns: fields
       .filter((field) => field.truncateLength !== undefined)
@@ -278,6 +288,7 @@ export const handler = async (state: ObjectState): Promise<ObjectState> => {
       target,
       layout,
       flowSettings,
+      flowTimeoutMinutes: FLOW_TIMEOUT_MINUTES,
       ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
     },
     state,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { DATABASE_USER_PATTERN } from '../lambdas/common/database-user';
-import { pollsCoveringMinutes } from '../lambdas/common/object-state';
 import {
   API_VERSION_PATTERN,
   APPFLOW_NAME_PATTERN,
@@ -172,7 +171,11 @@ export const environmentConfigSchema = z
       .min(10)
       .max(48 * 60)
       .default(DEFAULT_FLOW_TIMEOUT_MINUTES),
-    /** Polls of a running flow before the object fails with FlowWaitTimedOut; default: the polls covering flowTimeoutMinutes. */
+    /**
+     * Ignored: flows are no longer polled but awaited (AppFlow's end-of-run event, a sweep, a
+     * status read after a missed heartbeat); `flowTimeoutMinutes` bounds them. Still parsed so
+     * that existing environment files keep deploying.
+     */
     maxFlowPolls: z.number().int().min(1).max(1000).optional(),
     /** Share of the org's daily API requests that must remain for a run to start flows. */
     minApiQuotaShare: z.number().min(0).max(1).default(0.2),
@@ -203,7 +206,6 @@ export const environmentConfigSchema = z
   })
   .transform((config) => ({
     ...config,
-    maxFlowPolls: config.maxFlowPolls ?? pollsCoveringMinutes(config.flowTimeoutMinutes),
     executionTimeoutMinutes:
       config.executionTimeoutMinutes ?? config.flowTimeoutMinutes + EXECUTION_TIMEOUT_MARGIN_MINUTES,
   }));

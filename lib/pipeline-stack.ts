@@ -20,6 +20,7 @@ import { SOURCES_ENVIRONMENT_VARIABLE } from '../lambdas/common/sources';
 import type { EnvironmentConfig } from './config';
 import { AppFlowAccess } from './constructs/appflow-access';
 import { ControlTable } from './constructs/control-table';
+import { FlowRunWaits } from './constructs/flow-run-waits';
 import { PipelineFunction } from './constructs/pipeline-function';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine';
 import { RunAlarms } from './constructs/run-alarms';
@@ -98,7 +99,12 @@ export class PipelineStack extends Stack {
         'start-extract',
         'Syncs table structure, creates and starts the temporary flow',
       ),
-      pollFlow: fn('PollFlowFunction', 'poll-flow', 'Looks at the flow run once'),
+      awaitFlowRun: fn(
+        'AwaitFlowRunFunction',
+        'await-flow-run',
+        "Parks the object's child execution on its flow run (task token)",
+      ),
+      pollFlow: fn('PollFlowFunction', 'poll-flow', 'Looks at the flow run once after a missed heartbeat'),
       consolidate: fn('ConsolidateFunction', 'consolidate', 'Calls consolidate_object through the Data API'),
       finishObject: fn(
         'FinishObjectFunction',
@@ -147,6 +153,20 @@ export class PipelineStack extends Stack {
     this.controlTable.grantOperationsTo(functions.recordFailure, ['UpdateItem']);
     appflow.grantFlowLifecycleTo(functions.startExtract);
     appflow.grantFlowStatusTo(functions.pollFlow);
+    // Flows end by event: the child waits on a task token that AppFlow's end-of-run report answers.
+    const flowRunEnded = fn(
+      'FlowRunEndedFunction',
+      'flow-run-ended',
+      "Ends flow waits on AppFlow's end-of-run events and sweeps the ones whose event was lost",
+    );
+    const flowRunWaits = new FlowRunWaits(this, 'FlowRunWaits', {
+      awaitFunction: functions.awaitFlowRun,
+      endedFunction: flowRunEnded,
+      flowNamePrefix: config.flowNamePrefix,
+    });
+    appflow.grantFlowStatusTo(functions.awaitFlowRun);
+    appflow.grantFlowStatusTo(flowRunEnded);
+    functions.startExtract.addEnvironment('FLOW_TIMEOUT_MINUTES', String(config.flowTimeoutMinutes));
     appflow.grantFlowCleanupTo(functions.finishObject);
     appflow.grantFlowCleanupTo(functions.recordFailure);
     warehouse.grantStatementsTo(functions.startExtract, { execute: true, batch: true, readResults: true });
@@ -158,7 +178,7 @@ export class PipelineStack extends Stack {
       stateMachineName,
       functions,
       mapConcurrency: config.mapConcurrency,
-      maxFlowPolls: config.maxFlowPolls,
+      flowWaitHeartbeat: flowRunWaits.heartbeat,
       executionTimeout: Duration.minutes(config.executionTimeoutMinutes),
       logRetention,
       logRemovalPolicy: removalPolicy,
@@ -190,7 +210,7 @@ export class PipelineStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
     // The functions' metrics carry the environment, so each environment's dashboard shows its own runs.
-    for (const handler of Object.values(functions)) {
+    for (const handler of [...Object.values(functions), flowRunEnded]) {
       handler.addEnvironment(METRICS_ENVIRONMENT_VARIABLE, config.name);
     }
     const dashboard = new RunDashboard(this, 'Dashboard', {

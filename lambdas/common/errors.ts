@@ -20,6 +20,10 @@ export class SourceAuthenticationError extends PipelineError {
 export class FlowRunFailedError extends PipelineError {
   override name = 'FlowRunFailed';
 }
+/** The flow was still running at its deadline (the object's `flowTimeoutMinutes`). */
+export class FlowWaitTimedOutError extends PipelineError {
+  override name = 'FlowWaitTimedOut';
+}
 export class StatementFailedError extends PipelineError {
   override name = 'StatementFailed';
 }

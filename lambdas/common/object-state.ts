@@ -1,12 +1,19 @@
 import type { ObjectPlan, RunContext } from './run-plan';
 
-/** A flow run being watched by the state machine's Wait/poll loop. */
+/**
+ * A flow run the object's child execution waits on. The wait ends on AppFlow's end-of-run
+ * event, on the sweep that catches a lost event, or on a status read after a missed heartbeat.
+ */
 export interface FlowState {
   flowName: string;
   executionId: string;
   state: 'RUNNING' | 'SUCCEEDED';
+  /** Status reads by the wait's fallback (a missed heartbeat); 0 when the event or the sweep ended the wait. */
   polls: number;
-  nextWaitSeconds: number;
+  /** The run's deadline (ISO 8601): its start plus the object's flow timeout; then `FlowWaitTimedOut`. */
+  deadline?: string;
+  /** Seconds from the wait's start to the deadline: the wait task's `TimeoutSecondsPath`. */
+  waitTimeoutSeconds?: number;
   recordsProcessed: number;
   /**
    * Staging columns whose values the flow truncates (long text, contract 7): the

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ObjectConfig } from './control-row';
 import type { ExecutionInput } from './execution-input';
-import { pollsCoveringMinutes } from './object-state';
 
 /** Per-execution facts every object's work shares. */
 export interface RunContext {
@@ -58,8 +57,8 @@ export interface ObjectPlan {
   window: { start?: string; end?: string };
   /** The watermark to store after success; absent for backfills, which never move it. */
   nextWatermark?: string;
-  /** Polls before `FlowWaitTimedOut` when the row sets `flowTimeoutMinutes`; else the environment's. */
-  maxFlowPolls?: number;
+  /** The row's own `flowTimeoutMinutes` (a huge initial load); else the environment's applies. */
+  flowTimeoutMinutes?: number;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -140,7 +139,7 @@ export function planObject(
     cursorField: object.cursorField,
     deleteMode: object.deleteMode,
     ...(object.sortKey ? { sortKey: object.sortKey } : {}),
-    ...(object.flowTimeoutMinutes ? { maxFlowPolls: pollsCoveringMinutes(object.flowTimeoutMinutes) } : {}),
+    ...(object.flowTimeoutMinutes ? { flowTimeoutMinutes: object.flowTimeoutMinutes } : {}),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {

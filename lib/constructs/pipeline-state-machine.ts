@@ -7,6 +7,7 @@ import {
   DefinitionBody,
   DistributedMap,
   Fail,
+  IntegrationPattern,
   JitterType,
   JsonPath,
   LogLevel,
@@ -27,6 +28,9 @@ export interface PipelineFunctions {
   readonly precheck: IFunction;
   readonly loadObjects: IFunction;
   readonly startExtract: IFunction;
+  /** Called with `.waitForTaskToken`: parks the child on its flow's run (see FlowRunWaits). */
+  readonly awaitFlowRun: IFunction;
+  /** The wait's fallback after a missed heartbeat: one look at the flow's run. */
   readonly pollFlow: IFunction;
   readonly consolidate: IFunction;
   readonly finishObject: IFunction;
@@ -42,10 +46,11 @@ export interface PipelineStateMachineProps {
    */
   readonly mapConcurrency?: number;
   /**
-   * Polls of a running flow before the object fails with `FlowWaitTimedOut`.
-   * @default 40
+   * How long a flow wait may go without a heartbeat (the sweep's) before the child reads the
+   * flow's status itself.
+   * @default Duration.hours(1)
    */
-  readonly maxFlowPolls?: number;
+  readonly flowWaitHeartbeat?: Duration;
   /**
    * Looks at a running consolidation before the object fails with `ConsolidationTimedOut`.
    * @default 60
@@ -87,7 +92,6 @@ export class PipelineStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
     const fns = props.functions;
-    const maxFlowPolls = props.maxFlowPolls ?? 40;
     const maxStatementPolls = props.maxStatementPolls ?? 60;
 
     const task = (
@@ -97,7 +101,8 @@ export class PipelineStateMachine extends Construct {
     ) => {
       const invoke = new LambdaInvoke(this, name, {
         lambdaFunction: fn,
-        payloadResponseOnly: true,
+        // A token task's result is what SendTaskSuccess sends, not the function's response.
+        payloadResponseOnly: extra.integrationPattern === undefined,
         retryOnServiceExceptions: false,
         taskTimeout: Timeout.duration(Duration.seconds(120)),
         ...extra,
@@ -117,22 +122,34 @@ export class PipelineStateMachine extends Construct {
     const recordFailure = task('RecordFailure', fns.recordFailure);
     const onFailure = { resultPath: '$.error' };
     const startExtract = task('StartExtract', fns.startExtract).addCatch(recordFailure, onFailure);
-    const waitForFlow = new Wait(this, 'WaitForFlow', {
-      time: WaitTime.secondsPath('$.flow.nextWaitSeconds'),
+    // The child sleeps on its flow's run: AppFlow's end-of-run event (or the sweep that catches a
+    // lost one) answers the token with the run's outcome as the new `$.flow`. No polling: the
+    // child's history is the same for a 2-minute and a 6-hour flow.
+    const awaitFlowRun = task('AwaitFlowRun', fns.awaitFlowRun, {
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ taskToken: JsonPath.taskToken, state: JsonPath.entirePayload }),
+      resultPath: '$.flow',
+      heartbeatTimeout: Timeout.duration(props.flowWaitHeartbeat ?? Duration.hours(1)),
+      taskTimeout: Timeout.at('$.flow.waitTimeoutSeconds'),
     });
+    // No heartbeat means no sweep: look at the run once, then wait again for what is left.
     const pollFlow = task('PollFlow', fns.pollFlow).addCatch(recordFailure, onFailure);
+    const flowTimedOut = new Pass(this, 'FlowWaitTimedOut', {
+      parameters: {
+        Error: 'FlowWaitTimedOut',
+        'Cause.$': `States.Format('{}: flow {} still running at its deadline {} (flowTimeoutMinutes)', $.plan.objectName, $.flow.flowName, $.flow.deadline)`,
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+    awaitFlowRun
+      .addCatch(pollFlow, { errors: ['States.HeartbeatTimeout'], resultPath: JsonPath.DISCARD })
+      .addCatch(flowTimedOut, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD })
+      .addCatch(recordFailure, onFailure);
     const consolidate = task('Consolidate', fns.consolidate).addCatch(recordFailure, onFailure);
     const waitForConsolidation = new Wait(this, 'WaitForConsolidation', {
       time: WaitTime.secondsPath('$.consolidation.nextWaitSeconds'),
     });
     const finishObject = task('FinishObject', fns.finishObject).addCatch(recordFailure, onFailure);
-    const flowTimedOut = new Pass(this, 'FlowWaitTimedOut', {
-      parameters: {
-        Error: 'FlowWaitTimedOut',
-        'Cause.$': `States.Format('{}: flow {} still running after {} polls', $.plan.objectName, $.flow.flowName, $.flow.polls)`,
-      },
-      resultPath: '$.error',
-    }).next(recordFailure);
     const consolidationTimedOut = new Pass(this, 'ConsolidationTimedOut', {
       parameters: {
         Error: 'ConsolidationTimedOut',
@@ -150,17 +167,7 @@ export class PipelineStateMachine extends Construct {
         finishObject, // an empty run has nothing to consolidate
       )
       .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
-      // A row's own flowTimeoutMinutes (plan.maxFlowPolls) replaces the environment's limit.
-      .when(
-        Condition.and(
-          Condition.isPresent('$.plan.maxFlowPolls'),
-          Condition.numberGreaterThanEqualsJsonPath('$.flow.polls', '$.plan.maxFlowPolls'),
-        ),
-        flowTimedOut,
-      )
-      .when(Condition.isPresent('$.plan.maxFlowPolls'), waitForFlow)
-      .when(Condition.numberGreaterThanEquals('$.flow.polls', maxFlowPolls), flowTimedOut)
-      .otherwise(waitForFlow);
+      .otherwise(awaitFlowRun);
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
       .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
       .when(
@@ -169,8 +176,8 @@ export class PipelineStateMachine extends Construct {
       )
       .otherwise(waitForConsolidation);
 
-    startExtract.next(waitForFlow);
-    waitForFlow.next(pollFlow);
+    startExtract.next(awaitFlowRun);
+    awaitFlowRun.next(flowFinished);
     pollFlow.next(flowFinished);
     consolidate.next(consolidationFinished);
     waitForConsolidation.next(consolidate);

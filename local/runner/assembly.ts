@@ -26,10 +26,28 @@ export interface LocalFunction {
   environment: Record<string, string>;
 }
 
+/** An EventBridge rule of the template that invokes one of its functions. */
+export interface LocalEventRule {
+  logicalId: string;
+  /** The rule's event pattern (events it matches), or undefined for a schedule. */
+  eventPattern?: Record<string, unknown>;
+  scheduleExpression?: string;
+  /** Logical ids of the template's functions it invokes. */
+  targetFunctions: string[];
+}
+
 export interface LocalAssembly {
   definition: StateMachineDefinition;
-  /** Task state name → the function its Resource names. */
+  /** Task state name → the function its Resource (or, for an integration, its FunctionName) names. */
   taskFunctions: Record<string, LocalFunction>;
+  /** Every bundled function of the template by logical id (steps, event targets). */
+  functions: Record<string, LocalFunction>;
+  /** Task states that wait for a task token (`.waitForTaskToken`). */
+  tokenTasks: string[];
+  /** Rules on the default bus or a schedule whose targets are the template's functions. */
+  eventRules: LocalEventRule[];
+  /** Every DynamoDB table of the template: physical name and key schema, for the runner to create. */
+  tables: { logicalId: string; name: string; properties: Record<string, unknown> }[];
   template: Template;
   /** Physical names the runner gives resources the template only references. */
   controlTableName: string;
@@ -137,10 +155,19 @@ export function loadAssembly(outdir: string): LocalAssembly {
     fs.readFileSync(path.join(outdir, `${LOCAL_STACK_NAME}.template.json`), 'utf8'),
   ) as Template;
   const resources = Object.entries(template.Resources);
-  const tableId = resources.find(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')?.[0];
+  const tableResources = resources.filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table');
+  const partitionKeyOf = (resource: CfnResource) =>
+    (resource.Properties?.KeySchema as { AttributeName: string; KeyType: string }[] | undefined)?.find(
+      (key) => key.KeyType === 'HASH',
+    )?.AttributeName;
+  const tableId = tableResources.find(([, resource]) => partitionKeyOf(resource) === 'objectName')?.[0];
   if (!tableId) throw new Error('The template has no DynamoDB control table');
   const controlTableName = 'saas-to-redshift-local-control';
   const names: Record<string, string> = { [tableId]: controlTableName };
+  // Other tables are named after their partition key (the flow waits: `…-flowName`).
+  for (const [logicalId, resource] of tableResources) {
+    if (logicalId !== tableId) names[logicalId] = `saas-to-redshift-local-${partitionKeyOf(resource)}`;
+  }
   for (const [logicalId, resource] of resources) {
     const physical = resource.Properties?.BucketName ?? resource.Properties?.TopicName;
     if (typeof physical === 'string') names[logicalId] = physical;
@@ -154,21 +181,15 @@ export function loadAssembly(outdir: string): LocalAssembly {
   const definitionString = resolveValue(pipeline[1].Properties?.DefinitionString, template, names);
   const definition = JSON.parse(String(definitionString)) as StateMachineDefinition;
 
-  const taskFunctions: Record<string, LocalFunction> = {};
-  for (const [stateName, state] of taskStates(definition)) {
-    const logicalId = String(state.Resource).split(':function:')[1];
-    const resource = template.Resources[logicalId];
-    const assetPath = resource?.Metadata?.['aws:asset:path'];
-    if (!resource || typeof assetPath !== 'string') {
-      throw new Error(
-        `Task state ${stateName} names ${state.Resource}, which is no bundled function of the template`,
-      );
-    }
+  const functions: Record<string, LocalFunction> = {};
+  for (const [logicalId, resource] of resources) {
+    const assetPath = resource.Metadata?.['aws:asset:path'];
+    if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
     const handler = String(resource.Properties?.Handler ?? 'index.handler');
     const variables =
       (resource.Properties?.Environment as { Variables?: Record<string, CfnValue> } | undefined)?.Variables ??
       {};
-    taskFunctions[stateName] = {
+    functions[logicalId] = {
       logicalId,
       bundlePath: path.join(outdir, assetPath, `${handler.split('.')[0]}.js`),
       environment: Object.fromEntries(
@@ -176,5 +197,61 @@ export function loadAssembly(outdir: string): LocalAssembly {
       ),
     };
   }
-  return { definition, taskFunctions, template, controlTableName, physicalNames: names };
+
+  const taskFunctions: Record<string, LocalFunction> = {};
+  const tokenTasks: string[] = [];
+  for (const [stateName, state] of taskStates(definition)) {
+    const resource = String(state.Resource);
+    // `arn:aws:states:::lambda:invoke[.waitForTaskToken]` names its function in Parameters.
+    const functionArn = resource.startsWith('arn:aws:states:::lambda:invoke')
+      ? String((state.Parameters as { FunctionName?: unknown } | undefined)?.FunctionName)
+      : resource;
+    if (resource.endsWith('.waitForTaskToken')) tokenTasks.push(stateName);
+    const fn = functions[functionArn.split(':function:')[1]];
+    if (!fn) {
+      throw new Error(
+        `Task state ${stateName} names ${state.Resource}, which is no bundled function of the template`,
+      );
+    }
+    taskFunctions[stateName] = fn;
+  }
+
+  const eventRules: LocalEventRule[] = resources
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .map(([logicalId, resource]) => {
+      const targets = (resource.Properties?.Targets ?? []) as { Arn?: CfnValue }[];
+      const targetFunctions = targets.flatMap((target) => {
+        const arn = String(resolveValue(target.Arn, template, names));
+        const id = arn.split(':function:')[1];
+        return id && functions[id] ? [id] : [];
+      });
+      return {
+        logicalId,
+        ...(resource.Properties?.EventPattern
+          ? { eventPattern: resource.Properties.EventPattern as Record<string, unknown> }
+          : {}),
+        ...(typeof resource.Properties?.ScheduleExpression === 'string'
+          ? { scheduleExpression: resource.Properties.ScheduleExpression }
+          : {}),
+        targetFunctions,
+      };
+    })
+    .filter((rule) => rule.targetFunctions.length > 0);
+
+  const tables = tableResources.map(([logicalId, resource]) => ({
+    logicalId,
+    name: names[logicalId],
+    properties: resource.Properties ?? {},
+  }));
+  return {
+    definition,
+    taskFunctions,
+    functions,
+    tokenTasks,
+    eventRules,
+    tables,
+    template,
+    controlTableName,
+    physicalNames: names,
+  };
 }

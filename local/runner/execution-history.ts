@@ -70,7 +70,9 @@ export interface HistoryFigures {
  * - a Distributed Map: `MapStateEntered`, `MapRunStarted`, `MapRunSucceeded`, `MapStateExited` in
  *   the parent; every item is a child execution with its own history (`ExecutionStarted`, its
  *   states, `ExecutionSucceeded`/`Failed`), counted against its own 25,000-event budget.
- * Reproduces the measured `25 + N·(19 + 9P)` of the inline design.
+ * - a `.waitForTaskToken` Task adds `TaskSubmitted` (the function returned; the token is out);
+ *   its end is `TaskSucceeded`, `TaskFailed` or `TaskTimedOut`.
+ * Reproduces the measured `25 + N·(19 + 9P)` of the inline polling design.
  */
 export class ExecutionHistory {
   private parentEvents = 0;
@@ -78,9 +80,11 @@ export class ExecutionHistory {
   private maxPayload = 0;
   private dataLimitExceeded: string | undefined;
   private readonly distributedMaps: Set<string>;
+  private readonly tokenTasks: Set<string>;
 
-  constructor(definition: StateMachineDefinition) {
+  constructor(definition: StateMachineDefinition, tokenTasks: readonly string[] = []) {
     this.distributedMaps = new Set(distributedMapNames(definition));
+    this.tokenTasks = new Set(tokenTasks);
   }
 
   /** True when the run's Map states run their items as child executions. */
@@ -91,7 +95,8 @@ export class ExecutionHistory {
   observe(event: LocalStateEvent): void {
     this.measurePayload(event);
     const child = this.childIndexOf(event);
-    const count = eventsFor(event);
+    const submitted = event.type === 'StateEntered' && this.tokenTasks.has(event.state?.name ?? '') ? 1 : 0;
+    const count = eventsFor(event) + submitted;
     if (child === undefined) this.parentEvents += count;
     else this.childEvents.set(child, (this.childEvents.get(child) ?? 0) + count);
   }

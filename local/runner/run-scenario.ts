@@ -1,13 +1,13 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PGlite } from '@electric-sql/pglite';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
-import { type ObjectResult, pollsCoveringMinutes } from '../../lambdas/common/object-state';
+import type { ObjectResult, ObjectState } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
 import type { EnvironmentConfig } from '../../lib/config';
 import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
@@ -20,15 +20,24 @@ import { generateConnectedAppKeys, SalesforceLimitsStandIn } from '../stand-ins/
 import { SecretsManagerStandIn } from '../stand-ins/secrets-manager-stand-in';
 import { SimulatedClock } from '../stand-ins/simulated-clock';
 import { SourceOrg } from '../stand-ins/source-org';
+import { StepFunctionsStandIn } from '../stand-ins/step-functions-stand-in';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { setUpLocalWarehouse } from '../warehouse/local-warehouse';
-import { LOCAL_STACK_NAME, type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
+import {
+  LOCAL_STACK_NAME,
+  type LocalAssembly,
+  loadAssembly,
+  type StateDefinition,
+  type StateMachineDefinition,
+  synthesizeLocalStack,
+} from './assembly';
 import {
   ExecutionHistory,
   type HistoryFigures,
   type LocalStateEvent,
   withinPayloadLimit,
 } from './execution-history';
+import { FlowWaitEmulation } from './flow-wait-emulation';
 import { LOCAL_CONFIG, localEnvironmentConfig } from './local-config';
 import { lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
 import type { ObjectChanges, Scenario } from './scenario';
@@ -90,8 +99,6 @@ export interface LocalRunOptions {
   /** Folder for the cached synth. @default `.local-out/` */
   cacheDir?: string;
   onProgress?: (event: ProgressEvent) => void;
-  /** Polls before the AppFlow stand-in reports a run finished. @default 1 */
-  flowPollsUntilDone?: number;
   /** Handler log level (Powertools). @default SILENT */
   logLevel?: string;
   /**
@@ -156,7 +163,8 @@ export const LOCAL_CONNECTED_APP = { clientId: 'local-connected-app', username: 
 /** Step names an operator recognises in the progress lines. */
 const STEP_LABELS: Record<string, string> = {
   StartExtract: 'starting flow',
-  PollFlow: 'waiting on flow',
+  AwaitFlowRun: 'waiting on flow',
+  PollFlow: 'looking at flow',
   Consolidate: 'consolidating',
   FinishObject: 'finishing',
   RecordFailure: 'failed, cleaning up',
@@ -190,7 +198,7 @@ export async function runScenario(
   const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
   const org = new SourceOrg(clock);
   const faults = new FaultInjector();
-  let flowRunMinutes: Record<string, number> = {};
+  let day: Scenario['days'][number] | undefined;
   defineSourceObjects(org, scenario, connectorProfiles);
   const appflow = new AppFlowStandIn({
     org,
@@ -198,11 +206,8 @@ export async function runScenario(
     faults,
     clock,
     connectorProfiles,
-    // A day's flowRunMinutes: the polls of the lengthening schedule that cover the run's minutes.
-    pollsUntilDone: (objectName) => {
-      const minutes = flowRunMinutes[objectName];
-      return minutes === undefined ? (options.flowPollsUntilDone ?? 1) : pollsCoveringMinutes(minutes);
-    },
+    // A run ends when its simulated minutes are up (FlowWaitEmulation), not after some polls.
+    pollsUntilDone: () => Number.POSITIVE_INFINITY,
     checks,
     stagingBucketAccess: iam.stagingBucketAccess,
   });
@@ -222,12 +227,28 @@ export async function runScenario(
     certificate: connectedAppKeys.publicKey,
     usernames: [LOCAL_CONNECTED_APP.username],
   });
-  const events = new EventBridgeStandIn({ checks });
+  // The deployed rules with Lambda targets (AppFlow's end-of-run report, the flow-wait sweep),
+  // each target the bundled function, bound once the endpoints are known.
+  const functionHandlers: Record<string, LocalHandler> = {};
+  const events = new EventBridgeStandIn({
+    checks,
+    account: config.account,
+    region: config.region,
+    routes: assembly.eventRules.map((rule) => ({
+      name: rule.logicalId,
+      ...(rule.eventPattern ? { eventPattern: rule.eventPattern } : {}),
+      ...(rule.scheduleExpression ? { scheduleExpression: rule.scheduleExpression } : {}),
+      targets: rule.targetFunctions.map(
+        (logicalId) => (event: unknown) => functionHandlers[logicalId](event),
+      ),
+    })),
+  });
+  const sfn = new StepFunctionsStandIn({ checks, faults });
   const restorers: (() => void)[] = [];
-  const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events];
+  const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events, sfn];
   try {
-    const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl] = await Promise.all(
-      [appflow, redshift, dynamodb, limits, events].map((service) => service.start()),
+    const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl, sfnUrl] = await Promise.all(
+      [appflow, redshift, dynamodb, limits, events, sfn].map((service) => service.start()),
     );
     // The limits secret names the limits endpoint, so Secrets Manager starts once that has a port.
     const secrets = new SecretsManagerStandIn(
@@ -253,6 +274,7 @@ export async function runScenario(
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl.url,
+      AWS_ENDPOINT_URL_SFN: sfnUrl.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
       // The deployed functions run Node.js 24; the local Node version says nothing about them.
@@ -264,30 +286,65 @@ export async function runScenario(
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbUrl.url }), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    await createControlTable(doc, assembly.controlTableName, scenario.objects);
-    const handlers = bindHandlers(assembly, endpoints, restorers, iam);
+    await createTables(doc, assembly, scenario.objects);
+    Object.assign(functionHandlers, bindFunctions(assembly, endpoints, restorers, iam));
+    const handlers = Object.fromEntries(
+      Object.entries(assembly.taskFunctions).map(([stateName, fn]) => [
+        stateName,
+        functionHandlers[fn.logicalId],
+      ]),
+    );
+    const flowWaits = new FlowWaitEmulation({
+      sfn,
+      appflow,
+      events,
+      runMinutes: (objectName) => day?.flowRunMinutes?.[objectName],
+      dropsEvent: (objectName) => day?.dropFlowEvents?.includes(objectName) ?? false,
+      duplicatesEvent: (objectName) => day?.duplicateFlowEvents?.includes(objectName) ?? false,
+      sweepMinutes: sweepMinutesOf(assembly),
+      heartbeatSeconds: heartbeatSecondsOf(assembly),
+    });
+    // A `.waitForTaskToken` task: the function gets a fresh token, then simulated time passes.
+    for (const stateName of assembly.tokenTasks) {
+      const register = handlers[stateName];
+      handlers[stateName] = async (input: unknown) => {
+        // `lambda:invoke.waitForTaskToken` hands the function its Parameters' Payload.
+        const request = (input as { Payload: { state: ObjectState } }).Payload;
+        const { token, answer } = sfn.issueToken(request.state.plan.objectName);
+        try {
+          await register({ ...request, taskToken: token });
+        } catch (error) {
+          sfn.timeOut(token, 'States.Timeout'); // the task failed: its token answers nothing more
+          throw error;
+        }
+        return flowWaits.wait(token, answer, request.state);
+      };
+    }
 
     const report: LocalReport = { days: [] };
-    for (const [index, day] of scenario.days.entries()) {
-      clock.advanceToDate(day.date);
-      applyChanges(org, day.changes);
-      if (day.apiQuota) org.setApiQuota(day.apiQuota);
+    for (const [index, scenarioDay] of scenario.days.entries()) {
+      const today = scenarioDay;
+      day = today;
+      clock.advanceToDate(today.date);
+      applyChanges(org, today.changes);
+      if (today.apiQuota) org.setApiQuota(today.apiQuota);
       faults.clear();
-      faults.add(day.faults);
-      flowRunMinutes = day.flowRunMinutes ?? {};
+      faults.add(today.faults);
       progress({
         type: 'day-started',
         index,
         total: scenario.days.length,
-        date: day.date,
+        date: today.date,
         objects: scenario.objects.length,
       });
       const appflowCallsBefore = appflow.calls.length;
       const redshiftCallsBefore = redshift.calls.length;
-      const startTime = day.startTime ? moveClockTo(clock, day.startTime) : clock.tick(60_000);
-      const executionName = `day-${index + 1}-${day.date}`;
-      const midRunChanges = day.midRunChanges;
-      const outcome = await runExecution(assembly, handlers, day.input, {
+      const startTime = today.startTime ? moveClockTo(clock, today.startTime) : clock.tick(60_000);
+      const executionName = `day-${index + 1}-${today.date}`;
+      const midRunChanges = today.midRunChanges;
+      const executionArn = `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${executionName}`;
+      sfn.setExecutionStatus(executionArn, 'RUNNING');
+      const outcome = await runExecution(assembly, handlers, today.input, {
         enforcePayloadLimit: options.enforcePayloadLimit ?? true,
         executionName,
         startTime,
@@ -297,12 +354,13 @@ export async function runScenario(
             applyChanges(org, midRunChanges, objectName);
           }
           const label = STEP_LABELS[step];
-          if (label) progress({ type: 'step', date: day.date, objectName, step: label });
+          if (label) progress({ type: 'step', date: today.date, objectName, step: label });
         },
       });
+      sfn.setExecutionStatus(executionArn, outcome.status);
       await redshift.whenIdle();
       const dayReport: DayReport = {
-        date: day.date,
+        date: today.date,
         executionName,
         executionStatus: outcome.status,
         objects: objectReports(outcome.report),
@@ -396,40 +454,72 @@ function applyChanges(org: SourceOrg, changes: Record<string, ObjectChanges>, on
   }
 }
 
-async function createControlTable(
+/** Every table of the template (control table, flow waits), as CloudFormation would create it; the control rows in. */
+async function createTables(
   doc: DynamoDBDocumentClient,
-  tableName: string,
+  assembly: LocalAssembly,
   rows: Record<string, unknown>[],
 ) {
-  await doc.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      KeySchema: [{ AttributeName: 'objectName', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'objectName', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (const row of rows) await doc.send(new PutCommand({ TableName: tableName, Item: row }));
+  for (const table of assembly.tables) {
+    await doc.send(
+      new CreateTableCommand({
+        TableName: table.name,
+        KeySchema: table.properties.KeySchema as CreateTableCommandInput['KeySchema'],
+        AttributeDefinitions: table.properties
+          .AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  }
+  for (const row of rows) await doc.send(new PutCommand({ TableName: assembly.controlTableName, Item: row }));
 }
 
 type LocalHandler = (input: unknown) => Promise<unknown>;
 
-function bindHandlers(
+/** The functions the run calls (steps, event targets) by logical id, each signing as its own role. */
+function bindFunctions(
   assembly: LocalAssembly,
   overrides: Record<string, string>,
   restorers: (() => void)[],
   iam: IamGate,
 ): Record<string, LocalHandler> {
+  const used = new Set([
+    ...Object.values(assembly.taskFunctions).map((fn) => fn.logicalId),
+    ...assembly.eventRules.flatMap((rule) => rule.targetFunctions),
+  ]);
   return Object.fromEntries(
-    Object.entries(assembly.taskFunctions).map(([stateName, fn]) => {
-      // The function's SDK clients sign as its role; the gate learns who submitted which statement.
-      const handler = loadBundledHandler(fn, overrides, restorers, {
-        credentials: iam.credentialsFor(fn.logicalId),
-        onResponse: (commandName, output) => iam.observeResponse(fn.logicalId, commandName, output),
-      });
-      return [stateName, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
-    }),
+    [...used]
+      .map((logicalId) => assembly.functions[logicalId])
+      .map((fn) => {
+        // The function's SDK clients sign as its role; the gate learns who submitted which statement.
+        const handler = loadBundledHandler(fn, overrides, restorers, {
+          credentials: iam.credentialsFor(fn.logicalId),
+          onResponse: (commandName, output) => iam.observeResponse(fn.logicalId, commandName, output),
+        });
+        return [fn.logicalId, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
+      }),
   );
+}
+
+/** The deployed sweep's interval: the scheduled rule's `rate(N minutes)`. */
+function sweepMinutesOf(assembly: LocalAssembly): number {
+  const rates = assembly.eventRules.flatMap((rule) => {
+    const match = /^rate\((\d+) minutes?\)$/.exec(rule.scheduleExpression ?? '');
+    return match ? [Number(match[1])] : [];
+  });
+  if (rates.length !== 1)
+    throw new Error(`Expected one rate(N minutes) rule with a function target, found ${rates.length}`);
+  return rates[0];
+}
+
+/** The flow wait's HeartbeatSeconds, from the definition. */
+function heartbeatSecondsOf(assembly: LocalAssembly): number {
+  const seconds = listStates(assembly.definition)
+    .filter(([name]) => assembly.tokenTasks.includes(name))
+    .map(([, state]) => (state as { HeartbeatSeconds?: number }).HeartbeatSeconds);
+  if (seconds.length !== 1 || seconds[0] === undefined)
+    throw new Error('Expected one token task with HeartbeatSeconds');
+  return seconds[0];
 }
 
 interface ExecutionOutcome {
@@ -464,7 +554,7 @@ async function runExecution(
     enforcePayloadLimit: boolean;
   },
 ): Promise<ExecutionOutcome> {
-  const machine = new StateMachine(assembly.definition as never, {
+  const machine = new StateMachine(definitionForLibrary(assembly) as never, {
     validationOptions: { checkPaths: false },
   });
   const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
@@ -503,13 +593,15 @@ async function runExecution(
         Id: 'arn:aws:states:eu-west-1:000000000000:stateMachine:saas-to-redshift-local',
         Name: 'saas-to-redshift-local',
       },
+      // aws-local-stepfunctions has no task tokens: the token task's handler puts in a fresh one.
+      Task: { Token: 'local-task-token-placeholder' },
     },
   });
   let stateTransitions = 0;
   let lambdaInvocations = 0;
   let report: RunReport | undefined;
   let failure: string | undefined;
-  const history = new ExecutionHistory(assembly.definition);
+  const history = new ExecutionHistory(assembly.definition, assembly.tokenTasks);
   const collect = (async () => {
     for await (const event of execution.eventLogs as AsyncIterable<StateEvent>) {
       history.observe(event);
@@ -553,6 +645,31 @@ async function runExecution(
     lambdaInvocations,
     history: figures,
   };
+}
+
+/**
+ * The definition as aws-local-stepfunctions can run it. It reads a token task's
+ * `TimeoutSecondsPath` from the effective input (the Parameters), where Step Functions reads the
+ * state input, and would time the wait out in wall-clock time: FlowWaitEmulation applies the
+ * wait's timeout in simulated time instead, so the library gets a bound it never reaches.
+ */
+function definitionForLibrary(assembly: LocalAssembly): StateMachineDefinition {
+  const rewrite = (machine: StateMachineDefinition): StateMachineDefinition => ({
+    ...machine,
+    States: Object.fromEntries(
+      Object.entries(machine.States).map(([name, state]) => {
+        let next: StateDefinition = { ...state };
+        if (assembly.tokenTasks.includes(name) && next.TimeoutSecondsPath !== undefined) {
+          const { TimeoutSecondsPath: _path, HeartbeatSeconds: _heartbeat, ...rest } = next;
+          next = { ...rest, TimeoutSeconds: 7 * 24 * 3600 };
+        }
+        if (next.ItemProcessor) next.ItemProcessor = rewrite(next.ItemProcessor);
+        if (next.Iterator) next.Iterator = rewrite(next.Iterator);
+        return [name, next];
+      }),
+    ),
+  });
+  return rewrite(assembly.definition);
 }
 
 /** The `execution.startTime` a step received from `$$.Execution.StartTime`, set to the run's start. */

@@ -111,10 +111,12 @@ export const scenarioSchema = z
           input: z.record(z.string(), z.unknown()).default({}),
           faults: z.array(fault).default([]),
           apiQuota: z.object({ remaining: z.number().int().min(0), max: z.number().int().min(1) }).optional(),
-          /** Simulated minutes an object's flow run takes (DESIGN.md); default: done on the first poll. */
+          /** Simulated minutes an object's flow run takes (DESIGN.md); default 2. */
           flowRunMinutes: z.record(z.string(), z.number().min(0)).optional(),
-          /** Objects whose end-of-run event is lost (DESIGN.md); completion is polled, so nothing waits on it. */
+          /** Objects whose end-of-run event is lost (DESIGN.md): the sweep settles their wait. */
           dropFlowEvents: z.array(z.string()).optional(),
+          /** Objects whose end-of-run event arrives twice, the second after the wait ended (changes nothing). */
+          duplicateFlowEvents: z.array(z.string()).optional(),
         })
         .strict(),
     ),

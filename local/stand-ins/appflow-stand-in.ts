@@ -7,6 +7,7 @@ import {
   describeConnectorProfiles,
 } from './appflow/connector-catalog';
 import { type FlowPlanContext, sourceObjectOf } from './appflow/flow-plan';
+import type { FlowRunEndReport } from './appflow/flow-registry';
 import { FlowRegistry } from './appflow/flow-registry';
 import type { StagingBucketAccess } from './appflow/flow-run';
 import type { FaultInjector } from './fault-injector';
@@ -123,6 +124,11 @@ export class AppFlowStandIn {
 
   start(): Promise<{ url: string }> {
     return this.server.start();
+  }
+
+  /** Ends the flow's newest run: its outcome shows, and AppFlow's end-of-run report is returned. */
+  endRun(flowName: string): FlowRunEndReport | undefined {
+    return this.registry.endRun(flowName);
   }
 
   stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { matchesEventPattern } from './event-pattern';
 import {
   awsJson,
   HttpStandInServer,
@@ -23,6 +24,39 @@ interface PutEventsEntry {
   Time?: number;
   Resources?: string[];
 }
+
+/** An event as EventBridge hands it to a rule's targets. */
+export interface AwsEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+/** A deployed rule of the default bus: its pattern or schedule and the targets it invokes. */
+export interface EventRoute {
+  name: string;
+  eventPattern?: Record<string, unknown>;
+  scheduleExpression?: string;
+  /** Lambda targets, invoked asynchronously: Lambda retries a failed invocation twice. */
+  targets: ((event: AwsEvent) => Promise<unknown>)[];
+}
+
+export interface EventBridgeStandInOptions extends StandInChecksOptions {
+  /** The template's rules with Lambda targets. @default [] */
+  routes?: EventRoute[];
+  /** Account and region of the events the stand-in stamps. */
+  account?: string;
+  region?: string;
+}
+
+/** Lambda's asynchronous invocation: the first attempt and two retries. */
+const ASYNC_INVOKE_ATTEMPTS = 3;
 
 type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
@@ -60,13 +94,93 @@ function isJsonObjectText(text: string): boolean {
  */
 export class EventBridgeStandIn {
   readonly events: PutEvent[] = [];
+  /** Events AWS services published to the default bus, and the rules each matched. */
+  readonly serviceEvents: { event: AwsEvent; matchedRules: string[] }[] = [];
+  /** Target invocations that failed after Lambda's retries: the event is lost, as in AWS without a DLQ. */
+  readonly failedDeliveries: { rule: string; error: string }[] = [];
   private readonly server: HttpStandInServer;
+  private readonly routes: EventRoute[];
 
-  constructor(options: StandInChecksOptions = {}) {
+  constructor(private readonly options: EventBridgeStandInOptions = {}) {
     this.server = new HttpStandInServer('EventBridge', (request) => this.handle(request), {
       awsService: 'events',
       checks: options.checks,
     });
+    this.routes = options.routes ?? [];
+  }
+
+  /**
+   * An AWS service's event on the default bus (AppFlow's "End Flow Run Report"): every rule
+   * whose pattern matches invokes its targets; resolves once they have run.
+   */
+  async publishServiceEvent(
+    source: string,
+    detailType: string,
+    detail: Record<string, unknown>,
+    resources: string[] = [],
+  ): Promise<string[]> {
+    const event: AwsEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      account: this.options.account ?? '000000000000',
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.options.region ?? 'eu-west-1',
+      resources,
+      detail,
+    };
+    const matched = this.routes.filter(
+      (route) =>
+        route.eventPattern &&
+        matchesEventPattern(route.eventPattern, event as unknown as Record<string, unknown>),
+    );
+    this.serviceEvents.push({ event, matchedRules: matched.map((route) => route.name) });
+    await Promise.all(matched.map((route) => this.deliver(route, event)));
+    return matched.map((route) => route.name);
+  }
+
+  /** One tick of every scheduled rule (`rate(…)`): its targets get EventBridge's "Scheduled Event". */
+  async fireSchedules(): Promise<void> {
+    const scheduled = this.routes.filter((route) => route.scheduleExpression);
+    await Promise.all(
+      scheduled.map((route) =>
+        this.deliver(route, {
+          version: '0',
+          id: randomUUID(),
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: this.options.account ?? '000000000000',
+          time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          region: this.options.region ?? 'eu-west-1',
+          resources: [
+            `arn:aws:events:${this.options.region ?? 'eu-west-1'}:${this.options.account ?? '000000000000'}:rule/${route.name}`,
+          ],
+          detail: {},
+        }),
+      ),
+    );
+  }
+
+  private async deliver(route: EventRoute, event: AwsEvent): Promise<void> {
+    for (const target of route.targets) {
+      let delivered = false;
+      let lastError: unknown;
+      for (let attempt = 0; attempt < ASYNC_INVOKE_ATTEMPTS && !delivered; attempt++) {
+        try {
+          await target(event);
+          delivered = true;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      if (!delivered) {
+        this.failedDeliveries.push({
+          rule: route.name,
+          error: (lastError as Error).message ?? String(lastError),
+        });
+      }
+    }
   }
 
   start(): Promise<{ url: string }> {

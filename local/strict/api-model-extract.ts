@@ -38,6 +38,11 @@ export const API_MODEL_SUBSET: Readonly<
   },
   secretsmanager: { apiVersion: '2017-10-17', operations: ['DescribeSecret', 'GetSecretValue'] },
   events: { apiVersion: '2015-10-07', operations: ['PutEvents'] },
+  // Task tokens (flow waits) and the claim's look at the run holding an object.
+  stepfunctions: {
+    apiVersion: '2016-11-23',
+    operations: ['DescribeExecution', 'SendTaskFailure', 'SendTaskHeartbeat', 'SendTaskSuccess'],
+  },
   dynamodb: {
     apiVersion: '2012-08-10',
     operations: [

@@ -54,6 +54,12 @@ function convertEscape(pattern: string, index: number, inClass: boolean): { text
     }
     case '-':
       return { text: inClass ? '\\-' : '-', next: index + 2 };
+    case 'p':
+      // Java's POSIX class \p{ASCII} (Step Functions' TraceHeader); other \p classes stay refused.
+      if (pattern.startsWith('\\p{ASCII}', index)) {
+        return { text: inClass ? '\\x00-\\x7F' : '[\\x00-\\x7F]', next: index + '\\p{ASCII}'.length };
+      }
+      throw new UnsupportedPatternError(pattern, 'escape \\p other than \\p{ASCII}');
     default:
       if (/[A-Za-z0-9]/.test(char)) {
         // \p{..}, \Q..\E, \A, \z, \Z, \G, \h, \R, back-references, octal: no faithful 1:1 form here.

@@ -262,9 +262,9 @@ export class IamGate {
   };
 }
 
-/** The gate for a local run of the synthesized stack: every Task state's function, in the local account. */
+/** The gate for a local run of the synthesized stack: every Task state's and event target's function, in the local account. */
 export function iamGateForAssembly(
-  assembly: Pick<LocalAssembly, 'template' | 'physicalNames' | 'taskFunctions'>,
+  assembly: Pick<LocalAssembly, 'template' | 'physicalNames' | 'taskFunctions' | 'eventRules'>,
   config: Pick<EnvironmentConfig, 'account' | 'region' | 'redshift'>,
   stackName: string,
 ): IamGate {
@@ -277,7 +277,12 @@ export function iamGateForAssembly(
       stackName,
       physicalNames: assembly.physicalNames,
     },
-    functionLogicalIds: [...new Set(Object.values(assembly.taskFunctions).map((fn) => fn.logicalId))],
+    functionLogicalIds: [
+      ...new Set([
+        ...Object.values(assembly.taskFunctions).map((fn) => fn.logicalId),
+        ...assembly.eventRules.flatMap((rule) => rule.targetFunctions),
+      ]),
+    ],
     workgroupIds: redshift.kind === 'serverless' ? { [redshift.workgroupName]: redshift.workgroupId } : {},
   });
 }

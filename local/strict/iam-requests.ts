@@ -34,6 +34,7 @@ const IAM_PREFIX: Record<string, string> = {
   secretsmanager: 'secretsmanager',
   events: 'events',
   dynamodb: 'dynamodb',
+  stepfunctions: 'states',
 };
 
 /** A secret's full ARN from a name or an ARN, as Secrets Manager resolves a SecretId. */
@@ -214,12 +215,25 @@ function dynamodbRequests(call: GateCall, facts: AccountFacts): AuthorizationReq
   return undefined;
 }
 
+/**
+ * Step Functions: DescribeExecution on the execution's ARN. SendTask* take no resource (the
+ * token is the credential): left unmapped, the gate allows them as wildcard-only actions.
+ */
+function stepFunctionsRequests(call: GateCall): AuthorizationRequest[] | undefined {
+  if (call.operation !== 'DescribeExecution') return undefined;
+  const executionArn = text(call.request.body.executionArn);
+  return executionArn
+    ? [{ action: 'states:DescribeExecution', resource: executionArn, context: {} }]
+    : undefined;
+}
+
 const MAPPERS: Record<string, (call: GateCall, facts: AccountFacts) => AuthorizationRequest[] | undefined> = {
   appflow: appflowRequests,
   'redshift-data': redshiftDataRequests,
   secretsmanager: secretsManagerRequests,
   events: eventsRequests,
   dynamodb: dynamodbRequests,
+  stepfunctions: stepFunctionsRequests,
 };
 
 /**

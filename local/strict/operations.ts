@@ -2,7 +2,13 @@ import type { ServiceRequest } from '../stand-ins/http-service';
 import { type ApiModel, loadApiModel } from './api-model';
 
 /** The AWS services the stand-ins play, by botocore's name (the directory of its model). */
-export type AwsServiceName = 'appflow' | 'redshift-data' | 'secretsmanager' | 'events' | 'dynamodb';
+export type AwsServiceName =
+  | 'appflow'
+  | 'redshift-data'
+  | 'secretsmanager'
+  | 'events'
+  | 'dynamodb'
+  | 'stepfunctions';
 
 export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
   'appflow',
@@ -10,6 +16,7 @@ export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
   'secretsmanager',
   'events',
   'dynamodb',
+  'stepfunctions',
 ];
 
 /** The wire protocol a service's requests and errors use. */

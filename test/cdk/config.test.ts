@@ -73,18 +73,17 @@ describe('validating an environment', () => {
     );
   });
 
-  test('derives the poll limit and the execution timeout from flowTimeoutMinutes', () => {
+  test('derives the execution timeout from flowTimeoutMinutes', () => {
     const sixHours = resolveEnvironmentConfig({ six: { ...dev, flowTimeoutMinutes: 360 } }, 'six');
-    // 30+30+60+60+120+120 s, then 5 min a poll: 6 h = 420 s + 71 × 300 s (+1 to cover the rest).
-    expect(sixHours).toMatchObject({ maxFlowPolls: 77, executionTimeoutMinutes: 720 });
+    expect(sixHours).toMatchObject({ executionTimeoutMinutes: 720 });
   });
 
-  test('an explicit maxFlowPolls or executionTimeoutMinutes wins over the derived one', () => {
+  test('an explicit executionTimeoutMinutes wins over the derived one; an old maxFlowPolls still parses, unused', () => {
     const tuned = resolveEnvironmentConfig(
       { tuned: { ...dev, maxFlowPolls: 7, executionTimeoutMinutes: 800 } },
       'tuned',
     );
-    expect(tuned).toMatchObject({ maxFlowPolls: 7, executionTimeoutMinutes: 800, flowTimeoutMinutes: 720 });
+    expect(tuned).toMatchObject({ executionTimeoutMinutes: 800, flowTimeoutMinutes: 720 });
   });
 
   test('rejects an unknown top-level key, naming it', () => {
@@ -128,7 +127,6 @@ describe('the environments of config/environments.ts', () => {
       flowNamePrefix: 's2r',
       flowTimeoutMinutes: 720,
       // The lengthening waits (30 s … 5 min) cover 12 h in 149 polls.
-      maxFlowPolls: 149,
       executionTimeoutMinutes: 720 + 360,
       source: {
         stagingSchema: 'salesforce_incremental',

@@ -206,6 +206,30 @@ const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
     ],
   },
   PollFlow: { path: ['PollFlowFunction'], actions: ['appflow:DescribeFlowExecutionRecords'] },
+  // Stores the token, forgets it when the run had ended already and answers the task then.
+  AwaitFlowRun: {
+    path: ['AwaitFlowRunFunction'],
+    actions: [
+      'appflow:DescribeFlowExecutionRecords',
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'states:SendTaskFailure',
+      'states:SendTaskSuccess',
+    ],
+  },
+  // The end-of-run event reads one wait, the sweep all of them; running waits get heartbeats.
+  FlowRunEnded: {
+    path: ['FlowRunEndedFunction'],
+    actions: [
+      'appflow:DescribeFlowExecutionRecords',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+      'states:SendTaskFailure',
+      'states:SendTaskHeartbeat',
+      'states:SendTaskSuccess',
+    ],
+  },
   Consolidate: {
     path: ['ConsolidateFunction'],
     actions: [

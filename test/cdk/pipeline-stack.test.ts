@@ -41,7 +41,9 @@ afterAll(() => {
 const EXPECTED_FUNCTIONS = [
   'LoadObjectsFunction',
   'StartExtractFunction',
+  'AwaitFlowRunFunction',
   'PollFlowFunction',
+  'FlowRunEndedFunction',
   'ConsolidateFunction',
   'FinishObjectFunction',
   'RecordFailureFunction',
@@ -66,7 +68,8 @@ const assetDirOf = (fn: PipelineFunction) => {
 
 describe('control table', () => {
   test('is keyed by objectName (HASH, string), pay-per-request, with point-in-time recovery', () => {
-    dev.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // The control table and the flow waits' token table.
+    dev.template.resourceCountIs('AWS::DynamoDB::Table', 2);
     dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'objectName', KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: 'objectName', AttributeType: 'S' }],
@@ -241,6 +244,50 @@ describe('state machine', () => {
   test('times out an execution after executionTimeoutMinutes', () => {
     const definition = stateMachineDefinition(dev.template, stateMachineId());
     expect(definition.TimeoutSeconds).toBe(dev.config.executionTimeoutMinutes * 60);
+  });
+});
+
+describe('flow run waits (event-driven completion)', () => {
+  const endedFunction = () => ({
+    'Fn::GetAtt': [logicalIdOf(dev.stack.node.findChild('FlowRunEndedFunction')), 'Arn'],
+  });
+
+  test("AppFlow's end-of-run reports of this pipeline's flows go to FlowRunEnded", () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.appflow'],
+        'detail-type': ['AppFlow End Flow Run Report'],
+        detail: { 'flow-name': [{ prefix: `${dev.config.flowNamePrefix}-` }] },
+      },
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: endedFunction(),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }),
+        }),
+      ],
+    });
+  });
+
+  test('a sweep every 15 minutes settles waits whose event was lost and heartbeats the rest', () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: endedFunction() })],
+    });
+  });
+
+  test('the tokens live in their own table keyed by flow name, expiring by TTL', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'flowName', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  test('StartExtract learns the environment flow timeout it sets the deadline from', () => {
+    const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild('StartExtractFunction')))
+      .Environment?.Variables;
+    expect(variables?.FLOW_TIMEOUT_MINUTES).toBe(String(dev.config.flowTimeoutMinutes));
   });
 });
 

@@ -24,7 +24,6 @@ beforeAll(() => {
   // `tuned` moves every knob off its default, so the test sees config reach the definition.
   const tuned = {
     ...environments.dev,
-    maxFlowPolls: 7,
     mapConcurrency: 3,
     flowTimeoutMinutes: 60,
     executionTimeoutMinutes: 90,
@@ -154,8 +153,12 @@ describe('task retries and timeouts', () => {
     );
   });
 
-  test('every Task has a TimeoutSeconds', () => {
+  test('every Task has a TimeoutSeconds, or (the flow wait) a TimeoutSecondsPath', () => {
     for (const [name, task] of tasks()) {
+      if (name === 'AwaitFlowRun') {
+        expect(task.TimeoutSecondsPath).toEqual(expect.stringMatching(/^\$\.flow\./));
+        continue;
+      }
       expect({ name, timeout: typeof task.TimeoutSeconds }).toEqual({ name, timeout: 'number' });
       expect(task.TimeoutSeconds).toBeGreaterThan(0);
     }
@@ -186,62 +189,47 @@ describe('task retries and timeouts', () => {
   });
 });
 
-describe('bounded flow poll loop', () => {
+describe('event-driven flow wait', () => {
   const states = (env: string) => mapOf(definitions[env]).processor.States;
 
-  test('StartExtract leads to WaitForFlow, which waits for the seconds the poll asked for', () => {
+  test('StartExtract leads to AwaitFlowRun, a Lambda task that waits for its task token', () => {
     const perObject = states('dev');
-    expect(perObject.StartExtract.Next).toBe('WaitForFlow');
-    expect(perObject.WaitForFlow.Type).toBe('Wait');
-    expect(perObject.WaitForFlow.SecondsPath).toEqual(expect.stringMatching(/^\$\.flow\./));
-    expect(perObject.WaitForFlow.Seconds).toBeUndefined();
-    expect(perObject.WaitForFlow.Next).toBe('PollFlow');
-    expect(perObject.PollFlow.Next).toBe('FlowFinished?');
+    expect(perObject.StartExtract.Next).toBe('AwaitFlowRun');
+    const wait = perObject.AwaitFlowRun;
+    expect(wait.Resource).toEqual(expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/));
+    const parameters = wait.Parameters as { Payload: Record<string, unknown> };
+    expect(parameters.Payload).toEqual({ 'taskToken.$': '$$.Task.Token', 'state.$': '$' });
+    // The token's answer (the flow's new state) replaces $.flow; the plan and run stay.
+    expect(wait.ResultPath).toBe('$.flow');
+    expect(wait.Next).toBe('FlowFinished?');
   });
 
   test.each(['dev', 'prod', 'tuned'])(
-    '%s gives up after config.maxFlowPolls polls: FlowFinished? → FlowWaitTimedOut → RecordFailure',
+    "%s: the wait is bounded by the flow's deadline, and a missed heartbeat falls back to PollFlow",
     (env) => {
-      const perObject = states(env);
-      const choice = perObject['FlowFinished?'];
-      expect(choice.Type).toBe('Choice');
-      expect(choice.Choices).toContainEqual({
-        Variable: '$.flow.polls',
-        NumericGreaterThanEquals: built[env].config.maxFlowPolls,
-        Next: 'FlowWaitTimedOut',
-      });
-      expect(choice.Default).toBe('WaitForFlow');
-      expect(perObject.FlowWaitTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
+      const wait = states(env).AwaitFlowRun;
+      expect(wait.TimeoutSecondsPath).toBe('$.flow.waitTimeoutSeconds');
+      expect(wait.TimeoutSeconds).toBeUndefined();
+      expect(wait.HeartbeatSeconds).toBe(3600);
+      // Order matters: States.Timeout also matches a heartbeat timeout.
+      expect(wait.Catch).toEqual([
+        { ErrorEquals: ['States.HeartbeatTimeout'], Next: 'PollFlow', ResultPath: null },
+        { ErrorEquals: ['States.Timeout'], Next: 'FlowWaitTimedOut', ResultPath: null },
+        { ErrorEquals: ['States.ALL'], Next: 'RecordFailure', ResultPath: '$.error' },
+      ]);
+      expect(states(env).FlowWaitTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
+      expect(states(env).PollFlow.Next).toBe('FlowFinished?');
     },
   );
 
-  test("a row's own poll limit (plan.maxFlowPolls) replaces config.maxFlowPolls, before it is looked at", () => {
-    const rules = states('dev')['FlowFinished?'].Choices ?? [];
-    const own = rules.findIndex((rule) =>
-      (rule.And ?? []).some(
-        (condition) =>
-          condition.Variable === '$.flow.polls' &&
-          condition.NumericGreaterThanEqualsPath === '$.plan.maxFlowPolls',
-      ),
-    );
-    const keepWaiting = rules.findIndex(
-      (rule) => rule.Variable === '$.plan.maxFlowPolls' && rule.IsPresent === true,
-    );
-    const environmentLimit = rules.findIndex((rule) => rule.NumericGreaterThanEquals !== undefined);
-    expect(rules[own].Next).toBe('FlowWaitTimedOut');
-    expect(rules[keepWaiting].Next).toBe('WaitForFlow');
-    expect(own).toBeLessThan(keepWaiting);
-    expect(keepWaiting).toBeLessThan(environmentLimit);
-  });
-
-  test('a flow that succeeds on its last allowed poll is consolidated, not timed out', () => {
-    const rules = states('dev')['FlowFinished?'].Choices ?? [];
-    const timeoutRule = rules.findIndex((rule) => rule.Next === 'FlowWaitTimedOut');
-    const succeededRules = rules
-      .map((rule, index) => ({ rule, index }))
-      .filter(({ rule }) => JSON.stringify(rule).includes('"SUCCEEDED"'));
-    expect(succeededRules.length).toBeGreaterThan(0);
-    for (const { index } of succeededRules) expect(index).toBeLessThan(timeoutRule);
+  test('a run still going after the fallback waits again; a finished one is consolidated', () => {
+    const choice = states('dev')['FlowFinished?'];
+    expect(choice.Default).toBe('AwaitFlowRun');
+    expect(choice.Choices).toContainEqual({
+      Variable: '$.flow.state',
+      StringEquals: 'SUCCEEDED',
+      Next: 'Consolidate',
+    });
   });
 
   test('an empty run (recordsProcessed == 0) goes straight to FinishObject, skipping Consolidate', () => {
@@ -394,7 +382,7 @@ describe('graph', () => {
     },
   );
 
-  test('the only loops are the two poll loops, each through a Choice with a poll limit', () => {
+  test('the only loops go back through a Choice: the flow wait (bounded by its deadline) and the consolidation poll', () => {
     const perObject = mapOf(definitions.dev).processor.States;
     // Drop the Choice → Wait default edges: what remains must be acyclic.
     const edges = (name: string) =>
@@ -417,10 +405,10 @@ describe('graph', () => {
     };
     for (const name of Object.keys(perObject)) visit(name, []);
     expect(cycles).toEqual([]);
-    for (const choice of ['FlowFinished?', 'ConsolidationFinished?']) {
-      expect(perObject[choice].Choices).toContainEqual(
-        expect.objectContaining({ NumericGreaterThanEquals: expect.any(Number) }),
-      );
-    }
+    expect(perObject['ConsolidationFinished?'].Choices).toContainEqual(
+      expect.objectContaining({ NumericGreaterThanEquals: expect.any(Number) }),
+    );
+    expect(perObject['FlowFinished?'].Default).toBe('AwaitFlowRun');
+    expect(perObject.AwaitFlowRun.TimeoutSecondsPath).toBe('$.flow.waitTimeoutSeconds');
   });
 });

@@ -1,4 +1,3 @@
-import { pollsCoveringMinutes } from '../../lambdas/common/object-state';
 import { expectNoFlowsLeft, expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
 
 /** AWS fails an execution at 25,000 history events and a state's input or output at 256 KB. */
@@ -6,8 +5,17 @@ const HISTORY_LIMIT = 25_000;
 const PAYLOAD_LIMIT = 256 * 1024;
 /** ExecutionStarted, Precheck, LoadObjects, the Distributed Map, ReportRun, the Choice, Succeed, ExecutionSucceeded. */
 const PARENT_HISTORY = 25;
-/** A child: ExecutionStarted/Succeeded, StartExtract, P × (Wait, PollFlow, Choice), Consolidate, Choice, FinishObject. */
-const childHistory = (polls: number) => 19 + 9 * polls;
+/**
+ * A child, whatever its flow's length: ExecutionStarted (1), StartExtract (5), AwaitFlowRun (6:
+ * TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded, TaskStateExited),
+ * FlowFinished? (2), Consolidate (5), ConsolidationFinished? (2), FinishObject (5), ExecutionSucceeded (1).
+ */
+const CHILD_HISTORY = 27;
+/** Issue 13's targets. */
+const CHILD_HISTORY_TARGET = 60;
+const TRANSITIONS_PER_OBJECT_TARGET = 12;
+/** Precheck, LoadObjects, ProcessObjects, ReportRun, AllObjectsSucceeded?, RunSucceeded. */
+const PARENT_TRANSITIONS = 6;
 
 const objectNames = (count: number) =>
   Array.from({ length: count }, (_, n) => `Obj${String(n).padStart(4, '0')}`);
@@ -36,8 +44,10 @@ describe('local run at scale: objects as child executions', () => {
           date: '2026-01-01',
           changes: twoRecordsEach(names, 'd1'),
           flowRunMinutes: minutesEach(names, 360),
-          // Completion is polled: an end-of-run event that never arrives holds nothing up.
+          // A lost end-of-run event: the sweep reads the run's status and ends the wait.
           dropFlowEvents: ['Obj0007'],
+          // A duplicate event after the wait ended: nothing changes.
+          duplicateFlowEvents: ['Obj0011'],
         },
       ],
     });
@@ -46,14 +56,50 @@ describe('local run at scale: objects as child executions', () => {
     expect(day.executionStatus).toBe('SUCCEEDED');
     expect(Object.values(day.objects).filter((object) => object.status === 'SUCCEEDED')).toHaveLength(300);
     expect(day.objects.Obj0007).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 2 });
+    expect(day.objects.Obj0011).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 2, duplicatesRemoved: 0 });
     expectWarehouseEqualsSource(run);
     expectNoFlowsLeft(run);
-    // 6 h of lengthening waits is 77 polls; the inline Map would have put 25 + 300 × 712 events in one history.
-    expect(day.historyEvents).toEqual({ parent: PARENT_HISTORY, maxChild: childHistory(77) });
-    expect(pollsCoveringMinutes(360)).toBe(77);
+    // The polling design put 712 events in each child (77 polls over 6 h); waiting on the event, 27.
+    expect(day.historyEvents).toEqual({ parent: PARENT_HISTORY, maxChild: CHILD_HISTORY });
+    expect(day.historyEvents.maxChild).toBeLessThanOrEqual(CHILD_HISTORY_TARGET);
+    const transitionsPerObject = (day.stats.stateTransitions - PARENT_TRANSITIONS) / 300;
+    expect(transitionsPerObject).toBe(6);
+    expect(transitionsPerObject).toBeLessThanOrEqual(TRANSITIONS_PER_OBJECT_TARGET);
     expect(day.historyEvents.maxChild).toBeLessThan(HISTORY_LIMIT);
     expect(day.maxPayloadBytes).toBeLessThan(PAYLOAD_LIMIT);
   }, 1_800_000);
+
+  test('a lost event whose sweep fails too: the heartbeat times out and the child reads the status itself', async () => {
+    const names = objectNames(3);
+    const run = await runLocalScenario({
+      objects: names.map((objectName) => ({ objectName })),
+      days: [
+        {
+          date: '2026-01-01',
+          changes: twoRecordsEach(names, 'd1'),
+          dropFlowEvents: ['Obj0001'],
+          // The sweep's answer to Obj0001's token is throttled (the SDK's 3 attempts): nothing ends the wait.
+          faults: [
+            {
+              service: 'stepfunctions',
+              operation: 'SendTaskSuccess',
+              object: 'Obj0001',
+              times: 3,
+              error: 'ThrottlingException',
+            },
+          ],
+        },
+      ],
+    });
+
+    const day = run.day(0);
+    expect(day.executionStatus).toBe('SUCCEEDED');
+    expect(day.objects.Obj0001).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 2 });
+    // AwaitFlowRun ends TaskTimedOut instead of TaskSucceeded (same count); PollFlow's 5 events come on top.
+    expect(day.historyEvents.maxChild).toBe(CHILD_HISTORY + 5);
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  }, 600_000);
 
   test('plans over 256 KB fail the run as AWS would (States.DataLimitExceeded): the limit this design keeps', async () => {
     // 120 objects whose rows list 100 fields: about 2.4 KB of plan each in LoadObjects' output.
@@ -81,22 +127,27 @@ describe('local run at scale: objects as child executions', () => {
     expect(day.stats.startFlowCalls).toBe(0);
   }, 600_000);
 
-  test('the parent history is the same for 5 and 40 objects', async () => {
+  test('the parent history is the same for 5 and 40 objects, a child the same for 2-minute, 30-minute and 6-hour flows', async () => {
     const names = objectNames(40);
     const run = await runLocalScenario({
       objects: names.map((objectName) => ({ objectName })),
       days: [
         { date: '2026-01-01', changes: twoRecordsEach(names, 'd1'), input: { objects: names.slice(0, 5) } },
-        { date: '2026-01-02', changes: twoRecordsEach(names, 'd2') },
+        { date: '2026-01-02', changes: twoRecordsEach(names, 'd2'), flowRunMinutes: minutesEach(names, 30) },
+        { date: '2026-01-03', changes: twoRecordsEach(names, 'd3'), flowRunMinutes: minutesEach(names, 360) },
       ],
     });
     expect(Object.keys(run.day(0).objects)).toHaveLength(5);
     expect(Object.keys(run.day(1).objects)).toHaveLength(40);
-    expect(run.report.days.map((day) => day.historyEvents.parent)).toEqual([PARENT_HISTORY, PARENT_HISTORY]);
-    // Flows done on the first poll: every child is 19 + 9 events whatever the count.
+    expect(run.report.days.map((day) => day.historyEvents.parent)).toEqual([
+      PARENT_HISTORY,
+      PARENT_HISTORY,
+      PARENT_HISTORY,
+    ]);
     expect(run.report.days.map((day) => day.historyEvents.maxChild)).toEqual([
-      childHistory(1),
-      childHistory(1),
+      CHILD_HISTORY,
+      CHILD_HISTORY,
+      CHILD_HISTORY,
     ]);
   }, 600_000);
 
@@ -158,11 +209,15 @@ describe('local run at scale: objects as child executions', () => {
     const day = run.day(0);
     expect(day.executionStatus).toBe('FAILED');
     expect(day.objects.Obj0000).toMatchObject({ status: 'FAILED' });
-    expect(day.objects.Obj0000.error).toMatch(/FlowWaitTimedOut.*still running after 149 polls/);
-    // An 11-hour flow, far past the old 40-poll (2 h 57 min) limit, completes.
+    expect(day.objects.Obj0000.error).toMatch(
+      /FlowWaitTimedOut.*Obj0000: flow \S+ still running at its deadline/,
+    );
+    // An 11-hour flow completes: the sweep's heartbeats keep its wait alive.
     expect(day.objects.Obj0001).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 2 });
     expect(day.objects.Obj0002).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 2 });
-    expect(day.objects.Obj0003.error).toMatch(/FlowWaitTimedOut.*still running after 17 polls/);
+    expect(day.objects.Obj0003.error).toMatch(
+      /FlowWaitTimedOut.*Obj0003: flow \S+ still running at its deadline/,
+    );
     expectNoFlowsLeft(run);
   }, 600_000);
 });

@@ -17,6 +17,7 @@ Object.assign(process.env, {
   FLOW_NAME_PREFIX: 's2r',
   REDSHIFT_CONNECTOR_PROFILE: 'redshift-test',
   STAGING_BUCKET_NAME: 'staging-bucket-test',
+  FLOW_TIMEOUT_MINUTES: '720',
 });
 const { claimOrTakeOver } =
   require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');

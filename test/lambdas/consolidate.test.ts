@@ -96,7 +96,6 @@ function stateAfterFlow(flow: Partial<NonNullable<ObjectState['flow']>> = {}, pl
       executionId: 'exec-1',
       state: 'SUCCEEDED',
       polls: 2,
-      nextWaitSeconds: 0,
       recordsProcessed: 120,
       ...flow,
     },

@@ -10,7 +10,6 @@ const FLOW = {
   executionId: 'exec-1',
   state: 'SUCCEEDED' as const,
   polls: 2,
-  nextWaitSeconds: 0,
   recordsProcessed: 120,
 };
 

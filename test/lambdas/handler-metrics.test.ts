@@ -43,7 +43,8 @@ function runningFlow(): FlowState {
     executionId: 'exec-1',
     state: 'RUNNING',
     polls: 0,
-    nextWaitSeconds: 30,
+    deadline: minutesLater(720).toISOString(),
+    waitTimeoutSeconds: 720 * 60,
     recordsProcessed: 0,
     finalColumnsPending: [],
   };
@@ -103,7 +104,7 @@ describe('FlowRunMinutes (PollFlow)', () => {
 
     // Act
     const { metrics, error } = await captureEmf(
-      () => pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() })),
+      () => pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() }), minutesLater(15)),
       { PIPELINE_ENVIRONMENT: 'dev' },
     );
 
@@ -131,7 +132,7 @@ describe('FlowRunMinutes (PollFlow)', () => {
 
     // Act
     const { metrics, warnings } = await captureEmf(() =>
-      pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() })),
+      pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() }), minutesLater(15)),
     );
 
     // Assess
@@ -151,7 +152,7 @@ describe('FlowRunMinutes (PollFlow)', () => {
 
     // Act
     const { metrics, error } = await captureEmf(() =>
-      pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() })),
+      pollFlow(new AppflowClient({}), anObjectState({ flow: runningFlow() }), minutesLater(15)),
     );
 
     // Assess

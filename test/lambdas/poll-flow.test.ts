@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-appflow';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { FLOW_WAIT_SCHEDULE, type FlowState } from '../../lambdas/common/object-state';
+import type { FlowState } from '../../lambdas/common/object-state';
 import { pollFlow } from '../../lambdas/poll-flow';
 import { anObjectState } from './support/fixtures';
 
@@ -14,6 +14,11 @@ const appflowMock = mockClient(AppflowClient);
 const client = new AppflowClient({});
 
 const FLOW_NAME = 'saas2rs-test-Account-run-2026-03-10';
+/** The flow's deadline: its start (06:00) plus a 12-hour flow timeout. */
+const DEADLINE = '2026-03-10T18:00:00.000Z';
+/** A missed heartbeat an hour into the run: well before the deadline. */
+const NOW = new Date('2026-03-10T07:00:00.000Z');
+const secondsBefore = (seconds: number) => new Date(Date.parse(DEADLINE) - seconds * 1000);
 
 function runningFlow(overrides: Partial<FlowState> = {}): FlowState {
   return {
@@ -21,7 +26,8 @@ function runningFlow(overrides: Partial<FlowState> = {}): FlowState {
     executionId: 'exec-1',
     state: 'RUNNING',
     polls: 0,
-    nextWaitSeconds: 30,
+    deadline: DEADLINE,
+    waitTimeoutSeconds: 12 * 3600,
     recordsProcessed: 0,
     finalColumnsPending: [],
     ...overrides,
@@ -42,7 +48,7 @@ describe('pollFlow', () => {
     withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
 
     // Act
-    await pollFlow(client, anObjectState({ flow: runningFlow() }));
+    await pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
     // Assess
     expect(appflowMock).toHaveReceivedCommandWith(DescribeFlowExecutionRecordsCommand, {
@@ -50,22 +56,68 @@ describe('pollFlow', () => {
     });
   });
 
-  test('keeps an InProgress run in the loop, counting polls and waiting longer per FLOW_WAIT_SCHEDULE', async () => {
+  test('sends an InProgress run back to the wait for the seconds left before its deadline, counting the look', async () => {
     // Prepare
     withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
-    let state = anObjectState({ flow: runningFlow() });
-    const waits: number[] = [];
+    const state = anObjectState({ flow: runningFlow({ polls: 1 }) });
 
     // Act
-    for (let i = 0; i < 8; i += 1) {
-      state = await pollFlow(client, state);
-      waits.push(state.flow?.nextWaitSeconds ?? -1);
-    }
+    const next = await pollFlow(client, state, NOW);
 
     // Assess
-    expect(state.flow).toMatchObject({ state: 'RUNNING', polls: 8 });
-    expect(waits).toEqual([30, 60, 60, 120, 120, 300, 300, 300]);
-    expect(waits).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((polls) => FLOW_WAIT_SCHEDULE[Math.min(polls, 6)]));
+    expect(next).toEqual({
+      ...state,
+      flow: runningFlow({ polls: 2, waitTimeoutSeconds: 11 * 3600 }),
+    });
+  });
+
+  test.each([
+    ['a fraction of a second, rounded up', 1.5, 2],
+    ['less than a second', 0.2, 1],
+  ])('waits whole seconds, at least one, when the deadline is %s away', async (_what, left, waitSeconds) => {
+    // Prepare
+    withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+
+    // Act
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(left));
+
+    // Assess
+    expect(next.flow?.waitTimeoutSeconds).toBe(waitSeconds);
+  });
+
+  test.each([
+    ['at', 0],
+    ['past', -60],
+  ])(
+    'fails with FlowWaitTimedOut naming object and flow when the run is still going %s its deadline',
+    async (_when, left) => {
+      // Prepare
+      withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+
+      // Act
+      const act = pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(left));
+
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'FlowWaitTimedOut',
+        message: `Account: flow ${FLOW_NAME} still running at its deadline ${DEADLINE} (flowTimeoutMinutes)`,
+      });
+    },
+  );
+
+  test('still reports a run that ended just before the deadline passed, rather than timing it out', async () => {
+    // Prepare: the heartbeat was missed; by the time the child looks, the deadline has passed
+    withExecutions({
+      executionId: 'exec-1',
+      executionStatus: 'Successful',
+      executionResult: { recordsProcessed: 5 },
+    });
+
+    // Act
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(-600));
+
+    // Assess
+    expect(next.flow).toMatchObject({ state: 'SUCCEEDED', recordsProcessed: 5 });
   });
 
   test.each([
@@ -76,10 +128,10 @@ describe('pollFlow', () => {
     withExecutions(...listed);
 
     // Act
-    const next = await pollFlow(client, anObjectState({ flow: runningFlow({ polls: 2 }) }));
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow({ polls: 2 }) }), NOW);
 
     // Assess
-    expect(next.flow).toEqual(runningFlow({ polls: 3, nextWaitSeconds: 60 }));
+    expect(next.flow).toEqual(runningFlow({ polls: 3, waitTimeoutSeconds: 11 * 3600 }));
   });
 
   test('finds its run on a later page of execution records', async () => {
@@ -97,7 +149,7 @@ describe('pollFlow', () => {
       });
 
     // Act
-    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }));
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
     // Assess
     expect(next.flow?.state).toBe('SUCCEEDED');
@@ -119,7 +171,7 @@ describe('pollFlow', () => {
     });
 
     // Act
-    const next = await pollFlow(client, state);
+    const next = await pollFlow(client, state, NOW);
 
     // Assess
     expect(next).toEqual({
@@ -133,7 +185,7 @@ describe('pollFlow', () => {
     withExecutions({ executionId: 'exec-1', executionStatus: 'Successful' });
 
     // Act
-    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }));
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
     // Assess
     expect(next.flow?.recordsProcessed).toBe(0);
@@ -148,7 +200,7 @@ describe('pollFlow', () => {
     });
 
     // Act
-    const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+    const act = pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -168,7 +220,7 @@ describe('pollFlow', () => {
     });
 
     // Act
-    const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+    const act = pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -186,7 +238,7 @@ describe('pollFlow', () => {
     });
 
     // Act / Assess
-    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }), NOW)).rejects.toMatchObject({
       name: 'SourceAuthentication',
     });
   });
@@ -196,7 +248,7 @@ describe('pollFlow', () => {
     withExecutions({ executionId: 'exec-1', executionStatus: 'Error' });
 
     // Act / Assess
-    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }), NOW)).rejects.toMatchObject({
       name: 'FlowRunFailed',
       message: expect.stringContaining('no message'),
     });
@@ -209,7 +261,7 @@ describe('pollFlow', () => {
       withExecutions({ executionId: 'exec-1', executionStatus: status });
 
       // Act
-      const act = pollFlow(client, anObjectState({ flow: runningFlow() }));
+      const act = pollFlow(client, anObjectState({ flow: runningFlow() }), NOW);
 
       // Assess
       await expect(act).rejects.toMatchObject({
@@ -226,7 +278,7 @@ describe('pollFlow', () => {
       .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
 
     // Act / Assess
-    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }))).rejects.toMatchObject({
+    await expect(pollFlow(client, anObjectState({ flow: runningFlow() }), NOW)).rejects.toMatchObject({
       name: 'Throttled',
       message: expect.stringContaining('DescribeFlowExecutionRecords'),
     });

@@ -28,12 +28,15 @@ describe('planObject', () => {
     });
   });
 
-  test('a row with flowTimeoutMinutes carries its own poll limit: the polls that cover those minutes', () => {
-    // 2 h: 420 s of the first six waits, then 5-minute waits: 6 + ceil(6,780 / 300) = 29 polls.
-    expect(
-      planObject(anAccountConfig({ flowTimeoutMinutes: 120 }), aRun(), DEFAULT_PROFILE).maxFlowPolls,
-    ).toBe(29);
-    expect(planObject(anAccountConfig(), aRun(), DEFAULT_PROFILE)).not.toHaveProperty('maxFlowPolls');
+  test("a row with flowTimeoutMinutes carries it as the plan's own flow timeout; a row without leaves it absent", () => {
+    // Act
+    const own = planObject(anAccountConfig({ flowTimeoutMinutes: 120 }), aRun(), DEFAULT_PROFILE);
+    const inherited = planObject(anAccountConfig(), aRun(), DEFAULT_PROFILE);
+
+    // Assess
+    expect(own.flowTimeoutMinutes).toBe(120);
+    expect(inherited).not.toHaveProperty('flowTimeoutMinutes');
+    expect(inherited).not.toHaveProperty('maxFlowPolls');
   });
 
   test('extracts (watermark − lookback, execution start] incrementally and moves the watermark to the start', () => {

@@ -42,6 +42,7 @@ Object.assign(process.env, {
   FLOW_NAME_PREFIX: 'saas2rs-test',
   REDSHIFT_CONNECTOR_PROFILE: 'redshift-test',
   STAGING_BUCKET_NAME: 'staging-bucket-test',
+  FLOW_TIMEOUT_MINUTES: '720',
 });
 const { startExtract, createAndStartFlow, syncStructure } =
   require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');
@@ -52,6 +53,8 @@ const redshiftMock = mockClient(RedshiftDataClient);
 const RUN_ID = 'run-2026-03-10';
 const FLOW_NAME = 'saas2rs-test-Account-run-2026-03-10';
 const CLEAR_STAGING = 'TRUNCATE "salesforce_incremental"."account"';
+/** When StartExtract starts the flow: its deadline counts from here. */
+const NOW = new Date('2026-03-10T06:05:00.000Z');
 const INDUSTRY = () => entityField('Industry', 'picklist', { length: '255' });
 
 const deps: ExtractDependencies = {
@@ -66,6 +69,7 @@ const deps: ExtractDependencies = {
     stagingSchema: 'salesforce_incremental',
     dataTransferApi: 'AUTOMATIC',
   },
+  flowTimeoutMinutes: 720,
 };
 
 const notFound = () => new ResourceNotFoundException({ message: 'Flow does not exist', $metadata: {} });
@@ -342,12 +346,12 @@ describe('createAndStartFlow', () => {
 });
 
 describe('startExtract', () => {
-  test('creates and starts the flow of a default row and hands the flow to the poll loop', async () => {
+  test("creates and starts the flow of a default row and hands it to the wait with the environment's deadline", async () => {
     // Prepare
     const state = anObjectState();
 
     // Act
-    const next = await startExtract(deps, state);
+    const next = await startExtract(deps, state, NOW);
 
     // Assess
     expect(appflowMock).toHaveReceivedCommandWith(
@@ -361,11 +365,39 @@ describe('startExtract', () => {
         executionId: 'exec-1',
         state: 'RUNNING',
         polls: 0,
-        nextWaitSeconds: 30,
+        // NOW + the environment's 720 minutes
+        deadline: '2026-03-10T18:05:00.000Z',
+        waitTimeoutSeconds: 720 * 60,
         recordsProcessed: 0,
         truncatedColumns: [],
       },
     });
+  });
+
+  test("gives a row's own flowTimeoutMinutes (a huge initial load) precedence over the environment's", async () => {
+    // Prepare
+    const state = anObjectState({ plan: anAccountPlan({ flowTimeoutMinutes: 48 * 60 }) });
+
+    // Act
+    const next = await startExtract(deps, state, NOW);
+
+    // Assess
+    expect(next.flow).toMatchObject({
+      deadline: '2026-03-12T06:05:00.000Z',
+      waitTimeoutSeconds: 48 * 60 * 60,
+    });
+    expect(next.plan.flowTimeoutMinutes).toBe(48 * 60);
+  });
+
+  test('counts the deadline from the start of the flow, not from the start of the run', async () => {
+    // Prepare: the object waited its turn in the Map for two hours after the run started
+    const later = new Date('2026-03-10T08:00:00.000Z');
+
+    // Act
+    const next = await startExtract({ ...deps, flowTimeoutMinutes: 30 }, anObjectState(), later);
+
+    // Assess
+    expect(next.flow).toMatchObject({ deadline: '2026-03-10T08:30:00.000Z', waitTimeoutSeconds: 1800 });
   });
 
   test('upgrades an incremental run to a full reload with reason schema-change when the source gained a field', async () => {

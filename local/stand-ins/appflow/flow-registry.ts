@@ -28,6 +28,12 @@ interface StoredFlow {
 
 const FLOW_NAME_PATTERN = /^[a-zA-Z0-9][\w!@#.-]+$/;
 
+/** AppFlow's "End Flow Run Report" event (EventBridge, default bus): detail and resources. */
+export interface FlowRunEndReport {
+  detail: Record<string, unknown>;
+  resources: string[];
+}
+
 /**
  * The flows AppFlow holds and their runs: CreateFlow, DescribeFlow, StartFlow,
  * DescribeFlowExecutionRecords, DeleteFlow and ListFlows. A run happens synchronously
@@ -38,6 +44,8 @@ export class FlowRegistry {
   private readonly flows = new Map<string, StoredFlow>();
   /** Polls each run needs before its outcome shows (a long flow: more of them). */
   private readonly pollsByExecution = new WeakMap<FlowExecution, number>();
+  /** Runs whose time is up (`endRun`): their outcome shows whatever the polls. */
+  private readonly endedExecutions = new WeakSet<FlowExecution>();
 
   constructor(
     private readonly planContext: FlowPlanContext,
@@ -221,7 +229,40 @@ export class FlowRegistry {
     };
   }
 
+  /**
+   * The flow's newest run reaches its end (the local run's simulated minutes are up): its
+   * outcome shows from now on, and AppFlow's end-of-run report for EventBridge is returned.
+   * Undefined when the flow or its run is gone.
+   */
+  endRun(flowName: string): FlowRunEndReport | undefined {
+    const flow = this.flows.get(flowName);
+    const execution = flow?.executions[0];
+    if (!flow || !execution) return undefined;
+    this.endedExecutions.add(execution);
+    const successful = execution.outcome === 'Successful';
+    return {
+      resources: [flow.arn],
+      // Strings throughout, as AppFlow sends them.
+      detail: {
+        'flow-name': flow.name,
+        'flow-arn': flow.arn,
+        'created-by': 'arn:aws:iam::000000000000:role/local-stand-in',
+        source: flow.plan.sourceConnectorType.toUpperCase(),
+        destination: flow.plan.destinationConnectorType.toUpperCase(),
+        'source-object': flow.plan.sourceObject,
+        'trigger-type': 'ONDEMAND',
+        'execution-id': execution.executionId,
+        status: successful ? 'Execution Successful' : 'Execution Failed',
+        'num-of-records-processed': String(execution.recordsProcessed),
+        'start-time': execution.startedAt.toISOString(),
+        'end-time': execution.finishedAt.toISOString(),
+        ...(successful ? {} : { 'error-message': execution.message ?? '' }),
+      },
+    };
+  }
+
   private visibleStatus(execution: FlowExecution): ExecutionStatus {
+    if (this.endedExecutions.has(execution)) return execution.outcome;
     const polls = this.pollsByExecution.get(execution) ?? 1;
     return execution.describesSeen >= polls ? execution.outcome : 'InProgress';
   }

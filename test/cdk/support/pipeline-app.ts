@@ -93,6 +93,9 @@ export interface AslState {
   readonly Catch?: AslCatcher[];
   readonly Retry?: AslRetrier[];
   readonly TimeoutSeconds?: number;
+  readonly TimeoutSecondsPath?: string;
+  readonly HeartbeatSeconds?: number;
+  readonly Resource?: string;
   readonly ItemProcessor?: AslMachine;
   readonly Iterator?: AslMachine;
   readonly MaxConcurrency?: number;
@@ -100,7 +103,7 @@ export interface AslState {
   readonly SecondsPath?: string;
   readonly Error?: string;
   readonly CausePath?: string;
-  readonly ResultPath?: string;
+  readonly ResultPath?: string | null;
   readonly Parameters?: Record<string, unknown>;
 }
 

@@ -353,6 +353,122 @@ describe('AppFlowStandIn through the AWS SDK', () => {
     }
   });
 
+  describe('endRun: the end of a run whose length the local run decides (pollsUntilDone Infinity)', () => {
+    let endless: AppFlowStandIn;
+    let endlessClient: AppflowClient;
+
+    beforeAll(async () => {
+      endless = new AppFlowStandIn({
+        org,
+        db,
+        faults,
+        clock,
+        connectorProfiles: [SOURCE_PROFILE, DESTINATION_PROFILE],
+        pollsUntilDone: Number.POSITIVE_INFINITY,
+      });
+      endlessClient = new AppflowClient({ ...CLIENT_CONFIG, endpoint: (await endless.start()).url });
+    });
+
+    afterAll(async () => {
+      endlessClient.destroy();
+      await endless.stop();
+    });
+
+    async function newestRun(flowName: string): Promise<ExecutionRecord> {
+      const { flowExecutions } = await endlessClient.send(
+        new DescribeFlowExecutionRecordsCommand({ flowName }),
+      );
+      return flowExecutions![0];
+    }
+
+    test("a run stays InProgress until endRun, which returns AppFlow's end-of-run report and shows the outcome", async () => {
+      // Prepare: three records in a window of their own
+      const flowName = nextFlowName();
+      org.upsert('Account', [
+        { Id: '00EA', Name: 'Endless A', SystemModstamp: '2027-05-05T00:00:01.000Z' },
+        { Id: '00EB', Name: 'Endless B', SystemModstamp: '2027-05-05T00:00:02.000Z' },
+        { Id: '00EC', Name: 'Endless C', SystemModstamp: '2027-05-05T00:00:03.000Z' },
+      ]);
+      const window = {
+        startMs: Date.parse('2027-05-05T00:00:00.000Z'),
+        endMs: Date.parse('2027-05-05T00:00:03.000Z'),
+      };
+      const { flowArn } = await endlessClient.send(new CreateFlowCommand(flowRequest(flowName, { window })));
+      const { executionId } = await endlessClient.send(new StartFlowCommand({ flowName }));
+      for (let poll = 0; poll < 5; poll += 1) {
+        expect(await newestRun(flowName)).toMatchObject({
+          executionId,
+          executionStatus: 'InProgress',
+          executionResult: expect.objectContaining({ recordsProcessed: 0 }),
+        });
+      }
+
+      // Act
+      const report = endless.endRun(flowName);
+
+      // Assess
+      expect(report).toEqual({
+        resources: [flowArn],
+        detail: expect.objectContaining({
+          'flow-name': flowName,
+          'flow-arn': flowArn,
+          'execution-id': executionId,
+          status: 'Execution Successful',
+          'num-of-records-processed': '3',
+        }),
+      });
+      expect(report?.detail).not.toHaveProperty('error-message');
+      expect(await newestRun(flowName)).toMatchObject({
+        executionId,
+        executionStatus: 'Successful',
+        executionResult: expect.objectContaining({ recordsProcessed: 3 }),
+      });
+      const described = await endlessClient.send(new DescribeFlowCommand({ flowName }));
+      expect(described.lastRunExecutionDetails?.mostRecentExecutionStatus).toBe('Successful');
+      await endlessClient.send(new DeleteFlowCommand({ flowName }));
+    });
+
+    test("a failed run's report says Execution Failed with the run's message", async () => {
+      // Prepare
+      const flowName = nextFlowName();
+      await endlessClient.send(new CreateFlowCommand(flowRequest(flowName)));
+      faults.add([
+        {
+          service: 'appflow',
+          operation: 'FlowRun',
+          object: 'Account',
+          times: 1,
+          error: 'Salesforce query timed out',
+        },
+      ]);
+      await endlessClient.send(new StartFlowCommand({ flowName }));
+      expect((await newestRun(flowName)).executionStatus).toBe('InProgress');
+
+      // Act
+      const report = endless.endRun(flowName);
+
+      // Assess
+      expect(report?.detail).toMatchObject({
+        status: 'Execution Failed',
+        'error-message': 'Salesforce query timed out',
+        'num-of-records-processed': '0',
+      });
+      expect((await newestRun(flowName)).executionStatus).toBe('Error');
+      await endlessClient.send(new DeleteFlowCommand({ flowName, forceDelete: true }));
+    });
+
+    test('endRun of an unknown flow, or of a flow that never ran, is undefined', async () => {
+      // Prepare
+      const flowName = nextFlowName();
+      await endlessClient.send(new CreateFlowCommand(flowRequest(flowName)));
+
+      // Act / Assess
+      expect(endless.endRun('no-such-flow')).toBeUndefined();
+      expect(endless.endRun(flowName)).toBeUndefined();
+      await endlessClient.send(new DeleteFlowCommand({ flowName }));
+    });
+  });
+
   test('StartFlow with the same clientToken returns the same execution and runs once', async () => {
     const flowName = nextFlowName();
     org.upsert('Account', [{ Id: '002A', Name: 'Once' }]);
