@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ObjectConfig, parseControlRows } from './common/control-row';
 import { scanControlTable } from './common/control-table';
@@ -7,6 +8,12 @@ import { parseExecutionInput } from './common/execution-input';
 import { emptyResult, type ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
 import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
+import {
+  putRunStateJson,
+  RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE,
+  type RunPlanReference,
+  runStateKeys,
+} from './common/run-state';
 import { type ApiQuota, quotaTooLow } from './common/source-limits';
 import {
   DEFAULT_SOURCES,
@@ -20,6 +27,8 @@ const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
 const MIN_API_QUOTA_SHARE = Number(requireEnv('MIN_API_QUOTA_SHARE'));
 /** The environment's sources (lib/config.ts resolves them); rows name one with `sourceName`. */
 const SOURCES = parseSourceCatalog(optionalEnv(SOURCES_ENVIRONMENT_VARIABLE));
+const RUN_STATE_BUCKET = requireEnv(RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE);
+const s3 = new S3Client({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -30,11 +39,14 @@ export interface LoadObjectsEvent {
   precheck?: { apiQuota?: ApiQuota };
 }
 
+/**
+ * The run's context and where its plan is. The plans (one per object, each with its fields) and
+ * the rejected objects go to the run-state bucket, not into the state: with hundreds of objects
+ * they are over Step Functions' 256 KB payload limit. The Distributed Map reads the plans from there.
+ */
 export interface LoadObjectsResult {
   run: RunContext;
-  objects: ObjectPlan[];
-  /** Objects that will not run, with the reason: bad rows, unknown or disabled objects named in the input. */
-  rejected: ObjectResult[];
+  plan: RunPlanReference;
 }
 
 /** Pure: rows and input in, the run's work list out. */
@@ -109,6 +121,26 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
   );
   for (const bad of rejected)
     logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
-  logger.info('Run planned', { runId: run.runId, objects: objects.length, rejected: rejected.length });
-  return { run, objects, rejected };
+  const keys = runStateKeys(event.execution.name);
+  // A retry of this step rewrites both files with the same content: the keys are the execution's.
+  await putRunStateJson(s3, RUN_STATE_BUCKET, keys.rejected, rejected);
+  await putRunStateJson(s3, RUN_STATE_BUCKET, keys.plan, objects);
+  logger.info('Run planned', {
+    runId: run.runId,
+    objects: objects.length,
+    rejected: rejected.length,
+    plan: `s3://${RUN_STATE_BUCKET}/${keys.plan}`,
+  });
+  return {
+    run,
+    plan: {
+      bucket: RUN_STATE_BUCKET,
+      key: keys.plan,
+      objectCount: objects.length,
+      rejectedKey: keys.rejected,
+      rejectedCount: rejected.length,
+      resultsPrefix: keys.results,
+      reportKey: keys.report,
+    },
+  };
 };

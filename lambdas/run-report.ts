@@ -1,37 +1,94 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from './common/environment';
 import { classifyAwsError } from './common/errors';
+import {
+  type MapRunOutput,
+  mapRunManifestSchema,
+  namedEntriesSchema,
+  objectResultsOfMapRun,
+  objectResultsSchema,
+  resultFileContentSchema,
+} from './common/map-run-results';
 import type { ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './common/run-events';
 import type { RunContext } from './common/run-plan';
-import { buildRunReport, type RunReport, renderRunReport } from './common/run-report';
+import {
+  buildRunReport,
+  type RunReport,
+  type RunReportSummary,
+  renderRunReport,
+  summarizeRunReport,
+} from './common/run-report';
+import { getRunStateJson, putRunStateJson, type RunPlanReference } from './common/run-state';
 
 const EVENT_BUS_NAME = requireEnv('EVENT_BUS_NAME');
 const events = new EventBridgeClient({});
+const s3 = new S3Client({});
 
 export interface RunReportEvent {
   run: RunContext;
-  results: ObjectResult[];
-  rejected: ObjectResult[];
+  plan: RunPlanReference;
+  /** The Distributed Map's output: its Map Run and where ResultWriter put the manifest. */
+  mapRun: MapRunOutput;
+}
+
+/** Every object's line: the Map Run's children, then the objects that never ran (rejected). */
+export async function collectObjectResults(
+  client: S3Client,
+  plan: RunPlanReference,
+  mapRun: MapRunOutput,
+): Promise<ObjectResult[]> {
+  const { Bucket, Key } = mapRun.ResultWriterDetails;
+  const manifest = await getRunStateJson(client, Bucket, Key, mapRunManifestSchema);
+  const files = [
+    ...manifest.ResultFiles.SUCCEEDED,
+    ...manifest.ResultFiles.FAILED,
+    ...manifest.ResultFiles.PENDING,
+  ];
+  const children = [];
+  for (const file of files) {
+    children.push(
+      ...(await getRunStateJson(client, manifest.DestinationBucket, file.Key, resultFileContentSchema)),
+    );
+  }
+  const planned = await getRunStateJson(client, plan.bucket, plan.key, namedEntriesSchema);
+  const rejected = await getRunStateJson(client, plan.bucket, plan.rejectedKey, objectResultsSchema);
+  return [
+    ...objectResultsOfMapRun(
+      children,
+      planned.map((entry) => entry.objectName),
+    ),
+    ...(rejected as ObjectResult[]),
+  ];
 }
 
 /**
- * The end of every execution: the report becomes the execution's output and an
- * EventBridge event; the stack's rule sends failed runs' events (their `message`, a
- * readable table) to the operators' SNS topic, and anyone else can subscribe too.
+ * The end of every execution: the full report goes to the run-state bucket and into an
+ * EventBridge event (the stack's rule sends failed runs' events, their `message` a readable
+ * table, to the operators' SNS topic); the execution's output is its bounded summary.
  */
-export const handler = async (event: RunReportEvent): Promise<RunReport> => {
-  const report = buildRunReport(event.run, [...event.results, ...event.rejected], new Date());
+export const handler = async (event: RunReportEvent): Promise<RunReportSummary> => {
+  const results = await collectObjectResults(s3, event.plan, event.mapRun);
+  const report = buildRunReport(event.run, results, new Date());
+  const location = { bucket: event.plan.bucket, key: event.plan.reportKey };
+  await putRunStateJson(s3, location.bucket, location.key, report);
   logger.info('Run finished', {
     runId: report.runId,
     status: report.status,
-    failedObjects: report.failedObjects,
+    failedObjects: report.failedObjects.length,
+    report: `s3://${location.bucket}/${location.key}`,
   });
+  await publishRunReport(report, location);
+  return summarizeRunReport(report, location);
+};
+
+async function publishRunReport(report: RunReport, location: { bucket: string; key: string }): Promise<void> {
   try {
-    // EventBridge entries are capped at 256 KB: per-object lines beyond that stay in the execution output.
+    // EventBridge entries are capped at 256 KB: per-object lines beyond that stay in the full report.
     const message = `${report.summary}\n\n${renderRunReport(report.objects)}\n`;
-    const full = { ...report, message };
+    const full = { ...report, message, reportLocation: location };
     // EventBridge counts UTF-8 bytes, not characters.
     const detail =
       Buffer.byteLength(JSON.stringify(full)) < 200_000
@@ -59,5 +116,4 @@ export const handler = async (event: RunReportEvent): Promise<RunReport> => {
   } catch (error) {
     throw classifyAwsError(error, 'publishing the run report');
   }
-  return report;
-};
+}

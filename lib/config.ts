@@ -188,7 +188,9 @@ export const environmentConfigSchema = z
       .optional(),
     alarmEmail: z.email().optional(),
     logRetentionDays: z.number().int().positive().default(90),
-    /** `retain` keeps the control table and bucket when the stack is deleted. */
+    /** Days each run's files (plan, Map results, full report) stay in the run-state bucket. */
+    runStateRetentionDays: z.number().int().positive().default(30),
+    /** `retain` keeps the control table and buckets when the stack is deleted. */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
   })
   .strict()

@@ -1,6 +1,7 @@
 import {
   Annotations,
   ArnFormat,
+  type CfnElement,
   CfnOutput,
   Duration,
   RemovalPolicy,
@@ -16,6 +17,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import { METRICS_ENVIRONMENT_VARIABLE } from '../lambdas/common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
+import { RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE, RUN_STATE_PREFIX } from '../lambdas/common/run-state';
 import { SOURCES_ENVIRONMENT_VARIABLE } from '../lambdas/common/sources';
 import type { EnvironmentConfig } from './config';
 import { AppFlowAccess } from './constructs/appflow-access';
@@ -25,6 +27,7 @@ import { PipelineFunction } from './constructs/pipeline-function';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine';
 import { RunAlarms } from './constructs/run-alarms';
 import { RunDashboard } from './constructs/run-dashboard';
+import { RunStateBucket } from './constructs/run-state-bucket';
 import { WarehouseAccess } from './constructs/warehouse-access';
 import { WarehouseSchema } from './constructs/warehouse-schema';
 
@@ -173,10 +176,32 @@ export class PipelineStack extends Stack {
     // Consolidate sends one CALL (contract 6): no batch.
     warehouse.grantStatementsTo(functions.consolidate, { execute: true, readResults: true });
 
+    // Each run's plan, Map results and full report: LoadObjects writes the plan, the Distributed
+    // Map reads it and writes the results, ReportRun reads them and writes the report.
+    const runState = new RunStateBucket(this, 'RunState', {
+      retentionDays: config.runStateRetentionDays,
+      removalPolicy,
+    });
+    const runStateObjects = runState.runObjectsArn;
+    functions.loadObjects.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [runStateObjects] }),
+    );
+    functions.runReport.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [runStateObjects] }),
+    );
+    for (const handler of [functions.loadObjects, functions.runReport]) {
+      handler.addEnvironment(RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE, runState.bucket.bucketName);
+      Validations.of(handler.role as IConstruct).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runState.bucket.node.defaultChild as CfnElement)}.Arn>/${RUN_STATE_PREFIX}*]`,
+        reason: `Run files are named after the execution at run time (${RUN_STATE_PREFIX}<execution name>/…); the wildcard is limited to that prefix`,
+      });
+    }
+
     const stateMachineName = `saas-to-redshift-${config.name}`;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       stateMachineName,
       functions,
+      runStateBucket: runState.bucket,
       mapConcurrency: config.mapConcurrency,
       flowWaitHeartbeat: flowRunWaits.heartbeat,
       executionTimeout: Duration.minutes(config.executionTimeoutMinutes),
@@ -251,5 +276,6 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'ControlTableName', { value: this.controlTable.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'StagingBucketName', { value: appflow.stagingBucket.bucketName });
+    new CfnOutput(this, 'RunStateBucketName', { value: runState.bucket.bucketName });
   }
 }

@@ -1,4 +1,4 @@
-import type { ObjectResult } from './object-state';
+import type { ObjectResult, ObjectStatus } from './object-state';
 import type { RunContext } from './run-plan';
 import { TRUNCATE_LENGTH } from './source-fields';
 import { renderTable } from './text-table';
@@ -16,6 +16,26 @@ export interface RunReport {
   /** The execution input that reruns just the failed objects. */
   rerunInput?: { objects: string[] };
 }
+
+/**
+ * What ReportRun returns as the execution's output: the report without its per-object lines,
+ * which are in the run-state bucket. Bounded whatever the number of objects, so a run of 1,000
+ * objects stays far inside Step Functions' 256 KB payload limit.
+ */
+export interface RunReportSummary extends Omit<RunReport, 'objects' | 'failedObjects' | 'rerunInput'> {
+  /** Objects per status, and in all. */
+  objectCounts: Record<ObjectStatus, number> & { total: number };
+  /** The first MAX_NAMES_IN_OUTPUT objects not loaded; `failedObjectCount` says how many in all. */
+  failedObjects: string[];
+  failedObjectCount: number;
+  /** The input that reruns just the failed objects, when they fit the output; else in the full report. */
+  rerunInput?: { objects: string[] };
+  /** The full report (every object's line) as JSON. */
+  report: { bucket: string; key: string };
+}
+
+/** Object names an execution output or summary line lists at most (80 characters each). */
+export const MAX_NAMES_IN_OUTPUT = 100;
 
 /** The plan's sync reason when the source declares no filter operator the window needs (start-extract). */
 export const FULL_SYNC_ONLY_REASON = 'cursor-not-filterable';
@@ -35,6 +55,14 @@ const REPORT_COLUMNS = [
   'error',
 ];
 
+/** At most MAX_NAMES_IN_OUTPUT names, then how many more: the summary line stays bounded. */
+function cappedList(names: string[]): string {
+  const shown = names.slice(0, MAX_NAMES_IN_OUTPUT).join(', ');
+  return names.length > MAX_NAMES_IN_OUTPUT
+    ? `${shown} and ${names.length - MAX_NAMES_IN_OUTPUT} more`
+    : shown;
+}
+
 export function buildRunReport(run: RunContext, results: ObjectResult[], finishedAt: Date): RunReport {
   const objects = [...results].sort((a, b) => a.objectName.localeCompare(b.objectName));
   // Not loaded is not fine: a skipped object's data is a day older than its owners think.
@@ -46,27 +74,28 @@ export function buildRunReport(run: RunContext, results: ObjectResult[], finishe
   const truncation =
     truncated.length === 0
       ? ''
-      : `; long-text values cut to ${TRUNCATE_LENGTH} characters: ${truncated
-          .map((result) => `${result.objectName} ${result.valuesTruncated}`)
-          .join(', ')}`;
+      : `; long-text values cut to ${TRUNCATE_LENGTH} characters: ${cappedList(
+          truncated.map((result) => `${result.objectName} ${result.valuesTruncated}`),
+        )}`;
   // A source that cannot filter an object's cursor makes every run of it a full load: say so, it costs.
   const fullOnly = objects.filter((result) => result.syncReason === FULL_SYNC_ONLY_REASON);
   const fullOnlyNote =
     fullOnly.length === 0
       ? ''
-      : `; full sync only (the source cannot filter the cursor field): ${fullOnly
-          .map((result) => result.objectName)
-          .join(', ')}`;
+      : `; full sync only (the source cannot filter the cursor field): ${cappedList(
+          fullOnly.map((result) => result.objectName),
+        )}`;
+  const rerun =
+    failedObjects.length <= MAX_NAMES_IN_OUTPUT
+      ? `Rerun them with input ${JSON.stringify({ objects: failedObjects })}`
+      : "Rerun them with the full run report's rerunInput";
   const summary =
     failed.length === 0
       ? `Run ${run.runId}: ${succeeded} of ${objects.length} objects loaded${truncation}${fullOnlyNote}`
       : `Run ${run.runId}: ${failed.length} of ${objects.length} objects not loaded: ${failed
           .map((result) => `${result.objectName} (${result.error ?? 'no error text'})`)
           .join('; ')
-          .slice(
-            0,
-            3000,
-          )}. Rerun them with input ${JSON.stringify({ objects: failedObjects })}${fullOnlyNote}`;
+          .slice(0, 3000)}. ${rerun}${fullOnlyNote}`;
   return {
     runId: run.runId,
     runDate: run.runDate,
@@ -98,4 +127,22 @@ export function renderRunReport(objects: ObjectResult[]): string {
       result.error ? result.error.slice(0, 120) : '',
     ]),
   );
+}
+
+/** The execution's output for a report whose full text is at `location`. */
+export function summarizeRunReport(
+  report: RunReport,
+  location: { bucket: string; key: string },
+): RunReportSummary {
+  const { objects, failedObjects, rerunInput, ...rest } = report;
+  const objectCounts = { total: objects.length, SUCCEEDED: 0, FAILED: 0, SKIPPED: 0, SKIPPED_QUOTA: 0 };
+  for (const result of objects) objectCounts[result.status]++;
+  return {
+    ...rest,
+    objectCounts,
+    failedObjects: failedObjects.slice(0, MAX_NAMES_IN_OUTPUT),
+    failedObjectCount: failedObjects.length,
+    ...(rerunInput && failedObjects.length <= MAX_NAMES_IN_OUTPUT ? { rerunInput } : {}),
+    report: location,
+  };
 }

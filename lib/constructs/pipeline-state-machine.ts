@@ -1,6 +1,8 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
@@ -12,6 +14,10 @@ import {
   JsonPath,
   LogLevel,
   Pass,
+  ResultWriterV2,
+  type ResultWriterV2Props,
+  type S3FileItemReaderProps,
+  S3JsonItemReader,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -21,7 +27,9 @@ import {
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { RUN_STATE_PREFIX } from '../../lambdas/common/run-state';
 
 /** The functions the state machine runs, one per step. */
 export interface PipelineFunctions {
@@ -40,6 +48,11 @@ export interface PipelineFunctions {
 
 export interface PipelineStateMachineProps {
   readonly functions: PipelineFunctions;
+  /**
+   * The run-state bucket (RunStateBucket): the Distributed Map reads each run's plan from it and
+   * writes the Map Run's results to it, under `runs/`.
+   */
+  readonly runStateBucket: IBucket;
   /**
    * Objects processed at once (AppFlow allows a limited number of concurrent flow runs).
    * @default 5
@@ -78,6 +91,39 @@ export const RETRYABLE_ERRORS = [
   'Throttled',
 ];
 
+const runFilesStatement = (bucket: IBucket, actions: string[]) =>
+  new PolicyStatement({ actions, resources: [bucket.arnForObjects(`${RUN_STATE_PREFIX}*`)] });
+
+/** CDK grants an ItemReader GetObject on the whole bucket: this one reads run plans only. */
+class RunPlanReader extends S3JsonItemReader {
+  constructor(private readonly props: S3FileItemReaderProps & { bucket: IBucket }) {
+    super(props);
+  }
+
+  override providePolicyStatements(): PolicyStatement[] {
+    return [runFilesStatement(this.props.bucket, ['s3:GetObject'])];
+  }
+}
+
+/** CDK grants a ResultWriter the whole bucket: this one writes run results only (AWS's documented actions). */
+class RunResultsWriter extends ResultWriterV2 {
+  constructor(private readonly props: ResultWriterV2Props & { bucket: IBucket }) {
+    super(props);
+  }
+
+  override providePolicyStatements(): PolicyStatement[] {
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html#resultwriter-iam-policies
+    return [
+      runFilesStatement(this.props.bucket, [
+        's3:PutObject',
+        's3:GetObject',
+        's3:ListMultipartUploadParts',
+        's3:AbortMultipartUpload',
+      ]),
+    ];
+  }
+}
+
 /**
  * Daily load of every enabled object: load the control table, then per object (a Map
  * with bounded concurrency) create and start a temporary flow, wait on it with
@@ -91,6 +137,9 @@ export class PipelineStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
+    // Without this flag DistributedMap ignores `resultWriterV2`; set here so every app (the CLI's,
+    // the local run's, the tests') synthesizes the same definition.
+    this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const fns = props.functions;
     const maxStatementPolls = props.maxStatementPolls ?? 60;
 
@@ -185,12 +234,19 @@ export class PipelineStateMachine extends Construct {
     // Distributed: every object runs as a Standard child execution with its own 25,000-event
     // history, so the parent's history stays constant in the number of objects and a long
     // flow's polls count against its own object only. A redrive reruns only the failed children.
+    // The plans come from S3 and the results go there: the parent's state holds references only,
+    // so its payload stays constant in the number of objects too.
+    const bucket = props.runStateBucket;
     const processObjects = new DistributedMap(this, 'ProcessObjects', {
-      itemsPath: '$.objects',
+      itemReader: new RunPlanReader({ bucket, key: JsonPath.stringAt('$.plan.key') }),
+      resultWriterV2: new RunResultsWriter({ bucket, prefix: JsonPath.stringAt('$.plan.resultsPrefix') }),
+      // Every object is reported, a child that failed uncaught too (ReportRun names it FAILED):
+      // the Map Run never fails on its children; the run ends FAILED through AllObjectsSucceeded?.
+      toleratedFailurePercentage: 100,
       maxConcurrency: props.mapConcurrency ?? 5,
       mapExecutionType: StateMachineType.STANDARD,
       itemSelector: { 'run.$': '$.run', 'plan.$': '$$.Map.Item.Value' },
-      resultPath: '$.results',
+      resultPath: '$.mapRun',
     });
     processObjects.itemProcessor(startExtract);
 
@@ -211,8 +267,8 @@ export class PipelineStateMachine extends Construct {
     const reportRun = task('ReportRun', fns.runReport, {
       payload: TaskInput.fromObject({
         run: JsonPath.objectAt('$.run'),
-        results: JsonPath.listAt('$.results'),
-        rejected: JsonPath.listAt('$.rejected'),
+        plan: JsonPath.objectAt('$.plan'),
+        mapRun: JsonPath.objectAt('$.mapRun'),
       }),
     });
     const runFailed = new Fail(this, 'RunFailed', { error: 'ObjectsFailed', causePath: '$.summary' });
@@ -251,6 +307,11 @@ export class PipelineStateMachine extends Construct {
           'Child executions of this state machine, named by Step Functions at run time (Distributed Map); DescribeExecution, StopExecution and RedriveExecution only',
       });
     }
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${RUN_STATE_PREFIX}*]`,
+      reason:
+        "The Distributed Map reads each run's plan and writes its results under runs/<execution name>/, named at run time",
+    });
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -53,6 +53,10 @@ export interface LocalAssembly {
   controlTableName: string;
   /** Logical id → physical name of the resources the runner names (table, bucket, topic). */
   physicalNames: Record<string, string>;
+  /** The pipeline's state machine (its role makes the Distributed Map's S3 calls). */
+  stateMachineLogicalId: string;
+  /** Physical names of every bucket of the template. */
+  bucketNames: string[];
 }
 
 export interface StateMachineDefinition {
@@ -110,6 +114,13 @@ export async function synthesizeLocalStack(config: EnvironmentConfig, cacheRoot:
     fs.rmSync(building, { recursive: true, force: true }); // another process finished the same synth first
   }
   return outdir;
+}
+
+/** CloudFormation's name for a bucket the template leaves unnamed: `<stack>-<logical id>-<suffix>`, lower case, ≤ 63. */
+function generatedBucketName(logicalId: string): string {
+  const suffix = createHash('sha256').update(logicalId).digest('hex').slice(0, 12);
+  const head = `${LOCAL_STACK_NAME}-${logicalId}`.toLowerCase().slice(0, 63 - suffix.length - 1);
+  return `${head}-${suffix}`;
 }
 
 /** Resolves the intrinsic functions the template uses for names and ARNs into local strings. */
@@ -171,7 +182,11 @@ export function loadAssembly(outdir: string): LocalAssembly {
   for (const [logicalId, resource] of resources) {
     const physical = resource.Properties?.BucketName ?? resource.Properties?.TopicName;
     if (typeof physical === 'string') names[logicalId] = physical;
+    else if (resource.Type === 'AWS::S3::Bucket') names[logicalId] = generatedBucketName(logicalId);
   }
+  const bucketNames = resources
+    .filter(([, resource]) => resource.Type === 'AWS::S3::Bucket')
+    .map(([logicalId]) => names[logicalId]);
 
   const machines = resources.filter(([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine');
   const pipeline = machines.find(([, resource]) =>
@@ -253,5 +268,7 @@ export function loadAssembly(outdir: string): LocalAssembly {
     template,
     controlTableName,
     physicalNames: names,
+    stateMachineLogicalId: pipeline[0],
+    bucketNames,
   };
 }

@@ -69,7 +69,9 @@ export interface HistoryFigures {
  *   `MapIterationSucceeded`/`Failed` plus the item's states, `MapStateSucceeded`, `MapStateExited`;
  * - a Distributed Map: `MapStateEntered`, `MapRunStarted`, `MapRunSucceeded`, `MapStateExited` in
  *   the parent; every item is a child execution with its own history (`ExecutionStarted`, its
- *   states, `ExecutionSucceeded`/`Failed`), counted against its own 25,000-event budget.
+ *   states, `ExecutionSucceeded`/`Failed`), counted against its own 25,000-event budget. The
+ *   runner plays Distributed Maps itself (distributed-map.ts): the library sees a Task in the
+ *   Map's place, and the children's events arrive through `observeChild`;
  * - a `.waitForTaskToken` Task adds `TaskSubmitted` (the function returned; the token is out);
  *   its end is `TaskSucceeded`, `TaskFailed` or `TaskTimedOut`.
  * Reproduces the measured `25 + N·(19 + 9P)` of the inline polling design.
@@ -87,18 +89,32 @@ export class ExecutionHistory {
     this.tokenTasks = new Set(tokenTasks);
   }
 
+  /** `eventsFor` plus the `TaskSubmitted` of a token task. */
+  private eventsOf(event: LocalStateEvent): number {
+    const submitted = event.type === 'StateEntered' && this.tokenTasks.has(event.state?.name ?? '') ? 1 : 0;
+    return eventsFor(event) + submitted;
+  }
+
   /** True when the run's Map states run their items as child executions. */
   get hasChildExecutions(): boolean {
     return this.distributedMaps.size > 0;
   }
 
+  /** An event of the parent execution (an inline Map's items included: they are the parent's). */
   observe(event: LocalStateEvent): void {
     this.measurePayload(event);
-    const child = this.childIndexOf(event);
-    const submitted = event.type === 'StateEntered' && this.tokenTasks.has(event.state?.name ?? '') ? 1 : 0;
-    const count = eventsFor(event) + submitted;
-    if (child === undefined) this.parentEvents += count;
-    else this.childEvents.set(child, (this.childEvents.get(child) ?? 0) + count);
+    // The Task standing in for a Distributed Map counts as the Map it is.
+    const asAws =
+      event.state && this.distributedMaps.has(event.state.name)
+        ? { ...event, state: { ...event.state, type: 'Map' } }
+        : event;
+    this.parentEvents += this.eventsOf(asAws);
+  }
+
+  /** An event of the Distributed Map's child execution for item `index`. */
+  observeChild(index: number, event: LocalStateEvent): void {
+    this.measurePayload(event);
+    this.childEvents.set(index, (this.childEvents.get(index) ?? 0) + this.eventsOf(event));
   }
 
   figures(): HistoryFigures {
@@ -109,14 +125,6 @@ export class ExecutionHistory {
       maxPayloadBytes: this.maxPayload,
       ...(this.dataLimitExceeded ? { dataLimitExceeded: this.dataLimitExceeded } : {}),
     };
-  }
-
-  /** Events of an item of a Distributed Map belong to that item's child execution. */
-  private childIndexOf(event: LocalStateEvent): number | undefined {
-    if (event.index === undefined) return undefined;
-    if (event.parentState) return this.distributedMaps.has(event.parentState.name) ? event.index : undefined;
-    // aws-local-stepfunctions forwards a nested state's events with the index only; one Map level.
-    return this.distributedMaps.size > 0 ? event.index : undefined;
   }
 
   private measurePayload(event: LocalStateEvent): void {

@@ -2,13 +2,14 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PGlite } from '@electric-sql/pglite';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
 import type { ObjectResult, ObjectState } from '../../lambdas/common/object-state';
-import type { RunReport } from '../../lambdas/common/run-report';
+import type { RunReport, RunReportSummary } from '../../lambdas/common/run-report';
 import type { EnvironmentConfig } from '../../lib/config';
 import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
 import { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
@@ -16,6 +17,7 @@ import { DynamoDbStandIn } from '../stand-ins/dynamodb-stand-in';
 import { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import { FaultInjector } from '../stand-ins/fault-injector';
 import { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
+import { S3StandIn } from '../stand-ins/s3-stand-in';
 import { generateConnectedAppKeys, SalesforceLimitsStandIn } from '../stand-ins/salesforce-limits-stand-in';
 import { SecretsManagerStandIn } from '../stand-ins/secrets-manager-stand-in';
 import { SimulatedClock } from '../stand-ins/simulated-clock';
@@ -31,6 +33,12 @@ import {
   type StateMachineDefinition,
   synthesizeLocalStack,
 } from './assembly';
+import {
+  definitionForLibrary,
+  distributedMapHandlers,
+  type MapContext,
+  type MapStorage,
+} from './distributed-map';
 import {
   ExecutionHistory,
   type HistoryFigures,
@@ -174,7 +182,7 @@ const STEP_LABELS: Record<string, string> = {
  * Runs a scenario through the real state machine definition (from the synthesized
  * template) and the real bundled handlers, against embedded stand-ins reached through
  * `AWS_ENDPOINT_URL_<SERVICE>`: dynalite, a Data API over PGlite, AppFlow over a
- * simulated org, Secrets Manager and EventBridge.
+ * simulated org, Secrets Manager, EventBridge and S3 (the run-state bucket).
  */
 export async function runScenario(
   scenario: Scenario,
@@ -244,11 +252,12 @@ export async function runScenario(
     })),
   });
   const sfn = new StepFunctionsStandIn({ checks, faults });
+  const s3 = new S3StandIn(assembly.bucketNames, { checks });
   const restorers: (() => void)[] = [];
-  const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events, sfn];
+  const services: { stop(): Promise<void> }[] = [appflow, redshift, dynamodb, limits, events, sfn, s3];
   try {
-    const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl, sfnUrl] = await Promise.all(
-      [appflow, redshift, dynamodb, limits, events, sfn].map((service) => service.start()),
+    const [appflowUrl, redshiftUrl, dynamodbUrl, limitsUrl, eventsUrl, sfnUrl, s3Url] = await Promise.all(
+      [appflow, redshift, dynamodb, limits, events, sfn, s3].map((service) => service.start()),
     );
     // The limits secret names the limits endpoint, so Secrets Manager starts once that has a port.
     const secrets = new SecretsManagerStandIn(
@@ -275,6 +284,8 @@ export async function runScenario(
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl.url,
       AWS_ENDPOINT_URL_SFN: sfnUrl.url,
+      // An IP-address endpoint: the SDK addresses buckets path-style by itself, as S3's endpoint rules say.
+      AWS_ENDPOINT_URL_S3: s3Url.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
       // The deployed functions run Node.js 24; the local Node version says nothing about them.
@@ -320,6 +331,18 @@ export async function runScenario(
         return flowWaits.wait(token, answer, request.state);
       };
     }
+    // Step Functions' own S3 calls (the Distributed Map's ItemReader and ResultWriter), as its role.
+    const storage = mapStorage(
+      new S3Client({
+        endpoint: s3Url.url,
+        region: LOCAL_CONFIG.region,
+        credentials: iam.credentialsFor(assembly.stateMachineLogicalId),
+      }),
+    );
+    const readReport = (summary: RunReportSummary): RunReport | undefined => {
+      const text = s3.readText(summary.report.bucket, summary.report.key);
+      return text === undefined ? undefined : (JSON.parse(text) as RunReport);
+    };
 
     const report: LocalReport = { days: [] };
     for (const [index, scenarioDay] of scenario.days.entries()) {
@@ -348,6 +371,9 @@ export async function runScenario(
         enforcePayloadLimit: options.enforcePayloadLimit ?? true,
         executionName,
         startTime,
+        storage,
+        readReport,
+        now: () => clock.now(),
         onStep: (objectName, step) => {
           if (step === 'StartExtract' && midRunChanges) {
             clock.tick();
@@ -476,6 +502,20 @@ async function createTables(
 
 type LocalHandler = (input: unknown) => Promise<unknown>;
 
+function mapStorage(client: S3Client): MapStorage {
+  return {
+    async getObject(bucket, key) {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await object.Body?.transformToString('utf8')) ?? '';
+    },
+    async putObject(bucket, key, body) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+      );
+    },
+  };
+}
+
 /** The functions the run calls (steps, event targets) by logical id, each signing as its own role. */
 function bindFunctions(
   assembly: LocalAssembly,
@@ -552,9 +592,15 @@ async function runExecution(
     startTime: Date;
     onStep: (objectName: string, step: string) => void;
     enforcePayloadLimit: boolean;
+    /** Step Functions' S3 calls for a Distributed Map. */
+    storage: MapStorage;
+    /** The full report ReportRun's summary points at. */
+    readReport: (summary: RunReportSummary) => RunReport | undefined;
+    now: () => Date;
   },
 ): Promise<ExecutionOutcome> {
-  const machine = new StateMachine(definitionForLibrary(assembly) as never, {
+  const { definition, distributedMaps } = definitionForLibrary(withoutTokenTimeoutPaths(assembly));
+  const machine = new StateMachine(definition as never, {
     validationOptions: { checkPaths: false },
   });
   const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
@@ -575,51 +621,69 @@ async function runExecution(
       },
     ]),
   );
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: withStartTime as never,
-      waitTimeOverrides: waits,
-      retryIntervalOverrides: instant,
+  const context: MapContext = {
+    Execution: {
+      Id: `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${run.executionName}`,
+      Name: run.executionName,
+      StartTime: startTime,
+      Input: input,
+      RoleArn: 'arn:aws:iam::000000000000:role/local',
     },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${run.executionName}`,
-        Name: run.executionName,
-        StartTime: startTime,
-        Input: input as never,
-        RoleArn: 'arn:aws:iam::000000000000:role/local',
-      },
-      StateMachine: {
-        Id: 'arn:aws:states:eu-west-1:000000000000:stateMachine:saas-to-redshift-local',
-        Name: 'saas-to-redshift-local',
-      },
-      // aws-local-stepfunctions has no task tokens: the token task's handler puts in a fresh one.
-      Task: { Token: 'local-task-token-placeholder' },
+    StateMachine: {
+      Id: 'arn:aws:states:eu-west-1:000000000000:stateMachine:saas-to-redshift-local',
+      Name: 'saas-to-redshift-local',
     },
-  });
+    // aws-local-stepfunctions has no task tokens: the token task's handler puts in a fresh one.
+    Task: { Token: 'local-task-token-placeholder' },
+  };
+  const childOverrides = {
+    taskResourceLocalHandlers: withStartTime as never,
+    waitTimeOverrides: waits,
+    retryIntervalOverrides: instant,
+  };
+
   let stateTransitions = 0;
   let lambdaInvocations = 0;
-  let report: RunReport | undefined;
+  let summary: RunReportSummary | undefined;
   let failure: string | undefined;
   const history = new ExecutionHistory(assembly.definition, assembly.tokenTasks);
-  const collect = (async () => {
-    for await (const event of execution.eventLogs as AsyncIterable<StateEvent>) {
-      history.observe(event);
-      if (event.type === 'StateEntered' && event.state) {
-        stateTransitions++;
-        if (event.state.type === 'Task') {
-          lambdaInvocations++;
-          const objectName = objectNameOf(event.state.input);
-          if (objectName) run.onStep(objectName, event.state.name);
-        }
-      } else if (event.type === 'StateRetried') {
+  /** Every event of the parent (child undefined) and of each child execution. */
+  const observe = (event: StateEvent, child?: number) => {
+    if (child === undefined) history.observe(event);
+    else history.observeChild(child, event);
+    if (event.type === 'StateEntered' && event.state) {
+      stateTransitions++;
+      if (event.state.type === 'Task' && !distributedMaps[event.state.name]) {
         lambdaInvocations++;
-      } else if (event.type === 'StateExited' && event.state?.name === 'ReportRun') {
-        report = event.state.output as RunReport;
-      } else if (event.type === 'StateFailed' && !failure) {
-        failure = `${event.state?.name}: ${event.Error}: ${event.Cause}`;
+        const objectName = objectNameOf(event.state.input);
+        if (objectName) run.onStep(objectName, event.state.name);
       }
+    } else if (event.type === 'StateRetried') {
+      lambdaInvocations++;
+    } else if (child === undefined && event.type === 'StateExited' && event.state?.name === 'ReportRun') {
+      summary = event.state.output as RunReportSummary;
+    } else if (child === undefined && event.type === 'StateFailed' && !failure) {
+      failure = `${event.state?.name}: ${event.Error}: ${event.Cause}`;
     }
+  };
+
+  const mapHandlers = distributedMapHandlers(distributedMaps, {
+    overrides: childOverrides,
+    context,
+    storage: run.storage,
+    now: run.now,
+    onChildEvent: (index, event: StateEvent) => observe(event, index),
+  });
+
+  const execution = machine.run(input as never, {
+    overrides: {
+      ...childOverrides,
+      taskResourceLocalHandlers: { ...withStartTime, ...mapHandlers } as never,
+    },
+    context: context as never,
+  });
+  const collect = (async () => {
+    for await (const event of execution.eventLogs as AsyncIterable<StateEvent>) observe(event);
   })();
   let status: ExecutionOutcome['status'] = 'SUCCEEDED';
   let error: string | undefined;
@@ -639,7 +703,7 @@ async function runExecution(
   }
   return {
     status,
-    report: overLimit ? undefined : report,
+    report: overLimit || !summary ? undefined : run.readReport(summary),
     error: status === 'FAILED' ? (error ?? failure) : undefined,
     stateTransitions,
     lambdaInvocations,
@@ -648,12 +712,12 @@ async function runExecution(
 }
 
 /**
- * The definition as aws-local-stepfunctions can run it. It reads a token task's
+ * The token tasks as aws-local-stepfunctions can run them. It reads a token task's
  * `TimeoutSecondsPath` from the effective input (the Parameters), where Step Functions reads the
  * state input, and would time the wait out in wall-clock time: FlowWaitEmulation applies the
  * wait's timeout in simulated time instead, so the library gets a bound it never reaches.
  */
-function definitionForLibrary(assembly: LocalAssembly): StateMachineDefinition {
+function withoutTokenTimeoutPaths(assembly: LocalAssembly): StateMachineDefinition {
   const rewrite = (machine: StateMachineDefinition): StateMachineDefinition => ({
     ...machine,
     States: Object.fromEntries(

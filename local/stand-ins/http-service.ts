@@ -8,7 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { validateServiceRequest } from '../strict/api-model-validator';
-import { type AwsServiceName, operationOf, protocolOf } from '../strict/operations';
+import { operationOf, protocolOf, type StandInServiceName } from '../strict/operations';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -28,9 +28,15 @@ export class ServiceError extends Error {
 
 export interface ServiceRequest {
   method: string;
+  /** Percent-decoded path, without the query string. */
   path: string;
+  /** The query string's parameters (REST protocols route and read members with them). */
+  query?: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /** The JSON body of the JSON protocols; `{}` for REST-XML, whose body is `rawBody`. */
   body: JsonObject;
+  /** The body's bytes as sent (REST-XML: an S3 object). */
+  rawBody?: Buffer;
   /** Region from the SigV4 credential scope, so ARNs look like the caller's. */
   region: string;
 }
@@ -38,14 +44,15 @@ export interface ServiceRequest {
 export interface ServiceResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** Text for the JSON and XML documents; bytes for an S3 object. */
+  body: string | Buffer;
 }
 
 export type RequestHandler = (request: ServiceRequest) => Promise<ServiceResponse>;
 
 /** One request to an AWS stand-in, with the operation resolved from the service's model. */
 export interface StandInCall {
-  service: AwsServiceName;
+  service: StandInServiceName;
   /** The model's operation name, e.g. 'CreateFlow', 'ExecuteStatement', 'GetSecretValue'. */
   operation: string;
   request: ServiceRequest;
@@ -61,7 +68,7 @@ export interface HttpStandInServerOptions {
    * operation before the handler sees them; refusals go out in the service's wire format.
    * @default undefined — not an AWS service (e.g. Salesforce): requests go straight to the handler
    */
-  readonly awsService?: AwsServiceName;
+  readonly awsService?: StandInServiceName;
   /**
    * Checks run in order before the model validation and the handler (the IAM gate first).
    * @default []
@@ -85,11 +92,11 @@ function regionOf(headers: IncomingHttpHeaders): string {
   return CREDENTIAL_SCOPE_PATTERN.exec(authorization)?.[1] ?? 'us-east-1';
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }
@@ -175,27 +182,35 @@ export class HttpStandInServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let result: ServiceResponse;
+    const service = this.options.awsService;
+    const restXmlService = service !== undefined && protocolOf(service) === 'restXml';
     try {
-      const body = parseJsonBody(await readBody(request));
+      const rawBody = await readBody(request);
+      const url = new URL(request.url ?? '/', 'http://stand-in');
       const serviceRequest: ServiceRequest = {
         method: request.method ?? 'GET',
-        path: (request.url ?? '/').split('?')[0],
+        // The SDK percent-encodes S3 keys in the path; the JSON services' paths are plain.
+        path: restXmlService ? decodeURIComponent(url.pathname) : (request.url ?? '/').split('?')[0],
+        query: url.searchParams,
         headers: request.headers,
-        body,
+        body: restXmlService ? {} : parseJsonBody(rawBody.toString('utf8')),
+        rawBody,
         region: regionOf(request.headers),
       };
-      const service = this.options.awsService;
       const refusal = service === undefined ? undefined : await this.refusalOf(service, serviceRequest);
       result = refusal ?? (await this.handler(serviceRequest));
     } catch (error) {
       // Handlers format their own ServiceErrors; anything reaching here is a stand-in bug or bad JSON.
       const message = errorMessage(error);
       const code = error instanceof ServiceError ? error.code : 'InternalFailure';
-      result = {
-        status: error instanceof ServiceError ? error.statusCode : 500,
-        headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
-        body: JSON.stringify({ __type: code, message }),
-      };
+      const status = error instanceof ServiceError ? error.statusCode : 500;
+      result = restXmlService
+        ? restXml.error(new ServiceError(code, message, status))
+        : {
+            status,
+            headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
+            body: JSON.stringify({ __type: code, message }),
+          };
     }
     response.writeHead(result.status, {
       'x-amzn-requestid': randomUUID(),
@@ -210,10 +225,11 @@ export class HttpStandInServer {
    * AWS's model of the operation: the first refusal, in the service's wire format.
    */
   private async refusalOf(
-    service: AwsServiceName,
+    service: StandInServiceName,
     request: ServiceRequest,
   ): Promise<ServiceResponse | undefined> {
-    const wire = protocolOf(service) === 'restJson' ? restJson : awsJson;
+    const protocol = protocolOf(service);
+    const wire = { restJson, awsJson, restXml }[protocol];
     const operation = operationOf(service, request);
     try {
       if (operation === '') {
@@ -229,6 +245,8 @@ export class HttpStandInServer {
       for (const check of this.options.checks ?? []) {
         await check(call);
       }
+      // REST-XML (S3) has no model here: its stand-in checks S3's constraints itself.
+      if (service === 's3') return undefined;
       const modelRefusal = validateServiceRequest(service, operation, request.body);
       if (modelRefusal) {
         throw new ServiceError(modelRefusal.code, modelRefusal.message, modelRefusal.statusCode);
@@ -251,6 +269,43 @@ export const restJson = {
       status: error.statusCode,
       headers: { 'content-type': 'application/json', 'x-amzn-errortype': error.code },
       body: JSON.stringify({ message: error.message, ...error.members }),
+    };
+  },
+};
+
+const xmlEscape = (text: string) =>
+  text.replace(
+    /[<>&'"]/g,
+    (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[char] ?? char,
+  );
+
+/**
+ * The shared layer's refusals as S3 names them: IAM's AccessDenied, an unknown key id, an
+ * operation the stand-in does not play, its own failure.
+ */
+const S3_ERROR_CODES: Record<string, { code: string; status?: number }> = {
+  AccessDeniedException: { code: 'AccessDenied' },
+  UnrecognizedClientException: { code: 'InvalidAccessKeyId' },
+  UnknownOperationException: { code: 'NotImplemented', status: 501 },
+  InternalFailure: { code: 'InternalError' },
+};
+
+/**
+ * restXml (S3): `<Error><Code>…</Code><Message>…</Message>…</Error>`, the status code telling
+ * the SDK what a body-less answer (HEAD) means; members become elements (Key, BucketName).
+ */
+export const restXml = {
+  error(error: ServiceError): ServiceResponse {
+    const known = S3_ERROR_CODES[error.code];
+    const code = known?.code ?? error.code;
+    const members = Object.entries(error.members)
+      .map(([name, value]) => `<${name}>${xmlEscape(String(value))}</${name}>`)
+      .join('');
+    const requestId = randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase();
+    return {
+      status: known?.status ?? error.statusCode,
+      headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(error.message)}</Message>${members}<RequestId>${requestId}</RequestId></Error>`,
     };
   },
 };

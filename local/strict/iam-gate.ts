@@ -19,6 +19,7 @@ import {
   type LocalPrincipal,
   type PolicyDocument,
   principalOfFunction,
+  principalOfStateMachine,
   type TemplateEnvironment,
 } from './iam-template';
 
@@ -139,6 +140,12 @@ export interface IamGateOptions {
   readonly environment: TemplateEnvironment;
   /** Logical ids of the functions whose code runs locally. */
   readonly functionLogicalIds: readonly string[];
+  /**
+   * Logical ids of the state machines whose own AWS calls the runner makes (a Distributed Map's
+   * ItemReader and ResultWriter), signed as the state machine's role.
+   * @default []
+   */
+  readonly stateMachineLogicalIds?: readonly string[];
   /** Serverless workgroup name → id (IAM names workgroups by id). */
   readonly workgroupIds: Record<string, string>;
 }
@@ -166,8 +173,17 @@ export class IamGate {
   private readonly facts: AccountFacts;
 
   constructor(private readonly options: IamGateOptions) {
-    for (const logicalId of options.functionLogicalIds) {
-      const principal = principalOfFunction(options.template, options.environment, logicalId);
+    const principals = [
+      ...options.functionLogicalIds.map((logicalId): [string, LocalPrincipal] => [
+        logicalId,
+        principalOfFunction(options.template, options.environment, logicalId),
+      ]),
+      ...(options.stateMachineLogicalIds ?? []).map((logicalId): [string, LocalPrincipal] => [
+        logicalId,
+        principalOfStateMachine(options.template, options.environment, logicalId),
+      ]),
+    ];
+    for (const [logicalId, principal] of principals) {
       const credentials = { accessKeyId: accessKeyIdFor(logicalId), secretAccessKey: `local-${logicalId}` };
       this.byAccessKey.set(credentials.accessKeyId, principal);
       this.byFunction.set(logicalId, { principal, credentials });
@@ -179,7 +195,10 @@ export class IamGate {
     };
   }
 
-  /** The credentials the function's SDK clients sign with (as Lambda hands its role's session to the code). */
+  /**
+   * The credentials the function's SDK clients sign with (as Lambda hands its role's session to
+   * the code), or a state machine's role session.
+   */
   credentialsFor(functionLogicalId: string): LocalCredentials {
     const entry = this.byFunction.get(functionLogicalId);
     if (!entry) throw new Error(`The IAM gate has no function ${functionLogicalId}`);
@@ -262,9 +281,12 @@ export class IamGate {
   };
 }
 
-/** The gate for a local run of the synthesized stack: every Task state's and event target's function, in the local account. */
+/** The gate for a local run of the synthesized stack: every Task state's and event target's function and the state machine, in the local account. */
 export function iamGateForAssembly(
-  assembly: Pick<LocalAssembly, 'template' | 'physicalNames' | 'taskFunctions' | 'eventRules'>,
+  assembly: Pick<
+    LocalAssembly,
+    'template' | 'physicalNames' | 'taskFunctions' | 'eventRules' | 'stateMachineLogicalId'
+  >,
   config: Pick<EnvironmentConfig, 'account' | 'region' | 'redshift'>,
   stackName: string,
 ): IamGate {
@@ -283,6 +305,7 @@ export function iamGateForAssembly(
         ...assembly.eventRules.flatMap((rule) => rule.targetFunctions),
       ]),
     ],
+    stateMachineLogicalIds: [assembly.stateMachineLogicalId],
     workgroupIds: redshift.kind === 'serverless' ? { [redshift.workgroupName]: redshift.workgroupId } : {},
   });
 }

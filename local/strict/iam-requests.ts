@@ -5,6 +5,9 @@ export interface GateCall {
   readonly service: string;
   readonly operation: string;
   readonly request: {
+    /** REST protocols (S3) name the resource in the path and query. */
+    readonly path?: string;
+    readonly query?: URLSearchParams;
     readonly headers: Record<string, string | string[] | undefined>;
     readonly body: Record<string, unknown>;
     readonly region: string;
@@ -35,6 +38,7 @@ const IAM_PREFIX: Record<string, string> = {
   events: 'events',
   dynamodb: 'dynamodb',
   stepfunctions: 'states',
+  s3: 's3',
 };
 
 /** A secret's full ARN from a name or an ARN, as Secrets Manager resolves a SecretId. */
@@ -227,7 +231,51 @@ function stepFunctionsRequests(call: GateCall): AuthorizationRequest[] | undefin
     : undefined;
 }
 
+/**
+ * S3 (path-style `/<bucket>/<key>`): object actions on the object's ARN, listing on the bucket's
+ * with `s3:prefix`, per the Service Authorization Reference. A PutObject that sets an ACL or tags
+ * also needs s3:PutObjectAcl / s3:PutObjectTagging.
+ */
+function s3Requests(call: GateCall): AuthorizationRequest[] | undefined {
+  const header = (name: string) => {
+    const value = call.request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const [, bucket = '', ...key] = (call.request.path ?? '/').split('/');
+  const objectArn = `arn:aws:s3:::${bucket}/${key.join('/')}`;
+  switch (call.operation) {
+    case 'GetObject':
+      return [{ action: 's3:GetObject', resource: objectArn, context: {} }];
+    case 'PutObject': {
+      const encryption = header('x-amz-server-side-encryption');
+      const context: Record<string, string> = encryption
+        ? { 's3:x-amz-server-side-encryption': encryption }
+        : {};
+      return [
+        { action: 's3:PutObject', resource: objectArn, context },
+        ...(header('x-amz-acl') ? [{ action: 's3:PutObjectAcl', resource: objectArn, context: {} }] : []),
+        ...(header('x-amz-tagging')
+          ? [{ action: 's3:PutObjectTagging', resource: objectArn, context: {} }]
+          : []),
+      ];
+    }
+    case 'ListObjectsV2': {
+      const prefix = call.request.query?.get('prefix');
+      return [
+        {
+          action: 's3:ListBucket',
+          resource: `arn:aws:s3:::${bucket}`,
+          context: prefix ? { 's3:prefix': prefix } : {},
+        },
+      ];
+    }
+    default:
+      return undefined;
+  }
+}
+
 const MAPPERS: Record<string, (call: GateCall, facts: AccountFacts) => AuthorizationRequest[] | undefined> = {
+  s3: s3Requests,
   appflow: appflowRequests,
   'redshift-data': redshiftDataRequests,
   secretsmanager: secretsManagerRequests,

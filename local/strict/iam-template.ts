@@ -191,14 +191,40 @@ export function principalOfFunction(
   if (fn?.Type !== 'AWS::Lambda::Function') {
     throw new Error(`${functionLogicalId} is not a Lambda function of the template`);
   }
-  const roleId = referencedId(fn.Properties?.Role);
+  return principalOfRole(template, env, fn.Properties?.Role, functionLogicalId);
+}
+
+/**
+ * The identity a state machine of the template acts as when Step Functions itself calls AWS
+ * (a Distributed Map's ItemReader and ResultWriter): its execution role's session.
+ */
+export function principalOfStateMachine(
+  template: CfnTemplate,
+  env: TemplateEnvironment,
+  stateMachineLogicalId: string,
+): LocalPrincipal {
+  const machine = template.Resources[stateMachineLogicalId];
+  if (machine?.Type !== 'AWS::StepFunctions::StateMachine') {
+    throw new Error(`${stateMachineLogicalId} is not a state machine of the template`);
+  }
+  return principalOfRole(template, env, machine.Properties?.RoleArn, stateMachineLogicalId);
+}
+
+/** The session of the role `roleReference` points at, named after the resource using it. */
+function principalOfRole(
+  template: CfnTemplate,
+  env: TemplateEnvironment,
+  roleReference: unknown,
+  userLogicalId: string,
+): LocalPrincipal {
+  const roleId = referencedId(roleReference);
   const role = roleId ? template.Resources[roleId] : undefined;
   if (!roleId || role?.Type !== 'AWS::IAM::Role') {
-    throw new Error(`Function ${functionLogicalId} has no role of this template`);
+    throw new Error(`${userLogicalId} has no role of this template`);
   }
   if (asArray(role.Properties?.ManagedPolicyArns).length > 0) {
     throw new Error(
-      `Role ${roleId} of ${functionLogicalId} uses managed policies, which the local run cannot read`,
+      `Role ${roleId} of ${userLogicalId} uses managed policies, which the local run cannot read`,
     );
   }
   const documents: unknown[] = asArray(role.Properties?.Policies as { PolicyDocument: unknown }[]).map(
@@ -209,7 +235,7 @@ export function principalOfFunction(
     const roles = asArray(resource.Properties?.Roles as unknown[]).map(referencedId);
     if (roles.includes(roleId)) documents.push(resource.Properties?.PolicyDocument);
   }
-  const functionName = physicalName(template, env, functionLogicalId);
+  const functionName = physicalName(template, env, userLogicalId);
   const roleName = physicalName(template, env, roleId);
   return {
     functionName,

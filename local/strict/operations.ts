@@ -19,9 +19,33 @@ export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
   'stepfunctions',
 ];
 
+/**
+ * S3 speaks REST-XML, which the botocore-model validator (JSON protocols only) does not read:
+ * its routes below and its constraints in the stand-in are written by hand.
+ */
+export type RestXmlServiceName = 's3';
+/** Every AWS service a stand-in plays. */
+export type StandInServiceName = AwsServiceName | RestXmlServiceName;
+
 /** The wire protocol a service's requests and errors use. */
-export function protocolOf(service: AwsServiceName): 'restJson' | 'awsJson' {
+export function protocolOf(service: StandInServiceName): 'restJson' | 'awsJson' | 'restXml' {
+  if (service === 's3') return 'restXml';
   return loadApiModel(service).metadata.protocol === 'rest-json' ? 'restJson' : 'awsJson';
+}
+
+/**
+ * The S3 operation of a path-style request (`/<bucket>/<key>`): only the object reads and writes
+ * the pipeline sends. Anything else (sub-resources such as `?acl` or `?uploads`, copies, bucket
+ * operations) is '' and the stand-in answers NotImplemented, as S3 does for what it cannot do.
+ */
+function s3OperationOf(request: ServiceRequest): string {
+  const [, bucket = '', ...key] = request.path.split('/');
+  if (bucket === '' || key.join('/') === '') return '';
+  const query = request.query ?? new URLSearchParams();
+  if ([...query.keys()].some((name) => !name.startsWith('x-id'))) return '';
+  if (request.method === 'GET') return 'GetObject';
+  if (request.method === 'PUT' && request.headers['x-amz-copy-source'] === undefined) return 'PutObject';
+  return '';
 }
 
 function headerValue(request: ServiceRequest, name: string): string | undefined {
@@ -68,7 +92,8 @@ function operationFromRoute(model: ApiModel, request: ServiceRequest): string {
  * AppFlow). '' when the request names no operation of the model: the service answers
  * UnknownOperationException.
  */
-export function operationOf(service: AwsServiceName, request: ServiceRequest): string {
+export function operationOf(service: StandInServiceName, request: ServiceRequest): string {
+  if (service === 's3') return s3OperationOf(request);
   const model = loadApiModel(service);
   return protocolOf(service) === 'restJson'
     ? operationFromRoute(model, request)

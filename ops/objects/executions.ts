@@ -200,7 +200,10 @@ const runReportShape = z
     runId: z.string(),
     status: z.string(),
     summary: z.string(),
-    objects: z.array(z.object({ objectName: z.string(), status: z.string() }).passthrough()),
+    // Runs before the run-state bucket returned every object's line; now the output is a summary
+    // whose `report` names the full report in S3.
+    objects: z.array(z.object({ objectName: z.string(), status: z.string() }).passthrough()).optional(),
+    report: z.object({ bucket: z.string(), key: z.string() }).optional(),
     rerunInput: z.object({ objects: z.array(z.string()) }).optional(),
   })
   .passthrough();
@@ -314,9 +317,11 @@ export async function describeRun(
     execution.status === 'SUCCEEDED'
       ? asRunReport(execution.output)
       : await findRunReportInHistory(sfn, executionArn);
-  if (report) {
+  if (report?.objects) {
     lines.push('', renderRunReport(report.objects));
   }
+  const fullReport = (report as { report?: { bucket: string; key: string } } | undefined)?.report;
+  if (fullReport) lines.push('', `Every object's line: s3://${fullReport.bucket}/${fullReport.key}`);
   if (execution.status === 'SUCCEEDED') {
     if (report) lines.push('', report.summary);
     return lines.join('\n');

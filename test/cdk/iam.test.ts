@@ -184,7 +184,7 @@ const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
       'secretsmanager:GetSecretValue',
     ],
   },
-  LoadObjects: { path: ['LoadObjectsFunction'], actions: ['dynamodb:Scan'] },
+  LoadObjects: { path: ['LoadObjectsFunction'], actions: ['dynamodb:Scan', 's3:PutObject'] },
   StartExtract: {
     path: ['StartExtractFunction'],
     actions: [
@@ -241,7 +241,7 @@ const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
   },
   FinishObject: { path: ['FinishObjectFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
   RecordFailure: { path: ['RecordFailureFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
-  RunReport: { path: ['RunReportFunction'], actions: ['events:PutEvents'] },
+  RunReport: { path: ['RunReportFunction'], actions: ['events:PutEvents', 's3:GetObject', 's3:PutObject'] },
   ApplyWarehouseSql: {
     path: ['WarehouseSchema', 'ApplyFunction'],
     actions: ['redshift-data:BatchExecuteStatement', 'secretsmanager:GetSecretValue'],
@@ -341,6 +341,45 @@ describe.each(['dev', 'prod'])('%s: AppFlow', (env) => {
         resources: [...expected].sort(),
       });
     }
+  });
+});
+
+describe.each(['dev', 'prod'])('%s: run-state bucket', (env) => {
+  const runFiles = () => {
+    const pipeline = built[env];
+    const bucketId = logicalIdOf(pipeline.stack.node.findChild('RunState').node.findChild('Bucket'));
+    return `\${${bucketId}.Arn}/runs/*`;
+  };
+  const s3Statements = () =>
+    statements(built[env]).filter((statement) =>
+      statement.actions.some((action) => action.startsWith('s3:')),
+    );
+
+  test('every S3 grant of the pipeline roles names the run files only: no bucket, no other prefix', () => {
+    const granted = s3Statements().filter(
+      (statement) => !statement.resources.some((r) => r.includes('Staging')),
+    );
+    expect(granted.length).toBeGreaterThan(0);
+    for (const statement of granted) {
+      expect({ policy: statement.policy, resources: statement.resources }).toEqual({
+        policy: statement.policy,
+        resources: [runFiles()],
+      });
+    }
+  });
+
+  test("the state machine reads plans and writes results with AWS's documented ResultWriter actions, nothing else", () => {
+    const pipeline = built[env];
+    const roleId = logicalIdOf(pipeline.stack.pipeline.stateMachine.role);
+    const actions = s3Statements()
+      .filter((statement) => statement.roles.includes(roleId))
+      .flatMap((statement) => statement.actions);
+    expect([...new Set(actions)].sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:ListMultipartUploadParts',
+      's3:PutObject',
+    ]);
   });
 });
 

@@ -97,10 +97,43 @@ describe('map over objects', () => {
     expect(mapOf(definitions[env]).state.MaxConcurrency).toBe(concurrency);
   });
 
-  test('iterates over the objects planned by LoadObjects', () => {
+  test('reads the objects LoadObjects planned from the run-state bucket, not from the state', () => {
     const { name, state } = mapOf(definitions.dev);
     expect(definitions.dev.States.LoadObjects.Next).toBe(name);
-    expect(state).toMatchObject({ ItemsPath: '$.objects', ResultPath: '$.results' });
+    expect(state.ItemsPath).toBeUndefined();
+    expect(state).toMatchObject({
+      ItemReader: {
+        Resource: expect.stringMatching(/:states:::s3:getObject$/),
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { Bucket: expect.any(String), 'Key.$': '$.plan.key' },
+      },
+      // Each child gets the run and its own plan, as before the plan moved to S3.
+      ItemSelector: { 'run.$': '$.run', 'plan.$': '$$.Map.Item.Value' },
+    });
+  });
+
+  test("writes the children's results to the run-state bucket; only the manifest's location enters the state", () => {
+    const { state } = mapOf(definitions.dev);
+    expect(state).toMatchObject({
+      ResultWriter: {
+        Resource: expect.stringMatching(/:states:::s3:putObject$/),
+        Parameters: { Bucket: expect.any(String), 'Prefix.$': '$.plan.resultsPrefix' },
+      },
+      ResultPath: '$.mapRun',
+    });
+    // Both name the run-state bucket by reference (a template token here), never a literal or a path.
+    const bucketOf = (field: unknown) => (field as { Parameters: { Bucket: string } }).Parameters.Bucket;
+    expect(bucketOf(state.ResultWriter)).toMatch(/^#\{\d+\}$/);
+    expect(bucketOf(state.ItemReader)).toMatch(/^#\{\d+\}$/);
+  });
+
+  test('a child that fails uncaught does not fail the Map Run: ReportRun reports it', () => {
+    expect(mapOf(definitions.dev).state.ToleratedFailurePercentage).toBe(100);
+    expect(definitions.dev.States.ReportRun.Parameters).toEqual({
+      'run.$': '$.run',
+      'plan.$': '$.plan',
+      'mapRun.$': '$.mapRun',
+    });
   });
 
   test('runs every object as a Standard child execution: the parent history stays flat in the number of objects', () => {

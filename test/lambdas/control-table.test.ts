@@ -7,7 +7,9 @@ import {
   recordObjectSuccess,
   scanControlTable,
 } from '../../lambdas/common/control-table';
+import type { ObjectResult } from '../../lambdas/common/object-state';
 import type { ObjectPlan, RunContext, SyncReason } from '../../lambdas/common/run-plan';
+import { S3StandIn } from '../../local/stand-ins/s3-stand-in';
 import { createControlTable, Dynalite } from '../support/dynalite';
 import { anAccountPlan, aRun, PREVIOUS_WATERMARK, RUN_STARTED_AT } from './support/fixtures';
 
@@ -483,6 +485,8 @@ describe('recordObjectFailure', () => {
 
 describe('load-objects handler against DynamoDB', () => {
   const E2E_TABLE = 'control-e2e';
+  const RUN_STATE_BUCKET = 'run-state-test';
+  let runState: S3StandIn;
   type Handler = typeof import('../../lambdas/load-objects').handler;
   let handler: Handler;
 
@@ -497,11 +501,15 @@ describe('load-objects handler against DynamoDB', () => {
     ]) {
       await doc.send(new PutCommand({ TableName: E2E_TABLE, Item: item }));
     }
+    runState = new S3StandIn([RUN_STATE_BUCKET]);
+    const { url } = await runState.start();
     Object.assign(process.env, {
       CONTROL_TABLE_NAME: E2E_TABLE,
       DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
       MIN_API_QUOTA_SHARE: '0.2',
+      RUN_STATE_BUCKET_NAME: RUN_STATE_BUCKET,
       AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+      AWS_ENDPOINT_URL_S3: url,
     });
     jest.isolateModules(() => {
       handler = (require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects'))
@@ -509,11 +517,17 @@ describe('load-objects handler against DynamoDB', () => {
     });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    delete process.env.AWS_ENDPOINT_URL_S3;
+    await runState.stop();
   });
 
   const execution = { name: 'daily-2026-03-10', startTime: RUN_STARTED_AT };
+  /** What LoadObjects left in the run-state bucket (the Map's items and the rejected rows). */
+  const written = (key: string) => JSON.parse(runState.readText(RUN_STATE_BUCKET, key) ?? 'null');
+  const planned = () => written('runs/daily-2026-03-10/plan.json') as ObjectPlan[];
+  const rejected = () => written('runs/daily-2026-03-10/rejected.json') as ObjectResult[];
 
   test('plans the good rows and reports the hostile and bad ones by name', async () => {
     // Act
@@ -525,20 +539,30 @@ describe('load-objects handler against DynamoDB', () => {
       startedAt: RUN_STARTED_AT,
       runDate: '2026-03-10',
     });
-    expect(result.objects.map((plan) => [plan.objectName, plan.syncMode, plan.syncReason])).toEqual([
+    // The state holds references and counts only; the plans are in the run-state bucket.
+    expect(result.plan).toEqual({
+      bucket: RUN_STATE_BUCKET,
+      key: 'runs/daily-2026-03-10/plan.json',
+      objectCount: 2,
+      rejectedKey: 'runs/daily-2026-03-10/rejected.json',
+      rejectedCount: 2,
+      resultsPrefix: 'runs/daily-2026-03-10/results',
+      reportKey: 'runs/daily-2026-03-10/report.json',
+    });
+    expect(planned().map((plan) => [plan.objectName, plan.syncMode, plan.syncReason])).toEqual([
       ['Account', 'incremental', 'incremental'],
       ['Opportunity', 'full', 'first-run'],
     ]);
-    expect(result.objects[1]).toMatchObject({
+    expect(planned()[1]).toMatchObject({
       connectorProfileName: 'salesforce-default',
       fields: ['Name', 'Amount'],
       deleteMode: 'soft',
     });
-    expect(result.rejected.map((bad) => [bad.objectName, bad.status])).toEqual([
+    expect(rejected().map((bad) => [bad.objectName, bad.status])).toEqual([
       ['Account;DROP TABLE x', 'FAILED'],
       ['Contact', 'FAILED'],
     ]);
-    expect(result.rejected[0].error).toMatch(/^Invalid control row "Account;DROP TABLE x": objectName/);
+    expect(rejected()[0].error).toMatch(/^Invalid control row "Account;DROP TABLE x": objectName/);
   });
 
   test('narrows the run to the objects of the input', async () => {
@@ -549,10 +573,9 @@ describe('load-objects handler against DynamoDB', () => {
     });
 
     // Assess
-    expect(result.objects.map((plan) => [plan.objectName, plan.syncReason])).toEqual([
-      ['Opportunity', 'input'],
-    ]);
-    expect(result.rejected.map((bad) => [bad.objectName, bad.status])).toEqual([['Widget', 'FAILED']]);
+    expect(result.plan).toMatchObject({ objectCount: 1, rejectedCount: 1 });
+    expect(planned().map((plan) => [plan.objectName, plan.syncReason])).toEqual([['Opportunity', 'input']]);
+    expect(rejected().map((bad) => [bad.objectName, bad.status])).toEqual([['Widget', 'FAILED']]);
   });
 
   test('refuses an invalid execution input before reading the table', async () => {

@@ -4,6 +4,7 @@ Object.assign(process.env, {
   CONTROL_TABLE_NAME: 'control-test',
   DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
   MIN_API_QUOTA_SHARE: '0.2',
+  RUN_STATE_BUCKET_NAME: 'run-state-test',
 });
 const { selectObjects } =
   require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects');

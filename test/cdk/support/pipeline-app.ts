@@ -105,6 +105,10 @@ export interface AslState {
   readonly CausePath?: string;
   readonly ResultPath?: string | null;
   readonly Parameters?: Record<string, unknown>;
+  readonly ItemsPath?: string;
+  readonly ItemReader?: Record<string, unknown>;
+  readonly ResultWriter?: Record<string, unknown>;
+  readonly ToleratedFailurePercentage?: number;
 }
 
 export interface AslChoiceRule {

@@ -2,6 +2,11 @@ import '../../../local/runner/polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from '../../../local/runner/assembly';
 import {
+  definitionForLibrary,
+  distributedMapHandlers,
+  type MapStorage,
+} from '../../../local/runner/distributed-map';
+import {
   ExecutionHistory,
   type LocalStateEvent,
   withinPayloadLimit,
@@ -45,22 +50,61 @@ function pipeline(mode: 'INLINE' | 'DISTRIBUTED'): StateMachineDefinition {
   } as unknown as StateMachineDefinition;
 }
 
-async function measure(definition: StateMachineDefinition, handlers: Record<string, () => Promise<unknown>>) {
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false } });
-  const execution = machine.run({ items: [{ n: 0 }, { n: 1 }, { n: 2 }] } as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      waitTimeOverrides: { Pause: 0 },
-      retryIntervalOverrides: { Work: 0 },
+/** An in-memory S3 for the Map's ItemReader and ResultWriter (the S3 stand-in has its own tests). */
+function memoryStorage(objects = new Map<string, string>()): MapStorage & { objects: Map<string, string> } {
+  return {
+    objects,
+    async getObject(bucket, key) {
+      const text = objects.get(`${bucket}/${key}`);
+      if (text === undefined) throw new Error(`NoSuchKey: ${key}`);
+      return text;
     },
-  });
+    async putObject(bucket, key, body) {
+      objects.set(`${bucket}/${key}`, body);
+    },
+  };
+}
+
+/** Runs the definition as the local runner does: Distributed Maps played by the runner, each item its own execution. */
+async function measure(
+  definition: StateMachineDefinition,
+  handlers: Record<string, () => Promise<unknown>>,
+  storage = memoryStorage(),
+) {
+  const { definition: forLibrary, distributedMaps } = definitionForLibrary(definition);
+  const machine = new StateMachine(forLibrary as never, { validationOptions: { checkPaths: false } });
   const history = new ExecutionHistory(definition);
+  const overrides = {
+    taskResourceLocalHandlers: handlers as never,
+    waitTimeOverrides: { Pause: 0 },
+    retryIntervalOverrides: { Work: 0 },
+  };
+  const context = {
+    Execution: {
+      Id: 'arn:aws:states:eu-west-1:000000000000:execution:m:e',
+      Name: 'e',
+      StartTime: '',
+      Input: {},
+    },
+    StateMachine: { Id: 'arn:aws:states:eu-west-1:000000000000:stateMachine:m', Name: 'm' },
+  };
+  const maps = distributedMapHandlers(distributedMaps, {
+    overrides,
+    context,
+    storage,
+    now: () => new Date(),
+    onChildEvent: (index, event: LocalStateEvent) => history.observeChild(index, event),
+  });
+  const execution = machine.run({ items: [{ n: 0 }, { n: 1 }, { n: 2 }] } as never, {
+    overrides: { ...overrides, taskResourceLocalHandlers: { ...handlers, ...maps } as never },
+    context: context as never,
+  });
   const collect = (async () => {
     for await (const event of execution.eventLogs as AsyncIterable<LocalStateEvent>) history.observe(event);
   })();
-  await execution.result.catch(() => undefined);
+  const output = await execution.result.catch(() => undefined);
   await collect;
-  return history.figures();
+  return { ...history.figures(), output };
 }
 
 const ok = async () => ({ n: 0 });
@@ -104,6 +148,82 @@ test('a state output over 256 KB is named as States.DataLimitExceeded, as AWS wo
   expect(figures.dataLimitExceeded).toMatch(
     /^States\.DataLimitExceeded: the output of state Load is 3\d{5} bytes, over Step Functions' limit of 262144 bytes$/,
   );
+});
+
+test('with ItemReader and ResultWriter the items and results stay out of the parent: only the references count', async () => {
+  const definition = pipeline('DISTRIBUTED');
+  const map = definition.States.Objects as Record<string, unknown>;
+  delete map.ItemsPath;
+  map.ItemReader = {
+    Resource: 'arn:aws:states:::s3:getObject',
+    ReaderConfig: { InputType: 'JSON' },
+    Parameters: { Bucket: 'runs', 'Key.$': '$.planKey' },
+  };
+  map.ResultWriter = {
+    Resource: 'arn:aws:states:::s3:putObject',
+    Parameters: { Bucket: 'runs', 'Prefix.$': "States.Format('{}/results', $$.Execution.Name)" },
+  };
+  const storage = memoryStorage(
+    new Map([
+      [
+        'runs/plan.json',
+        JSON.stringify(Array.from({ length: 4 }, (_, n) => ({ n, pad: 'p'.repeat(20_000) }))),
+      ],
+    ]),
+  );
+  const load = async () => 'plan.json';
+  const big = async () => ({ n: 0, text: 'é'.repeat(10_000) }); // 20,000 bytes each
+  (definition.States.Load as Record<string, unknown>).ResultPath = '$.planKey';
+
+  const figures = await measure(definition, { Load: load, Work: big, Report: async () => 'done' }, storage);
+
+  // Each child's input (20 KB) and output (20 KB) count; 4 × 20 KB of items and results in the parent do not.
+  expect(figures.children).toBe(4);
+  expect(figures.maxPayloadBytes).toBeLessThan(21_000);
+  const manifestKey = [...storage.objects.keys()].find((key) => key.endsWith('/manifest.json')) as string;
+  expect(manifestKey).toMatch(/^runs\/e\/results\/[0-9a-f-]{36}\/manifest\.json$/);
+  const manifest = JSON.parse(storage.objects.get(manifestKey) as string);
+  expect(manifest).toMatchObject({
+    DestinationBucket: 'runs',
+    MapRunArn: expect.stringMatching(
+      /^arn:aws:states:eu-west-1:000000000000:mapRun:m\/Objects:[0-9a-f-]{36}$/,
+    ),
+    ResultFiles: {
+      FAILED: [],
+      PENDING: [],
+      SUCCEEDED: [{ Key: expect.stringMatching(/SUCCEEDED_0\.json$/) }],
+    },
+  });
+  const succeeded = JSON.parse(
+    storage.objects.get(`runs/${manifest.ResultFiles.SUCCEEDED[0].Key}`) as string,
+  );
+  expect(succeeded).toHaveLength(4);
+  expect(JSON.parse(succeeded[3].Input)).toMatchObject({ n: 3 });
+  expect(succeeded[3]).toMatchObject({ Status: 'SUCCEEDED', RedriveCount: 0 });
+});
+
+test('a child that fails uncaught fails the Map Run unless tolerated; tolerated, it is in FAILED_0.json with its error', async () => {
+  const definition = pipeline('DISTRIBUTED');
+  const map = definition.States.Objects as Record<string, unknown>;
+  map.ResultWriter = {
+    Resource: 'arn:aws:states:::s3:putObject',
+    Parameters: { Bucket: 'runs', Prefix: 'results' },
+  };
+  const failOnOne = async () => {
+    throw Object.assign(new Error('the flow broke'), { name: 'FlowRunFailed' });
+  };
+  const strict = await measure(definition, { Load: ok, Work: failOnOne, Report: ok });
+  expect(strict.output).toBeUndefined();
+
+  map.ToleratedFailurePercentage = 100;
+  const storage = memoryStorage();
+  const tolerated = await measure(definition, { Load: ok, Work: failOnOne, Report: ok }, storage);
+  expect(tolerated.output).toEqual({ n: 0 });
+  const failedKey = [...storage.objects.keys()].find((key) => key.endsWith('/FAILED_0.json')) as string;
+  const failed = JSON.parse(storage.objects.get(failedKey) as string);
+  expect(failed).toHaveLength(3);
+  expect(failed[0]).toMatchObject({ Status: 'FAILED', Error: 'FlowRunFailed', Cause: 'the flow broke' });
+  expect(failed[0].Output).toBeUndefined();
 });
 
 test('a payload under 256 KB is no data limit', async () => {
