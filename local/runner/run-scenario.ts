@@ -240,6 +240,7 @@ export async function runScenario(
   const functionHandlers: Record<string, LocalHandler> = {};
   const events = new EventBridgeStandIn({
     checks,
+    faults,
     account: config.account,
     region: config.region,
     routes: assembly.eventRules.map((rule) => ({
@@ -345,6 +346,12 @@ export async function runScenario(
     };
 
     const report: LocalReport = { days: [] };
+    let previousExecution: {
+      executionName: string;
+      input: unknown;
+      outcome?: ExecutionOutcome;
+      parentHistory: number;
+    } = { executionName: '(none)', input: {}, parentHistory: 0 };
     for (const [index, scenarioDay] of scenario.days.entries()) {
       const today = scenarioDay;
       day = today;
@@ -363,11 +370,14 @@ export async function runScenario(
       const appflowCallsBefore = appflow.calls.length;
       const redshiftCallsBefore = redshift.calls.length;
       const startTime = today.startTime ? moveClockTo(clock, today.startTime) : clock.tick(60_000);
-      const executionName = `day-${index + 1}-${today.date}`;
+      // A redrive continues the previous day's execution: same name, from the state it failed in.
+      const redrive = today.redrive ? redrivePoint(previousExecution) : undefined;
+      const executionName = redrive ? previousExecution.executionName : `day-${index + 1}-${today.date}`;
       const midRunChanges = today.midRunChanges;
       const executionArn = `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${executionName}`;
       sfn.setExecutionStatus(executionArn, 'RUNNING');
-      const outcome = await runExecution(assembly, handlers, today.input, {
+      const outcome = await runExecution(assembly, handlers, redrive ? redrive.failedAt.input : today.input, {
+        ...(redrive ? { redrive } : {}),
         enforcePayloadLimit: options.enforcePayloadLimit ?? true,
         executionName,
         startTime,
@@ -384,6 +394,16 @@ export async function runScenario(
         },
       });
       sfn.setExecutionStatus(executionArn, outcome.status);
+      // AWS keeps one history per execution: a redrive's events follow the failed attempt's.
+      const parentHistory = redrive
+        ? previousExecution.parentHistory + outcome.history.parent
+        : outcome.history.parent;
+      previousExecution = {
+        executionName,
+        input: redrive ? redrive.input : today.input,
+        outcome,
+        parentHistory,
+      };
       await redshift.whenIdle();
       const dayReport: DayReport = {
         date: today.date,
@@ -392,7 +412,7 @@ export async function runScenario(
         objects: objectReports(outcome.report),
         flowsRemaining: appflow.flowCount(),
         ...(outcome.error ? { error: outcome.error } : {}),
-        historyEvents: { parent: outcome.history.parent, maxChild: outcome.history.maxChild },
+        historyEvents: { parent: parentHistory, maxChild: outcome.history.maxChild },
         maxPayloadBytes: outcome.history.maxPayloadBytes,
         stats: {
           stateTransitions: outcome.stateTransitions,
@@ -569,6 +589,14 @@ interface ExecutionOutcome {
   stateTransitions: number;
   lambdaInvocations: number;
   history: HistoryFigures;
+  /** The top-level state a failed execution ended in, with its input: where a redrive resumes. */
+  failedAt?: { stateName: string; stateType: string; input: unknown };
+}
+
+/** What a redrive needs of the attempt it continues. */
+interface RedriveFrom {
+  input: unknown;
+  failedAt: NonNullable<ExecutionOutcome['failedAt']>;
 }
 
 interface StateEvent extends LocalStateEvent {
@@ -597,11 +625,21 @@ async function runExecution(
     /** The full report ReportRun's summary points at. */
     readReport: (summary: RunReportSummary) => RunReport | undefined;
     now: () => Date;
+    /**
+     * RedriveExecution: the same execution continues from the state it failed in, with that
+     * state's input; states that succeeded (a finished Map Run, its children) are not rerun.
+     */
+    redrive?: RedriveFrom;
   },
 ): Promise<ExecutionOutcome> {
-  const { definition, distributedMaps } = definitionForLibrary(withoutTokenTimeoutPaths(assembly));
+  const libraryDefinition = definitionForLibrary(withoutTokenTimeoutPaths(assembly));
+  const distributedMaps = libraryDefinition.distributedMaps;
+  const definition = run.redrive
+    ? { ...libraryDefinition.definition, StartAt: run.redrive.failedAt.stateName }
+    : libraryDefinition.definition;
+  // A redrive starts mid-definition: the states before it are unreachable, by design.
   const machine = new StateMachine(definition as never, {
-    validationOptions: { checkPaths: false },
+    validationOptions: run.redrive ? { noValidate: true } : { checkPaths: false },
   });
   const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
   const waits = Object.fromEntries(
@@ -626,7 +664,7 @@ async function runExecution(
       Id: `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${run.executionName}`,
       Name: run.executionName,
       StartTime: startTime,
-      Input: input,
+      Input: run.redrive ? run.redrive.input : input,
       RoleArn: 'arn:aws:iam::000000000000:role/local',
     },
     StateMachine: {
@@ -647,10 +685,14 @@ async function runExecution(
   let summary: RunReportSummary | undefined;
   let failure: string | undefined;
   const history = new ExecutionHistory(assembly.definition, assembly.tokenTasks);
+  let lastEntered: ExecutionOutcome['failedAt'];
   /** Every event of the parent (child undefined) and of each child execution. */
   const observe = (event: StateEvent, child?: number) => {
     if (child === undefined) history.observe(event);
     else history.observeChild(child, event);
+    // The parent's states run one at a time: the last one entered is where a failure happened.
+    if (child === undefined && event.type === 'StateEntered' && event.state)
+      lastEntered = { stateName: event.state.name, stateType: event.state.type, input: event.state.input };
     if (event.type === 'StateEntered' && event.state) {
       stateTransitions++;
       if (event.state.type === 'Task' && !distributedMaps[event.state.name]) {
@@ -708,7 +750,37 @@ async function runExecution(
     stateTransitions,
     lambdaInvocations,
     history: figures,
+    ...(status === 'FAILED' && lastEntered ? { failedAt: lastEntered } : {}),
   };
+}
+
+/**
+ * Where RedriveExecution would resume the day's failed execution. A run that ended in its Fail
+ * state (objects failed, each caught and reported by its child) has nothing to redo there: the
+ * local run refuses, and the report's rerun input (`{"objects": [...]}`) starts a new execution.
+ */
+function redrivePoint(previous: {
+  executionName: string;
+  input: unknown;
+  outcome?: ExecutionOutcome;
+}): RedriveFrom {
+  const { outcome } = previous;
+  if (outcome?.status !== 'FAILED' || !outcome.failedAt) {
+    throw new Error(
+      `Scenario: "redrive" needs the previous day's execution to have failed (${previous.executionName} ${outcome?.status ?? 'did not run'})`,
+    );
+  }
+  if (outcome.failedAt.stateType === 'Map') {
+    throw new Error(
+      `Scenario: ${previous.executionName} failed in its Distributed Map ${outcome.failedAt.stateName}: AWS would redrive only its unsuccessful children, which the local run does not play`,
+    );
+  }
+  if (outcome.failedAt.stateType === 'Fail') {
+    throw new Error(
+      `Scenario: ${previous.executionName} ended in its Fail state ${outcome.failedAt.stateName}: a redrive would fail there again; rerun the failed objects with a new execution`,
+    );
+  }
+  return { input: previous.input, failedAt: outcome.failedAt };
 }
 
 /**

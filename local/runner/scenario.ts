@@ -117,6 +117,11 @@ export const scenarioSchema = z
           dropFlowEvents: z.array(z.string()).optional(),
           /** Objects whose end-of-run event arrives twice, the second after the wait ended (changes nothing). */
           duplicateFlowEvents: z.array(z.string()).optional(),
+          /**
+           * Redrive the previous day's failed execution (RedriveExecution) instead of starting one:
+           * it continues from the state it failed in; `input` is then not used.
+           */
+          redrive: z.boolean().optional(),
         })
         .strict(),
     ),

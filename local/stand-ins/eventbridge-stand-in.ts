@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { matchesEventPattern } from './event-pattern';
+import type { FaultInjector } from './fault-injector';
 import {
   awsJson,
+  faultError,
   HttpStandInServer,
   ServiceError,
   type ServiceRequest,
@@ -48,12 +50,21 @@ export interface EventRoute {
 }
 
 export interface EventBridgeStandInOptions extends StandInChecksOptions {
+  /** A scenario's faults on `PutEvents` (`"service": "events"`). @default none */
+  faults?: FaultInjector;
   /** The template's rules with Lambda targets. @default [] */
   routes?: EventRoute[];
   /** Account and region of the events the stand-in stamps. */
   account?: string;
   region?: string;
 }
+
+/** HTTP status of the errors a scenario may inject into PutEvents. */
+const EVENTS_ERROR_STATUS: Record<string, number> = {
+  AccessDeniedException: 400,
+  InternalException: 500,
+  ThrottlingException: 400,
+};
 
 /** Lambda's asynchronous invocation: the first attempt and two retries. */
 const ASYNC_INVOKE_ATTEMPTS = 3;
@@ -196,6 +207,9 @@ export class EventBridgeStandIn {
     if (operation !== 'PutEvents') {
       return awsJson.error(new ServiceError('UnknownOperationException', `${operation} is not simulated`));
     }
+    const fault = this.options.faults?.take('events', operation);
+    if (fault !== undefined)
+      return awsJson.error(faultError(fault, EVENTS_ERROR_STATUS, 'InternalException'));
     const entries = (request.body.Entries ?? []) as PutEventsEntry[];
     const size = entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0);
     if (size > PUT_EVENTS_MAX_BYTES) {

@@ -229,3 +229,55 @@ describe('local run at scale: objects as child executions', () => {
     expectNoFlowsLeft(run);
   }, 600_000);
 });
+
+describe('redrive of a failed run', () => {
+  test('a run that failed after its objects loaded (ReportRun) is redriven: only ReportRun runs again, from the Map Run in S3', async () => {
+    const names = objectNames(4);
+    const run = await runLocalScenario({
+      objects: names.map((objectName) => ({ objectName })),
+      days: [
+        {
+          date: '2026-01-01',
+          changes: twoRecordsEach(names, 'd1'),
+          // The run report cannot be published: ReportRun fails, and with it the execution.
+          faults: [{ service: 'events', operation: 'PutEvents', times: 1, error: 'AccessDeniedException' }],
+        },
+        { date: '2026-01-01', changes: {}, redrive: true },
+      ],
+    });
+
+    const [failed, redriven] = [run.day(0), run.day(1)];
+    expect(failed.executionStatus).toBe('FAILED');
+    expect(failed.error).toMatch(/AccessDeniedException/);
+    expect(failed.stats.startFlowCalls).toBe(4);
+    // The objects were loaded before the failure; the redrive does not load them again.
+    expect(redriven.executionName).toBe(failed.executionName);
+    expect(redriven.executionStatus).toBe('SUCCEEDED');
+    expect(redriven.stats.startFlowCalls).toBe(0);
+    expect(redriven.stats.consolidationCalls).toBe(0);
+    expect(Object.values(redriven.objects).map((object) => object.status)).toEqual(Array(4).fill('SUCCEEDED'));
+    expect(redriven.objects.Obj0002).toMatchObject({ rowsInserted: 2 });
+    // One history: the redrive's events (ReportRun, the Choice, Succeed, ExecutionSucceeded) follow the failed attempt's.
+    expect(redriven.historyEvents.parent).toBeGreaterThan(failed.historyEvents.parent);
+    expect(redriven.historyEvents.parent).toBeLessThanOrEqual(100);
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  }, 600_000);
+
+  test('a run that ended in its Fail state (objects failed) is not redriven: Step Functions would fail there again', async () => {
+    const names = objectNames(2);
+    await expect(
+      runLocalScenario({
+        objects: names.map((objectName) => ({ objectName })),
+        days: [
+          {
+            date: '2026-01-01',
+            changes: twoRecordsEach(names, 'd1'),
+            faults: [{ service: 'appflow', operation: 'FlowRun', object: 'Obj0001', times: 1, error: 'boom' }],
+          },
+          { date: '2026-01-01', changes: {}, redrive: true },
+        ],
+      }),
+    ).rejects.toThrow(/ended in its Fail state RunFailed: a redrive would fail there again/);
+  }, 600_000);
+});
