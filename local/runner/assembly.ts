@@ -160,6 +160,21 @@ function* taskStates(definition: StateMachineDefinition): Generator<[string, Sta
   }
 }
 
+/** True when an AWS::Lambda::Permission lets EventBridge invoke the function from this rule (SourceArn). */
+function eventsMayInvoke(template: Template, functionId: string, ruleId: string): boolean {
+  const refersTo = (value: unknown, logicalId: string) =>
+    JSON.stringify(value) === JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }) ||
+    JSON.stringify(value) === JSON.stringify({ Ref: logicalId });
+  return Object.values(template.Resources).some(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::Permission' &&
+      resource.Properties?.Action === 'lambda:InvokeFunction' &&
+      resource.Properties?.Principal === 'events.amazonaws.com' &&
+      refersTo(resource.Properties?.FunctionName, functionId) &&
+      refersTo(resource.Properties?.SourceArn, ruleId),
+  );
+}
+
 /** Reads the synthesized template: the state machine definition and the function behind every Task state. */
 export function loadAssembly(outdir: string): LocalAssembly {
   const template = JSON.parse(
@@ -238,7 +253,14 @@ export function loadAssembly(outdir: string): LocalAssembly {
       const targetFunctions = targets.flatMap((target) => {
         const arn = String(resolveValue(target.Arn, template, names));
         const id = arn.split(':function:')[1];
-        return id && functions[id] ? [id] : [];
+        if (!id || !functions[id]) return [];
+        // EventBridge invokes a function only when its resource policy lets this rule do so.
+        if (!eventsMayInvoke(template, id, logicalId)) {
+          throw new Error(
+            `Rule ${logicalId} targets function ${id}, but no AWS::Lambda::Permission lets events.amazonaws.com invoke it from this rule`,
+          );
+        }
+        return [id];
       });
       return {
         logicalId,

@@ -70,10 +70,11 @@ async function measure(
   definition: StateMachineDefinition,
   handlers: Record<string, () => Promise<unknown>>,
   storage = memoryStorage(),
+  tokenTasks: string[] = [],
 ) {
   const { definition: forLibrary, distributedMaps } = definitionForLibrary(definition);
   const machine = new StateMachine(forLibrary as never, { validationOptions: { checkPaths: false } });
-  const history = new ExecutionHistory(definition);
+  const history = new ExecutionHistory(definition, tokenTasks);
   const overrides = {
     taskResourceLocalHandlers: handlers as never,
     waitTimeOverrides: { Pause: 0 },
@@ -120,6 +121,12 @@ test('an inline Map counts every item in the parent: 2 + Load 5 + Map 4 + items 
 test('a Distributed Map keeps the parent flat and gives each item its own history', async () => {
   const figures = await measure(pipeline('DISTRIBUTED'), { Load: ok, Work: ok, Report: ok });
   expect(figures).toMatchObject({ parent: 2 + 5 + 4 + 5, maxChild: PER_ITEM, children: 3 });
+});
+
+test('a task that waits for its token adds TaskSubmitted to its child: one event, however long it waits', async () => {
+  const definition = pipeline('DISTRIBUTED');
+  const figures = await measure(definition, { Load: ok, Work: ok, Report: ok }, memoryStorage(), ['Work']);
+  expect(figures).toMatchObject({ parent: 2 + 5 + 4 + 5, maxChild: PER_ITEM + 1, children: 3 });
 });
 
 test('a retried attempt adds LambdaFunctionFailed and the next Scheduled/Started to its child only', async () => {
