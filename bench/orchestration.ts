@@ -4,8 +4,9 @@ import { type Progress, seconds, silentProgress } from './progress';
 import { generatedScenario } from './scenarios';
 
 /**
- * Orchestration: local runs of the real state machine with 1, 10 and 50 objects (flows that
- * finish on their first poll), and with flows that finish after 1, 3 and 10 polls. State
+ * Orchestration: local runs of the real state machine with 1, 10 and 50 objects (2-minute
+ * flows), and with flows as long as the polling design needed 1, 3 and 10 polls to see
+ * finished (0.5, 2 and 27 minutes): children now wait on the flow's end-of-run event. State
  * transitions and Lambda invocations are counted from the execution's events by the local
  * runner (`DayReport.stats`); the cost they imply follows the list prices below.
  */
@@ -174,7 +175,7 @@ async function objectSweep(counts: number[], rows: number, progress: Progress): 
       day === 0 || counts[day - 1] === total ? {} : { objects: names.slice(0, counts[day - 1]) },
   });
   const started = performance.now();
-  const result = await progress.step(`local run: ${label}, flows done on the first poll`, () =>
+  const result = await progress.step(`local run: ${label}, 2-minute flows`, () =>
     runScenario(scenario, { onProgress: dayProgress(progress, label, labels) }),
   );
   const wallMs = performance.now() - started;
@@ -192,7 +193,7 @@ async function objectSweep(counts: number[], rows: number, progress: Progress): 
     if (ran !== objects)
       throw new Error(`${label}: execution ${index + 2} ran ${ran} objects, expected ${objects}`);
     return {
-      label: `${objects} object${objects === 1 ? '' : 's'}, flow done on poll 1`,
+      label: `${objects} object${objects === 1 ? '' : 's'}, 2-min flows`,
       objects,
       polls: 1,
       day,
@@ -203,7 +204,7 @@ async function objectSweep(counts: number[], rows: number, progress: Progress): 
 
 /** Flows that finish after `polls` polls: day 1 full load, day 2 (measured) incremental. */
 async function pollRun(objects: number, polls: number, rows: number, progress: Progress): Promise<Measured> {
-  const label = `${objects} objects, flow done on poll ${polls}`;
+  const label = `${objects} objects, ${flowWaitSeconds(polls) / 60}-min flows (polling: poll ${polls})`;
   const scenario = generatedScenario({ objects, rows, days: 2 });
   // The flow runs as long as the polling design took to see it finish on poll `polls`.
   const minutes = flowWaitSeconds(polls) / 60;

@@ -215,7 +215,7 @@ export function orchestrationSection(o: OrchestrationFigures): string {
     indent(
       `Fixed per execution ≈ ${n1(o.perExecution.stateTransitions)} transitions, ${n1(o.perExecution.lambdaInvocations)} invocations; ` +
         `each object adds ${n2(o.perObjectMarginal.stateTransitions)} transitions, ${n2(o.perObjectMarginal.lambdaInvocations)} invocations; ` +
-        `each extra poll adds ${n2(o.perExtraPoll.stateTransitions)} transitions, ${n2(o.perExtraPoll.lambdaInvocations)} invocations per object.`,
+        `each poll the polling design needed more adds ${n2(o.perExtraPoll.stateTransitions)} transitions, ${n2(o.perExtraPoll.lambdaInvocations)} invocations per object (flows end by event now).`,
     ),
     '',
     indent(
@@ -231,7 +231,7 @@ export function orchestrationSection(o: OrchestrationFigures): string {
       ),
     ),
     indent(
-      `Poll schedule (FLOW_WAIT_SCHEDULE, s): ${o.assumptions.flowWaitSchedule.join(', ')} (last repeats).`,
+      `The polling design's schedule (FLOW_WAIT_SCHEDULE, s): ${o.assumptions.flowWaitSchedule.join(', ')} (last repeats); 'flow run time covered' is how long those flows run here.`,
     ),
     '',
     indent(
