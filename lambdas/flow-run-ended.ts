@@ -2,7 +2,8 @@ import { AppflowClient } from '@aws-sdk/client-appflow';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './common/schema';
 import { requireEnv } from './common/environment';
 import { FLOW_RUN_ENDED_DETAIL_TYPE, settleFlowByName, sweepFlowWaits } from './common/flow-waits';
 import { logger } from './common/observability';
@@ -20,7 +21,10 @@ const FlowWaitEvent = z.discriminatedUnion('detail-type', [
   z.object({
     'detail-type': z.literal(FLOW_RUN_ENDED_DETAIL_TYPE),
     source: z.literal('aws.appflow'),
-    detail: z.object({ 'flow-name': z.string().min(1), 'execution-id': z.string().optional() }),
+    detail: z.object({
+      'flow-name': z.string().check(z.minLength(1)),
+      'execution-id': z.optional(z.string()),
+    }),
   }),
   z.object({ 'detail-type': z.literal('Scheduled Event'), source: z.literal('aws.events') }),
 ]);

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './schema';
 import { emptyResult, type ObjectResult } from './object-state';
 
 /**
@@ -6,14 +7,16 @@ import { emptyResult, type ObjectResult } from './object-state';
  * "ResultWriter": exporting to Amazon S3): `manifest.json` naming one or more result files per
  * status, each a JSON array of the child executions of that status.
  */
-const resultFileSchema = z.object({ Key: z.string().min(1), Size: z.number().int().nonnegative() });
+const nonEmpty = () => z.string().check(z.minLength(1));
+const count = z.int().check(z.nonnegative());
+const resultFileSchema = z.object({ Key: nonEmpty(), Size: count });
 export const mapRunManifestSchema = z.looseObject({
-  DestinationBucket: z.string().min(1),
-  MapRunArn: z.string().startsWith('arn:'),
+  DestinationBucket: nonEmpty(),
+  MapRunArn: z.string().check(z.startsWith('arn:')),
   ResultFiles: z.looseObject({
-    SUCCEEDED: z.array(resultFileSchema).default([]),
-    FAILED: z.array(resultFileSchema).default([]),
-    PENDING: z.array(resultFileSchema).default([]),
+    SUCCEEDED: z._default(z.array(resultFileSchema), []),
+    FAILED: z._default(z.array(resultFileSchema), []),
+    PENDING: z._default(z.array(resultFileSchema), []),
   }),
 });
 export type MapRunManifest = z.output<typeof mapRunManifestSchema>;
@@ -21,12 +24,12 @@ export type MapRunManifest = z.output<typeof mapRunManifestSchema>;
 /** One child execution in a result file. Input and Output are JSON text, as DescribeExecution gives them. */
 const childExecutionSchema = z.looseObject({
   ExecutionArn: z.string(),
-  Name: z.string().optional(),
+  Name: z.optional(z.string()),
   Status: z.string(),
-  Input: z.string().optional(),
-  Output: z.string().optional(),
-  Error: z.string().optional(),
-  Cause: z.string().optional(),
+  Input: z.optional(z.string()),
+  Output: z.optional(z.string()),
+  Error: z.optional(z.string()),
+  Cause: z.optional(z.string()),
 });
 export const resultFileContentSchema = z.array(childExecutionSchema);
 export type ChildExecution = z.output<typeof childExecutionSchema>;
@@ -34,40 +37,39 @@ export type ChildExecution = z.output<typeof childExecutionSchema>;
 /** The Map's output with a ResultWriter: where the manifest is. */
 export const mapRunOutputSchema = z.looseObject({
   MapRunArn: z.string(),
-  ResultWriterDetails: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+  ResultWriterDetails: z.object({ Bucket: nonEmpty(), Key: nonEmpty() }),
 });
 export type MapRunOutput = z.output<typeof mapRunOutputSchema>;
 
-const count = z.number().int().nonnegative();
 /** A child's output: the ObjectResult its last step (FinishObject or RecordFailure) returned. */
 export const objectResultSchema = z.looseObject({
-  objectName: z.string().min(1),
+  objectName: nonEmpty(),
   status: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED', 'SKIPPED_QUOTA']),
-  syncMode: z.enum(['incremental', 'full']).optional(),
-  syncReason: z.string().optional(),
+  syncMode: z.optional(z.enum(['incremental', 'full'])),
+  syncReason: z.optional(z.string()),
   recordsExtracted: count,
   duplicatesRemoved: count,
   rowsInserted: count,
   rowsDeleted: count,
-  rowsPurged: count.default(0),
-  rowsUpdated: count.default(0),
-  rowsUnchanged: count.default(0),
-  valuesTruncated: count.default(0),
-  consolidationSkipped: z.boolean().default(false),
-  durationSeconds: z.number().optional(),
-  error: z.string().nullable(),
+  rowsPurged: z._default(count, 0),
+  rowsUpdated: z._default(count, 0),
+  rowsUnchanged: z._default(count, 0),
+  valuesTruncated: z._default(count, 0),
+  consolidationSkipped: z._default(z.boolean(), false),
+  durationSeconds: z.optional(z.number()),
+  error: z.nullable(z.string()),
 });
 
 export const objectResultsSchema = z.array(objectResultSchema);
 
 /** The plan file read back: only what the report needs of each entry. */
-export const namedEntriesSchema = z.array(z.looseObject({ objectName: z.string().min(1) }));
+export const namedEntriesSchema = z.array(z.looseObject({ objectName: nonEmpty() }));
 
 const childPlanSchema = z.looseObject({
   plan: z.looseObject({
     objectName: z.string(),
-    syncMode: z.enum(['incremental', 'full']).optional(),
-    syncReason: z.string().optional(),
+    syncMode: z.optional(z.enum(['incremental', 'full'])),
+    syncReason: z.optional(z.string()),
   }),
 });
 

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { classifyAwsError } from './errors';
 
 /**
@@ -64,7 +64,7 @@ export async function putRunStateJson(
  * A JSON document of the run-state bucket, checked against its schema: what comes back from S3
  * is parsed like any other untrusted input, and a wrong shape names the file.
  */
-export async function getRunStateJson<Schema extends z.ZodType>(
+export async function getRunStateJson<Schema extends z.ZodMiniType>(
   s3: S3Client,
   bucket: string,
   key: string,
