@@ -126,8 +126,8 @@ class RunResultsWriter extends ResultWriterV2 {
 
 /**
  * Daily load of every enabled object: load the control table, then per object (a Map
- * with bounded concurrency) create and start a temporary flow, wait on it with
- * lengthening waits, consolidate in Redshift, delete the flow and record the result.
+ * with bounded concurrency) create and start a temporary flow, wait for its end-of-run event
+ * on a task token, consolidate in Redshift, delete the flow and record the result.
  * Every per-object failure is caught, cleaned up and reported, so one object never
  * stops the others; the execution ends FAILED naming the objects that failed.
  */

@@ -255,7 +255,9 @@ describe('redrive of a failed run', () => {
     expect(redriven.executionStatus).toBe('SUCCEEDED');
     expect(redriven.stats.startFlowCalls).toBe(0);
     expect(redriven.stats.consolidationCalls).toBe(0);
-    expect(Object.values(redriven.objects).map((object) => object.status)).toEqual(Array(4).fill('SUCCEEDED'));
+    expect(Object.values(redriven.objects).map((object) => object.status)).toEqual(
+      Array(4).fill('SUCCEEDED'),
+    );
     expect(redriven.objects.Obj0002).toMatchObject({ rowsInserted: 2 });
     // One history: the redrive's events (ReportRun, the Choice, Succeed, ExecutionSucceeded) follow the failed attempt's.
     expect(redriven.historyEvents.parent).toBeGreaterThan(failed.historyEvents.parent);
@@ -273,7 +275,9 @@ describe('redrive of a failed run', () => {
           {
             date: '2026-01-01',
             changes: twoRecordsEach(names, 'd1'),
-            faults: [{ service: 'appflow', operation: 'FlowRun', object: 'Obj0001', times: 1, error: 'boom' }],
+            faults: [
+              { service: 'appflow', operation: 'FlowRun', object: 'Obj0001', times: 1, error: 'boom' },
+            ],
           },
           { date: '2026-01-01', changes: {}, redrive: true },
         ],
