@@ -1,4 +1,4 @@
-import { FLOW_WAIT_SCHEDULE, nextWaitSeconds } from '../lambdas/common/object-state';
+import { nextWaitSeconds } from '../lambdas/common/object-state';
 import { type DayReport, type ProgressEvent, runScenario } from '../local/runner/run-scenario';
 import { type Progress, seconds, silentProgress } from './progress';
 import { generatedScenario } from './scenarios';
@@ -94,11 +94,24 @@ export interface OrchestrationFigures {
   met: { label: string; transitions: boolean; invocations: boolean }[];
 }
 
+/**
+ * The polling design flows ended with before issue 13 (Wait, PollFlow, Choice per poll, with
+ * lengthening waits): the comparison the bench prints beside the event-driven wait.
+ */
+export const FLOW_WAIT_SCHEDULE = [30, 30, 60, 60, 120, 120, 300] as const;
+
 /** Seconds waited before the `poll`th poll finishes: the waits the schedule puts before polls 1…poll. */
 export function flowWaitSeconds(polls: number): number {
   let total = 0;
   for (let poll = 0; poll < polls; poll++) total += nextWaitSeconds(poll, FLOW_WAIT_SCHEDULE);
   return total;
+}
+
+/** Polls of the polling design that cover `minutes` of a flow's run. */
+export function pollsCoveringMinutes(minutes: number): number {
+  let polls = 1;
+  while (flowWaitSeconds(polls) < minutes * 60) polls++;
+  return polls;
 }
 
 export function costPer1000ObjectDays(

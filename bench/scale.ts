@@ -1,9 +1,8 @@
-import { pollsCoveringMinutes } from '../lambdas/common/object-state';
 import { renderTable } from '../lambdas/common/text-table';
 import { PAYLOAD_LIMIT_BYTES } from '../local/runner/execution-history';
 import { type DayReport, runScenario } from '../local/runner/run-scenario';
 import type { Scenario } from '../local/runner/scenario';
-import { type CostFigures, costPer1000ObjectDays } from './orchestration';
+import { type CostFigures, costPer1000ObjectDays, pollsCoveringMinutes } from './orchestration';
 import { type Progress, seconds, silentProgress } from './progress';
 import type { TargetLine } from './report';
 import { generatedScenario } from './scenarios';

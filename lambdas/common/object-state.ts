@@ -99,32 +99,11 @@ export function emptyResult(objectName: string, status: ObjectStatus, error: str
   };
 }
 
-/** Poll schedules that lengthen, so a long flow costs a few more transitions, not one per minute. */
+/** Poll schedules that lengthen, so a long statement costs a few more transitions, not one per second. */
 export function nextWaitSeconds(polls: number, schedule: readonly number[]): number {
   return schedule[Math.min(polls, schedule.length - 1)];
 }
-export const FLOW_WAIT_SCHEDULE = [30, 30, 60, 60, 120, 120, 300] as const;
 export const STATEMENT_WAIT_SCHEDULE = [5, 10, 20, 40, 60] as const;
-
-/** Seconds the state machine has waited on a flow when it polls for the `polls`th time. */
-export function flowWaitSecondsBefore(
-  polls: number,
-  schedule: readonly number[] = FLOW_WAIT_SCHEDULE,
-): number {
-  let total = 0;
-  for (let poll = 0; poll < polls; poll++) total += nextWaitSeconds(poll, schedule);
-  return total;
-}
-
-/** Polls of the lengthening schedule that cover `minutes` of a flow's run: the flow timeout as a poll count. */
-export function pollsCoveringMinutes(
-  minutes: number,
-  schedule: readonly number[] = FLOW_WAIT_SCHEDULE,
-): number {
-  let polls = 1;
-  while (flowWaitSecondsBefore(polls, schedule) < minutes * 60) polls++;
-  return polls;
-}
 
 export function durationSeconds(startedAt: string, now: Date): number {
   return Math.max(0, Math.round((now.getTime() - Date.parse(startedAt)) / 1000));
