@@ -374,7 +374,7 @@ export async function runScenario(
       const redrive = today.redrive ? redrivePoint(previousExecution) : undefined;
       const executionName = redrive ? previousExecution.executionName : `day-${index + 1}-${today.date}`;
       const midRunChanges = today.midRunChanges;
-      const executionArn = `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${executionName}`;
+      const executionArn = localExecutionArn(executionName);
       sfn.setExecutionStatus(executionArn, 'RUNNING');
       const outcome = await runExecution(assembly, handlers, redrive ? redrive.failedAt.input : today.input, {
         ...(redrive ? { redrive } : {}),
@@ -450,6 +450,11 @@ export async function runScenario(
     await Promise.allSettled(services.map((service) => service.stop()));
     await db.close();
   }
+}
+
+/** The ARN of a local execution, as `$$.Execution.Id` and DescribeExecution name it. */
+function localExecutionArn(executionName: string): string {
+  return `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${executionName}`;
 }
 
 /** The clock only moves forward: a start time behind it is a scenario error, not a time machine. */
@@ -661,7 +666,7 @@ async function runExecution(
   );
   const context: MapContext = {
     Execution: {
-      Id: `arn:aws:states:eu-west-1:000000000000:execution:saas-to-redshift-local:${run.executionName}`,
+      Id: localExecutionArn(run.executionName),
       Name: run.executionName,
       StartTime: startTime,
       Input: run.redrive ? run.redrive.input : input,

@@ -130,17 +130,7 @@ export class EventBridgeStandIn {
     detail: Record<string, unknown>,
     resources: string[] = [],
   ): Promise<string[]> {
-    const event: AwsEvent = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': detailType,
-      source,
-      account: this.options.account ?? '000000000000',
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: this.options.region ?? 'eu-west-1',
-      resources,
-      detail,
-    };
+    const event = this.event(source, detailType, detail, resources);
     const matched = this.routes.filter(
       (route) =>
         route.eventPattern &&
@@ -155,22 +145,35 @@ export class EventBridgeStandIn {
   async fireSchedules(): Promise<void> {
     const scheduled = this.routes.filter((route) => route.scheduleExpression);
     await Promise.all(
-      scheduled.map((route) =>
-        this.deliver(route, {
-          version: '0',
-          id: randomUUID(),
-          'detail-type': 'Scheduled Event',
-          source: 'aws.events',
-          account: this.options.account ?? '000000000000',
-          time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          region: this.options.region ?? 'eu-west-1',
-          resources: [
-            `arn:aws:events:${this.options.region ?? 'eu-west-1'}:${this.options.account ?? '000000000000'}:rule/${route.name}`,
-          ],
-          detail: {},
-        }),
-      ),
+      scheduled.map((route) => {
+        const { account, region } = this.location();
+        const rule = `arn:aws:events:${region}:${account}:rule/${route.name}`;
+        return this.deliver(route, this.event('aws.events', 'Scheduled Event', {}, [rule]));
+      }),
     );
+  }
+
+  private location(): { account: string; region: string } {
+    return { account: this.options.account ?? '000000000000', region: this.options.region ?? 'eu-west-1' };
+  }
+
+  /** EventBridge's envelope, stamped now (to the second, as EventBridge writes `time`). */
+  private event(
+    source: string,
+    detailType: string,
+    detail: Record<string, unknown>,
+    resources: string[],
+  ): AwsEvent {
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      ...this.location(),
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      resources,
+      detail,
+    };
   }
 
   private async deliver(route: EventRoute, event: AwsEvent): Promise<void> {

@@ -18,6 +18,9 @@ export type TaskAnswer =
   | { kind: 'failure'; error: string; cause: string }
   | { kind: 'timed-out'; error: 'States.Timeout' | 'States.HeartbeatTimeout' };
 
+/** DescribeExecution's statuses of a Standard execution. */
+type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
 interface OpenTask {
   label: string;
   heartbeats: number;
@@ -43,10 +46,7 @@ export class StepFunctionsStandIn {
   readonly calls: { operation: string; label?: string }[] = [];
   private readonly open = new Map<string, OpenTask>();
   private readonly closed = new Set<string>();
-  private readonly executions = new Map<
-    string,
-    'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'
-  >();
+  private readonly executions = new Map<string, ExecutionStatus>();
   private readonly server: HttpStandInServer;
 
   private readonly faults: FaultInjector | undefined;
@@ -97,10 +97,7 @@ export class StepFunctionsStandIn {
   }
 
   /** The runner's executions, for `DescribeExecution` (the claim's look at the run holding an object). */
-  setExecutionStatus(
-    executionArn: string,
-    status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED',
-  ): void {
+  setExecutionStatus(executionArn: string, status: ExecutionStatus): void {
     this.executions.set(executionArn, status);
   }
 
