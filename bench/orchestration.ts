@@ -1,4 +1,3 @@
-import { nextWaitSeconds } from '../lambdas/common/object-state';
 import { type DayReport, type ProgressEvent, runScenario } from '../local/runner/run-scenario';
 import { type Progress, seconds, silentProgress } from './progress';
 import { generatedScenario } from './scenarios';
@@ -103,7 +102,8 @@ export const FLOW_WAIT_SCHEDULE = [30, 30, 60, 60, 120, 120, 300] as const;
 /** Seconds waited before the `poll`th poll finishes: the waits the schedule puts before polls 1…poll. */
 export function flowWaitSeconds(polls: number): number {
   let total = 0;
-  for (let poll = 0; poll < polls; poll++) total += nextWaitSeconds(poll, FLOW_WAIT_SCHEDULE);
+  for (let poll = 0; poll < polls; poll++)
+    total += FLOW_WAIT_SCHEDULE[Math.min(poll, FLOW_WAIT_SCHEDULE.length - 1)];
   return total;
 }
 
