@@ -25,20 +25,9 @@ import { SourceOrg } from '../stand-ins/source-org';
 import { StepFunctionsStandIn } from '../stand-ins/step-functions-stand-in';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { setUpLocalWarehouse } from '../warehouse/local-warehouse';
-import {
-  LOCAL_STACK_NAME,
-  type LocalAssembly,
-  loadAssembly,
-  type StateDefinition,
-  type StateMachineDefinition,
-  synthesizeLocalStack,
-} from './assembly';
-import {
-  definitionForLibrary,
-  distributedMapHandlers,
-  type MapContext,
-  type MapStorage,
-} from './distributed-map';
+import { LOCAL_STACK_NAME, type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
+import { definitionForLibrary, walkStates } from './definition';
+import { distributedMapHandlers, type MapContext, type MapStorage } from './distributed-map';
 import {
   ExecutionHistory,
   type HistoryFigures,
@@ -579,9 +568,9 @@ function sweepMinutesOf(assembly: LocalAssembly): number {
 
 /** The flow wait's HeartbeatSeconds, from the definition. */
 function heartbeatSecondsOf(assembly: LocalAssembly): number {
-  const seconds = listStates(assembly.definition)
-    .filter(([name]) => assembly.tokenTasks.includes(name))
-    .map(([, state]) => (state as { HeartbeatSeconds?: number }).HeartbeatSeconds);
+  const seconds = [...walkStates(assembly.definition)]
+    .filter(({ name }) => assembly.tokenTasks.includes(name))
+    .map(({ state }) => state.HeartbeatSeconds as number | undefined);
   if (seconds.length !== 1 || seconds[0] === undefined)
     throw new Error('Expected one token task with HeartbeatSeconds');
   return seconds[0];
@@ -637,7 +626,7 @@ async function runExecution(
     redrive?: RedriveFrom;
   },
 ): Promise<ExecutionOutcome> {
-  const libraryDefinition = definitionForLibrary(withoutTokenTimeoutPaths(assembly));
+  const libraryDefinition = definitionForLibrary(assembly.definition, assembly.tokenTasks);
   const distributedMaps = libraryDefinition.distributedMaps;
   const definition = run.redrive
     ? { ...libraryDefinition.definition, StartAt: run.redrive.failedAt.stateName }
@@ -648,9 +637,9 @@ async function runExecution(
   });
   const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
   const waits = Object.fromEntries(
-    listStates(assembly.definition)
-      .filter(([, state]) => state.Type === 'Wait')
-      .map(([name]) => [name, 0]),
+    [...walkStates(assembly.definition)]
+      .filter(({ state }) => state.Type === 'Wait')
+      .map(({ name }) => [name, 0]),
   );
   // aws-local-stepfunctions 3 overwrites the context's Execution.StartTime with the wall
   // clock; AWS would hand the steps the execution's (here: simulated) start time.
@@ -788,49 +777,11 @@ function redrivePoint(previous: {
   return { input: previous.input, failedAt: outcome.failedAt };
 }
 
-/**
- * The token tasks as aws-local-stepfunctions can run them. It reads a token task's
- * `TimeoutSecondsPath` from the effective input (the Parameters), where Step Functions reads the
- * state input, and would time the wait out in wall-clock time: FlowWaitEmulation applies the
- * wait's timeout in simulated time instead, so the library gets a bound it never reaches.
- */
-function withoutTokenTimeoutPaths(assembly: LocalAssembly): StateMachineDefinition {
-  const rewrite = (machine: StateMachineDefinition): StateMachineDefinition => ({
-    ...machine,
-    States: Object.fromEntries(
-      Object.entries(machine.States).map(([name, state]) => {
-        let next: StateDefinition = { ...state };
-        if (assembly.tokenTasks.includes(name) && next.TimeoutSecondsPath !== undefined) {
-          const { TimeoutSecondsPath: _path, HeartbeatSeconds: _heartbeat, ...rest } = next;
-          next = { ...rest, TimeoutSeconds: 7 * 24 * 3600 };
-        }
-        if (next.ItemProcessor) next.ItemProcessor = rewrite(next.ItemProcessor);
-        if (next.Iterator) next.Iterator = rewrite(next.Iterator);
-        return [name, next];
-      }),
-    ),
-  });
-  return rewrite(assembly.definition);
-}
-
 /** The `execution.startTime` a step received from `$$.Execution.StartTime`, set to the run's start. */
 function replaceExecutionStartTime(event: unknown, startTime: string): unknown {
   const execution = (event as { execution?: { startTime?: string } } | null)?.execution;
   if (!execution || typeof execution.startTime !== 'string') return event;
   return { ...(event as object), execution: { ...execution, startTime } };
-}
-
-type NamedState = [
-  string,
-  { Type: string; ItemProcessor?: unknown; Iterator?: unknown; Branches?: unknown[] },
-];
-function listStates(definition: { States: Record<string, NamedState[1]> }): NamedState[] {
-  return Object.entries(definition.States).flatMap(([name, state]): NamedState[] => {
-    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean) as {
-      States: Record<string, NamedState[1]>;
-    }[];
-    return [[name, state], ...nested.flatMap(listStates)];
-  });
 }
 
 function objectReports(report: RunReport | undefined): Record<string, ObjectDayReport> {
