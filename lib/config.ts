@@ -172,11 +172,16 @@ export const environmentConfigSchema = z
       .max(48 * 60)
       .default(DEFAULT_FLOW_TIMEOUT_MINUTES),
     /**
-     * Ignored: flows are no longer polled but awaited (AppFlow's end-of-run event, a sweep, a
-     * status read after a missed heartbeat); `flowTimeoutMinutes` bounds them. Still parsed so
-     * that existing environment files keep deploying.
+     * Refused: flows are no longer polled but awaited (AppFlow's end-of-run event, a sweep, a
+     * status read after a missed heartbeat). A setting that changes nothing must not look as if
+     * it bounded the wait: `flowTimeoutMinutes` does.
      */
-    maxFlowPolls: z.number().int().min(1).max(1000).optional(),
+    maxFlowPolls: z
+      .never({
+        error:
+          'no longer used: flows are awaited by event now; set flowTimeoutMinutes (how long a flow may run) instead',
+      })
+      .optional(),
     /** Share of the org's daily API requests that must remain for a run to start flows. */
     minApiQuotaShare: z.number().min(0).max(1).default(0.2),
     /** Hard limit of one execution; default flowTimeoutMinutes + 6 h, so the longest flow still reports. */

@@ -6,8 +6,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environments } from '../config/environments';
+import { LOCAL_CONFIG } from '../config/local-environment';
 import { type EnvironmentConfig, resolveEnvironmentConfig } from '../lib/config';
-import { LOCAL_CONFIG } from '../local/runner/local-config';
 import {
   type AddFlagValues,
   addObject,
@@ -32,8 +32,13 @@ import {
   regionOfArn,
   startRun,
 } from './objects/executions';
-import { hintWithTarget } from './objects/hints';
-import { LOCAL_RUN_ENV, resolveTarget, type TargetFlags, type TargetNeed } from './objects/target';
+import {
+  hintWithTarget,
+  LOCAL_RUN_ENV,
+  resolveTarget,
+  type TargetFlags,
+  type TargetNeed,
+} from './objects/target';
 import {
   COMMANDS,
   type CommandName,

@@ -4,7 +4,7 @@
  * uses python3's botocore, else Debian's python3-botocore.
  */
 import { writeFileSync } from 'node:fs';
-import { apiModelPath } from '../local/strict/api-model';
+import { AWS_SERVICE_NAMES, apiModelPath } from '../local/strict/api-model';
 import {
   type BotocoreInstall,
   botocoreInstallAt,
@@ -14,7 +14,6 @@ import {
   serializeApiModel,
 } from '../local/strict/api-model-extract';
 import { compileApiModelPatterns } from '../local/strict/api-model-validator';
-import { AWS_SERVICE_NAMES } from '../local/strict/operations';
 
 function chooseInstall(argv: string[]): BotocoreInstall {
   const flag = argv.indexOf('--botocore');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EnvironmentConfig } from '../../lib/config';
+import { type StateMachineDefinition, walkStates } from './definition';
 
 const PROJECT_DIR = path.join(__dirname, '..', '..');
 /** The stack the local run synthesizes (and CloudFormation would prefix generated names with). */
@@ -57,19 +58,6 @@ export interface LocalAssembly {
   stateMachineLogicalId: string;
   /** Physical names of every bucket of the template. */
   bucketNames: string[];
-}
-
-export interface StateMachineDefinition {
-  StartAt: string;
-  States: Record<string, StateDefinition>;
-}
-export interface StateDefinition {
-  Type: string;
-  Resource?: string;
-  ItemProcessor?: StateMachineDefinition;
-  Iterator?: StateMachineDefinition;
-  Branches?: StateMachineDefinition[];
-  [key: string]: unknown;
 }
 
 function sourceHash(config: EnvironmentConfig): string {
@@ -152,14 +140,6 @@ function resolveValue(value: CfnValue, template: Template, names: Record<string,
   );
 }
 
-function* taskStates(definition: StateMachineDefinition): Generator<[string, StateDefinition]> {
-  for (const [name, state] of Object.entries(definition.States)) {
-    if (state.Type === 'Task') yield [name, state];
-    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean);
-    for (const child of nested) yield* taskStates(child as StateMachineDefinition);
-  }
-}
-
 /** True when an AWS::Lambda::Permission lets EventBridge invoke the function from this rule (SourceArn). */
 function eventsMayInvoke(template: Template, functionId: string, ruleId: string): boolean {
   const refersTo = (value: unknown, logicalId: string) =>
@@ -230,7 +210,8 @@ export function loadAssembly(outdir: string): LocalAssembly {
 
   const taskFunctions: Record<string, LocalFunction> = {};
   const tokenTasks: string[] = [];
-  for (const [stateName, state] of taskStates(definition)) {
+  for (const { name: stateName, state } of walkStates(definition)) {
+    if (state.Type !== 'Task') continue;
     const resource = String(state.Resource);
     // `arn:aws:states:::lambda:invoke[.waitForTaskToken]` names its function in Parameters.
     const functionArn = resource.startsWith('arn:aws:states:::lambda:invoke')

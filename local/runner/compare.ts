@@ -1,6 +1,6 @@
 import { parseControlRow } from '../../lambdas/common/control-row';
 import { TRUNCATE_LENGTH } from '../../lambdas/common/source-fields';
-import { localEnvironmentConfig } from './local-config';
+import { scenarioEnvironmentConfig } from './local-config';
 import type { Scenario } from './scenario';
 
 export interface ObjectComparison {
@@ -97,7 +97,7 @@ export function compareWarehouseToSource(
     Object.entries(sourceTruth).map(([name, records]) => [name.toLowerCase(), records]),
   );
   // Rows are read against the run's sources, as LoadObjects reads them (issue 14).
-  const { sources } = localEnvironmentConfig(scenario.sources ? { sources: scenario.sources } : {});
+  const { sources } = scenarioEnvironmentConfig(scenario);
   for (const row of scenario.objects) {
     const parsed = parseControlRow(row, sources);
     if (!parsed.ok || !parsed.object.enabled) continue;

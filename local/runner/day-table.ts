@@ -1,4 +1,4 @@
-import type { DayReport, ObjectDayReport } from './run-scenario';
+import type { DayReport, ObjectDayReport } from './day-report';
 
 /** A figure the report does not carry (an older report, a step that never ran) prints as '-'. */
 export const ABSENT = '-';

@@ -1,67 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { StateDefinition, StateMachineDefinition } from './assembly';
+import type { StateDefinition } from './definition';
 
-/**
- * aws-local-stepfunctions 3 runs a DISTRIBUTED Map as an inline one: it ignores ItemReader,
- * ResultWriter and ToleratedFailure*, and its items' events are the parent's. The runner hands
- * the library a Task in each Distributed Map's place and plays the Map itself (runDistributedMap):
- * items read from S3, each item a child execution of its own, results written to S3 in AWS's
- * format, and the Map's output what AWS returns.
+/*
+ * aws-local-stepfunctions 3 runs a DISTRIBUTED Map as an inline one. The runner hands the library
+ * a Task in each Distributed Map's place (definition.ts: definitionForLibrary) and plays the Map
+ * itself (runDistributedMap): items read from S3, each item a child execution of its own, results
+ * written to S3 in AWS's format, and the Map's output what AWS returns.
  */
-export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::local:distributedMap';
-
-/** The fields a Task and a Map share; everything else of the Map is the emulation's. */
-const TASK_FIELDS = [
-  'Comment',
-  'InputPath',
-  'OutputPath',
-  'ResultPath',
-  'ResultSelector',
-  'Retry',
-  'Catch',
-  'Next',
-  'End',
-];
-
-const isDistributed = (state: StateDefinition) =>
-  state.Type === 'Map' &&
-  (state.ItemProcessor as { ProcessorConfig?: { Mode?: string } } | undefined)?.ProcessorConfig?.Mode ===
-    'DISTRIBUTED';
-
-/**
- * The definition the library runs, and the Distributed Map states it stands in for. Only the
- * top level may hold Distributed Maps (as the pipeline's does); a nested one is refused.
- */
-export function definitionForLibrary(definition: StateMachineDefinition): {
-  definition: StateMachineDefinition;
-  distributedMaps: Record<string, StateDefinition>;
-} {
-  const distributedMaps: Record<string, StateDefinition> = {};
-  const states: Record<string, StateDefinition> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
-    const processor = state.ItemProcessor ?? state.Iterator;
-    if (processor && Object.values(processor.States).some(isDistributed)) {
-      throw new Error(`Map ${name} holds a Distributed Map: the local run plays top-level ones only`);
-    }
-    if (!isDistributed(state)) {
-      states[name] = state;
-      continue;
-    }
-    distributedMaps[name] = state;
-    states[name] = {
-      ...Object.fromEntries(
-        TASK_FIELDS.filter((field) => field in state).map((field) => [field, state[field]]),
-      ),
-      Type: 'Task',
-      Resource: DISTRIBUTED_MAP_RESOURCE,
-      // The library times Tasks out after 60 s; a Map Run lasts as long as its children
-      // (at most Node's longest timer, about 24 days).
-      TimeoutSeconds: 2_000_000,
-    };
-  }
-  return { definition: { ...definition, States: states }, distributedMaps };
-}
 
 /** The context object parts a Map's paths may read (`$$.Execution.Name`, `$$.Map.Item.Value`). */
 export interface MapContext {

@@ -1,4 +1,4 @@
-import type { StateMachineDefinition } from './assembly';
+import { isDistributedMap, type StateMachineDefinition, walkStates } from './definition';
 
 /**
  * An event of aws-local-stepfunctions 3's event log. Events of a Map's iterations carry the
@@ -85,7 +85,9 @@ export class ExecutionHistory {
   private readonly tokenTasks: Set<string>;
 
   constructor(definition: StateMachineDefinition, tokenTasks: readonly string[] = []) {
-    this.distributedMaps = new Set(distributedMapNames(definition));
+    this.distributedMaps = new Set(
+      [...walkStates(definition)].filter(({ state }) => isDistributedMap(state)).map(({ name }) => name),
+    );
     this.tokenTasks = new Set(tokenTasks);
   }
 
@@ -180,16 +182,4 @@ function eventsFor(event: LocalStateEvent): number {
     default:
       return 0;
   }
-}
-
-/** Map states whose items run as child executions (`ProcessorConfig.Mode: DISTRIBUTED`). */
-export function distributedMapNames(definition: StateMachineDefinition): string[] {
-  return Object.entries(definition.States).flatMap(([name, state]) => {
-    const processor = (state.ItemProcessor ?? state.Iterator) as
-      | (StateMachineDefinition & { ProcessorConfig?: { Mode?: string } })
-      | undefined;
-    if (!processor) return [];
-    const own = processor.ProcessorConfig?.Mode === 'DISTRIBUTED' ? [name] : [];
-    return [...own, ...distributedMapNames(processor)];
-  });
 }

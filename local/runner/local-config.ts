@@ -1,30 +1,34 @@
+import { LOCAL_CONFIG } from '../../config/local-environment';
 import { type EnvironmentConfig, resolveEnvironmentConfig } from '../../lib/config';
-import { APPFLOW_DATABASE_USER } from '../warehouse/appflow-user';
-
-/** The environment the local run synthesizes: the same stack, with names the stand-ins answer to. */
-export const LOCAL_CONFIG = {
-  account: '000000000000',
-  region: 'eu-west-1',
-  scheduleExpression: 'cron(0 5 * * ? *)',
-  redshift: {
-    kind: 'serverless',
-    workgroupName: 'local',
-    workgroupId: '00000000-0000-4000-8000-000000000000',
-    database: 'dev',
-    secretName: 'saas-to-redshift/local/redshift',
-    // The local warehouse's AppFlow role (contract 4): the AppFlow stand-in loads staging as it.
-    appflowDatabaseUser: APPFLOW_DATABASE_USER,
-  },
-  source: {
-    connectorProfileName: 'salesforce-local',
-    redshiftConnectorProfileName: 'redshift-local',
-    apiLimitsSecretName: 'saas-to-redshift/local/salesforce-limits',
-  },
-  stagingBucketName: 'saas-to-redshift-local-staging',
-  mapConcurrency: 5,
-  removalPolicy: 'destroy',
-} as const;
+import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
+import type { Scenario } from './scenario';
 
 export function localEnvironmentConfig(overrides: Partial<Record<string, unknown>> = {}): EnvironmentConfig {
   return resolveEnvironmentConfig({ local: { ...LOCAL_CONFIG, ...overrides } }, 'local');
 }
+
+/** The run's environment: the local config plus the scenario's `sources` (issue 14). */
+export function scenarioEnvironmentConfig(scenario: Pick<Scenario, 'sources'>): EnvironmentConfig {
+  return localEnvironmentConfig(scenario.sources ? { sources: scenario.sources } : {});
+}
+
+/**
+ * Every connector profile that exists in the run: the environment's Salesforce and Redshift
+ * profiles and the scenario's `connectorProfiles`.
+ */
+export function scenarioConnectorProfiles(scenario: Pick<Scenario, 'connectorProfiles'>): ConnectorProfile[] {
+  const profiles: ConnectorProfile[] = [
+    { name: LOCAL_CONFIG.source.connectorProfileName, connectorType: 'Salesforce' },
+    { name: LOCAL_CONFIG.source.redshiftConnectorProfileName, connectorType: 'Redshift' },
+  ];
+  for (const profile of scenario.connectorProfiles ?? []) {
+    if (profiles.some((known) => known.name === profile.name)) {
+      throw new Error(`Scenario: connector profile ${profile.name} is defined twice`);
+    }
+    profiles.push({ ...profile });
+  }
+  return profiles;
+}
+
+/** The connected app and integration user of the simulated org (the API-limits secret names them). */
+export const LOCAL_CONNECTED_APP = { clientId: 'local-connected-app', username: 'integration@local.example' };

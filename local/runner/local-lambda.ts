@@ -5,6 +5,8 @@ import { runInThisContext } from 'node:vm';
 import type { LocalFunction } from './assembly';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+/** A function as the run calls it: input in, result out (its Lambda context supplied). */
+export type LocalHandler = (input: unknown) => Promise<unknown>;
 type CompilableModule = Module & { _compile(code: string, filename: string): void; paths: string[] };
 const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): string[] };
 

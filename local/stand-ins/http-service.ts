@@ -8,9 +8,10 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { validateServiceRequest } from '../strict/api-model-validator';
-import { operationOf, protocolOf, type StandInServiceName } from '../strict/operations';
+import { operationOf, protocolOf } from '../strict/operations';
+import type { JsonObject, ServiceRequest, StandInCall, StandInServiceName } from './service-call';
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject, ServiceRequest, StandInCall } from './service-call';
 
 /** An error the stand-in answers with, in the wire format of its protocol. */
 export class ServiceError extends Error {
@@ -26,21 +27,6 @@ export class ServiceError extends Error {
   }
 }
 
-export interface ServiceRequest {
-  method: string;
-  /** Percent-decoded path, without the query string. */
-  path: string;
-  /** The query string's parameters (REST protocols route and read members with them). */
-  query?: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  /** The JSON body of the JSON protocols; `{}` for REST-XML, whose body is `rawBody`. */
-  body: JsonObject;
-  /** The body's bytes as sent (REST-XML: an S3 object). */
-  rawBody?: Buffer;
-  /** Region from the SigV4 credential scope, so ARNs look like the caller's. */
-  region: string;
-}
-
 export interface ServiceResponse {
   status: number;
   headers: Record<string, string>;
@@ -49,14 +35,6 @@ export interface ServiceResponse {
 }
 
 export type RequestHandler = (request: ServiceRequest) => Promise<ServiceResponse>;
-
-/** One request to an AWS stand-in, with the operation resolved from the service's model. */
-export interface StandInCall {
-  service: StandInServiceName;
-  /** The model's operation name, e.g. 'CreateFlow', 'ExecuteStatement', 'GetSecretValue'. */
-  operation: string;
-  request: ServiceRequest;
-}
 
 /** A gate in front of a stand-in (e.g. the IAM check): throw a ServiceError to refuse the call. */
 export type RequestCheck = (call: StandInCall) => void | Promise<void>;

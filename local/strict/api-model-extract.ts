@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { ApiModel, ApiShape, ShapeRef } from './api-model';
-import type { AwsServiceName } from './operations';
+import type { ApiModel, ApiShape, AwsServiceName, ShapeRef } from './api-model';
 
 /**
  * Which operations of which botocore model the local run keeps: what the pipeline's code

@@ -1,7 +1,6 @@
-import type { JsonObject, StandInCall } from '../stand-ins/http-service';
-import { type ApiModel, type ApiShape, loadApiModel, type ShapeRef } from './api-model';
+import type { JsonObject, StandInCall } from '../stand-ins/service-call';
+import { type ApiModel, type ApiShape, type AwsServiceName, loadApiModel, type ShapeRef } from './api-model';
 import { compileJavaPattern } from './api-model-patterns';
-import type { AwsServiceName } from './operations';
 
 /**
  * Validates a request body against the operation's input shape in AWS's model, as the

@@ -1,6 +1,23 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AwsServiceName } from './operations';
+
+/** The AWS services the stand-ins play, by botocore's name (the directory of its model). */
+export type AwsServiceName =
+  | 'appflow'
+  | 'redshift-data'
+  | 'secretsmanager'
+  | 'events'
+  | 'dynamodb'
+  | 'stepfunctions';
+
+export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
+  'appflow',
+  'redshift-data',
+  'secretsmanager',
+  'events',
+  'dynamodb',
+  'stepfunctions',
+];
 
 /**
  * The subset of a botocore service model (service-2.json) that the local run keeps:

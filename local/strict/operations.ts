@@ -1,31 +1,5 @@
-import type { ServiceRequest } from '../stand-ins/http-service';
+import type { ServiceRequest, StandInServiceName } from '../stand-ins/service-call';
 import { type ApiModel, loadApiModel } from './api-model';
-
-/** The AWS services the stand-ins play, by botocore's name (the directory of its model). */
-export type AwsServiceName =
-  | 'appflow'
-  | 'redshift-data'
-  | 'secretsmanager'
-  | 'events'
-  | 'dynamodb'
-  | 'stepfunctions';
-
-export const AWS_SERVICE_NAMES: readonly AwsServiceName[] = [
-  'appflow',
-  'redshift-data',
-  'secretsmanager',
-  'events',
-  'dynamodb',
-  'stepfunctions',
-];
-
-/**
- * S3 speaks REST-XML, which the botocore-model validator (JSON protocols only) does not read:
- * its routes below and its constraints in the stand-in are written by hand.
- */
-export type RestXmlServiceName = 's3';
-/** Every AWS service a stand-in plays. */
-export type StandInServiceName = AwsServiceName | RestXmlServiceName;
 
 /** The wire protocol a service's requests and errors use. */
 export function protocolOf(service: StandInServiceName): 'restJson' | 'awsJson' | 'restXml' {

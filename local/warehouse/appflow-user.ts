@@ -1,11 +1,12 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { LOCAL_CONFIG } from '../../config/local-environment';
 
 /**
  * The database user AppFlow's Redshift connector loads staging rows as, in the local warehouse.
  * In AWS it is the connector profile's identity (e.g. `IAMR:<role-name>` with a Data API role),
- * configured per environment as `redshift.appflowDatabaseUser`; locally it is this role.
+ * configured per environment as `redshift.appflowDatabaseUser`; locally it is the local environment's.
  */
-export const APPFLOW_DATABASE_USER = 'appflow_loader';
+export const APPFLOW_DATABASE_USER = LOCAL_CONFIG.redshift.appflowDatabaseUser;
 
 /**
  * Creates AppFlow's database user with no privileges at all, as a freshly created Redshift

@@ -4,12 +4,25 @@ import { resolveEnvironmentConfig } from '../../lib/config';
 import { DEFAULT_SCHEMAS, type WarehouseSchemas } from './control-rows';
 import { awsErrorName, OperationError, UsageError } from './errors';
 import { checkStateMachineArn } from './executions';
+import { type CommandHint, plainHint } from './hints';
 
 /** Which pipeline a command acts on: `--env` (config + stack outputs) or explicit names. */
 export interface TargetFlags {
   env?: string;
   table?: string;
   'state-machine-arn'?: string;
+}
+
+/** Repeats the operator's own target flags (`--env dev`, `--table …`) in every suggested command. */
+export function hintWithTarget(flags: TargetFlags): CommandHint {
+  const target = [
+    flags.env !== undefined ? `--env ${flags.env}` : '',
+    flags.table !== undefined ? `--table ${flags.table}` : '',
+    flags['state-machine-arn'] !== undefined ? `--state-machine-arn ${flags['state-machine-arn']}` : '',
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+  return (args) => plainHint(target ? `${args} ${target}` : args);
 }
 
 export interface Target {

@@ -53,7 +53,6 @@ describe('validating an environment', () => {
       'redshift.workgroupId: ',
     ],
     ['account "1234"', { ...dev, account: '1234' }, 'account: '],
-    ['maxFlowPolls 0', { ...dev, maxFlowPolls: 0 }, 'maxFlowPolls: '],
   ])('rejects %s, naming the environment and the key path', (_label, config, keyPath) => {
     const message = errorFor(config);
     expect(message).toContain('Invalid config for environment "broken"');
@@ -78,12 +77,17 @@ describe('validating an environment', () => {
     expect(sixHours).toMatchObject({ executionTimeoutMinutes: 720 });
   });
 
-  test('an explicit executionTimeoutMinutes wins over the derived one; an old maxFlowPolls still parses, unused', () => {
-    const tuned = resolveEnvironmentConfig(
-      { tuned: { ...dev, maxFlowPolls: 7, executionTimeoutMinutes: 800 } },
-      'tuned',
-    );
+  test('an explicit executionTimeoutMinutes wins over the derived one', () => {
+    const tuned = resolveEnvironmentConfig({ tuned: { ...dev, executionTimeoutMinutes: 800 } }, 'tuned');
     expect(tuned).toMatchObject({ executionTimeoutMinutes: 800, flowTimeoutMinutes: 720 });
+  });
+
+  test.each([7, 0])('refuses an old maxFlowPolls (%s), naming flowTimeoutMinutes in its place', (polls) => {
+    const message = errorFor({ ...dev, maxFlowPolls: polls });
+    expect(message).toContain('Invalid config for environment "broken"');
+    expect(message).toMatch(
+      /maxFlowPolls: no longer used: flows are awaited by event now; set flowTimeoutMinutes/,
+    );
   });
 
   test('rejects an unknown top-level key, naming it', () => {

@@ -1,11 +1,7 @@
 import '../../../local/runner/polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { StateMachineDefinition } from '../../../local/runner/assembly';
-import {
-  definitionForLibrary,
-  distributedMapHandlers,
-  type MapStorage,
-} from '../../../local/runner/distributed-map';
+import { definitionForLibrary, type StateMachineDefinition } from '../../../local/runner/definition';
+import { distributedMapHandlers, type MapStorage } from '../../../local/runner/distributed-map';
 import {
   ExecutionHistory,
   type LocalStateEvent,

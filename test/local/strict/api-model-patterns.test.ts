@@ -1,7 +1,6 @@
-import { loadApiModel } from '../../../local/strict/api-model';
+import { AWS_SERVICE_NAMES, loadApiModel } from '../../../local/strict/api-model';
 import { compileJavaPattern, UnsupportedPatternError } from '../../../local/strict/api-model-patterns';
 import { compileApiModelPatterns } from '../../../local/strict/api-model-validator';
-import { AWS_SERVICE_NAMES } from '../../../local/strict/operations';
 
 describe('Java patterns from botocore, converted to JavaScript', () => {
   test('every pattern of every committed model converts', () => {

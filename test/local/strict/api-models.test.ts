@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { apiModelPath, loadApiModel } from '../../../local/strict/api-model';
+import { AWS_SERVICE_NAMES, apiModelPath, loadApiModel } from '../../../local/strict/api-model';
 import {
   API_MODEL_SUBSET,
   extractApiModel,
@@ -7,7 +7,6 @@ import {
   readBotocoreServiceModel,
   serializeApiModel,
 } from '../../../local/strict/api-model-extract';
-import { AWS_SERVICE_NAMES } from '../../../local/strict/operations';
 
 const committedVersion = loadApiModel('appflow').source.botocoreVersion;
 const install = findBotocoreInstalls().find((candidate) => candidate.version === committedVersion);

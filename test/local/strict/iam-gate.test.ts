@@ -1,5 +1,6 @@
+import { LOCAL_CONFIG } from '../../../config/local-environment';
 import { LOCAL_STACK_NAME, loadAssembly, synthesizeLocalStack } from '../../../local/runner/assembly';
-import { LOCAL_CONFIG, localEnvironmentConfig } from '../../../local/runner/local-config';
+import { localEnvironmentConfig } from '../../../local/runner/local-config';
 import { DEFAULT_CACHE_DIR } from '../../../local/runner/run-scenario';
 import { STAGING_BUCKET_ACTIONS } from '../../../local/stand-ins/appflow/flow-run';
 import { ServiceError } from '../../../local/stand-ins/http-service';

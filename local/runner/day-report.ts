@@ -1,0 +1,115 @@
+import type { ObjectResult } from '../../lambdas/common/object-state';
+import type { RunReport } from '../../lambdas/common/run-report';
+import type { AppFlowCall } from '../stand-ins/appflow/appflow-protocol';
+import type { RedshiftDataCall } from '../stand-ins/redshift-data-stand-in';
+import type { ExecutionOutcome } from './run-execution';
+
+/** DESIGN.md report: one entry per object and day (extra fields are compatible additions). */
+export interface ObjectDayReport {
+  status: string;
+  recordsExtracted: number;
+  duplicatesRemoved: number;
+  rowsInserted: number;
+  rowsDeleted: number;
+  error: string | null;
+  syncMode?: string;
+  syncReason?: string;
+  rowsPurged?: number;
+  /** Of rowsInserted, keys whose final row was replaced by a newer version (contract 6). */
+  rowsUpdated?: number;
+  /** Staged keys whose newest version was already current (the lookback overlap): not rewritten. */
+  rowsUnchanged?: number;
+  /** Text values cut to the flow's Truncate length (contract 7; README: long text). */
+  valuesTruncated?: number;
+  consolidationSkipped?: boolean;
+}
+
+export interface DayReport {
+  date: string;
+  executionName: string;
+  executionStatus: 'SUCCEEDED' | 'FAILED';
+  objects: Record<string, ObjectDayReport>;
+  flowsRemaining: number;
+  /** Why the execution failed, as its Fail state or failing step said. */
+  error?: string;
+  /** Execution history events as AWS would count them: the parent's and the largest child execution's. */
+  historyEvents: { parent: number; maxChild: number };
+  /** Largest state input or output of the execution and its children, in bytes (AWS: 256 KB each). */
+  maxPayloadBytes: number;
+  /** Counted from the execution's events and the stand-ins' logs. */
+  stats: {
+    stateTransitions: number;
+    lambdaInvocations: number;
+    consolidationCalls: number;
+    startFlowCalls: number;
+  };
+}
+
+export interface LocalReport {
+  days: DayReport[];
+}
+
+export type ProgressEvent =
+  | { type: 'setup'; message: string }
+  | { type: 'day-started'; index: number; total: number; date: string; objects: number }
+  | { type: 'step'; date: string; objectName: string; step: string }
+  | { type: 'day-finished'; index: number; total: number; day: DayReport };
+
+/** What a day's report is made of: its execution, and what the stand-ins saw while it ran. */
+export interface DayFigures {
+  date: string;
+  executionName: string;
+  outcome: ExecutionOutcome;
+  /** The execution's history so far: a redrive's events follow the failed attempt's. */
+  parentHistory: number;
+  flowsRemaining: number;
+  /** The calls the AppFlow and Redshift Data stand-ins answered during the day. */
+  calls: {
+    appflow: readonly AppFlowCall[];
+    redshift: readonly RedshiftDataCall[];
+  };
+}
+
+export function dayReport(day: DayFigures): DayReport {
+  const { outcome, calls } = day;
+  return {
+    date: day.date,
+    executionName: day.executionName,
+    executionStatus: outcome.status,
+    objects: objectReports(outcome.report),
+    flowsRemaining: day.flowsRemaining,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    historyEvents: { parent: day.parentHistory, maxChild: outcome.history.maxChild },
+    maxPayloadBytes: outcome.history.maxPayloadBytes,
+    stats: {
+      stateTransitions: outcome.stateTransitions,
+      lambdaInvocations: outcome.lambdaInvocations,
+      consolidationCalls: calls.redshift.filter(
+        (call) => call.operation === 'ExecuteStatement' && /CALL\s+consolidate_object/i.test(call.sql ?? ''),
+      ).length,
+      startFlowCalls: calls.appflow.filter((call) => call.operation === 'StartFlow').length,
+    },
+  };
+}
+
+function objectReports(report: RunReport | undefined): Record<string, ObjectDayReport> {
+  const entries = (report?.objects ?? []).map((result: ObjectResult): [string, ObjectDayReport] => [
+    result.objectName,
+    {
+      status: result.status,
+      recordsExtracted: result.recordsExtracted,
+      duplicatesRemoved: result.duplicatesRemoved,
+      rowsInserted: result.rowsInserted,
+      rowsDeleted: result.rowsDeleted,
+      error: result.error,
+      ...(result.syncMode ? { syncMode: result.syncMode } : {}),
+      ...(result.syncReason ? { syncReason: result.syncReason } : {}),
+      rowsPurged: result.rowsPurged,
+      ...(result.rowsUpdated !== undefined ? { rowsUpdated: result.rowsUpdated } : {}),
+      ...(result.rowsUnchanged !== undefined ? { rowsUnchanged: result.rowsUnchanged } : {}),
+      ...(result.valuesTruncated !== undefined ? { valuesTruncated: result.valuesTruncated } : {}),
+      consolidationSkipped: result.consolidationSkipped,
+    },
+  ]);
+  return Object.fromEntries(entries);
+}

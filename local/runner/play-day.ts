@@ -1,0 +1,105 @@
+import type { SimulatedClock } from '../stand-ins/simulated-clock';
+import type { SourceOrg } from '../stand-ins/source-org';
+import { type DayReport, dayReport, type ProgressEvent } from './day-report';
+import type { LocalServices } from './local-services';
+import {
+  type AttemptedExecution,
+  type LocalStateMachine,
+  localExecutionArn,
+  redrivePoint,
+  runExecution,
+} from './run-execution';
+import type { ScenarioDay } from './scenario';
+import { applyChanges } from './source-changes';
+
+/** What every day of a run plays on. */
+export interface DayStage {
+  clock: SimulatedClock;
+  org: SourceOrg;
+  services: LocalServices;
+  machine: LocalStateMachine;
+  progress: (event: ProgressEvent) => void;
+  /** Days and control rows of the scenario, for the progress lines. */
+  totalDays: number;
+  objects: number;
+}
+
+/** Step names an operator recognises in the progress lines. */
+const STEP_LABELS: Record<string, string> = {
+  StartExtract: 'starting flow',
+  AwaitFlowRun: 'waiting on flow',
+  PollFlow: 'looking at flow',
+  Consolidate: 'consolidating',
+  FinishObject: 'finishing',
+  RecordFailure: 'failed, cleaning up',
+};
+
+/**
+ * One scenario day: the clock moves to the day, the org takes the day's changes and quota, the
+ * stand-ins its faults and flow behaviour; then the day's execution starts (or the previous
+ * day's failed one is redriven) and runs to its end. Returns the day's report and the execution,
+ * which a redrive the next day continues.
+ */
+export async function playDay(
+  stage: DayStage,
+  day: ScenarioDay,
+  index: number,
+  previous: AttemptedExecution,
+): Promise<{ report: DayReport; execution: AttemptedExecution }> {
+  const { clock, org, services, progress } = stage;
+  clock.advanceToDate(day.date);
+  applyChanges(org, day.changes);
+  if (day.apiQuota) org.setApiQuota(day.apiQuota);
+  services.startDay(day);
+  progress({ type: 'day-started', index, total: stage.totalDays, date: day.date, objects: stage.objects });
+  const appflowCallsBefore = services.appflow.calls.length;
+  const redshiftCallsBefore = services.redshift.calls.length;
+  const startTime = day.startTime ? moveClockTo(clock, day.startTime) : clock.tick(60_000);
+  // A redrive continues the previous day's execution: same name, from the state it failed in.
+  const redrive = day.redrive ? redrivePoint(previous) : undefined;
+  const executionName = redrive ? previous.executionName : `day-${index + 1}-${day.date}`;
+  const executionArn = localExecutionArn(executionName);
+  services.sfn.setExecutionStatus(executionArn, 'RUNNING');
+  const outcome = await runExecution(stage.machine, redrive ? redrive.failedAt.input : day.input, {
+    ...(redrive ? { redrive } : {}),
+    executionName,
+    startTime,
+    onStep: (objectName, step) => {
+      if (step === 'StartExtract' && day.midRunChanges) {
+        clock.tick();
+        applyChanges(org, day.midRunChanges, objectName);
+      }
+      const label = STEP_LABELS[step];
+      if (label) progress({ type: 'step', date: day.date, objectName, step: label });
+    },
+  });
+  services.sfn.setExecutionStatus(executionArn, outcome.status);
+  // AWS keeps one history per execution: a redrive's events follow the failed attempt's.
+  const parentHistory = redrive ? previous.parentHistory + outcome.history.parent : outcome.history.parent;
+  await services.redshift.whenIdle();
+  const report = dayReport({
+    date: day.date,
+    executionName,
+    outcome,
+    parentHistory,
+    flowsRemaining: services.appflow.flowCount(),
+    calls: {
+      appflow: services.appflow.calls.slice(appflowCallsBefore),
+      redshift: services.redshift.calls.slice(redshiftCallsBefore),
+    },
+  });
+  progress({ type: 'day-finished', index, total: stage.totalDays, day: report });
+  clock.tick(60_000);
+  return {
+    report,
+    execution: { executionName, input: redrive ? redrive.input : day.input, outcome, parentHistory },
+  };
+}
+
+/** The clock only moves forward: a start time behind it is a scenario error, not a time machine. */
+function moveClockTo(clock: SimulatedClock, iso: string): Date {
+  const ahead = Date.parse(iso) - clock.now().getTime();
+  if (ahead < 0)
+    throw new Error(`startTime ${iso} is before the simulated clock (${clock.now().toISOString()})`);
+  return clock.tick(ahead);
+}
