@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
+import { SIMULATED_NOW_HEADER } from '../stand-ins/redshift-data-stand-in';
 import type { LocalFunction } from './assembly';
+import { currentInvocation, SandboxTimedOut, simulatedTimers } from './simulated-time';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 /** A function as the run calls it: input in, result out (its Lambda context supplied). */
@@ -52,6 +54,9 @@ type ClientClass = new (
  * class defaulting to the function's own credentials. In Lambda each function's process
  * has its role's credentials in its environment; here every function shares one process
  * (and runs concurrently), so the credentials travel with the function's clients instead.
+ * Each request also carries the invocation's simulated time (the Data API stand-in lets a
+ * statement run for the day's `statementSeconds` of it), and an invocation that died at its
+ * timeout sends nothing more: Lambda froze it.
  */
 function withIdentity(sdk: SdkModule, identity: FunctionIdentity): SdkModule {
   const view: SdkModule = { ...sdk };
@@ -65,6 +70,17 @@ function withIdentity(sdk: SdkModule, identity: FunctionIdentity): SdkModule {
     const Wrapped = class extends base {
       constructor(config: Record<string, unknown> = {}) {
         super({ credentials: identity.credentials, ...config });
+        this.middlewareStack.add(
+          (next: (args: { request: { headers: Record<string, string> } }) => Promise<unknown>) =>
+            async (args: { request: { headers: Record<string, string> } }) => {
+              const invocation = currentInvocation();
+              if (invocation?.isDead())
+                throw new SandboxTimedOut(`${invocation.functionId} timed out earlier`);
+              if (invocation) args.request.headers[SIMULATED_NOW_HEADER] = String(invocation.now());
+              return next(args);
+            },
+          { step: 'build', name: 'localSimulatedTime' },
+        );
         const onResponse = identity.onResponse;
         if (!onResponse) return;
         this.middlewareStack.add(
@@ -108,14 +124,24 @@ export function loadBundledHandler(
       return id.startsWith('@aws-sdk/client-') ? withIdentity(loaded as SdkModule, identity) : loaded;
     }) as NodeJS.Require;
   }
-  bundle._compile(fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
+  // The bundle's timers are the run's simulated ones (its sleeps pass simulated time); prepended on
+  // the first line, so the source map's lines still match. The SDK (external) keeps Node's.
+  (globalThis as Record<string, unknown>)[SIMULATED_TIMERS_GLOBAL] = simulatedTimers;
+  const timers = `var setTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.setTimeout, clearTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.clearTimeout;`;
+  bundle._compile(timers + fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
   const handler = (bundle.exports as { handler?: Handler }).handler;
   if (typeof handler !== 'function') throw new Error(`${fn.bundlePath} exports no handler`);
   return handler;
 }
 
-/** The parts of the Lambda context object our handlers and Powertools read. */
-export function lambdaContext(functionName: string, requestId: string) {
+const SIMULATED_TIMERS_GLOBAL = '__saasToRedshiftSimulatedTimers';
+
+/** The parts of the Lambda context object our handlers and Powertools read; the remaining time is simulated. */
+export function lambdaContext(
+  functionName: string,
+  requestId: string,
+  remainingMs: () => number = () => 60_000,
+) {
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -125,7 +151,7 @@ export function lambdaContext(functionName: string, requestId: string) {
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: remainingMs,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -481,7 +481,8 @@ export class RedshiftDataStandIn {
    */
   statementEnd(id: string): { readyAtMs: number; event: () => Promise<StatementEndedDetail | undefined> } {
     const statement = this.statements.get(id) as TopLevelStatement | undefined;
-    if (!statement || statement.isSubStatement) throw new Error(`No statement ${id} in the Data API stand-in`);
+    if (!statement || statement.isSubStatement)
+      throw new Error(`No statement ${id} in the Data API stand-in`);
     return {
       readyAtMs: statement.readyAtMs,
       event: async () => {
