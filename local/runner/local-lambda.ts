@@ -1,10 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
 import { SIMULATED_NOW_HEADER } from '../stand-ins/redshift-data-stand-in';
 import type { LocalFunction } from './assembly';
-import { currentInvocation, SandboxTimedOut, simulatedTimers } from './simulated-time';
+import {
+  currentInvocation,
+  currentTimeline,
+  duringInvocation,
+  Invocation,
+  SandboxTimedOut,
+  simulatedTimers,
+  Timeline,
+} from './simulated-time';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 /** A function as the run calls it: input in, result out (its Lambda context supplied). */
@@ -17,6 +26,8 @@ const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): st
  * test's `process` is a sandbox copy, so variables go to both (the same object elsewhere).
  */
 const nodeProcess = runInThisContext('process') as NodeJS.Process;
+/** Node's own global object (under jest the test's `globalThis` is a sandbox copy): the bundles' global. */
+const nodeGlobal = runInThisContext('globalThis') as typeof globalThis;
 export function setEnvironment(variables: Record<string, string>): () => void {
   const targets = nodeProcess.env === process.env ? [process.env] : [process.env, nodeProcess.env];
   const previous = targets.map((env) =>
@@ -126,7 +137,7 @@ export function loadBundledHandler(
   }
   // The bundle's timers are the run's simulated ones (its sleeps pass simulated time); prepended on
   // the first line, so the source map's lines still match. The SDK (external) keeps Node's.
-  (globalThis as Record<string, unknown>)[SIMULATED_TIMERS_GLOBAL] = simulatedTimers;
+  (nodeGlobal as Record<string, unknown>)[SIMULATED_TIMERS_GLOBAL] = simulatedTimers;
   const timers = `var setTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.setTimeout, clearTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.clearTimeout;`;
   bundle._compile(timers + fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
   const handler = (bundle.exports as { handler?: Handler }).handler;
@@ -155,5 +166,35 @@ export function lambdaContext(
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
+  };
+}
+
+/** Simulated time of the bound functions: where an invocation without a timeline starts, and each run's length. */
+export interface InvocationClock {
+  now: () => number;
+  ran: (logicalId: string, seconds: number) => void;
+}
+
+/**
+ * A bundled handler as Lambda runs it, in simulated time: the invocation starts at its timeline's
+ * time (the execution's or child's, or the clock's), its sleeps count against the template
+ * timeout, and past it the invocation dies with `Sandbox.Timedout`; its timeline then stands where
+ * the invocation ended, and `ran` hears how long it took.
+ */
+export function inSimulatedTime(
+  fn: Pick<LocalFunction, 'logicalId' | 'timeoutSeconds'>,
+  handler: Handler,
+  clock: InvocationClock,
+): (input: unknown) => Promise<unknown> {
+  return async (input: unknown) => {
+    const timeline = currentTimeline() ?? new Timeline(clock.now());
+    const invocation = new Invocation(fn.logicalId, timeline.now(), fn.timeoutSeconds * 1000);
+    const context = lambdaContext(fn.logicalId, randomUUID(), () => invocation.remainingMs());
+    try {
+      return await duringInvocation(invocation, () => invocation.race(handler(input, context)));
+    } finally {
+      timeline.advanceTo(invocation.now());
+      clock.ran(fn.logicalId, invocation.elapsedMs / 1000);
+    }
   };
 }

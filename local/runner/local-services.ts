@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -25,10 +24,16 @@ import { LOCAL_STACK_NAME, type LocalAssembly } from './assembly';
 import type { MapStorage } from './distributed-map';
 import { FlowWaitEmulation } from './flow-wait-emulation';
 import { LOCAL_CONNECTED_APP } from './local-config';
-import { type LocalHandler, lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
+import {
+  type InvocationClock,
+  inSimulatedTime,
+  type LocalHandler,
+  loadBundledHandler,
+  setEnvironment,
+} from './local-lambda';
 import type { LocalStateMachine } from './run-execution';
 import type { Scenario, ScenarioDay } from './scenario';
-import { currentTimeline, duringInvocation, Invocation, onTimeline, Timeline } from './simulated-time';
+import { currentTimeline, onTimeline, Timeline } from './simulated-time';
 import { StatementWaitEmulation, type StatementWaitRequest } from './statement-wait-emulation';
 
 /** What the stand-ins play against: the run's scenario, environment, template and simulated world. */
@@ -317,12 +322,6 @@ function mapStorage(client: S3Client): MapStorage {
   };
 }
 
-/** Simulated time of the bound functions: where an invocation without a timeline starts, and each run's length. */
-interface InvocationClock {
-  now: () => number;
-  ran: (logicalId: string, seconds: number) => void;
-}
-
 /**
  * The functions the run calls (steps, event targets) by logical id, each signing as its own role.
  * Each invocation runs in simulated time (simulated-time.ts): from its timeline's time, its sleeps
@@ -348,24 +347,7 @@ function bindFunctions(
           credentials: iam.credentialsFor(fn.logicalId),
           onResponse: (commandName, output) => iam.observeResponse(fn.logicalId, commandName, output),
         });
-        const invoke = async (input: unknown) => {
-          const timeline = currentTimeline() ?? new Timeline(clock.now());
-          const invocation = new Invocation(fn.logicalId, timeline.now(), fn.timeoutSeconds * 1000);
-          try {
-            return await duringInvocation(invocation, () =>
-              invocation.race(
-                handler(
-                  input,
-                  lambdaContext(fn.logicalId, randomUUID(), () => invocation.remainingMs()),
-                ),
-              ),
-            );
-          } finally {
-            timeline.advanceTo(invocation.now());
-            clock.ran(fn.logicalId, invocation.elapsedMs / 1000);
-          }
-        };
-        return [fn.logicalId, invoke];
+        return [fn.logicalId, inSimulatedTime(fn, handler, clock)];
       }),
   );
 }
