@@ -142,28 +142,28 @@ function waitingOn(
  * goes on from there.
  */
 export async function consolidate(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
-  const { waiting: _answered, ...current } = state;
+  // `waiting` stays until the consolidation ends: a statement still running waits twice as long next time.
   const runner = { client: deps.redshift, target: deps.target };
-  const { plan, run } = current;
-  let progress: ConsolidationState = current.consolidation ?? {
+  const { plan, run } = state;
+  let progress: ConsolidationState = state.consolidation ?? {
     state: 'RUNNING',
     counting: { done: 0, total: 0 },
   };
 
   if (progress.counting) {
     const { stagingSchema } = layoutOf(plan, deps.layout);
-    const counts = valuesTruncatedSql(stagingSchema, plan.targetTable, current.flow?.truncatedColumns ?? []);
+    const counts = valuesTruncatedSql(stagingSchema, plan.targetTable, state.flow?.truncatedColumns ?? []);
     let { done, current: slot, total } = progress.counting;
     while (done < counts.length) {
       slot = await runStatement(
         runner,
-        consolidationStatement(deps, current, `count${done + 1}`, 'count truncated values', counts[done]),
+        consolidationStatement(deps, state, `count${done + 1}`, 'count truncated values', counts[done]),
         slot,
         deps.budget,
       );
       if (slot.status !== 'FINISHED') {
         progress = { ...progress, counting: { done, current: slot, total } };
-        return waitingOn(current, progress, slot, 'count truncated values');
+        return waitingOn(state, progress, slot, 'count truncated values');
       }
       const [row] = await fetchRows(deps.redshift, slot.id);
       total += Number(row?.values_truncated ?? 0);
@@ -174,13 +174,13 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
     progress = { ...rest, valuesTruncated: total };
   }
 
-  const call = await runStatement(runner, callStatement(deps, current), progress.call, deps.budget);
+  const call = await runStatement(runner, callStatement(deps, state), progress.call, deps.budget);
   progress = { ...progress, call, statementId: call.id };
-  if (call.status !== 'FINISHED') return waitingOn(current, progress, call, 'consolidate_object');
+  if (call.status !== 'FINISHED') return waitingOn(state, progress, call, 'consolidate_object');
 
   const audit = await runStatement(
     runner,
-    consolidationStatement(deps, current, 'audit', 'read the audit row', AUDIT_SQL, {
+    consolidationStatement(deps, state, 'audit', 'read the audit row', AUDIT_SQL, {
       run_id: run.runId,
       final_schema: layoutOf(plan, deps.layout).finalSchema,
       table_name: plan.targetTable,
@@ -189,14 +189,15 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
     deps.budget,
   );
   if (audit.status !== 'FINISHED')
-    return waitingOn(current, { ...progress, audit }, audit, 'read the audit row');
+    return waitingOn(state, { ...progress, audit }, audit, 'read the audit row');
   const [row] = await fetchRows(deps.redshift, audit.id);
   const figures = figuresOf(row, progress.valuesTruncated ?? 0);
   // The CALL's own runtime, for the metrics: the statement is this role's, so it may be described.
   const callStatus = await checkStatement(deps.redshift, call.id, `${plan.objectName}: consolidate_object`);
   publishConsolidationMetrics(plan.objectName, figures, callStatus.raw);
+  const { waiting: _answered, ...rest } = state;
   return {
-    ...current,
+    ...rest,
     consolidation: {
       state: 'FINISHED',
       statementId: call.id,

@@ -22,6 +22,7 @@ import type { RunContext } from './common/run-plan';
 import type { RunPlanReference } from './common/run-state';
 import { type ApiQuota, readApiQuota, SourceCredentialsError } from './common/source-limits';
 import {
+  DEFAULT_SOURCES,
   historySchemaOf,
   parseSourceCatalog,
   SOURCES_ENVIRONMENT_VARIABLE,
@@ -30,9 +31,13 @@ import {
 import { type StatementWait, statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
   budgetOf,
+  chunked,
   fetchRows,
+  MAX_BATCH_STATEMENTS,
   quoteIdent,
+  runSequence,
   runStatement,
+  type SequenceProgress,
   type StatementSlot,
   type TimeBudget,
   type WarehouseTarget,
@@ -77,6 +82,9 @@ export interface PrecheckDependencies {
 
 /** The warehouse's side of the precheck, kept in the state across invocations. */
 export interface PrecheckProgress {
+  /** Batches of schema statements before the last one (more than 40 statements: many sources). */
+  setup?: SequenceProgress;
+  /** The last batch: the remaining schema statements and the procedure check. */
   warehouse?: StatementSlot;
 }
 
@@ -112,8 +120,9 @@ export interface PrecheckResult {
   checks: string[];
   /** Absent when no limits check is configured or the org did not answer. */
   apiQuota?: ApiQuota;
-  /** The warehouse statement outlived the budget: wait on it, then call the precheck again. */
+  /** The warehouse statement outlived the budget: wait on it, then call the precheck again with `progress`. */
   pending?: StatementSlot;
+  progress?: PrecheckProgress;
 }
 
 /**
@@ -192,39 +201,64 @@ export async function precheck(
     );
   }
 
-  let slot: StatementSlot | undefined;
+  let pending: StatementSlot | undefined;
+  let setup = progress.setup;
+  let last = progress.warehouse;
   try {
-    const statements = warehouseSetupStatements(deps.sources ?? {}, deps.appflowDatabaseUser);
-    const runId = deps.runId ?? 'precheck';
-    slot = await runStatement(
-      { client: deps.redshift, target: deps.target },
-      {
-        what: 'Precheck: schemas and procedure',
-        name: statementNameFor(deps.statementNamePrefix ?? 's2r', 'run', 'precheck', runId),
-        idempotencyKey: `${runId}/precheck`,
-        sql: statements,
-      },
-      progress.warehouse,
-      deps.budget ?? wallClockBudget(30_000),
+    // At most 40 statements a batch: the first batches create schemas, the last one ends with the check.
+    const batches = chunked(
+      warehouseSetupStatements(deps.sources ?? DEFAULT_SOURCES, deps.appflowDatabaseUser),
+      MAX_BATCH_STATEMENTS,
     );
-    if (slot.status === 'FINISHED') {
-      // The batch's statements are `<id>:1` … `<id>:n`; the procedure check is the last.
-      const [row] = await fetchRows(deps.redshift, `${slot.id}:${statements.length}`);
-      if (Number(row?.procedures ?? 0) === 0) {
-        problems.push(
-          'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
-        );
-      } else checks.push("warehouse answers, the sources' schemas exist and consolidate_object is deployed");
+    const runId = deps.runId ?? 'precheck';
+    const runner = { client: deps.redshift, target: deps.target };
+    const budget = deps.budget ?? wallClockBudget(30_000);
+    const request = (sql: string[], step: string) => ({
+      what: 'Precheck: schemas and procedure',
+      name: statementNameFor(deps.statementNamePrefix ?? 's2r', 'run', step, runId),
+      idempotencyKey: `${runId}/${step}`,
+      sql,
+    });
+    setup = await runSequence(
+      runner,
+      batches.slice(0, -1).map((sql, index) => request(sql, `precheck-schemas${index + 1}`)),
+      setup,
+      budget,
+    );
+    pending = setup.current;
+    if (!pending) {
+      const checkBatch = batches[batches.length - 1];
+      last = await runStatement(runner, request(checkBatch, 'precheck'), last, budget);
+      if (last.status === 'RUNNING') pending = last;
+      else {
+        // A batch's statements are `<id>:1` … `<id>:n`; the procedure check is the last.
+        const [row] = await fetchRows(deps.redshift, `${last.id}:${checkBatch.length}`);
+        if (Number(row?.procedures ?? 0) === 0) {
+          problems.push(
+            'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
+          );
+        } else
+          checks.push("warehouse answers, the sources' schemas exist and consolidate_object is deployed");
+      }
     }
   } catch (error) {
-    // Throttling and transient conflicts are retried by the state machine; the rest needs a person.
+    // Throttling is retried by the state machine; conflicts that outlast the resubmissions keep
+    // their name (nothing is wrong that a person must fix); the rest is the precheck's verdict.
     if (error instanceof ThrottledError || error instanceof WarehouseConflictError) throw error;
     problems.push(
       `The warehouse does not answer through the Data API or refused the schema setup: ${errorMessage(error)}`,
     );
   }
 
-  if (problems.length === 0 && slot?.status === 'RUNNING') return { checks, pending: slot };
+  if (problems.length === 0 && pending)
+    return {
+      checks,
+      pending,
+      progress: {
+        ...(setup && (setup.done > 0 || setup.current) ? { setup } : {}),
+        ...(last ? { warehouse: last } : {}),
+      },
+    };
   if (problems.length > 0)
     throw new PrecheckFailedError(`Precheck failed, no flow was created: ${problems.join('; ')}`);
 
@@ -280,7 +314,7 @@ export const handler = async (state: PrecheckState, context: Context): Promise<P
       statementNamePrefix: STATEMENT_NAME_PREFIX,
       runId: state.run.runId,
     },
-    { warehouse: state.precheck?.warehouse },
+    { setup: state.precheck?.setup, warehouse: state.precheck?.warehouse },
   );
   if (result.pending) {
     const what = 'Precheck: schemas and procedure';
@@ -288,7 +322,7 @@ export const handler = async (state: PrecheckState, context: Context): Promise<P
     return {
       run: state.run,
       plan: state.plan,
-      precheck: { warehouse: result.pending },
+      precheck: result.progress ?? {},
       waiting: statementWaitFor(result.pending, what, state.waiting),
     };
   }

@@ -319,31 +319,31 @@ export async function startExtract(
   state: ObjectState,
   now: () => Date = () => new Date(),
 ): Promise<ObjectState> {
-  const { waiting: _answered, ...current } = state;
-  const synced = await syncStructure(deps, current);
+  // `waiting` stays until the flow starts: a statement still running waits twice as long next time.
+  const synced = await syncStructure(deps, state);
   if (synced.kind === 'waiting') return synced.state;
   const { fields, changes, prepare } = synced;
   // Records changed before a column existed never carry its value in an incremental window.
   // The final table lacks the column until the CALL that fills it commits, so a retry still reloads.
   const missing = changes.finalColumnsMissing;
-  const cursor = fields.find((field) => field.name === current.plan.cursorField);
-  const cursorFilterable = cursorFilterFor(current.plan.connectorType, cursor?.filterOperators) !== undefined;
-  let plan: ObjectPlan = current.plan;
+  const cursor = fields.find((field) => field.name === state.plan.cursorField);
+  const cursorFilterable = cursorFilterFor(state.plan.connectorType, cursor?.filterOperators) !== undefined;
+  let plan: ObjectPlan = state.plan;
   if (plan.syncMode === 'incremental' && !cursorFilterable) {
     // The source cannot bound the window on this cursor: only a full load is complete.
     plan = { ...plan, syncMode: 'full', syncReason: 'cursor-not-filterable', window: {} };
     if (!prepare.clear)
       logger.warn('Cursor field cannot be filtered: loading in full', {
-        ...objectKeys(current),
+        ...objectKeys(state),
         cursorField: plan.cursorField,
         declaredOperators: cursor?.filterOperators ?? [],
       });
   } else if (missing.length > 0 && plan.syncMode === 'incremental') {
     plan = { ...plan, syncMode: 'full', syncReason: 'schema-change', window: {} };
     if (!prepare.clear)
-      logger.info('New source columns: reloading in full', { ...objectKeys(current), columns: missing });
+      logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
   }
-  const started = await createAndStartFlow(deps, { ...current, plan }, prepare, fields);
+  const started = await createAndStartFlow(deps, { ...state, plan }, prepare, fields);
   if (started.kind === 'waiting') return started.state;
   const { flowName, executionId } = started;
   const timeoutSeconds = 60 * (plan.flowTimeoutMinutes ?? deps.flowTimeoutMinutes);
@@ -360,7 +360,7 @@ export async function startExtract(
       .filter((field) => field.truncateLength !== undefined)
       .map((field) => field.column),
   };
-  const { prepare: _done, ...rest } = current;
+  const { prepare: _done, waiting: _answered, ...rest } = state;
   return { ...rest, plan, flow };
 }
 

@@ -102,7 +102,6 @@ async function answer(
   taskToken: string,
   state: string,
 ) {
-  let answered = true;
   try {
     // The step reads the statement's outcome itself: the answer only says that it may look now.
     await deps.sfn.send(
@@ -112,14 +111,34 @@ async function answer(
     if (!CLOSED_TASK_ERRORS.has((error as { name?: string }).name ?? '')) {
       throw classifyAwsError(error, `telling Step Functions that statement ${statementId} ended`);
     }
-    answered = false;
+    // That wait timed out and its step may be waiting again: keep the end for the next token.
+    await forgetToken(deps, statementId, taskToken);
+    return false;
   }
   try {
     await deps.doc.send(new DeleteCommand({ TableName: deps.tableName, Key: { statementId } }));
   } catch (error) {
     logger.warn('Could not forget an answered statement wait; its TTL will', { statementId, error });
   }
-  return answered;
+  return true;
+}
+
+/** Removes a closed task's token, unless a newer wait stored its own meanwhile. */
+async function forgetToken(deps: StatementWaitDependencies, statementId: string, taskToken: string) {
+  try {
+    await deps.doc.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: { statementId },
+        UpdateExpression: 'REMOVE taskToken',
+        ConditionExpression: 'taskToken = :closed',
+        ExpressionAttributeValues: { ':closed': taskToken },
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return;
+    throw classifyAwsError(error, `forgetting the closed wait on statement ${statementId}`);
+  }
 }
 
 /** The state machine's `.waitForTaskToken` side: stores the token; answers at once if the end came first. */

@@ -246,16 +246,29 @@ export interface StatementRequest {
   parameters?: Record<string, string>;
 }
 
-/** Resubmissions of a transient failure within one invocation; a retry of the step gets as many again. */
-export const RESUBMISSIONS_PER_INVOCATION = 3;
+/**
+ * Submissions of one statement at most, the first included: a statement that lost its race with a
+ * concurrent transaction this often fails its step with `WarehouseConflict`.
+ */
+export const MAX_STATEMENT_ATTEMPTS = 6;
 
 /**
- * ClientToken (1 to 64 characters): the same for the same request, SQL and attempt. The SQL is
- * part of it, so a step whose plan changed between invocations never gets an older statement back.
+ * ClientToken (1 to 64 characters). The first submission's is the request's own (its key, SQL and
+ * parameters): a retried step gets the statement it submitted before. Each resubmission's also names
+ * the failed statement it replaces, so a retried step walks the same chain of statements (each
+ * submission answered with the statement already there) and never runs one twice.
  */
-export function clientTokenFor(request: StatementRequest, attempt: number): string {
+export function clientTokenFor(request: StatementRequest, attempt: number, replaces?: string): string {
   return createHash('sha256')
-    .update(JSON.stringify([request.idempotencyKey, request.sql, request.parameters ?? {}, attempt]))
+    .update(
+      JSON.stringify([
+        request.idempotencyKey,
+        request.sql,
+        request.parameters ?? {},
+        attempt,
+        replaces ?? '',
+      ]),
+    )
     .digest('hex')
     .slice(0, 64);
 }
@@ -265,23 +278,29 @@ export interface StatementRunner {
   target: WarehouseTarget;
 }
 
-async function submitRequest(runner: StatementRunner, request: StatementRequest, attempt: number) {
+async function submitRequest(
+  runner: StatementRunner,
+  request: StatementRequest,
+  attempt: number,
+  replaces?: string,
+): Promise<StatementSlot> {
   const options: SubmitOptions = {
     statementName: request.name,
-    clientToken: clientTokenFor(request, attempt),
+    clientToken: clientTokenFor(request, attempt, replaces),
     withEvent: true,
   };
   const id = Array.isArray(request.sql)
     ? await submitBatch(runner.client, runner.target, request.sql, options)
     : await submitStatement(runner.client, runner.target, request.sql, request.parameters, options);
-  return { id, attempt, status: 'RUNNING' as const };
+  return { id, attempt, status: 'RUNNING' };
 }
 
 /**
  * Runs one statement of a step as far as the budget allows: submits it (or picks up the one the
- * state remembers), waits while the budget lasts, and resubmits after a transient conflict with
- * jittered backoff. Returns the slot FINISHED, or RUNNING for the state machine to wait on
- * (the statement's end event); a real failure throws with Redshift's error text.
+ * state remembers), waits while the budget lasts, and resubmits after a transient conflict (with a
+ * jittered backoff while the budget allows it), at most MAX_STATEMENT_ATTEMPTS times. Returns the
+ * slot FINISHED, or RUNNING for the state machine to wait on (the statement's end event); a real
+ * failure throws StatementFailed with Redshift's error text.
  */
 export async function runStatement(
   runner: StatementRunner,
@@ -291,18 +310,19 @@ export async function runStatement(
 ): Promise<StatementSlot> {
   if (slot?.status === 'FINISHED') return slot;
   let current = slot ?? (await submitRequest(runner, request, 1));
-  for (let resubmissions = 0; ; ) {
+  for (;;) {
     const look = await lookUntilEnded(runner.client, current.id, request.what, budget);
     if (look.status === 'FINISHED')
       return { ...current, status: 'FINISHED', hasResultSet: look.hasResultSet };
     if (look.status === 'RUNNING') return current;
     const error: Error = endedError(request.what, look);
-    if (!(error instanceof WarehouseConflictError) || resubmissions >= RESUBMISSIONS_PER_INVOCATION)
-      throw error;
-    resubmissions += 1;
-    const backoff = Math.random() * 500 * 2 ** resubmissions;
+    if (!(error instanceof WarehouseConflictError)) throw error;
+    if (current.attempt >= MAX_STATEMENT_ATTEMPTS) {
+      throw new WarehouseConflictError(`${error.message} (after ${current.attempt} attempts)`);
+    }
+    const backoff = Math.random() * 500 * 2 ** current.attempt;
     if (budget.remainingMs() > backoff) await sleep(backoff);
-    current = await submitRequest(runner, request, current.attempt + 1);
+    current = await submitRequest(runner, request, current.attempt + 1, current.id);
   }
 }
 

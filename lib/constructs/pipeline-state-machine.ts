@@ -76,9 +76,10 @@ export interface PipelineStateMachineProps {
 }
 
 /**
- * Errors worth retrying: Lambda's own transient failures, our `Throttled` classification (AWS
- * throttling, server errors, the Data API's capacity errors) and `WarehouseConflict` (a statement
- * that lost a race with a concurrent transaction and was resubmitted as often as one invocation allows).
+ * Errors worth retrying: Lambda's own transient failures and our `Throttled` classification (AWS
+ * throttling, server errors, the Data API's capacity errors). A statement that lost a race with a
+ * concurrent transaction is resubmitted by its step (MAX_STATEMENT_ATTEMPTS, jittered): a retry of
+ * the step would only walk the same failed statements again, so `WarehouseConflict` is not here.
  */
 export const RETRYABLE_ERRORS = [
   'Lambda.ServiceException',
@@ -86,7 +87,6 @@ export const RETRYABLE_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Throttled',
-  'WarehouseConflict',
 ];
 
 /**

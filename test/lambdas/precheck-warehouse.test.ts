@@ -210,7 +210,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     );
   });
 
-  test('throws WarehouseConflict, for the state machine to retry, when the conflicts outlast the resubmissions', async () => {
+  test('fails with WarehouseConflict, not a precheck verdict, when the conflicts outlast the resubmissions', async () => {
     // Prepare
     warehouse.failsWith(SETUP, 'ERROR: tuple concurrently updated', 10);
 

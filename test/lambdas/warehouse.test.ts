@@ -11,7 +11,7 @@ import {
   chunked,
   clientTokenFor,
   MAX_BATCH_STATEMENTS,
-  RESUBMISSIONS_PER_INVOCATION,
+  MAX_STATEMENT_ATTEMPTS,
   runSequence,
   runStatement,
   type StatementRequest,
@@ -191,7 +191,11 @@ describe('runStatement (issue 19)', () => {
       status: 'FINISHED',
       hasResultSet: true,
     });
-    expect(tokens()).toEqual([clientTokenFor(request, 1), clientTokenFor(request, 2)]);
+    // The resubmission's token names the statement it replaces.
+    expect(tokens()).toEqual([
+      clientTokenFor(request, 1),
+      clientTokenFor(request, 2, warehouse.submitted[0].id),
+    ]);
     expect(tokens()[1]).not.toBe(tokens()[0]);
   });
 
@@ -230,37 +234,36 @@ describe('runStatement (issue 19)', () => {
 
     // Assess
     expect(slot).toMatchObject({ attempt: 3, status: 'FINISHED' });
-    expect(tokens().at(-1)).toBe(clientTokenFor(request, 3));
+    expect(tokens().at(-1)).toBe(clientTokenFor(request, 3, Id));
   });
 
-  test(`throws WarehouseConflict once ${RESUBMISSIONS_PER_INVOCATION} resubmissions in one invocation failed transiently too`, async () => {
+  test(`throws WarehouseConflict naming the attempts once ${MAX_STATEMENT_ATTEMPTS} submissions lost their race`, async () => {
     // Prepare
     warehouse.failsWith(/^SELECT/, TRANSIENT, 10);
 
     // Act
     const act = runStatement(runner, request, undefined, SPENT_BUDGET);
 
-    // Assess: retried by the state machine
+    // Assess
     await expect(act).rejects.toMatchObject({
       name: 'WarehouseConflict',
-      message: `Account: count staging failed in Redshift: ${TRANSIENT}`,
+      message: `Account: count staging failed in Redshift: ${TRANSIENT} (after ${MAX_STATEMENT_ATTEMPTS} attempts)`,
     });
-    expect(warehouse.submitted).toHaveLength(1 + RESUBMISSIONS_PER_INVOCATION);
+    expect(warehouse.submitted).toHaveLength(MAX_STATEMENT_ATTEMPTS);
   });
 
-  test('runs the statement anew when the state machine retries the step after WarehouseConflict, instead of replaying its failed attempts', async () => {
-    // Prepare: one invocation's submissions all lost their race; the next one would not
-    warehouse.failsWith(/^SELECT/, TRANSIENT, 1 + RESUBMISSIONS_PER_INVOCATION);
-    await expect(runStatement(runner, request, undefined, SPENT_BUDGET)).rejects.toMatchObject({
-      name: 'WarehouseConflict',
-    });
+  test('a step retried after its Lambda died walks the statements it sent (each answered by its ClientToken) and goes on from the last', async () => {
+    // Prepare: the first invocation resubmitted twice and saw the third submission finish, then died
+    warehouse.failsWith(/^SELECT/, TRANSIENT, 2);
+    const first = await runStatement(runner, request, undefined, SPENT_BUDGET);
+    expect(first).toMatchObject({ attempt: 3, status: 'FINISHED' });
 
-    // Act: the retry gets the same input (no slot)
+    // Act: the retry gets the same input as the dead invocation (no slot)
     const slot = await runStatement(runner, request, undefined, SPENT_BUDGET);
 
-    // Assess
-    expect(slot.status).toBe('FINISHED');
-    expect(warehouse.submitted).toHaveLength(2 + RESUBMISSIONS_PER_INVOCATION);
+    // Assess: the same three statements, none sent again
+    expect(slot).toEqual(first);
+    expect(warehouse.submitted).toHaveLength(3);
   });
 
   test("throws StatementFailed with Redshift's own text when the statement really failed, resubmitting nothing", async () => {
