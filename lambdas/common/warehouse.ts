@@ -190,8 +190,25 @@ export interface TimeBudget {
   remainingMs(): number;
 }
 
-export function budgetOf(context: { getRemainingTimeInMillis(): number }, reserveMs: number): TimeBudget {
-  return { remainingMs: () => context.getRemainingTimeInMillis() - reserveMs };
+/**
+ * Waiting in a Lambda costs its duration; handing a wait to the state machine costs three
+ * transitions and two invocations, about what 20 s of a 256 MB function cost. So a step waits at
+ * most this long per invocation, and never into the time it keeps for after its last wait.
+ */
+export const IN_FUNCTION_WAIT_MS = 20_000;
+
+export function budgetOf(
+  context: { getRemainingTimeInMillis(): number },
+  reserveMs: number,
+  capMs = IN_FUNCTION_WAIT_MS,
+): TimeBudget {
+  const atStart = context.getRemainingTimeInMillis();
+  return {
+    remainingMs: () => {
+      const remaining = context.getRemainingTimeInMillis();
+      return Math.min(remaining - reserveMs, capMs - (atStart - remaining));
+    },
+  };
 }
 
 /** A fixed budget in wall-clock time, for tools that are not Lambda functions (the operators' CLI). */

@@ -49,6 +49,8 @@ export interface LocalServicesSetup {
   logLevel?: string;
   /** The day being played (its statementSeconds), once the days begin. */
   currentDay?: () => ScenarioDay | undefined;
+  /** Simulated seconds of a statement by its SQL, before the day's statementSeconds (the bench). */
+  statementSeconds?: (sql: string) => number | undefined;
 }
 
 /** The stand-ins of a run, up and reached by the bound functions through their endpoints. */
@@ -196,7 +198,8 @@ function createStandIns(
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
     // Every statement takes the day's statementSeconds of its caller's simulated time.
     time: {
-      statementSeconds: () => setup.currentDay?.()?.statementSeconds ?? 0,
+      statementSeconds: (sql) =>
+        setup.statementSeconds?.(sql) ?? setup.currentDay?.()?.statementSeconds ?? 0,
       now: () => currentTimeline()?.now() ?? clock.now().getTime(),
     },
   });

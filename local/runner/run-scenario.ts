@@ -38,6 +38,11 @@ export interface LocalRunOptions {
    * bench turns it off, to time runs bigger than the design allows. @default true
    */
   enforcePayloadLimit?: boolean;
+  /**
+   * Simulated seconds a warehouse statement takes, by its SQL, where the bench wants one kind of
+   * statement slow (a 10-minute CALL); a day's `statementSeconds` applies otherwise. @default none
+   */
+  statementSeconds?: (sql: string) => number | undefined;
 }
 
 /** The live stand-ins of a finished run, for tools that talk to them as to AWS and Salesforce. */
@@ -92,6 +97,7 @@ export async function runScenario(
       org,
       logLevel: options.logLevel,
       currentDay: () => today,
+      ...(options.statementSeconds ? { statementSeconds: options.statementSeconds } : {}),
     });
     const stage: DayStage = {
       clock,

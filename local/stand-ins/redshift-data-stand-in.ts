@@ -35,7 +35,8 @@ import {
  * without one (a tool, a test) is at `now()`.
  */
 export interface StatementTime {
-  statementSeconds(): number;
+  /** Simulated seconds the statement (its SQL as sent) takes. */
+  statementSeconds(sql: string): number;
   now(): number;
 }
 
@@ -452,12 +453,12 @@ export class RedshiftDataStandIn {
   }
 
   /** What a submission adds to a statement: its name, event, simulated times and completion. */
-  private topLevelFields(body: JsonObject, callerNow: number) {
+  private topLevelFields(body: JsonObject, callerNow: number, sql: string) {
     let markRan = () => undefined as void;
     const ran = new Promise<void>((resolve) => {
       markRan = resolve;
     });
-    const seconds = this.opts.time?.statementSeconds() ?? 0;
+    const seconds = this.opts.time?.statementSeconds(sql) ?? 0;
     return {
       statementName: optionalString(body, 'StatementName'),
       withEvent: body.WithEvent === true,
@@ -514,7 +515,7 @@ export class RedshiftDataStandIn {
     const statement: TopLevelStatement = {
       ...this.newStatement(randomUUID(), sql, parameters, false),
       target,
-      ...this.topLevelFields(body, callerNow),
+      ...this.topLevelFields(body, callerNow, sql),
     };
     this.register(statement, body);
     this.enqueue(() => this.runSingle(statement));
@@ -558,7 +559,7 @@ export class RedshiftDataStandIn {
     const batch: TopLevelStatement = {
       ...this.newStatement(id, sqlTexts.join(';\n'), [], false),
       target,
-      ...this.topLevelFields(body, callerNow),
+      ...this.topLevelFields(body, callerNow, sqlTexts.join(';\n')),
       subStatements,
     };
     this.register(batch, body);

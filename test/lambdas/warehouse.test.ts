@@ -10,6 +10,7 @@ import {
   budgetOf,
   chunked,
   clientTokenFor,
+  IN_FUNCTION_WAIT_MS,
   MAX_BATCH_STATEMENTS,
   MAX_STATEMENT_ATTEMPTS,
   runSequence,
@@ -423,11 +424,22 @@ describe('budgetOf', () => {
   test("is Lambda's remaining time less what the function keeps for after its last wait", () => {
     // Prepare
     let remaining = 90_000;
-    const budget = budgetOf({ getRemainingTimeInMillis: () => remaining }, 20_000);
+    const budget = budgetOf({ getRemainingTimeInMillis: () => remaining }, 20_000, 600_000);
 
     // Act / Assess
     expect(budget.remainingMs()).toBe(70_000);
     remaining = 15_000;
     expect(budget.remainingMs()).toBe(-5_000);
+  });
+
+  test(`waits at most ${IN_FUNCTION_WAIT_MS} ms per invocation by default: longer, the handover is cheaper`, () => {
+    // Prepare
+    let remaining = 100_000;
+    const budget = budgetOf({ getRemainingTimeInMillis: () => remaining }, 10_000);
+
+    // Act / Assess
+    expect(budget.remainingMs()).toBe(IN_FUNCTION_WAIT_MS);
+    remaining -= 15_000;
+    expect(budget.remainingMs()).toBe(IN_FUNCTION_WAIT_MS - 15_000);
   });
 });
