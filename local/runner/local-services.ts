@@ -198,8 +198,7 @@ function createStandIns(
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
     // Every statement takes the day's statementSeconds of its caller's simulated time.
     time: {
-      statementSeconds: (sql) =>
-        setup.statementSeconds?.(sql) ?? setup.currentDay?.()?.statementSeconds ?? 0,
+      statementSeconds: (sql) => setup.statementSeconds?.(sql) ?? setup.currentDay?.()?.statementSeconds ?? 0,
       now: () => currentTimeline()?.now() ?? clock.now().getTime(),
     },
   });

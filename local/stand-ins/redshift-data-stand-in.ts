@@ -454,7 +454,7 @@ export class RedshiftDataStandIn {
 
   /** What a submission adds to a statement: its name, event, simulated times and completion. */
   private topLevelFields(body: JsonObject, callerNow: number, sql: string) {
-    let markRan = () => undefined as void;
+    let markRan: () => void = () => undefined;
     const ran = new Promise<void>((resolve) => {
       markRan = resolve;
     });
