@@ -1,5 +1,11 @@
-import { nextWaitSeconds } from '../lambdas/common/object-state';
-import { type DayReport, type ProgressEvent, runScenario } from '../local/runner/run-scenario';
+import { loadAssembly, synthesizeLocalStack } from '../local/runner/assembly';
+import { localEnvironmentConfig } from '../local/runner/local-config';
+import {
+  type DayReport,
+  DEFAULT_CACHE_DIR,
+  type ProgressEvent,
+  runScenario,
+} from '../local/runner/run-scenario';
 import { type Progress, seconds, silentProgress } from './progress';
 import { generatedScenario } from './scenarios';
 
@@ -22,7 +28,12 @@ export const PRICES = {
   lambdaMemoryGb: 256 / 1024,
 } as const;
 
-export const ORCHESTRATION_TARGETS = { transitionsPerObject: 12, invocationsPerObject: 5 } as const;
+export const ORCHESTRATION_TARGETS = {
+  transitionsPerObject: 12,
+  invocationsPerObject: 5,
+  /** Issue 19: what a 10-minute CALL may add per object, waited on by the state machine. */
+  slowCallExtraTransitions: 4,
+} as const;
 
 export interface OrchestrationOptions {
   /** Object counts of the executions whose flows finish on the first poll. @default [1, 10, 50] */
@@ -92,6 +103,24 @@ export interface OrchestrationFigures {
   }[];
   targets: typeof ORCHESTRATION_TARGETS;
   met: { label: string; transitions: boolean; invocations: boolean }[];
+  /** Issue 19: the same incremental run against a fast and against slow warehouses. */
+  slowWarehouse: SlowWarehouseFigures[];
+}
+
+/** One incremental execution of the slow-warehouse run: how long statements took, and what that cost. */
+export interface SlowWarehouseFigures {
+  label: string;
+  objects: number;
+  stateTransitions: number;
+  lambdaInvocations: number;
+  transitionsPerObject: number;
+  invocationsPerObject: number;
+  /** Against the fast warehouse's execution of the same objects. */
+  extraTransitionsPerObject: number;
+  extraInvocationsPerObject: number;
+  /** The function that ran longest (simulated), its seconds and its template timeout. */
+  longestFunction: { logicalId: string; seconds: number; timeoutSeconds: number };
+  executionStatus: string;
 }
 
 /**
@@ -103,7 +132,8 @@ export const FLOW_WAIT_SCHEDULE = [30, 30, 60, 60, 120, 120, 300] as const;
 /** Seconds waited before the `poll`th poll finishes: the waits the schedule puts before polls 1…poll. */
 export function flowWaitSeconds(polls: number): number {
   let total = 0;
-  for (let poll = 0; poll < polls; poll++) total += nextWaitSeconds(poll, FLOW_WAIT_SCHEDULE);
+  for (let poll = 0; poll < polls; poll++)
+    total += FLOW_WAIT_SCHEDULE[Math.min(poll, FLOW_WAIT_SCHEDULE.length - 1)];
   return total;
 }
 
@@ -234,6 +264,68 @@ async function pollRun(objects: number, polls: number, rows: number, progress: P
   return { label, objects, polls, day: result.report.days[1], wallMs: performance.now() - started };
 }
 
+const SLOW_WAREHOUSE_DAYS = [
+  { label: 'fast warehouse (statements end at once)', statementSeconds: 0, callSeconds: 0 },
+  { label: 'the CALL takes 10 minutes', statementSeconds: 0, callSeconds: 600 },
+  { label: 'every statement takes 75 s', statementSeconds: 75, callSeconds: undefined },
+  { label: 'every statement takes 10 minutes', statementSeconds: 600, callSeconds: undefined },
+] as const;
+
+/**
+ * Issue 19: one local run, day 1 the initial load, then the same kind of incremental execution
+ * against a fast warehouse and against slow ones (simulated statement time: the functions wait
+ * within their budget and hand longer waits to the state machine). Counts per object against the
+ * fast day, and the longest simulated run of any function against its template timeout.
+ */
+async function slowWarehouseRuns(
+  objects: number,
+  rows: number,
+  progress: Progress,
+  timeouts: (logicalId: string) => number,
+): Promise<SlowWarehouseFigures[]> {
+  const label = `slow warehouse (${objects} objects)`;
+  const scenario = generatedScenario({ objects, rows, days: SLOW_WAREHOUSE_DAYS.length + 1 });
+  SLOW_WAREHOUSE_DAYS.forEach((day, index) => {
+    scenario.days[index + 1].statementSeconds = day.statementSeconds;
+  });
+  let dayIndex = 0;
+  const onProgress = dayProgress(progress, label, [
+    'initial full load',
+    ...SLOW_WAREHOUSE_DAYS.map((d) => d.label),
+  ]);
+  const result = await progress.step(`local run: ${label}`, () =>
+    runScenario(scenario, {
+      onProgress: (event) => {
+        if (event.type === 'day-started') dayIndex = event.index;
+        onProgress(event);
+      },
+      // Only the CALL is slow on that day; the others take the day's statementSeconds.
+      statementSeconds: (sql) =>
+        /CALL\s+consolidate_object/i.test(sql) ? SLOW_WAREHOUSE_DAYS[dayIndex - 1]?.callSeconds : undefined,
+    }),
+  );
+  checkSucceeded(label, result.report.days);
+  const [, fast, ...slow] = result.report.days;
+  return [fast, ...slow].map((day, index) => {
+    const [logicalId, seconds] = Object.entries(day.lambdaSeconds).sort(([, a], [, b]) => b - a)[0] ?? [
+      '',
+      0,
+    ];
+    return {
+      label: SLOW_WAREHOUSE_DAYS[index].label,
+      objects,
+      stateTransitions: day.stats.stateTransitions,
+      lambdaInvocations: day.stats.lambdaInvocations,
+      transitionsPerObject: day.stats.stateTransitions / objects,
+      invocationsPerObject: day.stats.lambdaInvocations / objects,
+      extraTransitionsPerObject: (day.stats.stateTransitions - fast.stats.stateTransitions) / objects,
+      extraInvocationsPerObject: (day.stats.lambdaInvocations - fast.stats.lambdaInvocations) / objects,
+      longestFunction: { logicalId, seconds, timeoutSeconds: timeouts(logicalId) },
+      executionStatus: day.executionStatus,
+    };
+  });
+}
+
 function figuresOf(measured: Measured, lambdaMs: number): RunFigures {
   const { day, objects, polls } = measured;
   const transitionsPerObject = day.stats.stateTransitions / objects;
@@ -272,6 +364,13 @@ export async function benchOrchestration(options: OrchestrationOptions = {}): Pr
     pollSweep.push(known ?? figuresOf(await pollRun(pollSweepObjects, polls, rows, progress), lambdaMs));
   }
   const runs = [...sweep, ...pollSweep.filter((r) => !sweep.includes(r))];
+  const assembly = loadAssembly(await synthesizeLocalStack(localEnvironmentConfig(), DEFAULT_CACHE_DIR));
+  const slowWarehouse = await slowWarehouseRuns(
+    pollSweepObjects,
+    rows,
+    progress,
+    (logicalId) => assembly.functions[logicalId]?.timeoutSeconds ?? Number.NaN,
+  );
   for (const r of runs) {
     progress.note(
       `${r.label}: ${r.transitionsPerObject.toFixed(2)} transitions, ${r.invocationsPerObject.toFixed(2)} invocations per object`,
@@ -295,7 +394,7 @@ export async function benchOrchestration(options: OrchestrationOptions = {}): Pr
       flowWaitSchedule: FLOW_WAIT_SCHEDULE,
       notes: [
         `Lambda duration: every invocation is assumed to bill ${lambdaMs} ms on average (256 MB, arm64); the local run cannot measure it.`,
-        'Consolidate waits inside the Lambda for the CALL (CONSOLIDATION_WAIT_MS, 20 s by default) before it hands over to the Wait loop: a consolidation that takes 20 s adds about $0.067 per 1,000 objects-days of Lambda duration.',
+        'A step waits on a warehouse statement inside its Lambda for at most 20 s per invocation (IN_FUNCTION_WAIT_MS), then hands the wait to the state machine (the statement’s end event answers a task token): 20 s of a 256 MB function cost about what the handover does (3 transitions, 2 invocations), so no wait costs more than the cheaper of the two.',
         'Step Functions Standard bills every state entered (Task, Wait, Choice, Pass, Map, Succeed); the count is the StateEntered events of the execution.',
         'Per object = the whole execution divided by its objects, so it includes the per-execution steps (Precheck, LoadObjects, ReportRun …) spread over the objects.',
         'Measured executions are incremental runs (a few records changed per object); the 1/10/50 runs are executions of one local run narrowed with the input {"objects": [...]}.',
@@ -315,6 +414,7 @@ export async function benchOrchestration(options: OrchestrationOptions = {}): Pr
         firstPollTransitions + 3 * (Math.ceil(r.flowWaitSeconds / FLOW_WAIT_SCHEDULE[0]) - 1),
     })),
     targets: ORCHESTRATION_TARGETS,
+    slowWarehouse,
     met: runs
       .filter((r) => r.polls === 1)
       .map((r) => ({

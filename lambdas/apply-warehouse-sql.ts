@@ -15,7 +15,9 @@ export const PHYSICAL_ID = 'warehouse-schema';
 export const handler = async (event: CloudFormationCustomResourceEvent) => {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   const statements = (event.ResourceProperties.Statements ?? []) as string[];
-  const statementId = await submitBatch(redshift, target, statements, 'saas-to-redshift-apply-sql');
+  const statementId = await submitBatch(redshift, target, statements, {
+    statementName: 'saas-to-redshift-apply-sql',
+  });
   logger.info('Applying warehouse SQL', { statements: statements.length, statementId });
   return { PhysicalResourceId: PHYSICAL_ID, Data: { StatementId: statementId } };
 };

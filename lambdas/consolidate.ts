@@ -1,39 +1,42 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { optionalEnv } from './common/environment';
-import {
-  type ConsolidationFigures,
-  type ConsolidationState,
-  nextWaitSeconds,
-  type ObjectState,
-  STATEMENT_WAIT_SCHEDULE,
-} from './common/object-state';
+import type { Context } from 'aws-lambda';
+import { requireEnv } from './common/environment';
+import type { ConsolidationFigures, ConsolidationState, ObjectState } from './common/object-state';
 import { logger, objectKeys, publishConsolidationMetrics } from './common/observability';
 import { layoutOf } from './common/run-plan';
 import { TRUNCATE_LENGTH } from './common/source-fields';
+import { statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
+  budgetOf,
   checkStatement,
   chunked,
-  query,
+  fetchRows,
   quoteIdent,
-  submitStatement,
+  runStatement,
+  type StatementRequest,
+  type StatementSlot,
+  type TimeBudget,
   type WarehouseLayout,
   type WarehouseTarget,
-  waitForStatement,
   warehouseLayoutFromEnv,
   warehouseTargetFromEnv,
 } from './common/warehouse';
 
 const layout = warehouseLayoutFromEnv();
 const target = warehouseTargetFromEnv();
-/** How long one invocation waits for the CALL before handing over to the state machine's Wait loop. */
-const IN_LAMBDA_WAIT_MS = Number(optionalEnv('CONSOLIDATION_WAIT_MS') ?? 20_000);
+const STATEMENT_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
+/** What the function keeps after its last wait: reading the figures and returning the state. */
+const RESERVED_MS = 10_000;
 const redshift = new RedshiftDataClient({});
 
 export interface ConsolidateDependencies {
   redshift: RedshiftDataClient;
   target: WarehouseTarget;
   layout: WarehouseLayout;
-  waitBudgetMs: number;
+  /** How long this invocation may wait on the warehouse before handing the wait to the state machine. */
+  budget: TimeBudget;
+  /** Names the statements (the rule on the Data API's events matches the prefix). */
+  statementNamePrefix: string;
 }
 
 /** The procedure call of DESIGN.md, every value a Data API parameter. */
@@ -68,27 +71,41 @@ export function valuesTruncatedSql(stagingSchema: string, table: string, columns
   });
 }
 
-async function countValuesTruncated(deps: ConsolidateDependencies, state: ObjectState): Promise<number> {
-  const columns = state.flow?.truncatedColumns ?? [];
-  let total = 0;
-  const { stagingSchema } = layoutOf(state.plan, deps.layout);
-  for (const sql of valuesTruncatedSql(stagingSchema, state.plan.targetTable, columns)) {
-    const [row] = await query(deps.redshift, deps.target, sql);
-    total += Number(row?.values_truncated ?? 0);
-  }
-  return total;
-}
-
-async function readFigures(
+function consolidationStatement(
   deps: ConsolidateDependencies,
   state: ObjectState,
-  valuesTruncated: number,
-): Promise<ConsolidationFigures> {
-  const [row] = await query(deps.redshift, deps.target, AUDIT_SQL, {
-    run_id: state.run.runId,
-    final_schema: layoutOf(state.plan, deps.layout).finalSchema,
-    table_name: state.plan.targetTable,
+  step: string,
+  what: string,
+  sql: string,
+  parameters?: Record<string, string>,
+): StatementRequest {
+  const { plan, run } = state;
+  return {
+    what: `${plan.objectName}: ${what}`,
+    name: statementNameFor(deps.statementNamePrefix, plan.objectName, step, run.runId),
+    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
+    sql,
+    ...(parameters ? { parameters } : {}),
+  };
+}
+
+/** The procedure call of DESIGN.md, every value a Data API parameter. */
+function callStatement(deps: ConsolidateDependencies, state: ObjectState): StatementRequest {
+  const { plan, run } = state;
+  const layout = layoutOf(plan, deps.layout);
+  return consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_SQL, {
+    staging_schema: layout.stagingSchema,
+    final_schema: layout.finalSchema,
+    table_name: plan.targetTable,
+    pk_column: plan.primaryKey.toLowerCase(),
+    cursor_column: plan.cursorField.toLowerCase(),
+    delete_mode: plan.deleteMode,
+    run_id: run.runId,
+    sync_mode: plan.syncMode,
   });
+}
+
+function figuresOf(row: Record<string, unknown> | undefined, valuesTruncated: number): ConsolidationFigures {
   const number = (value: unknown) => Number(value ?? 0);
   return {
     rowsStaged: number(row?.rows_staged),
@@ -102,66 +119,109 @@ async function readFigures(
   };
 }
 
-/**
- * The consolidation is ONE parameterised ExecuteStatement: the procedure adds the final
- * table's missing columns itself inside the CALL's transaction, so a failed CALL leaves
- * them missing and the next run still reloads in full. States of older versions may carry
- * `finalColumnsPending`; it is ignored.
- */
-async function submitConsolidation(deps: ConsolidateDependencies, state: ObjectState): Promise<string> {
-  const { plan, run } = state;
-  const layout = layoutOf(plan, deps.layout);
-  const values = {
-    staging_schema: layout.stagingSchema,
-    final_schema: layout.finalSchema,
-    table_name: plan.targetTable,
-    pk_column: plan.primaryKey.toLowerCase(),
-    cursor_column: plan.cursorField.toLowerCase(),
-    delete_mode: plan.deleteMode,
-    run_id: run.runId,
-    sync_mode: plan.syncMode,
+/** The step hands its running statement to the state machine, keeping how far it got. */
+function waitingOn(
+  state: ObjectState,
+  consolidation: ConsolidationState,
+  slot: StatementSlot,
+  what: string,
+): ObjectState {
+  return {
+    ...state,
+    consolidation,
+    waiting: statementWaitFor(slot, `${state.plan.objectName}: ${what}`, state.waiting),
   };
-  const statementName = `consolidate-${plan.targetTable}-${run.runId}`.slice(0, 500);
-  return submitStatement(deps.redshift, deps.target, CONSOLIDATE_SQL, values, statementName);
 }
 
 /**
- * Submits the consolidation (first call) or looks at it again (calls from the Wait loop),
- * waiting inside the Lambda briefly so that most objects need no Wait state at all.
+ * The consolidation in three parts, each statement kept in the state so that no part is sent
+ * twice: the truncated values are counted in staging (the CALL empties it), the CALL consolidates
+ * (ONE parameterised statement: the procedure adds the final table's missing columns itself,
+ * inside the CALL's transaction), and its audit row is read. Each is waited on while the budget
+ * lasts; one still running is handed to the state machine (`waiting`), and the next invocation
+ * goes on from there.
  */
 export async function consolidate(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
-  const { plan } = state;
-  const what = `${plan.objectName}: consolidate_object`;
-  const previous = state.consolidation;
-  // Counted before the CALL: the consolidated rows leave staging.
-  const valuesTruncated = previous
-    ? (previous.valuesTruncated ?? 0)
-    : await countValuesTruncated(deps, state);
-  const statementId = previous?.statementId ?? (await submitConsolidation(deps, state));
-  const status = previous
-    ? await checkStatement(deps.redshift, statementId, what)
-    : await waitForStatement(deps.redshift, statementId, what, deps.waitBudgetMs);
-  const polls = (previous?.polls ?? -1) + 1;
-  if (status.status !== 'FINISHED') {
-    const consolidation: ConsolidationState = {
-      statementId,
-      state: 'RUNNING',
-      polls,
-      nextWaitSeconds: nextWaitSeconds(polls, STATEMENT_WAIT_SCHEDULE),
-      ...(valuesTruncated > 0 ? { valuesTruncated } : {}),
-    };
-    return { ...state, consolidation };
+  // `waiting` stays until the consolidation ends: a statement still running waits twice as long next time.
+  const runner = { client: deps.redshift, target: deps.target };
+  const { plan, run } = state;
+  let progress: ConsolidationState = state.consolidation ?? {
+    state: 'RUNNING',
+    counting: { done: 0, total: 0 },
+  };
+
+  if (progress.counting) {
+    const { stagingSchema } = layoutOf(plan, deps.layout);
+    const counts = valuesTruncatedSql(stagingSchema, plan.targetTable, state.flow?.truncatedColumns ?? []);
+    let { done, current: slot, total } = progress.counting;
+    while (done < counts.length) {
+      slot = await runStatement(
+        runner,
+        consolidationStatement(deps, state, `count${done + 1}`, 'count truncated values', counts[done]),
+        slot,
+        deps.budget,
+      );
+      if (slot.status !== 'FINISHED') {
+        progress = { ...progress, counting: { done, current: slot, total } };
+        return waitingOn(state, progress, slot, 'count truncated values');
+      }
+      const [row] = await fetchRows(deps.redshift, slot.id);
+      total += Number(row?.values_truncated ?? 0);
+      done += 1;
+      slot = undefined;
+    }
+    const { counting: _counted, ...rest } = progress;
+    progress = { ...rest, valuesTruncated: total };
   }
-  const figures = await readFigures(deps, state, valuesTruncated);
-  publishConsolidationMetrics(plan.objectName, figures, status.raw);
-  return { ...state, consolidation: { statementId, state: 'FINISHED', polls, nextWaitSeconds: 0, figures } };
+
+  const call = await runStatement(runner, callStatement(deps, state), progress.call, deps.budget);
+  progress = { ...progress, call, statementId: call.id };
+  if (call.status !== 'FINISHED') return waitingOn(state, progress, call, 'consolidate_object');
+
+  const audit = await runStatement(
+    runner,
+    consolidationStatement(deps, state, 'audit', 'read the audit row', AUDIT_SQL, {
+      run_id: run.runId,
+      final_schema: layoutOf(plan, deps.layout).finalSchema,
+      table_name: plan.targetTable,
+    }),
+    progress.audit,
+    deps.budget,
+  );
+  if (audit.status !== 'FINISHED')
+    return waitingOn(state, { ...progress, audit }, audit, 'read the audit row');
+  const [row] = await fetchRows(deps.redshift, audit.id);
+  const figures = figuresOf(row, progress.valuesTruncated ?? 0);
+  // The CALL's own runtime, for the metrics: the statement is this role's, so it may be described.
+  const callStatus = await checkStatement(deps.redshift, call.id, `${plan.objectName}: consolidate_object`);
+  publishConsolidationMetrics(plan.objectName, figures, callStatus.raw);
+  const { waiting: _answered, ...rest } = state;
+  return {
+    ...rest,
+    consolidation: {
+      state: 'FINISHED',
+      statementId: call.id,
+      ...(progress.valuesTruncated ? { valuesTruncated: progress.valuesTruncated } : {}),
+      figures,
+    },
+  };
 }
 
-export const handler = async (state: ObjectState): Promise<ObjectState> => {
-  const next = await consolidate({ redshift, target, layout, waitBudgetMs: IN_LAMBDA_WAIT_MS }, state);
+export const handler = async (state: ObjectState, context: Context): Promise<ObjectState> => {
+  const next = await consolidate(
+    {
+      redshift,
+      target,
+      layout,
+      budget: budgetOf(context, RESERVED_MS),
+      statementNamePrefix: STATEMENT_NAME_PREFIX,
+    },
+    state,
+  );
   logger.info('Consolidation', {
     ...objectKeys(state),
     state: next.consolidation?.state,
+    waiting: next.waiting,
     figures: next.consolidation?.figures,
   });
   return next;

@@ -14,7 +14,6 @@ import {
   type RunPlanReference,
   runStateKeys,
 } from './common/run-state';
-import { type ApiQuota, quotaTooLow } from './common/source-limits';
 import {
   DEFAULT_SOURCES,
   parseSourceCatalog,
@@ -24,7 +23,6 @@ import {
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
-const MIN_API_QUOTA_SHARE = Number(requireEnv('MIN_API_QUOTA_SHARE'));
 /** The environment's sources (lib/config.ts resolves them); rows name one with `sourceName`. */
 const SOURCES = parseSourceCatalog(optionalEnv(SOURCES_ENVIRONMENT_VARIABLE));
 const RUN_STATE_BUCKET = requireEnv(RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE);
@@ -36,7 +34,6 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 export interface LoadObjectsEvent {
   input: unknown;
   execution: { name: string; startTime: string; id?: string };
-  precheck?: { apiQuota?: ApiQuota };
 }
 
 /**
@@ -85,40 +82,12 @@ export function selectObjects(
   return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
 }
 
-/**
- * The quota guard: with too little of the org's daily API quota left, no flow starts;
- * every object is reported SKIPPED_QUOTA and keeps its watermark for the next run.
- */
-export function applyQuotaGuard(
-  planned: { objects: ObjectPlan[]; rejected: ObjectResult[] },
-  quota: ApiQuota | undefined,
-  minShare: number,
-): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
-  if (!quota || !quotaTooLow(quota, minShare)) return planned;
-  const share = ((100 * quota.remaining) / quota.max).toFixed(1);
-  const reason = `Skipped: the source org has ${quota.remaining} of ${quota.max} daily API requests left (${share}%), below the ${Math.round(100 * minShare)}% kept for the org's own use; watermark unchanged`;
-  // The quota is the Salesforce org's: objects of other sources do not spend it and still run.
-  const spendsQuota = (plan: ObjectPlan) => plan.connectorType === 'Salesforce';
-  return {
-    objects: planned.objects.filter((plan) => !spendsQuota(plan)),
-    rejected: [
-      ...planned.rejected,
-      ...planned.objects
-        .filter(spendsQuota)
-        .map((plan) => emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason)),
-    ],
-  };
-}
-
 export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResult> => {
   const input = parseExecutionInput(event.input);
   const run = buildRunContext(input, event.execution);
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
-  const { objects, rejected } = applyQuotaGuard(
-    selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES),
-    event.precheck?.apiQuota,
-    MIN_API_QUOTA_SHARE,
-  );
+  // The quota guard comes after, in the precheck: it asks the org only when something will run.
+  const { objects, rejected } = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES);
   for (const bad of rejected)
     logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
   const keys = runStateKeys(event.execution.name);

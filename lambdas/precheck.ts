@@ -1,26 +1,64 @@
 import { AppflowClient, DescribeConnectorProfilesCommand } from '@aws-sdk/client-appflow';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { quoteDatabaseUser } from './common/database-user';
 import { optionalEnv, requireEnv } from './common/environment';
-import { classifyAwsError, errorMessage, PrecheckFailedError } from './common/errors';
+import {
+  classifyAwsError,
+  errorMessage,
+  PrecheckFailedError,
+  ThrottledError,
+  WarehouseConflictError,
+} from './common/errors';
 import { logger } from './common/observability';
+import { guardRunPlan } from './common/quota-guard';
+import type { RunContext } from './common/run-plan';
+import type { RunPlanReference } from './common/run-state';
 import { type ApiQuota, readApiQuota, SourceCredentialsError } from './common/source-limits';
-import { parseSourceCatalog, SOURCES_ENVIRONMENT_VARIABLE, type SourceCatalog } from './common/sources';
-import { query, type WarehouseTarget, warehouseTargetFromEnv } from './common/warehouse';
+import {
+  DEFAULT_SOURCES,
+  historySchemaOf,
+  parseSourceCatalog,
+  SOURCES_ENVIRONMENT_VARIABLE,
+  type SourceCatalog,
+} from './common/sources';
+import { type StatementWait, statementNameFor, statementWaitFor } from './common/statement-waits';
+import {
+  budgetOf,
+  chunked,
+  fetchRows,
+  MAX_BATCH_STATEMENTS,
+  quoteIdent,
+  runSequence,
+  runStatement,
+  type SequenceProgress,
+  type StatementSlot,
+  type TimeBudget,
+  type WarehouseTarget,
+  wallClockBudget,
+  warehouseTargetFromEnv,
+} from './common/warehouse';
 
 const CONNECTOR_PROFILES = requireEnv('CONNECTOR_PROFILES').split(',');
 const LIMITS_SECRET_ID = optionalEnv('SOURCE_LIMITS_SECRET_ID');
 const APPFLOW_DATABASE_USER = optionalEnv('APPFLOW_DATABASE_USER');
 /** Configured sources: each one's profile must be of its connector (type and custom connector label). */
 const SOURCES_JSON = optionalEnv(SOURCES_ENVIRONMENT_VARIABLE);
+const STATEMENT_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
+const MIN_API_QUOTA_SHARE = Number(requireEnv('MIN_API_QUOTA_SHARE'));
 const target = warehouseTargetFromEnv();
 const appflow = new AppflowClient({});
 const redshift = new RedshiftDataClient({});
 const secrets = new SecretsManagerClient({});
+const s3 = new S3Client({});
+/** What the function keeps after its last wait: the Salesforce limits call and the plan's rewrite. */
+const RESERVED_MS = 20_000;
 
 export interface PrecheckDependencies {
   appflow: AppflowClient;
@@ -34,6 +72,20 @@ export interface PrecheckDependencies {
   /** The environment's sources: each profile must belong to its source's connector. */
   sources?: SourceCatalog;
   fetchImpl?: typeof fetch;
+  /** How long the warehouse's statement may be waited on here. @default 30 s of wall-clock time */
+  budget?: TimeBudget;
+  /** Names the warehouse's statement (the rule on the Data API's events matches the prefix). @default 's2r' */
+  statementNamePrefix?: string;
+  /** The run: names the statement and makes its submission idempotent. @default 'precheck' */
+  runId?: string;
+}
+
+/** The warehouse's side of the precheck, kept in the state across invocations. */
+export interface PrecheckProgress {
+  /** Batches of schema statements before the last one (more than 40 statements: many sources). */
+  setup?: SequenceProgress;
+  /** The last batch: the remaining schema statements and the procedure check. */
+  warehouse?: StatementSlot;
 }
 
 /**
@@ -68,7 +120,36 @@ export interface PrecheckResult {
   checks: string[];
   /** Absent when no limits check is configured or the org did not answer. */
   apiQuota?: ApiQuota;
+  /** The warehouse statement outlived the budget: wait on it, then call the precheck again with `progress`. */
+  pending?: StatementSlot;
+  progress?: PrecheckProgress;
 }
+
+/**
+ * Schema-level work, once per run, before any object's child runs (children ran it concurrently
+ * before, and Postgres-lineage catalogs answer one of two concurrent GRANTs "tuple concurrently
+ * updated"): every source's staging, final and history schemas, and AppFlow's user's USAGE on
+ * staging. Then the check that the procedure is deployed, whose answer is the batch's last result.
+ */
+export function warehouseSetupStatements(sources: SourceCatalog, appflowDatabaseUser?: string): string[] {
+  const schemas = new Set<string>();
+  for (const source of Object.values(sources)) {
+    schemas.add(source.stagingSchema);
+    schemas.add(source.finalSchema);
+    schemas.add(historySchemaOf(source.finalSchema));
+  }
+  const statements = [...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  if (appflowDatabaseUser) {
+    const user = quoteDatabaseUser(appflowDatabaseUser);
+    const staging = new Set(Object.values(sources).map((source) => source.stagingSchema));
+    for (const schema of staging) statements.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${user}`);
+  }
+  statements.push(PROCEDURE_CHECK_SQL);
+  return statements;
+}
+
+export const PROCEDURE_CHECK_SQL =
+  "SELECT COUNT(*) AS procedures FROM pg_proc WHERE proname = 'consolidate_object'";
 
 function isNotFound(error: unknown): boolean {
   return (error as { name?: string }).name === 'ResourceNotFoundException';
@@ -78,7 +159,10 @@ function isNotFound(error: unknown): boolean {
  * Like a migration tool's precheck: every dependency a run needs is asked once, before
  * any flow exists, and a failure says what to fix. Transient errors stay retryable.
  */
-export async function precheck(deps: PrecheckDependencies): Promise<PrecheckResult> {
+export async function precheck(
+  deps: PrecheckDependencies,
+  progress: PrecheckProgress = {},
+): Promise<PrecheckResult> {
   const problems: string[] = [];
   const checks: string[] = [];
 
@@ -117,24 +201,64 @@ export async function precheck(deps: PrecheckDependencies): Promise<PrecheckResu
     );
   }
 
+  let pending: StatementSlot | undefined;
+  let setup = progress.setup;
+  let last = progress.warehouse;
   try {
-    const [row] = await query(
-      deps.redshift,
-      deps.target,
-      'SELECT COUNT(*) AS procedures FROM pg_proc WHERE proname = :procedure',
-      { procedure: 'consolidate_object' },
-      30_000,
+    // At most 40 statements a batch: the first batches create schemas, the last one ends with the check.
+    const batches = chunked(
+      warehouseSetupStatements(deps.sources ?? DEFAULT_SOURCES, deps.appflowDatabaseUser),
+      MAX_BATCH_STATEMENTS,
     );
-    if (Number(row?.procedures ?? 0) === 0) {
-      problems.push(
-        'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
-      );
-    } else checks.push('warehouse answers and consolidate_object is deployed');
+    const runId = deps.runId ?? 'precheck';
+    const runner = { client: deps.redshift, target: deps.target };
+    const budget = deps.budget ?? wallClockBudget(30_000);
+    const request = (sql: string[], step: string) => ({
+      what: 'Precheck: schemas and procedure',
+      name: statementNameFor(deps.statementNamePrefix ?? 's2r', 'run', step, runId),
+      idempotencyKey: `${runId}/${step}`,
+      sql,
+    });
+    setup = await runSequence(
+      runner,
+      batches.slice(0, -1).map((sql, index) => request(sql, `precheck-schemas${index + 1}`)),
+      setup,
+      budget,
+    );
+    pending = setup.current;
+    if (!pending) {
+      const checkBatch = batches[batches.length - 1];
+      last = await runStatement(runner, request(checkBatch, 'precheck'), last, budget);
+      if (last.status === 'RUNNING') pending = last;
+      else {
+        // A batch's statements are `<id>:1` … `<id>:n`; the procedure check is the last.
+        const [row] = await fetchRows(deps.redshift, `${last.id}:${checkBatch.length}`);
+        if (Number(row?.procedures ?? 0) === 0) {
+          problems.push(
+            'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
+          );
+        } else
+          checks.push("warehouse answers, the sources' schemas exist and consolidate_object is deployed");
+      }
+    }
   } catch (error) {
-    if (error instanceof Error && error.name === 'Throttled') throw error;
-    problems.push(`The warehouse does not answer through the Data API: ${errorMessage(error)}`);
+    // Throttling is retried by the state machine; conflicts that outlast the resubmissions keep
+    // their name (nothing is wrong that a person must fix); the rest is the precheck's verdict.
+    if (error instanceof ThrottledError || error instanceof WarehouseConflictError) throw error;
+    problems.push(
+      `The warehouse does not answer through the Data API or refused the schema setup: ${errorMessage(error)}`,
+    );
   }
 
+  if (problems.length === 0 && pending)
+    return {
+      checks,
+      pending,
+      progress: {
+        ...(setup && (setup.done > 0 || setup.current) ? { setup } : {}),
+        ...(last ? { warehouse: last } : {}),
+      },
+    };
   if (problems.length > 0)
     throw new PrecheckFailedError(`Precheck failed, no flow was created: ${problems.join('; ')}`);
 
@@ -162,17 +286,51 @@ export async function precheck(deps: PrecheckDependencies): Promise<PrecheckResu
   return { checks, ...(apiQuota ? { apiQuota } : {}) };
 }
 
-export const handler = async (): Promise<PrecheckResult> => {
-  const result = await precheck({
-    appflow,
-    redshift,
-    secrets,
-    target,
-    connectorProfiles: CONNECTOR_PROFILES,
-    ...(LIMITS_SECRET_ID ? { limitsSecretId: LIMITS_SECRET_ID } : {}),
-    ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
-    ...(SOURCES_JSON ? { sources: parseSourceCatalog(SOURCES_JSON) } : {}),
-  });
-  logger.info('Precheck passed', { checks: result.checks });
-  return result;
+/** The parent's state around the precheck: the run, its plan, and where the precheck got to. */
+export interface PrecheckState {
+  run: RunContext;
+  plan: RunPlanReference;
+  precheck?: PrecheckProgress & Partial<PrecheckResult>;
+  waiting?: StatementWait;
+}
+
+/**
+ * Every dependency of the run, once it is planned: a failure stops it before any flow exists; a
+ * warehouse statement still running leaves `waiting` for the state machine; the quota guard then
+ * holds back the objects that would spend the org's last API requests.
+ */
+export const handler = async (state: PrecheckState, context: Context): Promise<PrecheckState> => {
+  const result = await precheck(
+    {
+      appflow,
+      redshift,
+      secrets,
+      target,
+      connectorProfiles: CONNECTOR_PROFILES,
+      ...(LIMITS_SECRET_ID ? { limitsSecretId: LIMITS_SECRET_ID } : {}),
+      ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
+      ...(SOURCES_JSON ? { sources: parseSourceCatalog(SOURCES_JSON) } : {}),
+      budget: budgetOf(context, RESERVED_MS),
+      statementNamePrefix: STATEMENT_NAME_PREFIX,
+      runId: state.run.runId,
+    },
+    { setup: state.precheck?.setup, warehouse: state.precheck?.warehouse },
+  );
+  if (result.pending) {
+    const what = 'Precheck: schemas and procedure';
+    logger.info('Precheck waits on the warehouse', { statementId: result.pending.id });
+    return {
+      run: state.run,
+      plan: state.plan,
+      precheck: result.progress ?? {},
+      waiting: statementWaitFor(result.pending, what, state.waiting),
+    };
+  }
+  const plan = await guardRunPlan(s3, state.plan, result.apiQuota, MIN_API_QUOTA_SHARE);
+  logger.info('Precheck passed', { checks: result.checks, objects: plan.objectCount });
+  return {
+    run: state.run,
+    plan,
+    precheck: { checks: result.checks, ...(result.apiQuota ? { apiQuota: result.apiQuota } : {}) },
+  };
 };

@@ -30,16 +30,22 @@ const s3 = new S3Client({});
 export interface RunReportEvent {
   run: RunContext;
   plan: RunPlanReference;
-  /** The Distributed Map's output: its Map Run and where ResultWriter put the manifest. */
-  mapRun: MapRunOutput;
+  /**
+   * The Distributed Map's output: its Map Run and where ResultWriter put the manifest. Absent when
+   * the plan held no object and the Map was skipped (AWS does not document a manifest for an
+   * empty Map Run): every object's line is then in the rejected list.
+   */
+  mapRun?: MapRunOutput;
 }
 
 /** Every object's line: the Map Run's children, then the objects that never ran (rejected). */
 export async function collectObjectResults(
   client: S3Client,
   plan: RunPlanReference,
-  mapRun: MapRunOutput,
+  mapRun: MapRunOutput | undefined,
 ): Promise<ObjectResult[]> {
+  const rejected = await getRunStateJson(client, plan.bucket, plan.rejectedKey, objectResultsSchema);
+  if (!mapRun) return rejected as ObjectResult[];
   const { Bucket, Key } = mapRun.ResultWriterDetails;
   const manifest = await getRunStateJson(client, Bucket, Key, mapRunManifestSchema);
   const files = [
@@ -54,7 +60,6 @@ export async function collectObjectResults(
     );
   }
   const planned = await getRunStateJson(client, plan.bucket, plan.key, namedEntriesSchema);
-  const rejected = await getRunStateJson(client, plan.bucket, plan.rejectedKey, objectResultsSchema);
   return [
     ...objectResultsOfMapRun(
       children,

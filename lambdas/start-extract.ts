@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { deleteFlowIfExists, describeSourceFields, findExecution } from './common/appflow';
 import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
@@ -20,16 +21,30 @@ import {
   type FlowSettings,
   flowNameFor,
 } from './common/flow-definition';
-import type { FlowState, ObjectState } from './common/object-state';
+import { flowWaitTimes } from './common/flow-waits';
+import type { FlowState, ObjectState, PrepareState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
 import { layoutOf, type ObjectPlan } from './common/run-plan';
 import { selectSourceFields } from './common/source-fields';
-import { type ExistingColumn, type ExistingTables, planTableChanges } from './common/structure-sync';
+import { statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
-  executeBatch,
-  executeStatement,
-  query,
+  type ExistingColumn,
+  type ExistingTables,
+  planTableChanges,
+  type TableChanges,
+} from './common/structure-sync';
+import {
+  budgetOf,
+  chunked,
+  fetchRows,
+  MAX_BATCH_STATEMENTS,
   quoteIdent,
+  type Row,
+  runSequence,
+  runStatement,
+  type StatementRequest,
+  type StatementSlot,
+  type TimeBudget,
   type WarehouseLayout,
   type WarehouseTarget,
   warehouseLayoutFromEnv,
@@ -49,6 +64,10 @@ const flowSettings: FlowSettings = {
 };
 /** How long a flow may run before its object fails `FlowWaitTimedOut`, unless the row sets its own. */
 const FLOW_TIMEOUT_MINUTES = Number(requireEnv('FLOW_TIMEOUT_MINUTES'));
+/** The flow wait's longest heartbeat (FlowRunWaits): the sweep beats more often than this. */
+const FLOW_WAIT_HEARTBEAT_SECONDS = Number(requireEnv('FLOW_WAIT_HEARTBEAT_SECONDS'));
+/** What the function keeps after its last statement wait: the AppFlow calls and returning the state. */
+const RESERVED_MS = 20_000;
 /** The database user AppFlow loads staging as (config `redshift.appflowDatabaseUser`; the precheck refuses a run without it). */
 const APPFLOW_DATABASE_USER = optionalEnv('APPFLOW_DATABASE_USER');
 const appflow = new AppflowClient({});
@@ -66,6 +85,10 @@ export interface ExtractDependencies {
   flowSettings: FlowSettings;
   /** The environment's flow timeout; a row's own `flowTimeoutMinutes` wins. */
   flowTimeoutMinutes: number;
+  /** The flow wait's longest heartbeat; each wait's heartbeat stays below its timeout. */
+  flowWaitHeartbeatSeconds: number;
+  /** How long this invocation may wait on the warehouse before handing the wait to the state machine. */
+  budget: TimeBudget;
   /** Database user AppFlow loads staging as: granted the staging schema and tables. */
   appflowDatabaseUser?: string;
 }
@@ -79,13 +102,8 @@ function optionalNumber(value: unknown): number | undefined {
   return value === null || value === undefined || value === '' ? undefined : Number(value);
 }
 
-async function readExistingTables(deps: ExtractDependencies, plan: ObjectPlan): Promise<ExistingTables> {
-  const layout = layoutOf(plan, deps.layout);
-  const rows = await query(deps.redshift, deps.target, TABLE_COLUMNS_SQL, {
-    table_name: plan.targetTable,
-    staging_schema: layout.stagingSchema,
-    final_schema: layout.finalSchema,
-  });
+/** Columns of both tables, by schema, from the catalog read's rows. */
+export function existingTablesFrom(rows: Row[], layout: WarehouseLayout): ExistingTables {
   const existing: ExistingTables = { staging: new Map(), final: new Map() };
   for (const row of rows) {
     const column: ExistingColumn = {
@@ -102,29 +120,119 @@ async function readExistingTables(deps: ExtractDependencies, plan: ObjectPlan): 
   return existing;
 }
 
+/** A statement of this object's step, named and made idempotent per run. */
+function objectStatement(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  step: string,
+  what: string,
+  sql: string | string[],
+  parameters?: Record<string, string>,
+): StatementRequest {
+  const { plan, run } = state;
+  return {
+    what: `${plan.objectName}: ${what}`,
+    name: statementNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, step, run.runId),
+    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
+    sql,
+    ...(parameters ? { parameters } : {}),
+  };
+}
+
+/** The structure sync as statements: DDL in batches of at most 40, then each widening alone. */
+function structureStatements(deps: ExtractDependencies, state: ObjectState, changes: TableChanges) {
+  const batches = chunked(changes.statements, MAX_BATCH_STATEMENTS);
+  return [
+    ...batches.map((batch, index) =>
+      objectStatement(
+        deps,
+        state,
+        `ddl${index + 1}`,
+        batches.length > 1 ? `structure sync (batch ${index + 1} of ${batches.length})` : 'structure sync',
+        batch,
+      ),
+    ),
+    // Redshift widens a VARCHAR only outside a transaction block: one statement each, never in a batch.
+    ...changes.widenings.map((widening, index) =>
+      objectStatement(deps, state, `widen${index + 1}`, 'widen column', widening),
+    ),
+  ];
+}
+
+/** The step hands its running statement to the state machine, keeping how far it got. */
+function waitingOn(
+  state: ObjectState,
+  prepare: PrepareState,
+  slot: StatementSlot,
+  what: string,
+): ObjectState {
+  return {
+    ...state,
+    prepare,
+    waiting: statementWaitFor(slot, `${state.plan.objectName}: ${what}`, state.waiting),
+  };
+}
+
 /**
- * Makes the staging and final tables match the source's fields: creates them, adds new
- * columns to staging, widens grown text columns, grants AppFlow's user the staging table.
+ * Makes the staging and final tables match the source's fields: creates them, adds new columns
+ * to staging, widens grown text columns, grants AppFlow's user the staging table. Each statement
+ * is waited on as long as the budget allows; one still running is handed to the state machine
+ * (`waiting`), and the next invocation picks it up where the state says.
  */
-export async function syncStructure(deps: ExtractDependencies, plan: ObjectPlan) {
+export async function syncStructure(
+  deps: ExtractDependencies,
+  state: ObjectState,
+): Promise<
+  | { kind: 'waiting'; state: ObjectState }
+  | {
+      kind: 'done';
+      fields: ReturnType<typeof selectSourceFields>;
+      changes: TableChanges;
+      prepare: PrepareState;
+    }
+> {
+  const { plan } = state;
+  const runner = { client: deps.redshift, target: deps.target };
   const entityFields = await describeSourceFields(deps.appflow, plan);
   const fields = selectSourceFields(plan.objectName, entityFields, plan);
-  const existing = await readExistingTables(deps, plan);
-  const changes = planTableChanges(layoutOf(plan, deps.layout), plan.targetTable, fields, existing, {
+  const layout = layoutOf(plan, deps.layout);
+  const prepare: PrepareState = { ...state.prepare };
+  prepare.catalog = await runStatement(
+    runner,
+    objectStatement(deps, state, 'catalog', 'catalog read', TABLE_COLUMNS_SQL, {
+      table_name: plan.targetTable,
+      staging_schema: layout.stagingSchema,
+      final_schema: layout.finalSchema,
+    }),
+    prepare.catalog,
+    deps.budget,
+  );
+  if (prepare.catalog.status !== 'FINISHED')
+    return { kind: 'waiting', state: waitingOn(state, prepare, prepare.catalog, 'catalog read') };
+  const existing = existingTablesFrom(await fetchRows(deps.redshift, prepare.catalog.id), layout);
+  const changes = planTableChanges(layout, plan.targetTable, fields, existing, {
     objectName: plan.objectName,
     primaryKeyColumn: plan.primaryKey.toLowerCase(),
     ...(plan.sortKey ? { finalSortKeyColumn: plan.sortKey.toLowerCase() } : {}),
     ...(deps.appflowDatabaseUser ? { appflowDatabaseUser: deps.appflowDatabaseUser } : {}),
   });
-  for (const kept of changes.keptColumns) {
-    logger.warn('Column keeps its existing type', { objectName: plan.objectName, ...kept });
+  if (!prepare.changes) {
+    for (const kept of changes.keptColumns) {
+      logger.warn('Column keeps its existing type', { objectName: plan.objectName, ...kept });
+    }
   }
-  await executeBatch(deps.redshift, deps.target, changes.statements, `${plan.objectName}: structure sync`);
-  // Redshift widens a VARCHAR only outside a transaction block: one statement each, never in a batch.
-  for (const widening of changes.widenings) {
-    await executeStatement(deps.redshift, deps.target, widening, `${plan.objectName}: widen column`);
-  }
-  return { fields, changes };
+  prepare.changes = await runSequence(
+    runner,
+    structureStatements(deps, state, changes),
+    prepare.changes,
+    deps.budget,
+  );
+  if (prepare.changes.current)
+    return {
+      kind: 'waiting',
+      state: waitingOn(state, prepare, prepare.changes.current, 'structure sync'),
+    };
+  return { kind: 'done', fields, changes, prepare };
 }
 
 /**
@@ -137,14 +245,18 @@ export async function syncStructure(deps: ExtractDependencies, plan: ObjectPlan)
  * That is safe here because it runs only when no flow run of this object and run exists:
  * an adopted run returns above without touching staging, the claim keeps every other run
  * off this table, and rows an earlier, failed attempt left are reloaded by the new flow.
+ * A TRUNCATE still running when the budget is spent is handed to the state machine.
  */
 export async function createAndStartFlow(
   deps: ExtractDependencies,
-  plan: ObjectPlan,
-  runId: string,
+  state: ObjectState,
+  prepare: PrepareState,
   fields: ReturnType<typeof selectSourceFields>,
-): Promise<{ flowName: string; executionId: string }> {
-  const flowName = flowNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, runId);
+): Promise<
+  { kind: 'waiting'; state: ObjectState } | { kind: 'started'; flowName: string; executionId: string }
+> {
+  const { plan, run } = state;
+  const flowName = flowNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, run.runId);
   const context = `${plan.objectName}: flow ${flowName}`;
   let exists = await flowExists(deps.appflow, flowName, context);
   if (exists) {
@@ -152,23 +264,31 @@ export async function createAndStartFlow(
     if (earlier?.executionId) {
       logger.info('Adopting the flow run of an earlier attempt', {
         objectName: plan.objectName,
-        runId,
+        runId: run.runId,
         flowName,
         executionId: earlier.executionId,
       });
-      return { flowName, executionId: earlier.executionId };
+      return { kind: 'started', flowName, executionId: earlier.executionId };
     }
   }
-  await executeStatement(
-    deps.redshift,
-    deps.target,
-    `TRUNCATE ${quoteIdent(layoutOf(plan, deps.layout).stagingSchema)}.${quoteIdent(plan.targetTable)}`,
-    `${plan.objectName}: clear staging`,
+  const clear = await runStatement(
+    { client: deps.redshift, target: deps.target },
+    objectStatement(
+      deps,
+      state,
+      'clear',
+      'clear staging',
+      `TRUNCATE ${quoteIdent(layoutOf(plan, deps.layout).stagingSchema)}.${quoteIdent(plan.targetTable)}`,
+    ),
+    prepare.clear,
+    deps.budget,
   );
+  if (clear.status !== 'FINISHED')
+    return { kind: 'waiting', state: waitingOn(state, { ...prepare, clear }, clear, 'clear staging') };
   if (!exists) {
     try {
       await deps.appflow.send(
-        new CreateFlowCommand(buildCreateFlowRequest(plan, fields, runId, deps.flowSettings)),
+        new CreateFlowCommand(buildCreateFlowRequest(plan, fields, run.runId, deps.flowSettings)),
       );
     } catch (error) {
       if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
@@ -178,7 +298,7 @@ export async function createAndStartFlow(
   try {
     // One token per flow (object and run): a retry replays its own start, never another object's.
     const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: flowName }));
-    return { flowName, executionId: started.executionId as string };
+    return { kind: 'started', flowName, executionId: started.executionId as string };
   } catch (error) {
     throw classifyAwsError(error, `${context}: StartFlow`);
   }
@@ -197,9 +317,12 @@ async function flowExists(client: AppflowClient, flowName: string, context: stri
 export async function startExtract(
   deps: ExtractDependencies,
   state: ObjectState,
-  now: Date = new Date(),
+  now: () => Date = () => new Date(),
 ): Promise<ObjectState> {
-  const { fields, changes } = await syncStructure(deps, state.plan);
+  // `waiting` stays until the flow starts: a statement still running waits twice as long next time.
+  const synced = await syncStructure(deps, state);
+  if (synced.kind === 'waiting') return synced.state;
+  const { fields, changes, prepare } = synced;
   // Records changed before a column existed never carry its value in an incremental window.
   // The final table lacks the column until the CALL that fills it commits, so a retry still reloads.
   const missing = changes.finalColumnsMissing;
@@ -209,30 +332,36 @@ export async function startExtract(
   if (plan.syncMode === 'incremental' && !cursorFilterable) {
     // The source cannot bound the window on this cursor: only a full load is complete.
     plan = { ...plan, syncMode: 'full', syncReason: 'cursor-not-filterable', window: {} };
-    logger.warn('Cursor field cannot be filtered: loading in full', {
-      ...objectKeys(state),
-      cursorField: plan.cursorField,
-      declaredOperators: cursor?.filterOperators ?? [],
-    });
+    if (!prepare.clear)
+      logger.warn('Cursor field cannot be filtered: loading in full', {
+        ...objectKeys(state),
+        cursorField: plan.cursorField,
+        declaredOperators: cursor?.filterOperators ?? [],
+      });
   } else if (missing.length > 0 && plan.syncMode === 'incremental') {
     plan = { ...plan, syncMode: 'full', syncReason: 'schema-change', window: {} };
-    logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
+    if (!prepare.clear)
+      logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
   }
-  const { flowName, executionId } = await createAndStartFlow(deps, plan, state.run.runId, fields);
+  const started = await createAndStartFlow(deps, { ...state, plan }, prepare, fields);
+  if (started.kind === 'waiting') return started.state;
+  const { flowName, executionId } = started;
   const timeoutSeconds = 60 * (plan.flowTimeoutMinutes ?? deps.flowTimeoutMinutes);
+  const deadline = new Date(now().getTime() + timeoutSeconds * 1000).toISOString();
   const flow: FlowState = {
     flowName,
     executionId,
     state: 'RUNNING',
     polls: 0,
-    deadline: new Date(now.getTime() + timeoutSeconds * 1000).toISOString(),
-    waitTimeoutSeconds: timeoutSeconds,
+    deadline,
+    ...flowWaitTimes(deadline, now(), deps.flowWaitHeartbeatSeconds),
     recordsProcessed: 0,
     truncatedColumns: fields
       .filter((field) => field.truncateLength !== undefined)
       .map((field) => field.column),
   };
-  return { ...state, plan, flow };
+  const { prepare: _done, waiting: _answered, ...rest } = state;
+  return { ...rest, plan, flow };
 }
 
 export interface ClaimDependencies {
@@ -275,7 +404,7 @@ export async function claimOrTakeOver(deps: ClaimDependencies, state: ObjectStat
   }
 }
 
-export const handler = async (state: ObjectState): Promise<ObjectState> => {
+export const handler = async (state: ObjectState, context: Context): Promise<ObjectState> => {
   await claimOrTakeOver(
     { doc, tableName: CONTROL_TABLE_NAME, appflow, sfn, flowNamePrefix: flowSettings.flowNamePrefix },
     state,
@@ -289,10 +418,16 @@ export const handler = async (state: ObjectState): Promise<ObjectState> => {
       layout,
       flowSettings,
       flowTimeoutMinutes: FLOW_TIMEOUT_MINUTES,
+      flowWaitHeartbeatSeconds: FLOW_WAIT_HEARTBEAT_SECONDS,
+      budget: budgetOf(context, RESERVED_MS),
       ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
     },
     state,
   );
+  if (next.waiting) {
+    logger.info('Waiting on the warehouse', { ...objectKeys(state), waiting: next.waiting });
+    return next;
+  }
   logger.info('Flow started', {
     ...objectKeys(state),
     flowName: next.flow?.flowName,

@@ -28,6 +28,7 @@ import { PipelineStateMachine } from './constructs/pipeline-state-machine';
 import { RunAlarms } from './constructs/run-alarms';
 import { RunDashboard } from './constructs/run-dashboard';
 import { RunStateBucket } from './constructs/run-state-bucket';
+import { StatementWaits } from './constructs/statement-waits';
 import { WarehouseAccess } from './constructs/warehouse-access';
 import { WarehouseSchema } from './constructs/warehouse-schema';
 
@@ -79,28 +80,34 @@ export class PipelineStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
-    const fn = (id: string, handlerFile: string, description: string) =>
+    // Each timeout fits what the function does; the ones that wait on the warehouse wait within it
+    // and hand longer waits to the state machine (issue 19).
+    const fn = (id: string, handlerFile: string, description: string, timeout = Duration.seconds(60)) =>
       new PipelineFunction(this, id, {
         handlerFile,
         description,
         logRetention,
         logRemovalPolicy: removalPolicy,
+        timeout,
       });
     const functions = {
       precheck: fn(
         'PrecheckFunction',
         'precheck',
-        'Checks connector profiles, secret, warehouse and API quota',
+        'Checks connector profiles, secret, warehouse and API quota; creates the schemas',
+        Duration.minutes(2),
       ),
       loadObjects: fn(
         'LoadObjectsFunction',
         'load-objects',
         'Reads and validates the control table, plans the run',
+        Duration.minutes(2),
       ),
       startExtract: fn(
         'StartExtractFunction',
         'start-extract',
         'Syncs table structure, creates and starts the temporary flow',
+        Duration.minutes(2),
       ),
       awaitFlowRun: fn(
         'AwaitFlowRunFunction',
@@ -108,18 +115,35 @@ export class PipelineStack extends Stack {
         "Parks the object's child execution on its flow run (task token)",
       ),
       pollFlow: fn('PollFlowFunction', 'poll-flow', 'Looks at the flow run once after a missed heartbeat'),
-      consolidate: fn('ConsolidateFunction', 'consolidate', 'Calls consolidate_object through the Data API'),
+      awaitStatement: fn(
+        'AwaitStatementFunction',
+        'await-statement',
+        'Parks the execution on a slow warehouse statement (task token)',
+        Duration.seconds(30),
+      ),
+      consolidate: fn(
+        'ConsolidateFunction',
+        'consolidate',
+        'Calls consolidate_object through the Data API',
+        Duration.minutes(2),
+      ),
       finishObject: fn(
         'FinishObjectFunction',
         'finish-object',
         'Deletes the flow, records success and the watermark',
       ),
       recordFailure: fn('RecordFailureFunction', 'record-failure', 'Deletes the flow, records the failure'),
-      runReport: fn('RunReportFunction', 'run-report', 'Builds and publishes the run report'),
+      runReport: fn(
+        'RunReportFunction',
+        'run-report',
+        'Builds and publishes the run report',
+        Duration.minutes(2),
+      ),
     };
     this.controlTable.grantOperationsTo(functions.loadObjects, ['Scan']);
     functions.loadObjects.addEnvironment('DEFAULT_CONNECTOR_PROFILE', config.source.connectorProfileName);
-    functions.loadObjects.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
+    // The quota guard runs in the precheck, once the run is planned.
+    functions.precheck.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
     // LoadObjects resolves each row's source (the plans carry schemas, connector and API version onward),
     // and the precheck checks that each source's profile belongs to its connector.
     for (const reader of [functions.loadObjects, functions.precheck]) {
@@ -133,7 +157,8 @@ export class PipelineStack extends Stack {
         granter.addEnvironment('APPFLOW_DATABASE_USER', config.redshift.appflowDatabaseUser);
       }
     }
-    warehouse.grantStatementsTo(functions.precheck, { execute: true, readResults: true });
+    // One batch: the sources' schemas (schema-level work once per run) and the procedure check.
+    warehouse.grantStatementsTo(functions.precheck, { batch: true, readResults: true });
     warehouse.grantDescribeSecretTo(functions.precheck);
     if (config.source.apiLimitsSecretName) {
       const limitsSecret = Secret.fromSecretNameV2(
@@ -161,6 +186,8 @@ export class PipelineStack extends Stack {
       'FlowRunEndedFunction',
       'flow-run-ended',
       "Ends flow waits on AppFlow's end-of-run events and sweeps the ones whose event was lost",
+      // The sweep looks at every waiting flow (a thousand objects in flight: a thousand looks).
+      Duration.minutes(5),
     );
     const flowRunWaits = new FlowRunWaits(this, 'FlowRunWaits', {
       awaitFunction: functions.awaitFlowRun,
@@ -170,6 +197,25 @@ export class PipelineStack extends Stack {
     appflow.grantFlowStatusTo(functions.awaitFlowRun);
     appflow.grantFlowStatusTo(flowRunEnded);
     functions.startExtract.addEnvironment('FLOW_TIMEOUT_MINUTES', String(config.flowTimeoutMinutes));
+    for (const waiter of [functions.startExtract, functions.pollFlow]) {
+      waiter.addEnvironment('FLOW_WAIT_HEARTBEAT_SECONDS', String(flowRunWaits.heartbeat.toSeconds()));
+    }
+    // Slow statements are waited on by the state machine, woken by the Data API's end event.
+    const statementEnded = fn(
+      'StatementEndedFunction',
+      'statement-ended',
+      "Ends statement waits on the Redshift Data API's end-of-statement events",
+      Duration.seconds(30),
+    );
+    new StatementWaits(this, 'StatementWaits', {
+      awaitFunction: functions.awaitStatement,
+      endedFunction: statementEnded,
+      statementNamePrefix: config.flowNamePrefix,
+    });
+    // Statements are named `<prefix>-…` (the rule above matches the prefix).
+    for (const submitter of [functions.precheck, functions.consolidate]) {
+      submitter.addEnvironment('FLOW_NAME_PREFIX', config.flowNamePrefix);
+    }
     appflow.grantFlowCleanupTo(functions.finishObject);
     appflow.grantFlowCleanupTo(functions.recordFailure);
     warehouse.grantStatementsTo(functions.startExtract, { execute: true, batch: true, readResults: true });
@@ -186,10 +232,13 @@ export class PipelineStack extends Stack {
     functions.loadObjects.addToRolePolicy(
       new PolicyStatement({ actions: ['s3:PutObject'], resources: [runStateObjects] }),
     );
-    functions.runReport.addToRolePolicy(
-      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [runStateObjects] }),
-    );
-    for (const handler of [functions.loadObjects, functions.runReport]) {
+    // The precheck's quota guard moves objects it holds back from the plan to the rejected list.
+    for (const reader of [functions.precheck, functions.runReport]) {
+      reader.addToRolePolicy(
+        new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [runStateObjects] }),
+      );
+    }
+    for (const handler of [functions.loadObjects, functions.precheck, functions.runReport]) {
       handler.addEnvironment(RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE, runState.bucket.bucketName);
       Validations.of(handler.role as IConstruct).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runState.bucket.node.defaultChild as CfnElement)}.Arn>/${RUN_STATE_PREFIX}*]`,
@@ -203,7 +252,6 @@ export class PipelineStack extends Stack {
       functions,
       runStateBucket: runState.bucket,
       mapConcurrency: config.mapConcurrency,
-      flowWaitHeartbeat: flowRunWaits.heartbeat,
       executionTimeout: Duration.minutes(config.executionTimeoutMinutes),
       logRetention,
       logRemovalPolicy: removalPolicy,
@@ -235,7 +283,7 @@ export class PipelineStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
     // The functions' metrics carry the environment, so each environment's dashboard shows its own runs.
-    for (const handler of [...Object.values(functions), flowRunEnded]) {
+    for (const handler of [...Object.values(functions), flowRunEnded, statementEnded]) {
       handler.addEnvironment(METRICS_ENVIRONMENT_VARIABLE, config.name);
     }
     const dashboard = new RunDashboard(this, 'Dashboard', {

@@ -27,6 +27,14 @@ export class FlowWaitTimedOutError extends PipelineError {
 export class StatementFailedError extends PipelineError {
   override name = 'StatementFailed';
 }
+/**
+ * A statement Redshift ended FAILED because it collided with a concurrent transaction
+ * (serializable isolation, a catalog row updated concurrently): AWS's guidance is to run it again.
+ * Resubmitted within the step first; when that is spent, the state machine retries the step.
+ */
+export class WarehouseConflictError extends PipelineError {
+  override name = 'WarehouseConflict';
+}
 export class SchemaMismatchError extends PipelineError {
   override name = 'SchemaMismatch';
 }
@@ -52,7 +60,30 @@ const THROTTLING_NAMES = new Set([
   'ServiceUnavailableException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+  // The Redshift Data API's capacity errors: too many statements, sessions or queued requests
+  // at once (its quotas); they clear as other statements end.
+  'ActiveStatementsExceededException',
+  'ActiveSessionsExceededException',
+  'ActiveWaitingRequestsExceededException',
 ]);
+
+/**
+ * Redshift's words for a statement that lost a race with a concurrent transaction: error 1023
+ * (serializable isolation violation), a conflict with a concurrent transaction, and Postgres'
+ * "tuple concurrently updated" for catalog rows (GRANT, CREATE SCHEMA at the same moment).
+ */
+const TRANSIENT_STATEMENT_ERRORS = [
+  /ERROR:\s*1023\b/,
+  /serializable isolation violation/i,
+  /conflict with a concurrent transaction/i,
+  /tuple concurrently updated/i,
+  /deadlock detected/i,
+];
+
+/** Whether a FAILED statement's error text is a transient conflict worth running again. */
+export function isTransientStatementError(errorText: string): boolean {
+  return TRANSIENT_STATEMENT_ERRORS.some((pattern) => pattern.test(errorText));
+}
 
 interface AwsLikeError {
   name?: string;

@@ -42,6 +42,11 @@ export interface FlowWaitDependencies {
 /** What settling a wait did: the child goes on, is still waiting, or was no longer there to tell. */
 export type Settlement = 'succeeded' | 'failed' | 'running' | 'closed';
 
+/** Pauses before each new look when the end was reported but the record still says InProgress. */
+export const END_REPORTED_REREADS = [1_000, 2_000, 4_000, 8_000];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** AppFlow's end-of-run event (EventBridge `detail-type`), published to the default bus. */
 export const FLOW_RUN_ENDED_DETAIL_TYPE = 'AppFlow End Flow Run Report';
 
@@ -108,6 +113,30 @@ export function secondsUntilDeadline(flow: FlowState, now: Date): number {
 /** True once the flow's deadline has passed: a run still going then fails `FlowWaitTimedOut`. */
 export function pastDeadline(flow: FlowState, now: Date): boolean {
   return flow.deadline !== undefined && Date.parse(flow.deadline) <= now.getTime();
+}
+
+/** The shortest wait that can be set up: a 1-second heartbeat needs a timeout of at least 2. */
+export const SHORTEST_FLOW_WAIT_SECONDS = 2;
+
+/**
+ * The wait's timeout and heartbeat: the timeout is what is left until the deadline, the
+ * heartbeat the configured one but always below the timeout (Step Functions requires
+ * HeartbeatSeconds < TimeoutSeconds, and a static heartbeat beside a timeout read from the
+ * state could break that after a fallback left only minutes).
+ */
+export function flowWaitTimes(
+  deadline: string,
+  now: Date,
+  heartbeatSeconds: number,
+): { waitTimeoutSeconds: number; heartbeatSeconds: number } {
+  const waitTimeoutSeconds = Math.max(
+    SHORTEST_FLOW_WAIT_SECONDS,
+    Math.ceil((Date.parse(deadline) - now.getTime()) / 1000),
+  );
+  return {
+    waitTimeoutSeconds,
+    heartbeatSeconds: Math.max(1, Math.min(heartbeatSeconds, waitTimeoutSeconds - 1)),
+  };
 }
 
 export function flowWaitTimedOut(objectName: string, flow: FlowState): FlowWaitTimedOutError {
@@ -193,15 +222,28 @@ async function forgetWait(deps: FlowWaitDependencies, wait: FlowWait): Promise<v
 export async function settleFlowWait(
   deps: FlowWaitDependencies,
   wait: FlowWait,
-  options: { heartbeat?: boolean } = {},
+  options: { heartbeat?: boolean; endReported?: boolean } = {},
 ): Promise<Settlement> {
-  const run = await findExecution(
-    deps.appflow,
-    wait.flowName,
-    wait.flow.executionId,
-    `${wait.objectName}: flow ${wait.flowName}`,
-  );
-  const outcome = flowRunOutcome(wait.objectName, wait.flow, run);
+  const look = () =>
+    findExecution(
+      deps.appflow,
+      wait.flowName,
+      wait.flow.executionId,
+      `${wait.objectName}: flow ${wait.flowName}`,
+    );
+  let run = await look();
+  let outcome = flowRunOutcome(wait.objectName, wait.flow, run);
+  // The end-of-run event can come before AppFlow's execution record says the run ended: look
+  // again a few times, shortly, before leaving the wait to the next sweep (up to 15 minutes).
+  for (
+    let reread = 0;
+    options.endReported && outcome.kind === 'running' && reread < END_REPORTED_REREADS.length;
+    reread++
+  ) {
+    await sleep(END_REPORTED_REREADS[reread]);
+    run = await look();
+    outcome = flowRunOutcome(wait.objectName, wait.flow, run);
+  }
   if (outcome.kind === 'running') {
     if (!options.heartbeat || (await heartbeat(deps.sfn, wait))) return 'running';
     await forgetWait(deps, wait);
@@ -256,7 +298,7 @@ export async function settleFlowByName(
   }
   // A duplicate or late event: the wait was settled already.
   if (!wait) return 'no-wait';
-  return settleFlowWait(deps, wait);
+  return settleFlowWait(deps, wait, { endReported: true });
 }
 
 /**

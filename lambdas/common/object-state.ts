@@ -1,4 +1,6 @@
 import type { ObjectPlan, RunContext } from './run-plan';
+import type { StatementWait } from './statement-waits';
+import type { SequenceProgress, StatementSlot } from './warehouse';
 
 /**
  * A flow run the object's child execution waits on. The wait ends on AppFlow's end-of-run
@@ -14,6 +16,11 @@ export interface FlowState {
   deadline?: string;
   /** Seconds from the wait's start to the deadline: the wait task's `TimeoutSecondsPath`. */
   waitTimeoutSeconds?: number;
+  /**
+   * The wait's `HeartbeatSecondsPath`: the configured heartbeat, always below `waitTimeoutSeconds`
+   * (Step Functions requires it). Absent in states of older versions.
+   */
+  heartbeatSeconds?: number;
   recordsProcessed: number;
   /**
    * Staging columns whose values the flow truncates (long text, contract 7): the
@@ -27,14 +34,32 @@ export interface FlowState {
   finalColumnsPending?: unknown;
 }
 
+/**
+ * The consolidation's statements, each kept across Consolidate's invocations so that a slow
+ * warehouse is waited on by the state machine and no statement is ever sent twice: the counts of
+ * truncated values, the CALL, the read of its audit row.
+ */
 export interface ConsolidationState {
-  statementId: string;
   state: 'RUNNING' | 'FINISHED';
-  polls: number;
-  nextWaitSeconds: number;
+  /** The counting statements (one per 800 truncated columns) and the sum of what finished. */
+  counting?: SequenceProgress & { total: number };
+  call?: StatementSlot;
+  audit?: StatementSlot;
+  /** The CALL's statement id (the Data API's, for operators and metrics). */
+  statementId?: string;
   /** Counted in staging right before the CALL was submitted (the CALL empties staging). */
   valuesTruncated?: number;
   figures?: ConsolidationFigures;
+}
+
+/** Where StartExtract got to with the warehouse, kept across its invocations (a slow warehouse). */
+export interface PrepareState {
+  /** The catalog read of the staging and final tables; its rows are fetched from the statement again. */
+  catalog?: StatementSlot;
+  /** The structure sync planned from that read: DDL batches, then each VARCHAR widening. */
+  changes?: SequenceProgress;
+  /** TRUNCATE of staging before a new flow run. */
+  clear?: StatementSlot;
 }
 
 export interface ConsolidationFigures {
@@ -57,6 +82,12 @@ export interface ObjectState {
   plan: ObjectPlan;
   flow?: FlowState;
   consolidation?: ConsolidationState;
+  prepare?: PrepareState;
+  /**
+   * A step's warehouse statement outlived its time budget: the state machine waits on the
+   * statement's end event (or the wait's timeout), then calls the step again. Absent otherwise.
+   */
+  waiting?: StatementWait;
   /** Set by a Catch: Step Functions' own `{ Error, Cause }`. */
   error?: { Error: string; Cause?: string };
 }
@@ -98,12 +129,6 @@ export function emptyResult(objectName: string, status: ObjectStatus, error: str
     error,
   };
 }
-
-/** Poll schedules that lengthen, so a long statement costs a few more transitions, not one per second. */
-export function nextWaitSeconds(polls: number, schedule: readonly number[]): number {
-  return schedule[Math.min(polls, schedule.length - 1)];
-}
-export const STATEMENT_WAIT_SCHEDULE = [5, 10, 20, 40, 60] as const;
 
 export function durationSeconds(startedAt: string, now: Date): number {
   return Math.max(0, Math.round((now.getTime() - Date.parse(startedAt)) / 1000));

@@ -21,6 +21,11 @@ export const API_VERSION_PATTERN = /^\S{1,256}$/;
 
 export type DeleteMode = 'hard' | 'soft' | 'ignore';
 
+/** DESIGN.md: a source's history tables live in `<final schema>_history`. */
+export function historySchemaOf(finalSchema: string): string {
+  return `${finalSchema}_history`;
+}
+
 /** One source of the environment with every default applied: what rows of that source inherit. */
 export interface SourceDefinition {
   connectorType: string;

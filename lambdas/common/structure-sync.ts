@@ -32,7 +32,7 @@ export interface KeptColumn {
 
 export interface TableChanges {
   /**
-   * DDL that may share a transaction, in order: schemas, tables, new staging columns, GRANTs.
+   * DDL that may share a transaction, in order: tables, new staging columns, GRANTs.
    * The caller runs it in batches of at most 40 statements.
    */
   statements: string[];
@@ -219,12 +219,8 @@ export function planTableChanges(
     );
   }
 
-  if (existing.staging.size === 0 || existing.final.size === 0) {
-    // sql/ creates the default schemas; an environment may name its own.
-    for (const schema of [layout.stagingSchema, layout.finalSchema]) {
-      statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    }
-  }
+  // The schemas exist: the precheck creates every source's schemas once per run (schema-level
+  // catalog work done by concurrent children collides: "tuple concurrently updated").
   if (existing.staging.size === 0) statements.push(create(layout.stagingSchema, primaryKeyColumn));
   else {
     for (const field of fields.filter((candidate) => !existing.staging.has(candidate.column))) {
@@ -240,11 +236,9 @@ export function planTableChanges(
     // Every run, not only on CREATE: tables made by earlier versions and a newly configured
     // user get them too; GRANT is idempotent. AppFlow's COPY into staging needs INSERT;
     // SELECT lets it read the table it loads (staging holds only rows AppFlow wrote itself).
+    // USAGE on the schema is granted once per run by the precheck.
     const user = quoteDatabaseUser(options.appflowDatabaseUser);
-    statements.push(
-      `GRANT USAGE ON SCHEMA ${quoteIdent(layout.stagingSchema)} TO ${user}`,
-      `GRANT INSERT, SELECT ON TABLE ${qualified(layout.stagingSchema)} TO ${user}`,
-    );
+    statements.push(`GRANT INSERT, SELECT ON TABLE ${qualified(layout.stagingSchema)} TO ${user}`);
   }
   const finalColumnsMissing =
     existing.final.size === 0 ? [] : [...columns].filter((column) => !existing.final.has(column));

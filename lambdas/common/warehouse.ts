@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
   DescribeStatementCommand,
@@ -5,11 +6,18 @@ import {
   ExecuteStatementCommand,
   type Field,
   GetStatementResultCommand,
+  type GetStatementResultCommandOutput,
   type RedshiftDataClient,
   type SqlParameter,
 } from '@aws-sdk/client-redshift-data';
 import { optionalEnv, requireEnv } from './environment';
-import { classifyAwsError, StatementFailedError, ThrottledError } from './errors';
+import {
+  classifyAwsError,
+  isTransientStatementError,
+  StatementFailedError,
+  ThrottledError,
+  WarehouseConflictError,
+} from './errors';
 
 /** Where statements run: a serverless workgroup or a provisioned cluster, authenticated by one secret. */
 export interface WarehouseTarget {
@@ -60,13 +68,31 @@ export interface StatementState {
   hasResultSet: boolean;
 }
 
+/** How a statement is sent: its name (also in its end-of-statement event), idempotency, the event. */
+export interface SubmitOptions {
+  /** StatementName: `<prefix>-…`, so the rule on the Data API's events can tell the pipeline's own. */
+  statementName?: string;
+  /** ClientToken: a resubmission with the same token returns the statement already submitted. */
+  clientToken?: string;
+  /** WithEvent: the Data API announces the statement's end on EventBridge (statement waits). */
+  withEvent?: boolean;
+}
+
+function submitOptions(options: SubmitOptions) {
+  return {
+    ...(options.statementName ? { StatementName: options.statementName.slice(0, 500) } : {}),
+    ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
+    ...(options.withEvent ? { WithEvent: true } : {}),
+  };
+}
+
 /** Submits one statement; values travel as Data API parameters, never spliced into SQL. */
 export async function submitStatement(
   client: RedshiftDataClient,
   target: WarehouseTarget,
   sql: string,
   parameters: Record<string, string> = {},
-  statementName?: string,
+  options: SubmitOptions = {},
 ): Promise<string> {
   const Parameters: SqlParameter[] = Object.entries(parameters).map(([name, value]) => ({ name, value }));
   try {
@@ -75,7 +101,7 @@ export async function submitStatement(
         ...targetParams(target),
         Sql: sql,
         ...(Parameters.length > 0 ? { Parameters } : {}),
-        ...(statementName ? { StatementName: statementName } : {}),
+        ...submitOptions(options),
       }),
     );
     return out.Id as string;
@@ -84,19 +110,16 @@ export async function submitStatement(
   }
 }
 
+/** Several statements as one transaction (BatchExecuteStatement). */
 export async function submitBatch(
   client: RedshiftDataClient,
   target: WarehouseTarget,
   sqls: string[],
-  statementName?: string,
+  options: SubmitOptions = {},
 ): Promise<string> {
   try {
     const out = await client.send(
-      new BatchExecuteStatementCommand({
-        ...targetParams(target),
-        Sqls: sqls,
-        ...(statementName ? { StatementName: statementName } : {}),
-      }),
+      new BatchExecuteStatementCommand({ ...targetParams(target), Sqls: sqls, ...submitOptions(options) }),
     );
     return out.Id as string;
   } catch (error) {
@@ -104,12 +127,19 @@ export async function submitBatch(
   }
 }
 
-/** FINISHED or still running; FAILED and ABORTED throw with the warehouse's own error text. */
-export async function checkStatement(
+/** What one look at a statement found: running, finished, or ended FAILED/ABORTED with Redshift's text. */
+type StatementLook = { raw: DescribeStatementCommandOutput } & (
+  | { status: 'RUNNING' }
+  | { status: 'FINISHED'; hasResultSet: boolean }
+  | { status: 'FAILED'; error: string }
+  | { status: 'ABORTED'; error: string }
+);
+
+async function describeStatement(
   client: RedshiftDataClient,
   id: string,
   what: string,
-): Promise<StatementState & { raw: DescribeStatementCommandOutput }> {
+): Promise<StatementLook> {
   let raw: DescribeStatementCommandOutput;
   try {
     raw = await client.send(new DescribeStatementCommand({ Id: id }));
@@ -118,36 +148,226 @@ export async function checkStatement(
   }
   switch (raw.Status) {
     case 'FINISHED':
-      return { id, status: 'FINISHED', hasResultSet: raw.HasResultSet ?? false, raw };
+      return { status: 'FINISHED', hasResultSet: raw.HasResultSet ?? false, raw };
     case 'FAILED':
-      throw new StatementFailedError(`${what} failed in Redshift: ${raw.Error ?? 'no error text'}`);
+      return { status: 'FAILED', error: raw.Error ?? 'no error text', raw };
     case 'ABORTED':
-      throw new StatementFailedError(`${what} was aborted in Redshift (statement ${id})`);
+      return { status: 'ABORTED', error: `aborted in Redshift (statement ${id})`, raw };
     default:
-      return { id, status: 'RUNNING', hasResultSet: false, raw };
+      return { status: 'RUNNING', raw };
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function endedError(what: string, look: { status: 'FAILED' | 'ABORTED'; error: string }): Error {
+  const message = `${what} failed in Redshift: ${look.error}`;
+  return look.status === 'FAILED' && isTransientStatementError(look.error)
+    ? new WarehouseConflictError(message)
+    : new StatementFailedError(message);
+}
 
-/**
- * Polls inside the Lambda for a short while: most statements finish in seconds, and
- * answering in the same invocation saves the state machine a Wait and a poll.
- */
-export async function waitForStatement(
+/** FINISHED or still running; FAILED and ABORTED throw with the warehouse's own error text. */
+export async function checkStatement(
   client: RedshiftDataClient,
   id: string,
   what: string,
-  budgetMs: number,
 ): Promise<StatementState & { raw: DescribeStatementCommandOutput }> {
-  const deadline = Date.now() + budgetMs;
+  const look = await describeStatement(client, id, what);
+  if (look.status === 'FAILED' || look.status === 'ABORTED') throw endedError(what, look);
+  return {
+    id,
+    status: look.status,
+    hasResultSet: look.status === 'FINISHED' && look.hasResultSet,
+    raw: look.raw,
+  };
+}
+
+/**
+ * What an invocation may still spend waiting: Lambda's remaining time less what it needs after
+ * its last wait (its other calls, returning the state). Time is a dependency: the local run
+ * plays it in simulated seconds, and a function that overruns its timeout dies there as here.
+ */
+export interface TimeBudget {
+  remainingMs(): number;
+}
+
+/**
+ * Waiting in a Lambda costs its duration; handing a wait to the state machine costs three
+ * transitions and two invocations, about what 20 s of a 256 MB function cost. So a step waits at
+ * most this long per invocation, and never into the time it keeps for after its last wait.
+ */
+export const IN_FUNCTION_WAIT_MS = 20_000;
+
+export function budgetOf(
+  context: { getRemainingTimeInMillis(): number },
+  reserveMs: number,
+  capMs = IN_FUNCTION_WAIT_MS,
+): TimeBudget {
+  const atStart = context.getRemainingTimeInMillis();
+  return {
+    remainingMs: () => {
+      const remaining = context.getRemainingTimeInMillis();
+      return Math.min(remaining - reserveMs, capMs - (atStart - remaining));
+    },
+  };
+}
+
+/** A fixed budget in wall-clock time, for tools that are not Lambda functions (the operators' CLI). */
+export function wallClockBudget(ms: number): TimeBudget {
+  const deadline = Date.now() + ms;
+  return { remainingMs: () => deadline - Date.now() };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Looks at a statement until it ends or the budget is spent: most statements finish in
+ * seconds, and answering in the same invocation saves the state machine a wait.
+ */
+async function lookUntilEnded(
+  client: RedshiftDataClient,
+  id: string,
+  what: string,
+  budget: TimeBudget,
+): Promise<StatementLook> {
   let delay = 50;
   for (;;) {
-    const state = await checkStatement(client, id, what);
-    if (state.status === 'FINISHED' || Date.now() + delay > deadline) return state;
+    const look = await describeStatement(client, id, what);
+    if (look.status !== 'RUNNING' || budget.remainingMs() < delay) return look;
     await sleep(delay);
-    delay = Math.min(delay * 2, 1000);
+    delay = Math.min(delay * 2, 2000);
   }
+}
+
+/**
+ * A statement a step sends and may have to wait for across invocations; the state keeps it, so
+ * the next invocation picks the same statement up instead of submitting it again.
+ */
+export interface StatementSlot {
+  id: string;
+  /** Times the statement was submitted: a transient failure submits it again (a new ClientToken). */
+  attempt: number;
+  status: 'RUNNING' | 'FINISHED';
+  hasResultSet?: boolean;
+}
+
+/** A statement of a step: what it is for, how it is sent, what makes it the same statement again. */
+export interface StatementRequest {
+  /** For errors and logs: the object and what the statement does. */
+  what: string;
+  /** StatementName, starting with the pipeline's prefix (its end event is routed by it). */
+  name: string;
+  /** Run, object and step: with the attempt, the ClientToken, so a retried step never submits twice. */
+  idempotencyKey: string;
+  /** One statement (ExecuteStatement), or several run as one transaction (BatchExecuteStatement). */
+  sql: string | string[];
+  parameters?: Record<string, string>;
+}
+
+/**
+ * Submissions of one statement at most, the first included: a statement that lost its race with a
+ * concurrent transaction this often fails its step with `WarehouseConflict`.
+ */
+export const MAX_STATEMENT_ATTEMPTS = 6;
+
+/**
+ * ClientToken (1 to 64 characters). The first submission's is the request's own (its key, SQL and
+ * parameters): a retried step gets the statement it submitted before. Each resubmission's also names
+ * the failed statement it replaces, so a retried step walks the same chain of statements (each
+ * submission answered with the statement already there) and never runs one twice.
+ */
+export function clientTokenFor(request: StatementRequest, attempt: number, replaces?: string): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        request.idempotencyKey,
+        request.sql,
+        request.parameters ?? {},
+        attempt,
+        replaces ?? '',
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 64);
+}
+
+export interface StatementRunner {
+  client: RedshiftDataClient;
+  target: WarehouseTarget;
+}
+
+async function submitRequest(
+  runner: StatementRunner,
+  request: StatementRequest,
+  attempt: number,
+  replaces?: string,
+): Promise<StatementSlot> {
+  const options: SubmitOptions = {
+    statementName: request.name,
+    clientToken: clientTokenFor(request, attempt, replaces),
+    withEvent: true,
+  };
+  const id = Array.isArray(request.sql)
+    ? await submitBatch(runner.client, runner.target, request.sql, options)
+    : await submitStatement(runner.client, runner.target, request.sql, request.parameters, options);
+  return { id, attempt, status: 'RUNNING' };
+}
+
+/**
+ * Runs one statement of a step as far as the budget allows: submits it (or picks up the one the
+ * state remembers), waits while the budget lasts, and resubmits after a transient conflict (with a
+ * jittered backoff while the budget allows it), at most MAX_STATEMENT_ATTEMPTS times. Returns the
+ * slot FINISHED, or RUNNING for the state machine to wait on (the statement's end event); a real
+ * failure throws StatementFailed with Redshift's error text.
+ */
+export async function runStatement(
+  runner: StatementRunner,
+  request: StatementRequest,
+  slot: StatementSlot | undefined,
+  budget: TimeBudget,
+): Promise<StatementSlot> {
+  if (slot?.status === 'FINISHED') return slot;
+  let current = slot ?? (await submitRequest(runner, request, 1));
+  for (;;) {
+    const look = await lookUntilEnded(runner.client, current.id, request.what, budget);
+    if (look.status === 'FINISHED')
+      return { ...current, status: 'FINISHED', hasResultSet: look.hasResultSet };
+    if (look.status === 'RUNNING') return current;
+    const error: Error = endedError(request.what, look);
+    if (!(error instanceof WarehouseConflictError)) throw error;
+    if (current.attempt >= MAX_STATEMENT_ATTEMPTS) {
+      throw new WarehouseConflictError(`${error.message} (after ${current.attempt} attempts)`);
+    }
+    const backoff = Math.random() * 500 * 2 ** current.attempt;
+    if (budget.remainingMs() > backoff) await sleep(backoff);
+    current = await submitRequest(runner, request, current.attempt + 1, current.id);
+  }
+}
+
+/** How far a step's statements got: how many finished, and the one in flight. */
+export interface SequenceProgress {
+  done: number;
+  current?: StatementSlot;
+}
+
+/**
+ * Runs statements in order from where the progress says, each finished before the next is sent,
+ * as far as the budget allows. The list must be the same on every invocation of the step (it is
+ * planned from the same catalog read), so `done` counts the same statements.
+ */
+export async function runSequence(
+  runner: StatementRunner,
+  requests: StatementRequest[],
+  progress: SequenceProgress | undefined,
+  budget: TimeBudget,
+): Promise<SequenceProgress> {
+  let { done, current } = progress ?? { done: 0 };
+  while (done < requests.length) {
+    const slot = await runStatement(runner, requests[done], current, budget);
+    if (slot.status !== 'FINISHED') return { done, current: slot };
+    done += 1;
+    current = undefined;
+  }
+  return { done };
 }
 
 function fieldValue(field: Field): string | number | boolean | null {
@@ -163,7 +383,12 @@ export async function fetchRows(client: RedshiftDataClient, id: string): Promise
   const rows: Row[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+    let page: GetStatementResultCommandOutput;
+    try {
+      page = await client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+    } catch (error) {
+      throw classifyAwsError(error, `Redshift Data API GetStatementResult (statement ${id})`);
+    }
     const names = (page.ColumnMetadata ?? []).map((column) => column.name ?? column.label ?? '');
     for (const record of page.Records ?? []) {
       rows.push(Object.fromEntries(record.map((field, i) => [names[i], fieldValue(field)])));
@@ -173,23 +398,28 @@ export async function fetchRows(client: RedshiftDataClient, id: string): Promise
   return rows;
 }
 
-/** For short statements a handler needs the answer to before it goes on (catalog reads, DDL). */
+/**
+ * A short statement a tool needs the answer to before it goes on, waited on within the budget
+ * (the operators' CLI; pipeline steps use runStatement, which can hand the wait over).
+ */
 export async function query(
   client: RedshiftDataClient,
   target: WarehouseTarget,
   sql: string,
   parameters: Record<string, string> = {},
-  budgetMs = 60_000,
+  budget: TimeBudget | number = 60_000,
 ): Promise<Row[]> {
   const id = await submitStatement(client, target, sql, parameters);
-  const state = await waitForStatement(client, id, sql.split('\n')[0].slice(0, 80), budgetMs);
-  finishedWithin(state, `Statement ${id}`, budgetMs);
-  return state.hasResultSet ? fetchRows(client, id) : [];
-}
-
-/** A statement still running when the handler's budget is spent: retried as throttling. */
-function finishedWithin(state: StatementState, what: string, budgetMs: number): void {
-  if (state.status !== 'FINISHED') throw new ThrottledError(`${what} did not finish within ${budgetMs} ms`);
+  const what = sql.split('\n')[0].slice(0, 80);
+  const look = await lookUntilEnded(
+    client,
+    id,
+    what,
+    typeof budget === 'number' ? wallClockBudget(budget) : budget,
+  );
+  if (look.status === 'FAILED' || look.status === 'ABORTED') throw endedError(what, look);
+  if (look.status === 'RUNNING') throw new ThrottledError(`Statement ${id} did not finish in time: ${what}`);
+  return look.hasResultSet ? fetchRows(client, id) : [];
 }
 
 /** BatchExecuteStatement takes 1 to 40 SQL statements (Redshift Data API reference). */
@@ -200,38 +430,6 @@ export function chunked<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
   return chunks;
-}
-
-/**
- * Runs the statements in order as batches of at most 40, each waited on before the next is
- * submitted. Each batch is its own transaction, so callers pass statements that a retry can
- * plan again from the catalog (IF NOT EXISTS, columns still missing, GRANTs).
- */
-export async function executeBatch(
-  client: RedshiftDataClient,
-  target: WarehouseTarget,
-  sqls: string[],
-  what: string,
-  budgetMs = 60_000,
-): Promise<void> {
-  const chunks = chunked(sqls, MAX_BATCH_STATEMENTS);
-  for (const [index, chunk] of chunks.entries()) {
-    const label = chunks.length > 1 ? `${what} (batch ${index + 1} of ${chunks.length})` : what;
-    const id = await submitBatch(client, target, chunk);
-    finishedWithin(await waitForStatement(client, id, label, budgetMs), label, budgetMs);
-  }
-}
-
-/** One statement on its own (autocommit): for DDL Redshift refuses inside a transaction block. */
-export async function executeStatement(
-  client: RedshiftDataClient,
-  target: WarehouseTarget,
-  sql: string,
-  what: string,
-  budgetMs = 60_000,
-): Promise<void> {
-  const id = await submitStatement(client, target, sql);
-  finishedWithin(await waitForStatement(client, id, what, budgetMs), what, budgetMs);
 }
 
 /** Identifiers reaching SQL text were validated against the contract's patterns; quoting is the second fence. */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import {
   LogLevel,
@@ -16,8 +16,14 @@ export const LAMBDAS_DIR = path.join(__dirname, '..', '..', 'lambdas');
 export interface PipelineFunctionProps
   extends Omit<
     NodejsFunctionProps,
-    'entry' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'bundling'
+    'entry' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'bundling' | 'role'
   > {
+  /**
+   * A role shared with other functions, when they must act as one identity (the Data API lets
+   * only a statement's own role look at it).
+   * @default a role of its own, allowed to write its own log group only
+   */
+  readonly role?: IRole;
   /** Handler file name in `lambdas/`, e.g. `load-objects`. */
   readonly handlerFile: string;
   /**
@@ -39,13 +45,14 @@ export interface PipelineFunctionProps
  */
 export class PipelineFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
-    const { handlerFile, logRetention, logRemovalPolicy, environment, ...rest } = props;
+    const { handlerFile, logRetention, logRemovalPolicy, environment, role: sharedRole, ...rest } = props;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     // Its own role, allowed to write its own log group only (no AWSLambdaBasicExecutionRole).
-    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const role =
+      sharedRole ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     super(scope, id, {
       role,

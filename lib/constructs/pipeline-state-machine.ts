@@ -22,9 +22,8 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
+  type TaskStateBase,
   Timeout,
-  Wait,
-  WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
@@ -40,6 +39,11 @@ export interface PipelineFunctions {
   readonly awaitFlowRun: IFunction;
   /** The wait's fallback after a missed heartbeat: one look at the flow's run. */
   readonly pollFlow: IFunction;
+  /**
+   * Called with `.waitForTaskToken`: parks the execution on a warehouse statement that outlived its
+   * step's time budget, until the statement's end event (see StatementWaits).
+   */
+  readonly awaitStatement: IFunction;
   readonly consolidate: IFunction;
   readonly finishObject: IFunction;
   readonly recordFailure: IFunction;
@@ -59,17 +63,6 @@ export interface PipelineStateMachineProps {
    */
   readonly mapConcurrency?: number;
   /**
-   * How long a flow wait may go without a heartbeat (the sweep's) before the child reads the
-   * flow's status itself.
-   * @default Duration.hours(1)
-   */
-  readonly flowWaitHeartbeat?: Duration;
-  /**
-   * Looks at a running consolidation before the object fails with `ConsolidationTimedOut`.
-   * @default 60
-   */
-  readonly maxStatementPolls?: number;
-  /**
    * Hard limit of one execution.
    * @default Duration.hours(6)
    */
@@ -82,7 +75,12 @@ export interface PipelineStateMachineProps {
   readonly stateMachineName: string;
 }
 
-/** Errors worth retrying: Lambda's own transient failures and our `Throttled` classification. */
+/**
+ * Errors worth retrying: Lambda's own transient failures and our `Throttled` classification (AWS
+ * throttling, server errors, the Data API's capacity errors). A statement that lost a race with a
+ * concurrent transaction is resubmitted by its step (MAX_STATEMENT_ATTEMPTS, jittered): a retry of
+ * the step would only walk the same failed statements again, so `WarehouseConflict` is not here.
+ */
 export const RETRYABLE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -90,6 +88,14 @@ export const RETRYABLE_ERRORS = [
   'Lambda.TooManyRequestsException',
   'Throttled',
 ];
+
+/**
+ * A function that died (its timeout, or its runtime): retried only on steps that may run again.
+ * Every step but ReportRun is idempotent: warehouse statements carry a ClientToken, flows are named
+ * per run and started with a client token, control rows are written under the run's claim. ReportRun
+ * publishes the run's event (a second would reach the operators twice): a failed ReportRun is redriven.
+ */
+export const DIED_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout'];
 
 const runFilesStatement = (bucket: IBucket, actions: string[]) =>
   new PolicyStatement({ actions, resources: [bucket.arnForObjects(`${RUN_STATE_PREFIX}*`)] });
@@ -141,23 +147,25 @@ export class PipelineStateMachine extends Construct {
     // the local run's, the tests') synthesizes the same definition.
     this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const fns = props.functions;
-    const maxStatementPolls = props.maxStatementPolls ?? 60;
 
     const task = (
       name: string,
       fn: IFunction,
-      extra: Partial<ConstructorParameters<typeof LambdaInvoke>[2]> = {},
+      extra: Partial<ConstructorParameters<typeof LambdaInvoke>[2]> & { mayRunAgain?: boolean } = {},
     ) => {
+      const { mayRunAgain = true, ...options } = extra;
+      // The function's own timeout decides when it dies; the task allows a little more for the invoke.
+      const functionTimeout = (fn as { timeout?: Duration }).timeout ?? Duration.seconds(60);
       const invoke = new LambdaInvoke(this, name, {
         lambdaFunction: fn,
         // A token task's result is what SendTaskSuccess sends, not the function's response.
-        payloadResponseOnly: extra.integrationPattern === undefined,
+        payloadResponseOnly: options.integrationPattern === undefined,
         retryOnServiceExceptions: false,
-        taskTimeout: Timeout.duration(Duration.seconds(120)),
-        ...extra,
+        taskTimeout: Timeout.duration(Duration.seconds(functionTimeout.toSeconds() + 30)),
+        ...options,
       });
       invoke.addRetry({
-        errors: RETRYABLE_ERRORS,
+        errors: mayRunAgain ? [...RETRYABLE_ERRORS, ...DIED_ERRORS] : RETRYABLE_ERRORS,
         interval: Duration.seconds(2),
         maxAttempts: 6,
         backoffRate: 2,
@@ -166,11 +174,34 @@ export class PipelineStateMachine extends Construct {
       });
       return invoke;
     };
+    /**
+     * A step's statement outlived the step's time budget: the execution waits on the statement's end
+     * event (no Lambda waits, no polling), then runs the step again, which reads the outcome itself.
+     * The event is best effort: at the wait's timeout the step looks anyway (and waits again, longer).
+     */
+    const awaitStatement = (name: string, step: TaskStateBase, objectName?: string) => {
+      const wait = task(name, fns.awaitStatement, {
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({
+          taskToken: JsonPath.taskToken,
+          wait: JsonPath.objectAt('$.waiting'),
+          ...(objectName ? { objectName } : {}),
+        }),
+        resultPath: JsonPath.DISCARD,
+        taskTimeout: Timeout.at('$.waiting.timeoutSeconds'),
+      });
+      wait.addCatch(step, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD });
+      wait.next(step);
+      return wait;
+    };
 
     // Per object ------------------------------------------------------------------
     const recordFailure = task('RecordFailure', fns.recordFailure);
     const onFailure = { resultPath: '$.error' };
+    const objectName = JsonPath.stringAt('$.plan.objectName');
     const startExtract = task('StartExtract', fns.startExtract).addCatch(recordFailure, onFailure);
+    const awaitExtractStatement = awaitStatement('AwaitExtractStatement', startExtract, objectName);
+    awaitExtractStatement.addCatch(recordFailure, onFailure);
     // The child sleeps on its flow's run: AppFlow's end-of-run event (or the sweep that catches a
     // lost one) answers the token with the run's outcome as the new `$.flow`. No polling: the
     // child's history is the same for a 2-minute and a 6-hour flow.
@@ -178,7 +209,8 @@ export class PipelineStateMachine extends Construct {
       integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: TaskInput.fromObject({ taskToken: JsonPath.taskToken, state: JsonPath.entirePayload }),
       resultPath: '$.flow',
-      heartbeatTimeout: Timeout.duration(props.flowWaitHeartbeat ?? Duration.hours(1)),
+      // Both from the state: the heartbeat is always below what is left of the flow's timeout.
+      heartbeatTimeout: Timeout.at('$.flow.heartbeatSeconds'),
       taskTimeout: Timeout.at('$.flow.waitTimeoutSeconds'),
     });
     // No heartbeat means no sweep: look at the run once, then wait again for what is left.
@@ -195,18 +227,17 @@ export class PipelineStateMachine extends Construct {
       .addCatch(flowTimedOut, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD })
       .addCatch(recordFailure, onFailure);
     const consolidate = task('Consolidate', fns.consolidate).addCatch(recordFailure, onFailure);
-    const waitForConsolidation = new Wait(this, 'WaitForConsolidation', {
-      time: WaitTime.secondsPath('$.consolidation.nextWaitSeconds'),
-    });
+    const awaitConsolidationStatement = awaitStatement(
+      'AwaitConsolidationStatement',
+      consolidate,
+      objectName,
+    );
+    awaitConsolidationStatement.addCatch(recordFailure, onFailure);
     const finishObject = task('FinishObject', fns.finishObject).addCatch(recordFailure, onFailure);
-    const consolidationTimedOut = new Pass(this, 'ConsolidationTimedOut', {
-      parameters: {
-        Error: 'ConsolidationTimedOut',
-        'Cause.$': `States.Format('{}: statement {} still running after {} polls', $.plan.objectName, $.consolidation.statementId, $.consolidation.polls)`,
-      },
-      resultPath: '$.error',
-    }).next(recordFailure);
 
+    const extractStarted = new Choice(this, 'ExtractStarted?')
+      .when(Condition.isPresent('$.waiting'), awaitExtractStatement)
+      .otherwise(awaitFlowRun);
     const flowFinished = new Choice(this, 'FlowFinished?')
       .when(
         Condition.and(
@@ -219,17 +250,12 @@ export class PipelineStateMachine extends Construct {
       .otherwise(awaitFlowRun);
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
       .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
-      .when(
-        Condition.numberGreaterThanEquals('$.consolidation.polls', maxStatementPolls),
-        consolidationTimedOut,
-      )
-      .otherwise(waitForConsolidation);
+      .otherwise(awaitConsolidationStatement);
 
-    startExtract.next(awaitFlowRun);
+    startExtract.next(extractStarted);
     awaitFlowRun.next(flowFinished);
     pollFlow.next(flowFinished);
     consolidate.next(consolidationFinished);
-    waitForConsolidation.next(consolidate);
 
     // Distributed: every object runs as a Standard child execution with its own 25,000-event
     // history, so the parent's history stays constant in the number of objects and a long
@@ -251,8 +277,8 @@ export class PipelineStateMachine extends Construct {
     processObjects.itemProcessor(startExtract);
 
     // Per execution ---------------------------------------------------------------
-    // A failed precheck ends the run before any flow exists; its message says what to fix.
-    const precheck = task('Precheck', fns.precheck, { resultPath: '$.precheck' });
+    // The run is planned first (due objects, valid rows); only a run with objects asks its
+    // dependencies. A failed precheck ends the run before any flow exists; its message says what to fix.
     const loadObjects = task('LoadObjects', fns.loadObjects, {
       payload: TaskInput.fromObject({
         input: JsonPath.objectAt('$$.Execution.Input'),
@@ -261,22 +287,30 @@ export class PipelineStateMachine extends Construct {
           name: JsonPath.stringAt('$$.Execution.Name'),
           startTime: JsonPath.stringAt('$$.Execution.StartTime'),
         },
-        precheck: JsonPath.objectAt('$.precheck'),
       }),
     });
-    const reportRun = task('ReportRun', fns.runReport, {
-      payload: TaskInput.fromObject({
-        run: JsonPath.objectAt('$.run'),
-        plan: JsonPath.objectAt('$.plan'),
-        mapRun: JsonPath.objectAt('$.mapRun'),
-      }),
-    });
+    const precheck = task('Precheck', fns.precheck);
+    const awaitPrecheckStatement = awaitStatement('AwaitPrecheckStatement', precheck);
+    // The whole state: `mapRun` is absent when no object ran (the Map was skipped).
+    const reportRun = task('ReportRun', fns.runReport, { mayRunAgain: false });
     const runFailed = new Fail(this, 'RunFailed', { error: 'ObjectsFailed', causePath: '$.summary' });
     const runSucceeded = new Choice(this, 'AllObjectsSucceeded?')
       .when(Condition.stringEquals('$.status', 'FAILED'), runFailed)
       .otherwise(new Succeed(this, 'RunSucceeded'));
+    reportRun.next(runSucceeded);
 
-    const definition = precheck.next(loadObjects).next(processObjects).next(reportRun).next(runSucceeded);
+    // A Map Run over no items is never started: AWS does not document its ResultWriter manifest.
+    const anyObjectsToRun = new Choice(this, 'AnyObjectsToRun?')
+      .when(Condition.numberGreaterThan('$.plan.objectCount', 0), precheck)
+      .otherwise(reportRun);
+    const precheckDone = new Choice(this, 'PrecheckDone?')
+      .when(Condition.isPresent('$.waiting'), awaitPrecheckStatement)
+      .when(Condition.numberGreaterThan('$.plan.objectCount', 0), processObjects)
+      .otherwise(reportRun); // the quota guard held every object back
+    loadObjects.next(anyObjectsToRun);
+    precheck.next(precheckDone);
+    processObjects.next(reportRun);
+    const definition = loadObjects;
 
     this.logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,

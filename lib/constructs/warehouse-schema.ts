@@ -8,7 +8,7 @@ import {
   Stack,
   Validations,
 } from 'aws-cdk-lib';
-import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
@@ -75,21 +75,25 @@ export class WarehouseSchema extends Construct {
     assertWithinDataApiLimits(files);
     const statements = files.flatMap((file) => file.statements);
     this.statementCount = statements.length;
+    // One identity for both: the Data API lets only the role that submitted a statement look at it.
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     const onEvent = new PipelineFunction(this, 'ApplyFunction', {
+      role,
       handlerFile: 'apply-warehouse-sql',
       description: 'Submits sql/ to Redshift through the Data API (custom resource)',
       logRetention: RetentionDays.ONE_MONTH,
       logRemovalPolicy: props.logRemovalPolicy,
     });
     const isComplete = new PipelineFunction(this, 'StatusFunction', {
+      role,
       handlerFile: 'apply-warehouse-sql-status',
       description: 'Waits for the sql/ batch to finish (custom resource)',
       logRetention: RetentionDays.ONE_MONTH,
       logRemovalPolicy: props.logRemovalPolicy,
     });
-    // onEvent only submits the batch; isComplete only looks at it (a statement onEvent's role owns).
+    // onEvent submits the batch; isComplete looks at it, as the same role (any of its sessions).
     props.warehouse.grantStatementsTo(onEvent, { batch: true });
-    props.warehouse.grantStatementStatusTo(isComplete, onEvent.role as IRole);
+    props.warehouse.grantStatementStatusTo(isComplete, role);
     // Its bundle shares the warehouse helpers, which read these variables when called.
     props.warehouse.addEnvironmentTo(isComplete);
     const provider = new Provider(this, 'Provider', {

@@ -25,6 +25,8 @@ export interface LocalFunction {
   logicalId: string;
   bundlePath: string;
   environment: Record<string, string>;
+  /** The template's `Timeout` (Lambda's default, 3 s, when absent): the local run kills past it too. */
+  timeoutSeconds: number;
 }
 
 /** An EventBridge rule of the template that invokes one of its functions. */
@@ -201,6 +203,7 @@ export function loadAssembly(outdir: string): LocalAssembly {
       {};
     functions[logicalId] = {
       logicalId,
+      timeoutSeconds: Number(resource.Properties?.Timeout ?? 3),
       bundlePath: path.join(outdir, assetPath, `${handler.split('.')[0]}.js`),
       environment: Object.fromEntries(
         Object.entries(variables).map(([key, value]) => [key, String(resolveValue(value, template, names))]),

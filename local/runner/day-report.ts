@@ -36,6 +36,11 @@ export interface DayReport {
   historyEvents: { parent: number; maxChild: number };
   /** Largest state input or output of the execution and its children, in bytes (AWS: 256 KB each). */
   maxPayloadBytes: number;
+  /**
+   * DESIGN.md (issue 19): each function's longest simulated run time of the day, in seconds, by its
+   * CloudFormation logical id: what its waits took, to compare with its template timeout.
+   */
+  lambdaSeconds: Record<string, number>;
   /** Counted from the execution's events and the stand-ins' logs. */
   stats: {
     stateTransitions: number;
@@ -63,6 +68,8 @@ export interface DayFigures {
   /** The execution's history so far: a redrive's events follow the failed attempt's. */
   parentHistory: number;
   flowsRemaining: number;
+  /** Each function's longest simulated run time of the day (seconds), by logical id. */
+  lambdaSeconds: Record<string, number>;
   /** The calls the AppFlow and Redshift Data stand-ins answered during the day. */
   calls: {
     appflow: readonly AppFlowCall[];
@@ -81,6 +88,7 @@ export function dayReport(day: DayFigures): DayReport {
     ...(outcome.error ? { error: outcome.error } : {}),
     historyEvents: { parent: day.parentHistory, maxChild: outcome.history.maxChild },
     maxPayloadBytes: outcome.history.maxPayloadBytes,
+    lambdaSeconds: day.lambdaSeconds,
     stats: {
       stateTransitions: outcome.stateTransitions,
       lambdaInvocations: outcome.lambdaInvocations,

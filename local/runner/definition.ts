@@ -100,7 +100,12 @@ export function definitionForLibrary(
   const forLibrary = mapStates(definition, ({ name, state, nested }) => {
     let next = state;
     if (tokenTasks.includes(name) && next.TimeoutSecondsPath !== undefined) {
-      const { TimeoutSecondsPath: _path, HeartbeatSeconds: _heartbeat, ...rest } = next;
+      const {
+        TimeoutSecondsPath: _path,
+        HeartbeatSeconds: _heartbeat,
+        HeartbeatSecondsPath: _heartbeatPath,
+        ...rest
+      } = next;
       next = { ...rest, TimeoutSeconds: 7 * 24 * 3600 };
     }
     if (!isDistributedMap(next)) return next;

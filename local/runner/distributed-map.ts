@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateDefinition } from './definition';
+import { currentTimeline, onTimeline, Timeline } from './simulated-time';
 
 /*
  * aws-local-stepfunctions 3 runs a DISTRIBUTED Map as an inline one. The runner hands the library
@@ -68,13 +69,27 @@ export function distributedMapHandlers(
         input: unknown;
         executionArn: string;
       }): Promise<ChildOutcome> => {
+        // Each child runs on a timeline of its own, from the parent's time when it starts.
+        const parent = currentTimeline();
+        const timeline = new Timeline(parent?.now() ?? options.now().getTime());
+        try {
+          return await onTimeline(timeline, () => runOneChild(child, timeline));
+        } finally {
+          // The Map ends when its last child does.
+          parent?.advanceTo(timeline.now());
+        }
+      };
+      const runOneChild = async (
+        child: { index: number; input: unknown; executionArn: string },
+        timeline: Timeline,
+      ): Promise<ChildOutcome> => {
         const execution = childMachine.run(child.input as never, {
           overrides: options.overrides as never,
           context: {
             Execution: {
               Id: child.executionArn,
               Name: child.executionArn.split(':').pop() as string,
-              StartTime: options.now().toISOString(),
+              StartTime: new Date(timeline.now()).toISOString(),
               Input: child.input as never,
               RoleArn: context.Execution.RoleArn,
             },
@@ -197,6 +212,14 @@ export async function runDistributedMap(run: DistributedMapRun, input: unknown):
   const { state, context } = run;
   const now = run.now ?? (() => new Date());
   const items = await readItems(run, input);
+  if (items.length === 0) {
+    // AWS does not document what a Map Run over no items writes (its ResultWriter manifest):
+    // the local run refuses it rather than guess, so the definition must skip an empty Map.
+    throw new MapRunError(
+      'States.Runtime',
+      `${run.stateName}: a Distributed Map over zero items; AWS does not document its ResultWriter output, skip the Map when the plan is empty`,
+    );
+  }
   const label = typeof state.Label === 'string' ? state.Label : run.stateName;
   const [, , , region, account] = context.StateMachine.Id.split(':');
   const mapRunId = randomUUID();

@@ -3,6 +3,7 @@ import type { FlowState, ObjectState } from '../../lambdas/common/object-state';
 import type { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
 import type { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import type { StepFunctionsStandIn, TaskAnswer } from '../stand-ins/step-functions-stand-in';
+import { currentTimeline } from './simulated-time';
 
 /** Minutes a flow run takes when the scenario does not say (a small object's incremental run). */
 export const DEFAULT_FLOW_RUN_MINUTES = 2;
@@ -19,8 +20,6 @@ export interface FlowWaitEmulationOptions {
   duplicatesEvent: (objectName: string) => boolean;
   /** The deployed sweep schedule's interval, in minutes. */
   sweepMinutes: number;
-  /** The wait task's HeartbeatSeconds. */
-  heartbeatSeconds: number;
 }
 
 /** A task's failure as Step Functions raises it in the state machine (`Error`, `Cause`). */
@@ -56,7 +55,7 @@ export class FlowWaitEmulation {
   }
 
   private async passTime(token: string, state: ObjectState): Promise<void> {
-    const { sfn, appflow, events, sweepMinutes, heartbeatSeconds } = this.options;
+    const { sfn, appflow, events, sweepMinutes } = this.options;
     const objectName = state.plan.objectName;
     const flow = state.flow as FlowState;
     const elapsed = this.elapsedMinutes.get(flow.flowName) ?? 0;
@@ -64,23 +63,31 @@ export class FlowWaitEmulation {
       0,
       (this.options.runMinutes(objectName) ?? DEFAULT_FLOW_RUN_MINUTES) - elapsed,
     );
+    const { heartbeatSeconds, timeoutSeconds } = waitTimes(flow);
     const heartbeatMinutes = heartbeatSeconds / 60;
-    const timeoutMinutes = (flow.waitTimeoutSeconds ?? Number.POSITIVE_INFINITY) / 60;
+    const timeoutMinutes = timeoutSeconds / 60;
+    // The child's timeline moves as the wait's simulated minutes pass.
+    const timeline = currentTimeline();
+    const startMs = timeline?.now() ?? 0;
+    const passMinutes = (minutes: number) => timeline?.advanceTo(startMs + minutes * 60_000);
 
     // While the run goes on, the sweep ticks and sends the wait its heartbeat.
     if (remaining >= sweepMinutes) await this.sweep();
     if (sfn.isOpen(token) && remaining >= heartbeatMinutes && sfn.heartbeatsOf(token) === 0) {
       this.elapsedMinutes.set(flow.flowName, elapsed + heartbeatMinutes);
+      passMinutes(heartbeatMinutes);
       sfn.timeOut(token, 'States.HeartbeatTimeout');
       return;
     }
     if (sfn.isOpen(token) && remaining >= timeoutMinutes) {
       this.elapsedMinutes.set(flow.flowName, elapsed + timeoutMinutes);
+      passMinutes(timeoutMinutes);
       sfn.timeOut(token, 'States.Timeout');
       return;
     }
     if (!sfn.isOpen(token)) return;
     this.elapsedMinutes.set(flow.flowName, elapsed + remaining);
+    passMinutes(remaining);
     const report = appflow.endRun(flow.flowName);
     const publish = () =>
       report
@@ -117,6 +124,23 @@ export class FlowWaitEmulation {
     });
     return this.queuedSweep;
   }
+}
+
+/**
+ * The wait's timeout and heartbeat as Step Functions reads them from the state (TimeoutSecondsPath,
+ * HeartbeatSecondsPath). Step Functions requires the heartbeat below the timeout: a state that
+ * breaks it fails the task (States.Runtime), here as there.
+ */
+export function waitTimes(flow: FlowState): { heartbeatSeconds: number; timeoutSeconds: number } {
+  const timeoutSeconds = flow.waitTimeoutSeconds ?? Number.POSITIVE_INFINITY;
+  const heartbeatSeconds = flow.heartbeatSeconds ?? 3600;
+  if (!(heartbeatSeconds < timeoutSeconds)) {
+    throw new TaskFailure(
+      'States.Runtime',
+      `The wait on flow ${flow.flowName}: HeartbeatSeconds (${heartbeatSeconds}) must be smaller than TimeoutSeconds (${timeoutSeconds})`,
+    );
+  }
+  return { heartbeatSeconds, timeoutSeconds };
 }
 
 function resultOf(answer: TaskAnswer): unknown {

@@ -1,8 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
+import { SIMULATED_NOW_HEADER } from '../stand-ins/redshift-data-stand-in';
 import type { LocalFunction } from './assembly';
+import {
+  currentInvocation,
+  currentTimeline,
+  duringInvocation,
+  Invocation,
+  SandboxTimedOut,
+  simulatedTimers,
+  Timeline,
+} from './simulated-time';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 /** A function as the run calls it: input in, result out (its Lambda context supplied). */
@@ -15,6 +26,8 @@ const moduleInternals = Module as unknown as { _nodeModulePaths(dir: string): st
  * test's `process` is a sandbox copy, so variables go to both (the same object elsewhere).
  */
 const nodeProcess = runInThisContext('process') as NodeJS.Process;
+/** Node's own global object (under jest the test's `globalThis` is a sandbox copy): the bundles' global. */
+const nodeGlobal = runInThisContext('globalThis') as typeof globalThis;
 export function setEnvironment(variables: Record<string, string>): () => void {
   const targets = nodeProcess.env === process.env ? [process.env] : [process.env, nodeProcess.env];
   const previous = targets.map((env) =>
@@ -52,6 +65,9 @@ type ClientClass = new (
  * class defaulting to the function's own credentials. In Lambda each function's process
  * has its role's credentials in its environment; here every function shares one process
  * (and runs concurrently), so the credentials travel with the function's clients instead.
+ * Each request also carries the invocation's simulated time (the Data API stand-in lets a
+ * statement run for the day's `statementSeconds` of it), and an invocation that died at its
+ * timeout sends nothing more: Lambda froze it.
  */
 function withIdentity(sdk: SdkModule, identity: FunctionIdentity): SdkModule {
   const view: SdkModule = { ...sdk };
@@ -65,6 +81,17 @@ function withIdentity(sdk: SdkModule, identity: FunctionIdentity): SdkModule {
     const Wrapped = class extends base {
       constructor(config: Record<string, unknown> = {}) {
         super({ credentials: identity.credentials, ...config });
+        this.middlewareStack.add(
+          (next: (args: { request: { headers: Record<string, string> } }) => Promise<unknown>) =>
+            async (args: { request: { headers: Record<string, string> } }) => {
+              const invocation = currentInvocation();
+              if (invocation?.isDead())
+                throw new SandboxTimedOut(`${invocation.functionId} timed out earlier`);
+              if (invocation) args.request.headers[SIMULATED_NOW_HEADER] = String(invocation.now());
+              return next(args);
+            },
+          { step: 'build', name: 'localSimulatedTime' },
+        );
         const onResponse = identity.onResponse;
         if (!onResponse) return;
         this.middlewareStack.add(
@@ -108,14 +135,24 @@ export function loadBundledHandler(
       return id.startsWith('@aws-sdk/client-') ? withIdentity(loaded as SdkModule, identity) : loaded;
     }) as NodeJS.Require;
   }
-  bundle._compile(fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
+  // The bundle's timers are the run's simulated ones (its sleeps pass simulated time); prepended on
+  // the first line, so the source map's lines still match. The SDK (external) keeps Node's.
+  (nodeGlobal as Record<string, unknown>)[SIMULATED_TIMERS_GLOBAL] = simulatedTimers;
+  const timers = `var setTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.setTimeout, clearTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.clearTimeout;`;
+  bundle._compile(timers + fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
   const handler = (bundle.exports as { handler?: Handler }).handler;
   if (typeof handler !== 'function') throw new Error(`${fn.bundlePath} exports no handler`);
   return handler;
 }
 
-/** The parts of the Lambda context object our handlers and Powertools read. */
-export function lambdaContext(functionName: string, requestId: string) {
+const SIMULATED_TIMERS_GLOBAL = '__saasToRedshiftSimulatedTimers';
+
+/** The parts of the Lambda context object our handlers and Powertools read; the remaining time is simulated. */
+export function lambdaContext(
+  functionName: string,
+  requestId: string,
+  remainingMs: () => number = () => 60_000,
+) {
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -125,9 +162,39 @@ export function lambdaContext(functionName: string, requestId: string) {
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: remainingMs,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
+  };
+}
+
+/** Simulated time of the bound functions: where an invocation without a timeline starts, and each run's length. */
+export interface InvocationClock {
+  now: () => number;
+  ran: (logicalId: string, seconds: number) => void;
+}
+
+/**
+ * A bundled handler as Lambda runs it, in simulated time: the invocation starts at its timeline's
+ * time (the execution's or child's, or the clock's), its sleeps count against the template
+ * timeout, and past it the invocation dies with `Sandbox.Timedout`; its timeline then stands where
+ * the invocation ended, and `ran` hears how long it took.
+ */
+export function inSimulatedTime(
+  fn: Pick<LocalFunction, 'logicalId' | 'timeoutSeconds'>,
+  handler: Handler,
+  clock: InvocationClock,
+): (input: unknown) => Promise<unknown> {
+  return async (input: unknown) => {
+    const timeline = currentTimeline() ?? new Timeline(clock.now());
+    const invocation = new Invocation(fn.logicalId, timeline.now(), fn.timeoutSeconds * 1000);
+    const context = lambdaContext(fn.logicalId, randomUUID(), () => invocation.remainingMs());
+    try {
+      return await duringInvocation(invocation, () => invocation.race(handler(input, context)));
+    } finally {
+      timeline.advanceTo(invocation.now());
+      clock.ran(fn.logicalId, invocation.elapsedMs / 1000);
+    }
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -22,13 +21,20 @@ import type { SourceOrg } from '../stand-ins/source-org';
 import { StepFunctionsStandIn } from '../stand-ins/step-functions-stand-in';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { LOCAL_STACK_NAME, type LocalAssembly } from './assembly';
-import { walkStates } from './definition';
 import type { MapStorage } from './distributed-map';
 import { FlowWaitEmulation } from './flow-wait-emulation';
 import { LOCAL_CONNECTED_APP } from './local-config';
-import { type LocalHandler, lambdaContext, loadBundledHandler, setEnvironment } from './local-lambda';
+import {
+  type InvocationClock,
+  inSimulatedTime,
+  type LocalHandler,
+  loadBundledHandler,
+  setEnvironment,
+} from './local-lambda';
 import type { LocalStateMachine } from './run-execution';
 import type { Scenario, ScenarioDay } from './scenario';
+import { currentTimeline, onTimeline, Timeline } from './simulated-time';
+import { StatementWaitEmulation, type StatementWaitRequest } from './statement-wait-emulation';
 
 /** What the stand-ins play against: the run's scenario, environment, template and simulated world. */
 export interface LocalServicesSetup {
@@ -41,6 +47,10 @@ export interface LocalServicesSetup {
   org: SourceOrg;
   /** Handler log level (Powertools). @default SILENT */
   logLevel?: string;
+  /** The day being played (its statementSeconds), once the days begin. */
+  currentDay?: () => ScenarioDay | undefined;
+  /** Simulated seconds of a statement by its SQL, before the day's statementSeconds (the bench). */
+  statementSeconds?: (sql: string) => number | undefined;
 }
 
 /** The stand-ins of a run, up and reached by the bound functions through their endpoints. */
@@ -57,6 +67,8 @@ export interface LocalServices {
   machine: Pick<LocalStateMachine, 'handlers' | 'storage' | 'readReport'>;
   /** The day's conditions the stand-ins play: its faults, its flows' run minutes and lost or doubled events. */
   startDay(day: ScenarioDay): void;
+  /** The longest simulated run time of each function (logical id) since the day started, in seconds. */
+  lambdaSeconds(): Record<string, number>;
   /** Puts the environment back and stops every stand-in. */
   stop(): Promise<void>;
 }
@@ -89,7 +101,16 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
       marshallOptions: { removeUndefinedValues: true },
     });
     await createTables(doc, assembly, scenario.objects);
-    Object.assign(functionHandlers, bindFunctions(assembly, env, restorers, iam));
+    let longestRuns: Record<string, number> = {};
+    Object.assign(
+      functionHandlers,
+      bindFunctions(assembly, env, restorers, iam, {
+        now: () => setup.clock.now().getTime(),
+        ran: (logicalId, seconds) => {
+          longestRuns[logicalId] = Math.max(longestRuns[logicalId] ?? 0, seconds);
+        },
+      }),
+    );
     let today: ScenarioDay | undefined;
     const flowWaits = new FlowWaitEmulation({
       sfn,
@@ -99,7 +120,13 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
       dropsEvent: (objectName) => today?.dropFlowEvents?.includes(objectName) ?? false,
       duplicatesEvent: (objectName) => today?.duplicateFlowEvents?.includes(objectName) ?? false,
       sweepMinutes: sweepMinutesOf(assembly),
-      heartbeatSeconds: heartbeatSecondsOf(assembly),
+    });
+    const statementWaits = new StatementWaitEmulation({
+      sfn,
+      redshift,
+      events,
+      dropsEvent: (objectName) =>
+        objectName !== undefined && (today?.dropStatementEvents?.includes(objectName) ?? false),
     });
     // Step Functions' own S3 calls (the Distributed Map's ItemReader and ResultWriter), as its role.
     const storage = mapStorage(
@@ -120,12 +147,21 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
       salesforce,
       env,
       doc,
-      machine: { handlers: stepHandlers(assembly, functionHandlers, sfn, flowWaits), storage, readReport },
+      machine: {
+        handlers: stepHandlers(assembly, functionHandlers, sfn, {
+          flows: flowWaits,
+          statements: statementWaits,
+        }),
+        storage,
+        readReport,
+      },
       startDay: (day) => {
         today = day;
+        longestRuns = {};
         faults.clear();
         faults.add(day.faults);
       },
+      lambdaSeconds: () => ({ ...longestRuns }),
       stop,
     };
   } catch (error) {
@@ -160,6 +196,11 @@ function createStandIns(
     db,
     faults,
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
+    // Every statement takes the day's statementSeconds of its caller's simulated time.
+    time: {
+      statementSeconds: (sql) => setup.statementSeconds?.(sql) ?? setup.currentDay?.()?.statementSeconds ?? 0,
+      now: () => currentTimeline()?.now() ?? clock.now().getTime(),
+    },
   });
   const dynamodb = new DynamoDbStandIn({ checks });
   const salesforce = new SalesforceLimitsStandIn({ org, clock });
@@ -181,8 +222,12 @@ function createStandIns(
       name: rule.logicalId,
       ...(rule.eventPattern ? { eventPattern: rule.eventPattern } : {}),
       ...(rule.scheduleExpression ? { scheduleExpression: rule.scheduleExpression } : {}),
+      // A target runs on a timeline of its own, from the time the event was sent.
       targets: rule.targetFunctions.map(
-        (logicalId) => (event: unknown) => functionHandlers[logicalId](event),
+        (logicalId) => (event: unknown) =>
+          onTimeline(new Timeline(currentTimeline()?.now() ?? clock.now().getTime()), () =>
+            functionHandlers[logicalId](event),
+          ),
       ),
     })),
   });
@@ -242,8 +287,6 @@ function handlerEnvironment(urls: ServiceUrls, logLevel: string | undefined): Re
     POWERTOOLS_METRICS_DISABLED: 'true',
     // The deployed functions run Node.js 24; the local Node version says nothing about them.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    // The Data API stand-in answers in milliseconds; no need to linger between looks.
-    CONSOLIDATION_WAIT_MS: '20000',
   };
 }
 
@@ -281,12 +324,17 @@ function mapStorage(client: S3Client): MapStorage {
   };
 }
 
-/** The functions the run calls (steps, event targets) by logical id, each signing as its own role. */
+/**
+ * The functions the run calls (steps, event targets) by logical id, each signing as its own role.
+ * Each invocation runs in simulated time (simulated-time.ts): from its timeline's time, its sleeps
+ * counted against its template timeout; past it, it dies with `Sandbox.Timedout` as in Lambda.
+ */
 function bindFunctions(
   assembly: LocalAssembly,
   overrides: Record<string, string>,
   restorers: (() => void)[],
   iam: IamGate,
+  clock: InvocationClock,
 ): Record<string, LocalHandler> {
   const used = new Set([
     ...Object.values(assembly.taskFunctions).map((fn) => fn.logicalId),
@@ -301,7 +349,7 @@ function bindFunctions(
           credentials: iam.credentialsFor(fn.logicalId),
           onResponse: (commandName, output) => iam.observeResponse(fn.logicalId, commandName, output),
         });
-        return [fn.logicalId, (input: unknown) => handler(input, lambdaContext(fn.logicalId, randomUUID()))];
+        return [fn.logicalId, inSimulatedTime(fn, handler, clock)];
       }),
   );
 }
@@ -314,7 +362,7 @@ function stepHandlers(
   assembly: LocalAssembly,
   functionHandlers: Record<string, LocalHandler>,
   sfn: StepFunctionsStandIn,
-  flowWaits: FlowWaitEmulation,
+  waits: { flows: FlowWaitEmulation; statements: StatementWaitEmulation },
 ): Record<string, LocalHandler> {
   const handlers = Object.fromEntries(
     Object.entries(assembly.taskFunctions).map(([stateName, fn]) => [
@@ -326,15 +374,18 @@ function stepHandlers(
     const register = handlers[stateName];
     handlers[stateName] = async (input: unknown) => {
       // `lambda:invoke.waitForTaskToken` hands the function its Parameters' Payload.
-      const request = (input as { Payload: { state: ObjectState } }).Payload;
-      const { token, answer } = sfn.issueToken(request.state.plan.objectName);
+      const request = (input as { Payload: { state?: ObjectState } & Partial<StatementWaitRequest> }).Payload;
+      const label = request.state?.plan.objectName ?? request.objectName ?? stateName;
+      const { token, answer } = sfn.issueToken(label);
       try {
         await register({ ...request, taskToken: token });
       } catch (error) {
         sfn.timeOut(token, 'States.Timeout'); // the task failed: its token answers nothing more
         throw error;
       }
-      return flowWaits.wait(token, answer, request.state);
+      // A flow's run (AwaitFlowRun) or a slow statement (Await…Statement), each in simulated time.
+      if (request.wait) return waits.statements.wait(token, answer, request as StatementWaitRequest);
+      return waits.flows.wait(token, answer, request.state as ObjectState);
     };
   }
   return handlers;
@@ -349,14 +400,4 @@ function sweepMinutesOf(assembly: LocalAssembly): number {
   if (rates.length !== 1)
     throw new Error(`Expected one rate(N minutes) rule with a function target, found ${rates.length}`);
   return rates[0];
-}
-
-/** The flow wait's HeartbeatSeconds, from the definition. */
-function heartbeatSecondsOf(assembly: LocalAssembly): number {
-  const seconds = [...walkStates(assembly.definition)]
-    .filter(({ name }) => assembly.tokenTasks.includes(name))
-    .map(({ state }) => state.HeartbeatSeconds as number | undefined);
-  if (seconds.length !== 1 || seconds[0] === undefined)
-    throw new Error('Expected one token task with HeartbeatSeconds');
-  return seconds[0];
 }

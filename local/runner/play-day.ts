@@ -10,6 +10,7 @@ import {
   runExecution,
 } from './run-execution';
 import type { ScenarioDay } from './scenario';
+import { onTimeline, Timeline } from './simulated-time';
 import { applyChanges } from './source-changes';
 
 /** What every day of a run plays on. */
@@ -60,19 +61,23 @@ export async function playDay(
   const executionName = redrive ? previous.executionName : `day-${index + 1}-${day.date}`;
   const executionArn = localExecutionArn(executionName);
   services.sfn.setExecutionStatus(executionArn, 'RUNNING');
-  const outcome = await runExecution(stage.machine, redrive ? redrive.failedAt.input : day.input, {
-    ...(redrive ? { redrive } : {}),
-    executionName,
-    startTime,
-    onStep: (objectName, step) => {
-      if (step === 'StartExtract' && day.midRunChanges) {
-        clock.tick();
-        applyChanges(org, day.midRunChanges, objectName);
-      }
-      const label = STEP_LABELS[step];
-      if (label) progress({ type: 'step', date: day.date, objectName, step: label });
-    },
-  });
+  // The execution's own timeline: its steps' waits (slow statements, flows) move it, not the clock.
+  const timeline = new Timeline(startTime.getTime());
+  const outcome = await onTimeline(timeline, () =>
+    runExecution(stage.machine, redrive ? redrive.failedAt.input : day.input, {
+      ...(redrive ? { redrive } : {}),
+      executionName,
+      startTime,
+      onStep: (objectName, step) => {
+        if (step === 'StartExtract' && day.midRunChanges) {
+          clock.tick();
+          applyChanges(org, day.midRunChanges, objectName);
+        }
+        const label = STEP_LABELS[step];
+        if (label) progress({ type: 'step', date: day.date, objectName, step: label });
+      },
+    }),
+  );
   services.sfn.setExecutionStatus(executionArn, outcome.status);
   // AWS keeps one history per execution: a redrive's events follow the failed attempt's.
   const parentHistory = redrive ? previous.parentHistory + outcome.history.parent : outcome.history.parent;
@@ -83,12 +88,15 @@ export async function playDay(
     outcome,
     parentHistory,
     flowsRemaining: services.appflow.flowCount(),
+    lambdaSeconds: services.lambdaSeconds(),
     calls: {
       appflow: services.appflow.calls.slice(appflowCallsBefore),
       redshift: services.redshift.calls.slice(redshiftCallsBefore),
     },
   });
   progress({ type: 'day-finished', index, total: stage.totalDays, day: report });
+  // The next day starts after this execution ended, however long its waits took.
+  moveClockTo(clock, new Date(Math.max(timeline.now(), clock.now().getTime())).toISOString());
   clock.tick(60_000);
   return {
     report,

@@ -38,6 +38,11 @@ export interface LocalRunOptions {
    * bench turns it off, to time runs bigger than the design allows. @default true
    */
   enforcePayloadLimit?: boolean;
+  /**
+   * Simulated seconds a warehouse statement takes, by its SQL, where the bench wants one kind of
+   * statement slow (a 10-minute CALL); a day's `statementSeconds` applies otherwise. @default none
+   */
+  statementSeconds?: (sql: string) => number | undefined;
 }
 
 /** The live stand-ins of a finished run, for tools that talk to them as to AWS and Salesforce. */
@@ -81,6 +86,7 @@ export async function runScenario(
     const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
     const org = new SourceOrg(clock);
     defineSourceObjects(org, scenario, connectorProfiles);
+    let today: Scenario['days'][number] | undefined;
     services = await startLocalServices({
       scenario,
       config,
@@ -90,6 +96,8 @@ export async function runScenario(
       clock,
       org,
       logLevel: options.logLevel,
+      currentDay: () => today,
+      ...(options.statementSeconds ? { statementSeconds: options.statementSeconds } : {}),
     });
     const stage: DayStage = {
       clock,
@@ -109,6 +117,7 @@ export async function runScenario(
     const report: LocalReport = { days: [] };
     let previous = NO_EXECUTION;
     for (const [index, day] of scenario.days.entries()) {
+      today = day;
       const played = await playDay(stage, day, index, previous);
       report.days.push(played.report);
       previous = played.execution;

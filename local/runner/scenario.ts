@@ -118,6 +118,13 @@ export const scenarioSchema = z
           /** Objects whose end-of-run event arrives twice, the second after the wait ended (changes nothing). */
           duplicateFlowEvents: z.array(z.string()).optional(),
           /**
+           * DESIGN.md (issue 19): simulated seconds every warehouse statement of the day takes
+           * before it finishes; the functions' waits and timeouts play out in simulated time.
+           */
+          statementSeconds: z.number().min(0).optional(),
+          /** Objects whose statements' end events (the Data API's, WithEvent) are lost: waits run to their timeout. */
+          dropStatementEvents: z.array(z.string()).optional(),
+          /**
            * Redrive the previous day's failed execution (RedriveExecution) instead of starting one:
            * it continues from the state it failed in; `input` is then not used.
            */

@@ -28,9 +28,37 @@ import {
   validateSqlParameters,
 } from './sql-parameters';
 
+/**
+ * Simulated time for statements (issue 19): a statement takes `statementSeconds()` of the caller's
+ * simulated time before the Data API says it ended, however fast PGlite ran it. The caller's time
+ * is the `x-local-simulated-now` header the local run's function clients send (epoch ms); a caller
+ * without one (a tool, a test) is at `now()`.
+ */
+export interface StatementTime {
+  /** Simulated seconds the statement (its SQL as sent) takes. */
+  statementSeconds(sql: string): number;
+  now(): number;
+}
+
+/** The header that carries the calling function's simulated time (local run only). */
+export const SIMULATED_NOW_HEADER = 'x-local-simulated-now';
+
+/** The Data API's end-of-statement event (EventBridge detail), for statements sent WithEvent. */
+export interface StatementEndedDetail {
+  principal: string;
+  statementName?: string;
+  statementId: string;
+  redshiftQueryId: number;
+  state: 'FINISHED' | 'FAILED' | 'ABORTED';
+  rows: number;
+  expireAt: number;
+}
+
 export interface RedshiftDataStandInOptions extends StandInChecksOptions {
   db: PGlite;
   faults: FaultInjector;
+  /** Statements take simulated time. @default none: a statement's status is PGlite's, as it runs */
+  time?: StatementTime;
   /** Source object names, to narrow faults to the statements that mention one of them. */
   objectNames?: () => string[];
   /** Rows per GetStatementResult page, so callers must follow NextToken. @default 1000 */
@@ -100,6 +128,13 @@ interface Statement {
 interface TopLevelStatement extends Statement {
   target: ConnectionTarget;
   statementName?: string;
+  withEvent: boolean;
+  /** Simulated: when the caller submitted it, and when it ends for callers (epoch ms). */
+  submittedAtMs: number;
+  readyAtMs: number;
+  /** Resolves when PGlite has run it (or it failed, or was aborted). */
+  ran: Promise<void>;
+  markRan: () => void;
 }
 
 const REDSHIFT_PID = 1073807432;
@@ -255,7 +290,7 @@ export class RedshiftDataStandIn {
   private async handle(request: ServiceRequest): Promise<ServiceResponse> {
     const operation = awsJson.operationOf(request);
     try {
-      return awsJson.ok(this.dispatch(operation, request.body));
+      return awsJson.ok(await this.dispatch(operation, request.body, this.callerNow(request)));
     } catch (error) {
       if (error instanceof ServiceError) {
         return awsJson.error(error);
@@ -264,16 +299,16 @@ export class RedshiftDataStandIn {
     }
   }
 
-  private dispatch(operation: string, body: JsonObject): JsonObject {
+  private async dispatch(operation: string, body: JsonObject, callerNow: number): Promise<JsonObject> {
     switch (operation) {
       case 'ExecuteStatement':
-        return this.executeStatement(body);
+        return this.executeStatement(body, callerNow);
       case 'BatchExecuteStatement':
-        return this.batchExecuteStatement(body);
+        return this.batchExecuteStatement(body, callerNow);
       case 'DescribeStatement':
-        return this.describeStatement(body);
+        return this.describeStatement(body, callerNow);
       case 'GetStatementResult':
-        return this.getStatementResult(body);
+        return this.getStatementResult(body, callerNow);
       case 'CancelStatement':
         return this.cancelStatement(body);
       default:
@@ -417,7 +452,57 @@ export class RedshiftDataStandIn {
     };
   }
 
-  private executeStatement(body: JsonObject): JsonObject {
+  /** What a submission adds to a statement: its name, event, simulated times and completion. */
+  private topLevelFields(body: JsonObject, callerNow: number, sql: string) {
+    let markRan: () => void = () => undefined;
+    const ran = new Promise<void>((resolve) => {
+      markRan = resolve;
+    });
+    const seconds = this.opts.time?.statementSeconds(sql) ?? 0;
+    return {
+      statementName: optionalString(body, 'StatementName'),
+      withEvent: body.WithEvent === true,
+      submittedAtMs: callerNow,
+      readyAtMs: callerNow + seconds * 1000,
+      ran,
+      markRan,
+    };
+  }
+
+  /** The caller's simulated time (its header), or the stand-in's own clock. */
+  private callerNow(request: ServiceRequest): number {
+    const header = request.headers[SIMULATED_NOW_HEADER];
+    const sent = Number(Array.isArray(header) ? header[0] : header);
+    return Number.isFinite(sent) && sent > 0 ? sent : (this.opts.time?.now() ?? Date.now());
+  }
+
+  /**
+   * A statement's simulated end, for the local run's statement waits: when it ends for callers,
+   * and its end event once PGlite has run it (undefined for a statement sent without WithEvent).
+   */
+  statementEnd(id: string): { readyAtMs: number; event: () => Promise<StatementEndedDetail | undefined> } {
+    const statement = this.statements.get(id) as TopLevelStatement | undefined;
+    if (!statement || statement.isSubStatement)
+      throw new Error(`No statement ${id} in the Data API stand-in`);
+    return {
+      readyAtMs: statement.readyAtMs,
+      event: async () => {
+        await statement.ran;
+        if (!statement.withEvent) return undefined;
+        return {
+          principal: 'arn:aws:sts::000000000000:assumed-role/local/function',
+          ...(statement.statementName ? { statementName: statement.statementName } : {}),
+          statementId: statement.id,
+          redshiftQueryId: statement.redshiftQueryId,
+          state: statement.status as StatementEndedDetail['state'],
+          rows: Math.max(0, statement.resultRows),
+          expireAt: Math.floor(statement.updatedAt.getTime() / 1000) + 24 * 3600,
+        };
+      },
+    };
+  }
+
+  private executeStatement(body: JsonObject, callerNow: number): JsonObject {
     this.admit('ExecuteStatement', typeof body.Sql === 'string' ? [body.Sql] : [], parameterValues(body));
     const sql = requiredString(body, 'Sql');
     this.checkStatementSize(sql);
@@ -430,14 +515,14 @@ export class RedshiftDataStandIn {
     const statement: TopLevelStatement = {
       ...this.newStatement(randomUUID(), sql, parameters, false),
       target,
-      statementName: optionalString(body, 'StatementName'),
+      ...this.topLevelFields(body, callerNow, sql),
     };
     this.register(statement, body);
     this.enqueue(() => this.runSingle(statement));
     return this.submittedResponse(statement);
   }
 
-  private batchExecuteStatement(body: JsonObject): JsonObject {
+  private batchExecuteStatement(body: JsonObject, callerNow: number): JsonObject {
     const sentSqls = Array.isArray(body.Sqls)
       ? body.Sqls.filter((sql): sql is string => typeof sql === 'string')
       : [];
@@ -474,7 +559,7 @@ export class RedshiftDataStandIn {
     const batch: TopLevelStatement = {
       ...this.newStatement(id, sqlTexts.join(';\n'), [], false),
       target,
-      statementName: optionalString(body, 'StatementName'),
+      ...this.topLevelFields(body, callerNow, sqlTexts.join(';\n')),
       subStatements,
     };
     this.register(batch, body);
@@ -518,6 +603,7 @@ export class RedshiftDataStandIn {
     statement.updatedAt = new Date();
     statement.durationNs =
       statement.startedAtMs === undefined ? 0 : (Date.now() - statement.startedAtMs) * 1_000_000;
+    if (!statement.isSubStatement) (statement as TopLevelStatement).markRan?.();
   }
 
   private recordResult(statement: Statement, result: Results<Record<string, unknown>>): void {
@@ -679,9 +765,41 @@ export class RedshiftDataStandIn {
     };
   }
 
-  private describeStatement(body: JsonObject): JsonObject {
+  /**
+   * With simulated time, a statement runs until the caller's time reaches its end; from then on
+   * the caller sees what PGlite made of it (waiting for PGlite if it is still at work: its speed
+   * is not part of the simulation).
+   */
+  private async simulatedStatus(statement: Statement, callerNow: number): Promise<'RUNNING' | 'ENDED'> {
+    if (!this.opts.time) return 'ENDED';
+    const topLevel = this.topLevelOf(statement);
+    if (callerNow < topLevel.readyAtMs) return 'RUNNING';
+    await topLevel.ran;
+    return 'ENDED';
+  }
+
+  private async describeStatement(body: JsonObject, callerNow: number): Promise<JsonObject> {
     const statement = this.admitForStatement('DescribeStatement', body);
     const topLevel = this.topLevelOf(statement);
+    if ((await this.simulatedStatus(statement, callerNow)) === 'RUNNING') {
+      const running = (one: Statement) => ({
+        ...this.statementDetails(one),
+        Status: 'STARTED',
+        Error: undefined,
+        HasResultSet: false,
+        ResultRows: -1,
+        ResultSize: -1,
+        Duration: (callerNow - topLevel.submittedAtMs) * 1_000_000,
+      });
+      return {
+        ...running(statement),
+        ...topLevel.target,
+        RedshiftPid: REDSHIFT_PID,
+        QueryParameters: statement.parameters.length > 0 ? statement.parameters : undefined,
+        SubStatements: statement.subStatements?.map(running),
+        ResultFormat: 'JSON',
+      };
+    }
     return {
       ...this.statementDetails(statement),
       ...topLevel.target,
@@ -697,8 +815,11 @@ export class RedshiftDataStandIn {
     return this.statements.get(topLevelId) as TopLevelStatement;
   }
 
-  private getStatementResult(body: JsonObject): JsonObject {
+  private async getStatementResult(body: JsonObject, callerNow: number): Promise<JsonObject> {
     const statement = this.admitForStatement('GetStatementResult', body);
+    if ((await this.simulatedStatus(statement, callerNow)) === 'RUNNING') {
+      throw validationError('Query has not finished (status STARTED); its result is not available');
+    }
     if (statement.subStatements) {
       throw validationError(
         `Statement ${statement.id} is a batch: ask for the result of a sub-statement (${statement.id}:1, …)`,

@@ -173,13 +173,16 @@ function actionsOf(pipeline: BuiltPipeline, functionLogicalId: string): string[]
  * plus the Data API's read of the secret it is given.
  */
 const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
+  // One batch (the sources' schemas and the procedure check) and its result; the quota guard rewrites the plan.
   Precheck: {
     path: ['PrecheckFunction'],
     actions: [
       'appflow:DescribeConnectorProfiles',
+      'redshift-data:BatchExecuteStatement',
       'redshift-data:DescribeStatement',
-      'redshift-data:ExecuteStatement',
       'redshift-data:GetStatementResult',
+      's3:GetObject',
+      's3:PutObject',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ],
@@ -242,13 +245,31 @@ const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
   FinishObject: { path: ['FinishObjectFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
   RecordFailure: { path: ['RecordFailureFunction'], actions: ['appflow:DeleteFlow', 'dynamodb:UpdateItem'] },
   RunReport: { path: ['RunReportFunction'], actions: ['events:PutEvents', 's3:GetObject', 's3:PutObject'] },
+  // Stores its token and, when the statement's end came first, answers the task at once.
+  AwaitStatement: {
+    path: ['AwaitStatementFunction'],
+    actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess'],
+  },
+  StatementEnded: {
+    path: ['StatementEndedFunction'],
+    actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess'],
+  },
+  // One role for both (the Data API lets only a statement's own role look at it): its actions are both's.
   ApplyWarehouseSql: {
     path: ['WarehouseSchema', 'ApplyFunction'],
-    actions: ['redshift-data:BatchExecuteStatement', 'secretsmanager:GetSecretValue'],
+    actions: [
+      'redshift-data:BatchExecuteStatement',
+      'redshift-data:DescribeStatement',
+      'secretsmanager:GetSecretValue',
+    ],
   },
   ApplyWarehouseSqlStatus: {
     path: ['WarehouseSchema', 'StatusFunction'],
-    actions: ['redshift-data:DescribeStatement'],
+    actions: [
+      'redshift-data:BatchExecuteStatement',
+      'redshift-data:DescribeStatement',
+      'secretsmanager:GetSecretValue',
+    ],
   },
 };
 
@@ -531,7 +552,7 @@ describe.each(['dev', 'prod'])('%s: warehouse schema custom resource', (env) => 
     expect(schema().properties.SqlSha256).toEqual(expect.stringMatching(/^[0-9a-f]{64}$/));
   });
 
-  test("the provider's onEvent function submits the batch; isComplete only describes onEvent's statements", () => {
+  test("the provider's onEvent function submits the batch; isComplete, the same role, only describes that role's statements", () => {
     const pipeline = built[env];
     const config = pipeline.config;
     const serviceToken = flatten(schema().properties.ServiceToken);
@@ -550,11 +571,14 @@ describe.each(['dev', 'prod'])('%s: warehouse schema custom resource', (env) => 
         .flatMap((statement) => statement.resources);
     expect(resourcesOf(onEvent, 'redshift-data:BatchExecuteStatement')).toEqual([warehouseTargetArn(config)]);
     expect(resourcesOf(onEvent, 'secretsmanager:GetSecretValue')).toEqual([secretArnPattern(config)]);
-    expect(resourcesOf(onEvent, 'redshift-data:DescribeStatement')).toEqual([]);
 
-    const onEventRole = flatten(pipeline.template.toJSON().Resources[onEvent].Properties.Role as Intrinsic)
-      .slice(2, -1)
-      .replace(/\.Arn$/, '');
+    // One role for both (issue 19): the Data API lets only the role that submitted a statement describe it.
+    const roleOf = (fn: string) =>
+      flatten(pipeline.template.toJSON().Resources[fn].Properties.Role as Intrinsic)
+        .slice(2, -1)
+        .replace(/\.Arn$/, '');
+    const onEventRole = roleOf(onEvent);
+    expect(roleOf(isComplete)).toBe(onEventRole);
     const describes = statementsOfFunction(pipeline, isComplete).filter((statement) =>
       statement.actions.includes('redshift-data:DescribeStatement'),
     );

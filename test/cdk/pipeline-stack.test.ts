@@ -21,6 +21,7 @@ interface LambdaProperties {
   LoggingConfig?: { LogGroup?: unknown; LogFormat?: string };
   Environment?: { Variables: Record<string, unknown> };
   Code: { S3Key?: string };
+  Timeout?: number;
 }
 
 let dev: BuiltPipeline;
@@ -44,6 +45,8 @@ const EXPECTED_FUNCTIONS = [
   'AwaitFlowRunFunction',
   'PollFlowFunction',
   'FlowRunEndedFunction',
+  'AwaitStatementFunction',
+  'StatementEndedFunction',
   'ConsolidateFunction',
   'FinishObjectFunction',
   'RecordFailureFunction',
@@ -68,8 +71,8 @@ const assetDirOf = (fn: PipelineFunction) => {
 
 describe('control table', () => {
   test('is keyed by objectName (HASH, string), pay-per-request, with point-in-time recovery', () => {
-    // The control table and the flow waits' token table.
-    dev.template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    // The control table and the token tables of the flow waits and the statement waits.
+    dev.template.resourceCountIs('AWS::DynamoDB::Table', 3);
     dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'objectName', KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: 'objectName', AttributeType: 'S' }],
@@ -288,6 +291,53 @@ describe('flow run waits (event-driven completion)', () => {
     const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild('StartExtractFunction')))
       .Environment?.Variables;
     expect(variables?.FLOW_TIMEOUT_MINUTES).toBe(String(dev.config.flowTimeoutMinutes));
+  });
+});
+
+describe('statement waits (a slow warehouse)', () => {
+  const endedFunction = () => ({
+    'Fn::GetAtt': [logicalIdOf(dev.stack.node.findChild('StatementEndedFunction')), 'Arn'],
+  });
+
+  test("the Data API's end-of-statement events of the pipeline's statements go to StatementEnded", () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.redshift-data'],
+        'detail-type': ['Redshift Data Statement Status Change'],
+        detail: { statementName: [{ prefix: `${dev.config.flowNamePrefix}-` }] },
+      },
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: endedFunction() })],
+    });
+  });
+
+  test('the tokens live in their own table keyed by statement id, expiring by TTL', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'statementId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  test.each([
+    ['PrecheckFunction', 120],
+    ['LoadObjectsFunction', 120],
+    ['StartExtractFunction', 120],
+    ['ConsolidateFunction', 120],
+    ['AwaitStatementFunction', 30],
+    ['StatementEndedFunction', 30],
+    ['FlowRunEndedFunction', 300],
+    ['FinishObjectFunction', 60],
+  ])("%s's timeout (%i s) fits what it does: the warehouse's waits hand over within it", (id, seconds) => {
+    expect(lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild(id))).Timeout).toBe(seconds);
+  });
+
+  test('the functions that wait on the flow learn the longest heartbeat the sweep keeps alive', () => {
+    for (const id of ['StartExtractFunction', 'PollFlowFunction']) {
+      const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild(id))).Environment
+        ?.Variables;
+      expect({ id, heartbeat: variables?.FLOW_WAIT_HEARTBEAT_SECONDS }).toEqual({ id, heartbeat: '3600' });
+    }
   });
 });
 

@@ -99,7 +99,21 @@ describe('map over objects', () => {
 
   test('reads the objects LoadObjects planned from the run-state bucket, not from the state', () => {
     const { name, state } = mapOf(definitions.dev);
-    expect(definitions.dev.States.LoadObjects.Next).toBe(name);
+    const top = definitions.dev.States;
+    // Planned first; only a plan with objects asks its dependencies (the precheck), then the Map.
+    expect(definitions.dev.StartAt).toBe('LoadObjects');
+    expect(top.LoadObjects.Next).toBe('AnyObjectsToRun?');
+    expect(top['AnyObjectsToRun?'].Choices).toContainEqual({
+      Variable: '$.plan.objectCount',
+      NumericGreaterThan: 0,
+      Next: 'Precheck',
+    });
+    expect(top.Precheck.Next).toBe('PrecheckDone?');
+    expect(top['PrecheckDone?'].Choices).toContainEqual({
+      Variable: '$.plan.objectCount',
+      NumericGreaterThan: 0,
+      Next: name,
+    });
     expect(state.ItemsPath).toBeUndefined();
     expect(state).toMatchObject({
       ItemReader: {
@@ -129,11 +143,16 @@ describe('map over objects', () => {
 
   test('a child that fails uncaught does not fail the Map Run: ReportRun reports it', () => {
     expect(mapOf(definitions.dev).state.ToleratedFailurePercentage).toBe(100);
-    expect(definitions.dev.States.ReportRun.Parameters).toEqual({
-      'run.$': '$.run',
-      'plan.$': '$.plan',
-      'mapRun.$': '$.mapRun',
-    });
+    // ReportRun takes the whole state: `mapRun` is there after the Map and absent when it was skipped.
+    expect(definitions.dev.States.ReportRun.Parameters).toBeUndefined();
+    expect(definitions.dev.States.ReportRun.Resource).toEqual(expect.any(String));
+  });
+
+  test('a plan with no objects (every row rejected, nothing due, every object held back) skips the Map', () => {
+    const top = definitions.dev.States;
+    // AWS does not document a ResultWriter manifest for a Map Run over zero items: none is started.
+    expect(top['AnyObjectsToRun?'].Default).toBe('ReportRun');
+    expect(top['PrecheckDone?'].Default).toBe('ReportRun');
   });
 
   test('runs every object as a Standard child execution: the parent history stays flat in the number of objects', () => {
@@ -176,8 +195,12 @@ describe('task retries and timeouts', () => {
     expect(tasks().map(([name]) => name)).toEqual(
       expect.arrayContaining([
         'LoadObjects',
+        'Precheck',
+        'AwaitPrecheckStatement',
         'StartExtract',
+        'AwaitExtractStatement',
         'PollFlow',
+        'AwaitConsolidationStatement',
         'Consolidate',
         'FinishObject',
         'RecordFailure',
@@ -186,14 +209,61 @@ describe('task retries and timeouts', () => {
     );
   });
 
-  test('every Task has a TimeoutSeconds, or (the flow wait) a TimeoutSecondsPath', () => {
+  test('every Task has a TimeoutSeconds, or (the token waits) a TimeoutSecondsPath', () => {
     for (const [name, task] of tasks()) {
       if (name === 'AwaitFlowRun') {
         expect(task.TimeoutSecondsPath).toEqual(expect.stringMatching(/^\$\.flow\./));
         continue;
       }
+      if (/^Await\w+Statement$/.test(name)) {
+        expect(task.TimeoutSecondsPath).toBe('$.waiting.timeoutSeconds');
+        continue;
+      }
       expect({ name, timeout: typeof task.TimeoutSeconds }).toEqual({ name, timeout: 'number' });
       expect(task.TimeoutSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  test("a Lambda task's timeout outlasts its function's, so the function's own timeout (Sandbox.Timedout) decides", () => {
+    const functions = built.dev.template.findResources('AWS::Lambda::Function');
+    const timeoutOf = (prefix: string) => {
+      const ids = Object.keys(functions).filter((id) => id.startsWith(prefix));
+      expect({ prefix, found: ids.length }).toEqual({ prefix, found: 1 });
+      return (functions[ids[0]].Properties as { Timeout: number }).Timeout;
+    };
+    const invoked = (state: string) =>
+      state === 'ReportRun'
+        ? 'RunReportFunction'
+        : /^Await\w+Statement$/.test(state)
+          ? 'AwaitStatementFunction'
+          : `${state}Function`;
+    for (const [name, task] of tasks()) {
+      if (task.TimeoutSeconds === undefined) continue;
+      expect({ name, taskTimeout: task.TimeoutSeconds }).toEqual({
+        name,
+        taskTimeout: timeoutOf(invoked(name)) + 30,
+      });
+    }
+  });
+
+  test('a function that died (Lambda.Unknown, Sandbox.Timedout) is retried on every idempotent step, never on ReportRun', () => {
+    for (const [name, task] of tasks()) {
+      const retried = (task.Retry ?? []).flatMap((retry) => retry.ErrorEquals);
+      const expected = name === 'ReportRun' ? 'no' : 'yes';
+      expect({
+        name,
+        died: retried.includes('Sandbox.Timedout') && retried.includes('Lambda.Unknown') ? 'yes' : 'no',
+      }).toEqual({
+        name,
+        died: expected,
+      });
+    }
+  });
+
+  test('no Task retries WarehouseConflict: the step resubmitted the statement already, and a retry would only walk the same failed ones', () => {
+    for (const [name, task] of tasks()) {
+      const retried = (task.Retry ?? []).flatMap((retry) => retry.ErrorEquals);
+      expect({ name, conflict: retried.includes('WarehouseConflict') }).toEqual({ name, conflict: false });
     }
   });
 
@@ -227,7 +297,8 @@ describe('event-driven flow wait', () => {
 
   test('StartExtract leads to AwaitFlowRun, a Lambda task that waits for its task token', () => {
     const perObject = states('dev');
-    expect(perObject.StartExtract.Next).toBe('AwaitFlowRun');
+    expect(perObject.StartExtract.Next).toBe('ExtractStarted?');
+    expect(perObject['ExtractStarted?'].Default).toBe('AwaitFlowRun');
     const wait = perObject.AwaitFlowRun;
     expect(wait.Resource).toEqual(expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/));
     const parameters = wait.Parameters as { Payload: Record<string, unknown> };
@@ -243,7 +314,9 @@ describe('event-driven flow wait', () => {
       const wait = states(env).AwaitFlowRun;
       expect(wait.TimeoutSecondsPath).toBe('$.flow.waitTimeoutSeconds');
       expect(wait.TimeoutSeconds).toBeUndefined();
-      expect(wait.HeartbeatSeconds).toBe(3600);
+      // From the state too: the heartbeat must stay below the timeout, which shrinks after a fallback.
+      expect(wait.HeartbeatSecondsPath).toBe('$.flow.heartbeatSeconds');
+      expect(wait.HeartbeatSeconds).toBeUndefined();
       // Order matters: States.Timeout also matches a heartbeat timeout.
       expect(wait.Catch).toEqual([
         { ErrorEquals: ['States.HeartbeatTimeout'], Next: 'PollFlow', ResultPath: null },
@@ -282,20 +355,55 @@ describe('event-driven flow wait', () => {
     expect(consolidate).toBeGreaterThan(emptyRun);
   });
 
-  test('a finished consolidation leads to FinishObject; a long one is bounded too', () => {
+  test('a finished consolidation leads to FinishObject; a long statement is waited on by its end event', () => {
     const perObject = states('dev');
     expect(perObject.Consolidate.Next).toBe('ConsolidationFinished?');
     const choice = perObject['ConsolidationFinished?'];
-    expect(choice.Choices).toContainEqual(expect.objectContaining({ Next: 'FinishObject' }));
-    expect(choice.Choices).toContainEqual(
-      expect.objectContaining({
-        NumericGreaterThanEquals: expect.any(Number),
-        Next: 'ConsolidationTimedOut',
-      }),
-    );
-    expect(perObject.ConsolidationTimedOut).toMatchObject({ ResultPath: '$.error', Next: 'RecordFailure' });
-    expect(perObject.WaitForConsolidation).toMatchObject({ Type: 'Wait', Next: 'Consolidate' });
-    expect(perObject.WaitForConsolidation.SecondsPath).toEqual(expect.any(String));
+    expect(choice.Choices).toContainEqual({
+      Variable: '$.consolidation.state',
+      StringEquals: 'FINISHED',
+      Next: 'FinishObject',
+    });
+    expect(choice.Default).toBe('AwaitConsolidationStatement');
+    // No Wait state polls the warehouse: the statement's end event answers a task token.
+    expect(Object.values(perObject).filter((state) => state.Type === 'Wait')).toEqual([]);
+  });
+
+  test.each([
+    ['StartExtract', 'AwaitExtractStatement'],
+    ['Consolidate', 'AwaitConsolidationStatement'],
+  ])(
+    '%s hands a statement that outlived its budget to %s, and runs again when it ends or the wait times out',
+    (step, wait) => {
+      const perObject = states('dev');
+      const task = perObject[wait];
+      expect(task.Resource).toEqual(expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/));
+      expect((task.Parameters as { Payload: Record<string, unknown> }).Payload).toEqual({
+        'taskToken.$': '$$.Task.Token',
+        'wait.$': '$.waiting',
+        'objectName.$': '$.plan.objectName',
+      });
+      // The answer says only "look now": the step reads the statement's outcome itself.
+      expect(task.ResultPath).toBeNull();
+      expect(task.Next).toBe(step);
+      expect(task.Catch).toEqual([
+        { ErrorEquals: ['States.Timeout'], Next: step, ResultPath: null },
+        { ErrorEquals: ['States.ALL'], Next: 'RecordFailure', ResultPath: '$.error' },
+      ]);
+    },
+  );
+
+  test('the precheck waits on its statement the same way, in the parent', () => {
+    const top = definitions.dev.States;
+    expect(top['PrecheckDone?'].Choices?.[0]).toEqual({
+      Variable: '$.waiting',
+      IsPresent: true,
+      Next: 'AwaitPrecheckStatement',
+    });
+    expect(top.AwaitPrecheckStatement).toMatchObject({
+      Next: 'Precheck',
+      TimeoutSecondsPath: '$.waiting.timeoutSeconds',
+    });
   });
 });
 
@@ -415,13 +523,15 @@ describe('graph', () => {
     },
   );
 
-  test('the only loops go back through a Choice: the flow wait (bounded by its deadline) and the consolidation poll', () => {
+  test('the only loops go back through a Choice: the flow wait (bounded by its deadline) and the statement waits', () => {
     const perObject = mapOf(definitions.dev).processor.States;
-    // Drop the Choice → Wait default edges: what remains must be acyclic.
+    // Drop the edges out of the waits (token tasks): what remains must be acyclic.
     const edges = (name: string) =>
-      successors(perObject[name]).filter(
-        (next) => !(perObject[name].Type === 'Choice' && perObject[name].Default === next),
-      );
+      /^Await\w*Statement$|^AwaitFlowRun$/.test(name)
+        ? []
+        : successors(perObject[name]).filter(
+            (next) => !(perObject[name].Type === 'Choice' && perObject[name].Default === next),
+          );
     const visiting = new Set<string>();
     const done = new Set<string>();
     const cycles: string[] = [];
@@ -438,8 +548,10 @@ describe('graph', () => {
     };
     for (const name of Object.keys(perObject)) visit(name, []);
     expect(cycles).toEqual([]);
-    expect(perObject['ConsolidationFinished?'].Choices).toContainEqual(
-      expect.objectContaining({ NumericGreaterThanEquals: expect.any(Number) }),
+    // A statement wait loops only while its statement runs: each pass sleeps on the end event.
+    expect(perObject['ConsolidationFinished?'].Default).toBe('AwaitConsolidationStatement');
+    expect(perObject['ExtractStarted?'].Choices).toContainEqual(
+      expect.objectContaining({ Variable: '$.waiting', IsPresent: true, Next: 'AwaitExtractStatement' }),
     );
     expect(perObject['FlowFinished?'].Default).toBe('AwaitFlowRun');
     expect(perObject.AwaitFlowRun.TimeoutSecondsPath).toBe('$.flow.waitTimeoutSeconds');

@@ -18,6 +18,7 @@ Object.assign(process.env, {
   REDSHIFT_CONNECTOR_PROFILE: 'redshift-test',
   STAGING_BUCKET_NAME: 'staging-bucket-test',
   FLOW_TIMEOUT_MINUTES: '720',
+  FLOW_WAIT_HEARTBEAT_SECONDS: '3600',
 });
 const { claimOrTakeOver } =
   require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');

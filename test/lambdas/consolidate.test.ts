@@ -2,13 +2,14 @@ import {
   BatchExecuteStatementCommand,
   DescribeStatementCommand,
   ExecuteStatementCommand,
-  GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { ObjectState } from '../../lambdas/common/object-state';
 import type { ConsolidateDependencies } from '../../lambdas/consolidate';
+import { SPENT_BUDGET } from './support/budgets';
+import { FakeWarehouse } from './support/fake-warehouse';
 import { anAccountPlan, anObjectState } from './support/fixtures';
 
 Object.assign(process.env, {
@@ -17,6 +18,7 @@ Object.assign(process.env, {
   REDSHIFT_DATABASE: 'dev',
   REDSHIFT_SECRET_ID: 'redshift/admin',
   REDSHIFT_WORKGROUP_NAME: 'wg-test',
+  FLOW_NAME_PREFIX: 'saas2rs-test',
 });
 const { consolidate } = require('../../lambdas/consolidate') as typeof import('../../lambdas/consolidate');
 
@@ -26,55 +28,33 @@ const deps: ConsolidateDependencies = {
   redshift: new RedshiftDataClient({}),
   target: { database: 'dev', secretId: 'redshift/admin', workgroupName: 'wg-test' },
   layout: { stagingSchema: 'salesforce_incremental', finalSchema: 'salesforce' },
-  waitBudgetMs: 0,
+  // Each statement is looked at once; one still running is handed to the state machine.
+  budget: SPENT_BUDGET,
+  statementNamePrefix: 'saas2rs-test',
 };
 
-const CALL_ID = 'call-1';
-const AUDIT_ID = 'audit-1';
-const COUNT_ID = 'count-1';
+const CALL = /^CALL consolidate_object/;
+const AUDIT = /FROM public\.consolidation_audit/;
+const COUNT = /AS values_truncated/;
+const RUN_ID = 'run-2026-03-10';
+/** The first wait on a statement: 15 minutes, then the step looks itself. */
+const FIRST_WAIT_SECONDS = 15 * 60;
+const TRANSIENT =
+  'ERROR: 1023 DETAIL: Serializable isolation violation on table - 164038, transactions forming the cycle are: 5812, 5813';
 
-/** The CALL gets one id, the audit query another, the truncation count a third; the CALL's status is set per test. */
-function warehouseAnswers(callStatus: Record<string, unknown>, valuesTruncated = 0) {
-  redshiftMock.on(ExecuteStatementCommand).callsFake((input: { Sql?: string }) => ({
-    Id: input.Sql?.startsWith('CALL')
-      ? CALL_ID
-      : /values_truncated/.test(input.Sql ?? '')
-        ? COUNT_ID
-        : AUDIT_ID,
-  }));
-  redshiftMock.on(DescribeStatementCommand, { Id: CALL_ID }).resolves({ Id: CALL_ID, ...callStatus });
-  for (const id of [AUDIT_ID, COUNT_ID]) {
-    redshiftMock
-      .on(DescribeStatementCommand, { Id: id })
-      .resolves({ Id: id, Status: 'FINISHED', HasResultSet: true });
-  }
-  redshiftMock.on(GetStatementResultCommand, { Id: AUDIT_ID }).resolves({
-    ColumnMetadata: [
-      'rows_staged',
-      'duplicates_removed',
-      'rows_inserted',
-      'rows_updated',
-      'rows_unchanged',
-      'rows_deleted',
-      'rows_purged',
-    ].map((name) => ({ name })),
-    Records: [
-      [
-        { longValue: 120 },
-        { longValue: 20 },
-        { longValue: 95 },
-        { longValue: 30 },
-        { longValue: 4 },
-        { longValue: 5 },
-        { stringValue: '2' },
-      ],
-    ],
-  });
-  redshiftMock.on(GetStatementResultCommand, { Id: COUNT_ID }).resolves({
-    ColumnMetadata: [{ name: 'values_truncated' }],
-    Records: [[{ longValue: valuesTruncated }]],
-  });
-}
+/** The audit row of this run, as consolidate_object wrote it (rows_purged as Redshift's BIGINT text). */
+const AUDIT_ROW = {
+  columns: [
+    'rows_staged',
+    'duplicates_removed',
+    'rows_inserted',
+    'rows_updated',
+    'rows_unchanged',
+    'rows_deleted',
+    'rows_purged',
+  ],
+  rows: [[120, 20, 95, 30, 4, 5, '2']],
+};
 
 const FIGURES = {
   rowsStaged: 120,
@@ -107,14 +87,16 @@ const callsOf = (prefix: string) =>
     .commandCalls(ExecuteStatementCommand)
     .filter((call) => call.args[0].input.Sql?.startsWith(prefix));
 
+let warehouse: FakeWarehouse;
+
 beforeEach(() => {
   redshiftMock.reset();
+  warehouse = new FakeWarehouse(redshiftMock).answers(AUDIT, AUDIT_ROW);
 });
 
 describe('consolidate', () => {
-  test('calls consolidate_object with every value as a Data API parameter', async () => {
+  test('calls consolidate_object with every value as a Data API parameter, named, idempotent, with its end event', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
     const state = anObjectState({
       plan: anAccountPlan({
         primaryKey: 'ExternalId__c',
@@ -139,17 +121,16 @@ describe('consolidate', () => {
         { name: 'pk_column', value: 'externalid__c' },
         { name: 'cursor_column', value: 'lastmodifieddate' },
         { name: 'delete_mode', value: 'soft' },
-        { name: 'run_id', value: 'run-2026-03-10' },
+        { name: 'run_id', value: RUN_ID },
         { name: 'sync_mode', value: 'incremental' },
       ],
-      StatementName: 'consolidate-account-run-2026-03-10',
+      StatementName: `saas2rs-test-Account-consolidate-${RUN_ID}`,
+      ClientToken: expect.stringMatching(/^[0-9a-f]{64}$/),
+      WithEvent: true,
     });
   });
 
   test('names every placeholder of the CALL in its parameters, and nothing else', async () => {
-    // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
-
     // Act
     await consolidate(
       deps,
@@ -165,88 +146,29 @@ describe('consolidate', () => {
 
   test('returns the audit figures of this run when the CALL finishes within the Lambda', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
     const state = anObjectState();
 
     // Act
     const next = await consolidate(deps, state);
 
     // Assess
+    const [call] = warehouse.submittedMatching(CALL);
     expect(next).toEqual({
       ...state,
-      consolidation: {
-        statementId: CALL_ID,
-        state: 'FINISHED',
-        polls: 0,
-        nextWaitSeconds: 0,
-        figures: FIGURES,
-      },
+      consolidation: { state: 'FINISHED', statementId: call.id, figures: FIGURES },
     });
     const [audit] = callsOf('SELECT');
-    expect(audit.args[0].input.Sql).toMatch(/FROM public\.consolidation_audit/);
+    expect(audit.args[0].input.Sql).toMatch(AUDIT);
     expect(audit.args[0].input.Parameters).toEqual([
-      { name: 'run_id', value: 'run-2026-03-10' },
+      { name: 'run_id', value: RUN_ID },
       { name: 'final_schema', value: 'salesforce' },
       { name: 'table_name', value: 'account' },
     ]);
   });
 
-  test('hands a CALL still running to the Wait loop with its statement id', async () => {
-    // Prepare
-    warehouseAnswers({ Status: 'STARTED' });
-
-    // Act
-    const next = await consolidate(deps, anObjectState());
-
-    // Assess
-    expect(next.consolidation).toEqual({
-      statementId: CALL_ID,
-      state: 'RUNNING',
-      polls: 0,
-      nextWaitSeconds: 5,
-    });
-    expect(callsOf('SELECT')).toHaveLength(0);
-  });
-
-  test('a resumed call looks at the submitted statement again and never submits a second CALL', async () => {
-    // Prepare
-    warehouseAnswers({ Status: 'PICKED' });
-    const state = anObjectState({
-      consolidation: { statementId: CALL_ID, state: 'RUNNING', polls: 0, nextWaitSeconds: 5 },
-    });
-
-    // Act
-    const next = await consolidate(deps, state);
-
-    // Assess
-    expect(redshiftMock).not.toHaveReceivedCommand(ExecuteStatementCommand);
-    expect(redshiftMock).toHaveReceivedCommandWith(DescribeStatementCommand, { Id: CALL_ID });
-    expect(next.consolidation).toEqual({
-      statementId: CALL_ID,
-      state: 'RUNNING',
-      polls: 1,
-      nextWaitSeconds: 10,
-    });
-  });
-
-  test('a resumed call that finds the CALL finished reads the figures without submitting it again', async () => {
-    // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
-    const state = anObjectState({
-      consolidation: { statementId: CALL_ID, state: 'RUNNING', polls: 3, nextWaitSeconds: 40 },
-    });
-
-    // Act
-    const next = await consolidate(deps, state);
-
-    // Assess
-    expect(callsOf('CALL')).toHaveLength(0);
-    expect(next.consolidation).toMatchObject({ state: 'FINISHED', polls: 4, figures: { rowsInserted: 95 } });
-  });
-
   test("fails with StatementFailed carrying Redshift's own error text when the CALL FAILED", async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FAILED', Error: 'ERROR: Refusing identifier "Account;DROP"' });
+    warehouse.failsWith(CALL, 'ERROR: Refusing identifier "Account;DROP"');
 
     // Act
     const act = consolidate(deps, anObjectState());
@@ -256,31 +178,27 @@ describe('consolidate', () => {
       name: 'StatementFailed',
       message: 'Account: consolidate_object failed in Redshift: ERROR: Refusing identifier "Account;DROP"',
     });
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
   });
 
   test('fails with StatementFailed when the CALL was ABORTED', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'ABORTED' });
-    const state = anObjectState({
-      consolidation: { statementId: CALL_ID, state: 'RUNNING', polls: 2, nextWaitSeconds: 20 },
-    });
+    warehouse.aborts(CALL);
 
     // Act
-    const act = consolidate(deps, state);
+    const error = await consolidate(deps, anObjectState()).catch((caught: Error) => caught);
 
     // Assess
-    await expect(act).rejects.toMatchObject({
+    const [call] = warehouse.submittedMatching(CALL);
+    expect(error).toMatchObject({
       name: 'StatementFailed',
-      message: expect.stringContaining(`aborted in Redshift (statement ${CALL_ID})`),
+      message: expect.stringContaining(`aborted in Redshift (statement ${call.id})`),
     });
   });
 
   test('counts zeros when the audit has no row for this run', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
-    redshiftMock
-      .on(GetStatementResultCommand, { Id: AUDIT_ID })
-      .resolves({ ColumnMetadata: [], Records: [] });
+    warehouse.answers(AUDIT, { columns: [], rows: [] });
 
     // Act
     const next = await consolidate(deps, anObjectState());
@@ -300,7 +218,6 @@ describe('consolidate', () => {
 
   test('sends ONE parameterised ExecuteStatement and no batch, ignoring finalColumnsPending of older states', async () => {
     // Prepare: a state written by an older version, which sent the final table's ALTERs with the CALL
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
     const state = stateAfterFlow({
       finalColumnsPending: [{ column: 'industry', redshiftType: 'VARCHAR(65535)' }],
     });
@@ -313,17 +230,10 @@ describe('consolidate', () => {
     expect(callsOf('CALL')).toHaveLength(1);
     expect(callsOf('CALL')[0].args[0].input.Parameters).toHaveLength(8);
     expect(callsOf('ALTER')).toHaveLength(0);
-    expect(
-      redshiftMock
-        .commandCalls(ExecuteStatementCommand)
-        .filter((call) => /information_schema/.test(call.args[0].input.Sql ?? '')),
-    ).toHaveLength(0);
+    expect(warehouse.submittedMatching(/information_schema/)).toHaveLength(0);
   });
 
   test('reads the updated and unchanged rows of contract 6 from the audit', async () => {
-    // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
-
     // Act
     const next = await consolidate(deps, anObjectState());
 
@@ -335,10 +245,157 @@ describe('consolidate', () => {
   });
 });
 
+describe('consolidate with a slow warehouse (issue 19)', () => {
+  test('hands a CALL still running to the state machine: waiting on it, kept in the state, no audit read yet', async () => {
+    // Prepare
+    warehouse.runsFor(CALL, 1);
+    const state = anObjectState();
+
+    // Act
+    const next = await consolidate(deps, state);
+
+    // Assess
+    const [call] = warehouse.submittedMatching(CALL);
+    expect(next).toEqual({
+      ...state,
+      consolidation: {
+        state: 'RUNNING',
+        valuesTruncated: 0,
+        call: { id: call.id, attempt: 1, status: 'RUNNING' },
+        statementId: call.id,
+      },
+      waiting: {
+        statementId: call.id,
+        what: 'Account: consolidate_object',
+        timeoutSeconds: FIRST_WAIT_SECONDS,
+      },
+    });
+    expect(warehouse.submittedMatching(AUDIT)).toHaveLength(0);
+  });
+
+  test('reads the figures on the next invocation, having submitted the CALL exactly once', async () => {
+    // Prepare
+    warehouse.runsFor(CALL, 2);
+    const state = anObjectState();
+    const first = await consolidate(deps, state);
+    const second = await consolidate(deps, first);
+
+    // Act
+    const next = await consolidate(deps, second);
+
+    // Assess
+    const [call] = warehouse.submittedMatching(CALL);
+    expect(second.waiting?.statementId).toBe(call.id);
+    expect(next).toEqual({
+      ...state,
+      consolidation: { state: 'FINISHED', statementId: call.id, figures: FIGURES },
+    });
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
+    expect(callsOf('CALL')).toHaveLength(1);
+  });
+
+  test('a Consolidate retried with the same input (the state machine) gets its CALL back: the procedure runs once', async () => {
+    // Prepare: the first attempt's audit read was throttled after the CALL finished
+    warehouse.refusesNext(
+      'GetStatementResult',
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+    );
+    const state = anObjectState();
+    await expect(consolidate(deps, state)).rejects.toMatchObject({ name: 'Throttled' });
+
+    // Act
+    const next = await consolidate(deps, state);
+
+    // Assess
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
+    expect(next.consolidation).toMatchObject({ state: 'FINISHED', figures: FIGURES });
+  });
+
+  test('waits on a slow audit read without calling the procedure again', async () => {
+    // Prepare
+    warehouse.runsFor(AUDIT, 1);
+
+    // Act
+    const first = await consolidate(deps, anObjectState());
+    const next = await consolidate(deps, first);
+
+    // Assess
+    const [audit] = warehouse.submittedMatching(AUDIT);
+    expect(first.waiting).toMatchObject({ statementId: audit.id, what: 'Account: read the audit row' });
+    expect(first.consolidation?.call?.status).toBe('FINISHED');
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
+    expect(next.consolidation?.figures).toEqual(FIGURES);
+  });
+
+  test('resubmits a CALL that lost a race with a concurrent transaction (its transaction rolled back), then reads the figures', async () => {
+    // Prepare
+    warehouse.failsWith(CALL, TRANSIENT);
+
+    // Act
+    const next = await consolidate(deps, anObjectState());
+
+    // Assess
+    const calls = warehouse.submittedMatching(CALL);
+    expect(calls.map((call) => call.ending?.status ?? 'FINISHED')).toEqual(['FAILED', 'FINISHED']);
+    expect(calls[1].clientToken).not.toBe(calls[0].clientToken);
+    expect(next.consolidation).toMatchObject({
+      state: 'FINISHED',
+      statementId: calls[1].id,
+      figures: FIGURES,
+    });
+  });
+
+  test('resubmits a CALL picked up from the state that ended in a transient conflict while the execution waited', async () => {
+    // Prepare
+    warehouse.runsFor(CALL, 1, 1).failsWith(CALL, TRANSIENT);
+    const first = await consolidate(deps, anObjectState());
+
+    // Act
+    const next = await consolidate(deps, first);
+
+    // Assess
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(2);
+    expect(next.consolidation).toMatchObject({ state: 'FINISHED', figures: FIGURES });
+  });
+
+  test('throws WarehouseConflict, for the state machine to retry, when every resubmission of the CALL conflicts too', async () => {
+    // Prepare
+    warehouse.failsWith(CALL, TRANSIENT, 10);
+
+    // Act
+    const act = consolidate(deps, anObjectState());
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ name: 'WarehouseConflict' });
+    expect(warehouse.submittedMatching(AUDIT)).toHaveLength(0);
+  });
+
+  test('waits twice as long on a CALL still running when its wait timed out', async () => {
+    // Prepare: the CALL outlives the first invocation and the first 15-minute wait
+    warehouse.runsFor(CALL, 2);
+    const first = await consolidate(deps, anObjectState());
+
+    // Act: the wait's timeout sends the state, `waiting` included, back to the step
+    const next = await consolidate(deps, first);
+
+    // Assess
+    expect(next.waiting).toEqual({ ...first.waiting, timeoutSeconds: 2 * FIRST_WAIT_SECONDS });
+  });
+
+  test("the CALL's own runtime is read from the statement it submitted, once it finished", async () => {
+    // Act
+    await consolidate(deps, anObjectState());
+
+    // Assess
+    const [call] = warehouse.submittedMatching(CALL);
+    expect(redshiftMock).toHaveReceivedCommandWith(DescribeStatementCommand, { Id: call.id });
+  });
+});
+
 describe('consolidate: long-text values cut by the flow', () => {
   test("counts the truncated columns' values that reached the limit in staging, in one statement, before the CALL", async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false }, 3);
+    warehouse.answers(COUNT, { columns: ['values_truncated'], rows: [[3]] });
     const state = stateAfterFlow({ truncatedColumns: ['description', 'notes__c'] });
 
     // Act
@@ -346,7 +403,7 @@ describe('consolidate: long-text values cut by the flow', () => {
 
     // Assess
     const sqls = redshiftMock.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input.Sql);
-    const count = sqls.filter((sql) => /values_truncated/.test(sql ?? ''));
+    const count = sqls.filter((sql) => COUNT.test(sql ?? ''));
     expect(count).toEqual([
       'SELECT COALESCE(SUM(CASE WHEN CHAR_LENGTH("description") >= 16383 THEN 1 ELSE 0 END + CASE WHEN CHAR_LENGTH("notes__c") >= 16383 THEN 1 ELSE 0 END), 0) AS values_truncated FROM "salesforce_incremental"."account"',
     ]);
@@ -355,30 +412,47 @@ describe('consolidate: long-text values cut by the flow', () => {
     expect(next.consolidation?.figures?.valuesTruncated).toBe(3);
   });
 
-  test('keeps the count across the Wait loop and never counts again once the CALL was submitted', async () => {
+  test('keeps the count across the wait on the CALL and never counts again once the CALL was submitted', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'STARTED' }, 3);
+    warehouse.answers(COUNT, { columns: ['values_truncated'], rows: [[3]] }).runsFor(CALL, 1);
     const first = await consolidate(deps, stateAfterFlow({ truncatedColumns: ['description'] }));
-    redshiftMock.reset();
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false }, 0);
 
     // Act
     const next = await consolidate(deps, first);
 
     // Assess
     expect(first.consolidation?.valuesTruncated).toBe(3);
-    expect(callsOf('SELECT COALESCE(SUM(CASE')).toHaveLength(0);
+    expect(first.consolidation).not.toHaveProperty('counting');
+    expect(warehouse.submittedMatching(COUNT)).toHaveLength(1);
     expect(next.consolidation?.figures?.valuesTruncated).toBe(3);
   });
 
-  test('sends no count when the flow truncates nothing', async () => {
+  test('waits on a slow count, keeping how far the counting got, and submits the CALL only after it', async () => {
     // Prepare
-    warehouseAnswers({ Status: 'FINISHED', HasResultSet: false });
+    warehouse.answers(COUNT, { columns: ['values_truncated'], rows: [[2]] }).runsFor(COUNT, 1);
 
+    // Act
+    const first = await consolidate(deps, stateAfterFlow({ truncatedColumns: ['description'] }));
+    const next = await consolidate(deps, first);
+
+    // Assess
+    const [count] = warehouse.submittedMatching(COUNT);
+    expect(first.consolidation?.counting).toEqual({
+      done: 0,
+      total: 0,
+      current: { id: count.id, attempt: 1, status: 'RUNNING' },
+    });
+    expect(first.waiting).toMatchObject({ statementId: count.id, what: 'Account: count truncated values' });
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
+    expect(warehouse.submittedMatching(COUNT)).toHaveLength(1);
+    expect(next.consolidation?.figures?.valuesTruncated).toBe(2);
+  });
+
+  test('sends no count when the flow truncates nothing', async () => {
     // Act
     await consolidate(deps, stateAfterFlow({ truncatedColumns: [] }));
 
     // Assess
-    expect(callsOf('SELECT COALESCE(SUM(CASE')).toHaveLength(0);
+    expect(warehouse.submittedMatching(COUNT)).toHaveLength(0);
   });
 });

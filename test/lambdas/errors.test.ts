@@ -1,6 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  ActiveSessionsExceededException,
+  ActiveStatementsExceededException,
+  ActiveWaitingRequestsExceededException,
+} from '@aws-sdk/client-redshift-data';
 import { buildSync } from 'esbuild';
 import * as errors from '../../lambdas/common/errors';
 
@@ -110,6 +115,30 @@ describe('classifyAwsError', () => {
     expect(classified.cause).toBe(original);
   });
 
+  test.each([
+    ActiveStatementsExceededException,
+    ActiveSessionsExceededException,
+    ActiveWaitingRequestsExceededException,
+  ])(
+    "turns the Data API's capacity error %p into Throttled: it clears as other statements end",
+    (ErrorClass) => {
+      // Prepare: as the SDK throws it, a client fault (HTTP 400)
+      const original = new ErrorClass({
+        message: 'Active statements exceeded the allowed quota.',
+        $metadata: { httpStatusCode: 400 },
+      });
+
+      // Act
+      const classified = classifyAwsError(original, 'Redshift Data API ExecuteStatement');
+
+      // Assess
+      expect(classified).toBeInstanceOf(errors.ThrottledError);
+      expect(classified.message).toBe(
+        `Redshift Data API ExecuteStatement: ${original.name}: Active statements exceeded the allowed quota.`,
+      );
+    },
+  );
+
   test('copes with something that is not an error at all', () => {
     // Act
     const classified = classifyAwsError('socket hang up', 'ctx');
@@ -130,6 +159,7 @@ describe('pipeline error names', () => {
     [errors.SchemaMismatchError, 'SchemaMismatch'],
     [errors.ObjectBusyError, 'ObjectBusy'],
     [errors.PrecheckFailedError, 'PrecheckFailed'],
+    [errors.WarehouseConflictError, 'WarehouseConflict'],
   ])('%p is named %s, the name the state machine matches', (ErrorClass, name) => {
     // Act
     const error = new ErrorClass('boom');
@@ -167,6 +197,40 @@ describe('pipeline error names', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('isTransientStatementError', () => {
+  test.each([
+    [
+      'serializable isolation violation (error 1023)',
+      'ERROR: 1023 DETAIL: Serializable isolation violation on table - 164038, transactions forming the cycle are: 5812, 5813 (pid:12345)',
+    ],
+    ['error 1023 without the detail', 'ERROR:1023'],
+    [
+      'the isolation violation in other words',
+      'ERROR: Serializable isolation violation on a table in Redshift',
+    ],
+    [
+      'a conflict with a concurrent transaction',
+      'ERROR: could not complete because of conflict with a concurrent transaction',
+    ],
+    ['a catalog row updated concurrently (two GRANTs)', 'ERROR: tuple concurrently updated'],
+    ['a deadlock', 'ERROR: deadlock detected DETAIL: Process 1 waits for AccessExclusiveLock'],
+  ])('is true for %s: running it again is AWS’s advice', (_what, text) => {
+    // Act / Assess
+    expect(errors.isTransientStatementError(text)).toBe(true);
+  });
+
+  test.each([
+    ['a missing relation', 'ERROR: relation "salesforce.account" does not exist'],
+    ['a refused permission', 'ERROR: permission denied for schema salesforce_incremental'],
+    ['a value too long', 'ERROR: value too long for type character varying(18)'],
+    ['another error number that contains 1023', 'ERROR: 10230 something else'],
+    ["the procedure's own refusal", 'ERROR: Refusing identifier "Account;DROP"'],
+  ])('is false for %s: running it again fails the same way', (_what, text) => {
+    // Act / Assess
+    expect(errors.isTransientStatementError(text)).toBe(false);
   });
 });
 

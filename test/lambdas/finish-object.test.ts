@@ -21,8 +21,6 @@ describe('objectFigures', () => {
       consolidation: {
         statementId: 'call-1',
         state: 'FINISHED',
-        polls: 0,
-        nextWaitSeconds: 0,
         figures: {
           rowsStaged: 120,
           duplicatesRemoved: 20,

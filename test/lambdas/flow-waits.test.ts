@@ -27,6 +27,7 @@ import {
   FLOW_RUN_ENDED_DETAIL_TYPE,
   type FlowWait,
   type FlowWaitDependencies,
+  flowWaitTimes,
   registerFlowWait,
   settleFlowByName,
   settleFlowWait,
@@ -527,5 +528,147 @@ describe('await-flow-run handler', () => {
       Item: expect.objectContaining({ flowName: FLOW_NAME, taskToken: TOKEN }),
     });
     expect(sfnMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('flowWaitTimes (issue 19)', () => {
+  const NOW = new Date('2026-03-10T06:00:00.000Z');
+  const inSeconds = (seconds: number) => new Date(NOW.getTime() + seconds * 1000).toISOString();
+
+  test('waits what is left until the deadline, rounded up, with the configured heartbeat when it fits', () => {
+    // Act
+    const times = flowWaitTimes(inSeconds(12 * 3600 - 0.5), NOW, 3600);
+
+    // Assess
+    expect(times).toEqual({ waitTimeoutSeconds: 12 * 3600, heartbeatSeconds: 3600 });
+  });
+
+  test('keeps the heartbeat below the timeout for every time left down to 2 s, whatever the configured heartbeat', () => {
+    // Prepare: every second up to two hours, and fractions near the shortest wait
+    const lefts = [...Array.from({ length: 2 * 3600 - 1 }, (_, index) => index + 2), 2.001, 2.5, 3.999];
+
+    // Act
+    const broken: string[] = [];
+    for (const heartbeat of [1, 2, 60, 300, 3600]) {
+      for (const left of lefts) {
+        const times = flowWaitTimes(inSeconds(left), NOW, heartbeat);
+        // Step Functions requires HeartbeatSeconds < TimeoutSeconds, both whole and positive
+        const valid =
+          times.waitTimeoutSeconds === Math.ceil(left) &&
+          Number.isInteger(times.heartbeatSeconds) &&
+          times.heartbeatSeconds >= 1 &&
+          times.heartbeatSeconds < times.waitTimeoutSeconds &&
+          times.heartbeatSeconds <= heartbeat;
+        if (!valid) broken.push(`${left} s left, heartbeat ${heartbeat}: ${JSON.stringify(times)}`);
+      }
+    }
+
+    // Assess
+    expect(broken).toEqual([]);
+  });
+
+  test.each([
+    ['a second', 1],
+    ['nothing', 0],
+    ['less than nothing', -30],
+  ])('sets up the shortest wait there is (2 s, a 1-s heartbeat) when %s is left', (_what, left) => {
+    // Act / Assess
+    expect(flowWaitTimes(inSeconds(left), NOW, 3600)).toEqual({ waitTimeoutSeconds: 2, heartbeatSeconds: 1 });
+  });
+});
+
+describe('settleFlowByName: the end-of-run event before the record says so (issue 19)', () => {
+  const inProgress = (executionId: string): ExecutionRecord => ({
+    executionId,
+    executionStatus: 'InProgress',
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  test('looks again after 1 s, then 2 s more, and answers the token once the record says the run ended', async () => {
+    // Prepare
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+    const wait = aWait();
+    dynamoMock.on(GetCommand).resolves({ Item: wait });
+    appflowMock
+      .on(DescribeFlowExecutionRecordsCommand)
+      .resolvesOnce({ flowExecutions: [inProgress('exec-Account')] })
+      .resolvesOnce({ flowExecutions: [inProgress('exec-Account')] })
+      .resolves({ flowExecutions: [successfulRun('exec-Account', 9)] });
+    const looks = () => appflowMock.commandCalls(DescribeFlowExecutionRecordsCommand).length;
+
+    // Act
+    const settling = settleFlowByName(deps, wait.flowName);
+    await jest.advanceTimersByTimeAsync(999);
+    const looksBeforeOneSecond = looks();
+    await jest.advanceTimersByTimeAsync(1);
+    const looksAtOneSecond = looks();
+    await jest.advanceTimersByTimeAsync(2_000);
+    const settlement = await settling;
+
+    // Assess
+    expect([looksBeforeOneSecond, looksAtOneSecond, looks()]).toEqual([1, 2, 3]);
+    expect(settlement).toBe('succeeded');
+    expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sentOutput()).toEqual({ ...wait.flow, state: 'SUCCEEDED', recordsProcessed: 9 });
+  });
+
+  test('leaves the wait to the sweep when the record still says InProgress after 1, 2, 4 and 8 s: no answer, no heartbeat, the wait kept', async () => {
+    // Prepare
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+    const wait = aWait();
+    dynamoMock.on(GetCommand).resolves({ Item: wait });
+    flowRunIs(wait.flowName, inProgress('exec-Account'));
+
+    // Act
+    const settling = settleFlowByName(deps, wait.flowName);
+    await jest.advanceTimersByTimeAsync(15_000);
+    const settlement = await settling;
+
+    // Assess
+    expect(settlement).toBe('running');
+    expect(appflowMock).toHaveReceivedCommandTimes(DescribeFlowExecutionRecordsCommand, 5);
+    expect(sfnMock.calls()).toHaveLength(0);
+    expect(dynamoMock).not.toHaveReceivedCommand(DeleteCommand);
+  });
+
+  test('the sweep and the registration look once: no event said the run ended', async () => {
+    // Prepare
+    const wait = aWait();
+    dynamoMock.on(ScanCommand).resolves({ Items: [wait] });
+    flowRunIs(wait.flowName, inProgress('exec-Account'));
+
+    // Act
+    await sweepFlowWaits(deps);
+    await registerFlowWait(deps, TOKEN, anObjectState({ flow: runningFlow() }));
+
+    // Assess
+    expect(appflowMock).toHaveReceivedCommandTimes(DescribeFlowExecutionRecordsCommand, 2);
+  });
+
+  test('the flow-run-ended handler re-reads for an end-of-run report that came early', async () => {
+    // Prepare
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+    const wait = aWait();
+    dynamoMock.on(GetCommand).resolves({ Item: wait });
+    appflowMock
+      .on(DescribeFlowExecutionRecordsCommand)
+      .resolvesOnce({ flowExecutions: [inProgress('exec-Account')] })
+      .resolves({ flowExecutions: [successfulRun('exec-Account', 4)] });
+
+    // Act
+    const handling = flowRunEnded({
+      source: 'aws.appflow',
+      'detail-type': FLOW_RUN_ENDED_DETAIL_TYPE,
+      detail: { 'flow-name': wait.flowName, 'execution-id': 'exec-Account', status: 'Execution Successful' },
+    });
+    await jest.advanceTimersByTimeAsync(1_000);
+    await handling;
+
+    // Assess
+    expect(appflowMock).toHaveReceivedCommandTimes(DescribeFlowExecutionRecordsCommand, 2);
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: wait.taskToken });
   });
 });

@@ -18,8 +18,8 @@ import {
   statementSeconds,
 } from '../../lambdas/common/observability';
 import type { ConsolidateDependencies } from '../../lambdas/consolidate';
-import { pollFlow } from '../../lambdas/poll-flow';
 import { captureEmf, valuesByName } from '../support/emf';
+import { SPENT_BUDGET } from './support/budgets';
 import { anObjectState } from './support/fixtures';
 
 Object.assign(process.env, {
@@ -28,8 +28,11 @@ Object.assign(process.env, {
   REDSHIFT_DATABASE: 'dev',
   REDSHIFT_SECRET_ID: 'redshift/admin',
   REDSHIFT_WORKGROUP_NAME: 'wg-test',
+  FLOW_NAME_PREFIX: 'saas2rs-test',
+  FLOW_WAIT_HEARTBEAT_SECONDS: '3600',
 });
 const { consolidate } = require('../../lambdas/consolidate') as typeof import('../../lambdas/consolidate');
+const { pollFlow } = require('../../lambdas/poll-flow') as typeof import('../../lambdas/poll-flow');
 
 const appflowMock = mockClient(AppflowClient);
 const redshiftMock = mockClient(RedshiftDataClient);
@@ -58,7 +61,8 @@ const deps: ConsolidateDependencies = {
   redshift: new RedshiftDataClient({}),
   target: { database: 'dev', secretId: 'redshift/admin', workgroupName: 'wg-test' },
   layout: { stagingSchema: 'salesforce_incremental', finalSchema: 'salesforce' },
-  waitBudgetMs: 0,
+  budget: SPENT_BUDGET,
+  statementNamePrefix: 'saas2rs-test',
 };
 
 /** The CALL ends with `callStatus`; the audit query answers with `audit` (column → value). */
@@ -202,11 +206,16 @@ describe('consolidation metrics (Consolidate)', () => {
     expect(metrics).toEqual([]);
   });
 
-  test('a CALL finished in a later poll (the Wait loop) emits its Duration too', async () => {
+  test('a CALL that finished while the execution waited on it emits its Duration too', async () => {
     // Prepare
     warehouseAnswers({ Status: 'FINISHED', HasResultSet: false, Duration: 95_000_000_000 }, AUDIT);
     const running = anObjectState({
-      consolidation: { statementId: 'call-1', state: 'RUNNING', polls: 0, nextWaitSeconds: 5 },
+      consolidation: {
+        state: 'RUNNING',
+        call: { id: 'call-1', attempt: 1, status: 'RUNNING' },
+        statementId: 'call-1',
+      },
+      waiting: { statementId: 'call-1', what: 'Account: consolidate_object', timeoutSeconds: 900 },
     });
 
     // Act

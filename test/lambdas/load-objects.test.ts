@@ -3,7 +3,6 @@ import { aRun, PREVIOUS_WATERMARK } from './support/fixtures';
 Object.assign(process.env, {
   CONTROL_TABLE_NAME: 'control-test',
   DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
-  MIN_API_QUOTA_SHARE: '0.2',
   RUN_STATE_BUCKET_NAME: 'run-state-test',
 });
 const { selectObjects } =
@@ -243,7 +242,7 @@ describe('selectObjects', () => {
 
 describe('selectObjects with several sources (issue 14)', () => {
   const { applyQuotaGuard } =
-    require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects');
+    require('../../lambdas/common/quota-guard') as typeof import('../../lambdas/common/quota-guard');
   const { DEFAULT_SOURCES } =
     require('../../lambdas/common/sources') as typeof import('../../lambdas/common/sources');
   const sources = {

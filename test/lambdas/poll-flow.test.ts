@@ -7,8 +7,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { FlowState } from '../../lambdas/common/object-state';
-import { pollFlow } from '../../lambdas/poll-flow';
 import { anObjectState } from './support/fixtures';
+
+// The handler module reads its configuration at load time.
+process.env.FLOW_WAIT_HEARTBEAT_SECONDS = '3600';
+const { pollFlow } = require('../../lambdas/poll-flow') as typeof import('../../lambdas/poll-flow');
 
 const appflowMock = mockClient(AppflowClient);
 const client = new AppflowClient({});
@@ -19,6 +22,8 @@ const DEADLINE = '2026-03-10T18:00:00.000Z';
 /** A missed heartbeat an hour into the run: well before the deadline. */
 const NOW = new Date('2026-03-10T07:00:00.000Z');
 const secondsBefore = (seconds: number) => new Date(Date.parse(DEADLINE) - seconds * 1000);
+/** The environment's longest heartbeat of a flow wait (FlowRunWaits). */
+const HEARTBEAT_SECONDS = 3600;
 
 function runningFlow(overrides: Partial<FlowState> = {}): FlowState {
   return {
@@ -67,23 +72,56 @@ describe('pollFlow', () => {
     // Assess
     expect(next).toEqual({
       ...state,
-      flow: runningFlow({ polls: 2, waitTimeoutSeconds: 11 * 3600 }),
+      flow: runningFlow({ polls: 2, waitTimeoutSeconds: 11 * 3600, heartbeatSeconds: HEARTBEAT_SECONDS }),
     });
   });
 
-  test.each([
-    ['a fraction of a second, rounded up', 1.5, 2],
-    ['less than a second', 0.2, 1],
-  ])('waits whole seconds, at least one, when the deadline is %s away', async (_what, left, waitSeconds) => {
+  test("keeps the wait's heartbeat below what is left of the timeout near the deadline", async () => {
+    // Prepare: 90 seconds left, a 1-hour heartbeat configured
+    withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+
+    // Act
+    const next = await pollFlow(
+      client,
+      anObjectState({ flow: runningFlow() }),
+      secondsBefore(90),
+      HEARTBEAT_SECONDS,
+    );
+
+    // Assess: Step Functions requires HeartbeatSeconds < TimeoutSeconds
+    expect(next.flow).toMatchObject({ waitTimeoutSeconds: 90, heartbeatSeconds: 89 });
+  });
+
+  test('waits the shortest wait there is (2 s, a 1-s heartbeat) for a deadline 1.5 s away, rounded up', async () => {
     // Prepare
     withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
 
     // Act
-    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(left));
+    const next = await pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(1.5));
 
     // Assess
-    expect(next.flow?.waitTimeoutSeconds).toBe(waitSeconds);
+    expect(next.flow).toMatchObject({ waitTimeoutSeconds: 2, heartbeatSeconds: 1 });
   });
+
+  test.each([
+    ['1 s', 1],
+    ['0.2 s', 0.2],
+  ])(
+    'fails with FlowWaitTimedOut when only %s is left: too little for a wait with a heartbeat below its timeout',
+    async (_left, left) => {
+      // Prepare
+      withExecutions({ executionId: 'exec-1', executionStatus: 'InProgress' });
+
+      // Act
+      const act = pollFlow(client, anObjectState({ flow: runningFlow() }), secondsBefore(left));
+
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'FlowWaitTimedOut',
+        message: `Account: flow ${FLOW_NAME} still running at its deadline ${DEADLINE} (flowTimeoutMinutes)`,
+      });
+    },
+  );
 
   test.each([
     ['at', 0],
@@ -131,7 +169,9 @@ describe('pollFlow', () => {
     const next = await pollFlow(client, anObjectState({ flow: runningFlow({ polls: 2 }) }), NOW);
 
     // Assess
-    expect(next.flow).toEqual(runningFlow({ polls: 3, waitTimeoutSeconds: 11 * 3600 }));
+    expect(next.flow).toEqual(
+      runningFlow({ polls: 3, waitTimeoutSeconds: 11 * 3600, heartbeatSeconds: HEARTBEAT_SECONDS }),
+    );
   });
 
   test('finds its run on a later page of execution records', async () => {

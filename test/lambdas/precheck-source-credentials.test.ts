@@ -1,10 +1,5 @@
 import { AppflowClient, DescribeConnectorProfilesCommand } from '@aws-sdk/client-appflow';
-import {
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -18,12 +13,15 @@ import {
 } from '../../local/stand-ins/salesforce-limits-stand-in';
 import { SimulatedClock } from '../../local/stand-ins/simulated-clock';
 import { SourceOrg } from '../../local/stand-ins/source-org';
+import { FakeWarehouse } from './support/fake-warehouse';
 
 // The handler module reads its environment when loaded.
 process.env.CONNECTOR_PROFILES = 'salesforce-test';
 process.env.REDSHIFT_WORKGROUP_NAME = 'test';
 process.env.REDSHIFT_DATABASE = 'dev';
 process.env.REDSHIFT_SECRET_ID = 'redshift-secret';
+process.env.FLOW_NAME_PREFIX = 's2r';
+process.env.MIN_API_QUOTA_SHARE = '0.2';
 
 const LIMITS_SECRET_ID = 'saas-to-redshift/test/salesforce-limits';
 const appflow = mockClient(AppflowClient);
@@ -47,11 +45,8 @@ beforeEach(async () => {
     .on(DescribeConnectorProfilesCommand)
     .resolves({ connectorProfileDetails: [{ connectorProfileName: 'salesforce-test' }] });
   secrets.on(DescribeSecretCommand).resolves({});
-  redshift.on(ExecuteStatementCommand).resolves({ Id: 'stmt-1' });
-  redshift.on(DescribeStatementCommand).resolves({ Id: 'stmt-1', Status: 'FINISHED', HasResultSet: true });
-  redshift
-    .on(GetStatementResultCommand)
-    .resolves({ ColumnMetadata: [{ name: 'procedures' }], Records: [[{ longValue: 1 }]] });
+  // The warehouse has the procedure: the setup batch's last statement counts it.
+  new FakeWarehouse(redshift).answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[1]] });
   const clock = new SimulatedClock();
   salesforce = new SalesforceLimitsStandIn({ org: new SourceOrg(clock), clock });
   salesforce.registerConnectedApp({

@@ -181,3 +181,57 @@ test('1,000 failed objects of 80-character names: the output stays bounded, the 
   const full = JSON.parse(s3.readText(BUCKET, widePlan.reportKey) as string) as RunReport;
   expect(full.rerunInput?.objects).toHaveLength(1_000);
 });
+
+test('a run whose Map was skipped (no mapRun: nothing to run, or the quota guard held every object back) reports the rejected list', async () => {
+  // Prepare
+  const folder = 'runs/held-back-run';
+  const heldBack = {
+    ...plan,
+    key: `${folder}/plan.json`,
+    objectCount: 0,
+    rejectedKey: `${folder}/rejected.json`,
+    rejectedCount: 2,
+    resultsPrefix: `${folder}/results`,
+    reportKey: `${folder}/report.json`,
+  };
+  const quotaReason = 'Skipped: the source org has 10 of 1000 daily API requests left (1.0%)';
+  await put(heldBack.key, []);
+  await put(heldBack.rejectedKey, [
+    emptyResult('Account', 'SKIPPED_QUOTA', quotaReason),
+    emptyResult('Contact', 'SKIPPED_QUOTA', quotaReason),
+  ]);
+
+  // Act: ReportRun gets the whole state, without `mapRun`
+  const summary = await handler({ run: aRun(), plan: heldBack });
+
+  // Assess
+  const full = JSON.parse(s3.readText(BUCKET, heldBack.reportKey) as string) as RunReport;
+  expect(full.objects.map((line) => [line.objectName, line.status])).toEqual([
+    ['Account', 'SKIPPED_QUOTA'],
+    ['Contact', 'SKIPPED_QUOTA'],
+  ]);
+  expect(summary.objectCounts).toMatchObject({ total: 2, SKIPPED_QUOTA: 2, FAILED: 0 });
+});
+
+test('a run with nothing planned and nothing rejected reports an empty run', async () => {
+  // Prepare
+  const folder = 'runs/empty-run';
+  const empty = {
+    ...plan,
+    key: `${folder}/plan.json`,
+    objectCount: 0,
+    rejectedKey: `${folder}/rejected.json`,
+    rejectedCount: 0,
+    resultsPrefix: `${folder}/results`,
+    reportKey: `${folder}/report.json`,
+  };
+  await put(empty.key, []);
+  await put(empty.rejectedKey, []);
+
+  // Act
+  const summary = await handler({ run: aRun(), plan: empty });
+
+  // Assess
+  expect(summary.objectCounts).toMatchObject({ total: 0 });
+  expect(JSON.parse(s3.readText(BUCKET, empty.reportKey) as string)).toMatchObject({ objects: [] });
+});

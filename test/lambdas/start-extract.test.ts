@@ -20,8 +20,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { buildCreateFlowRequest } from '../../lambdas/common/flow-definition';
+import type { ObjectPlan } from '../../lambdas/common/run-plan';
 import { selectSourceFields } from '../../lambdas/common/source-fields';
 import type { ExtractDependencies } from '../../lambdas/start-extract';
+import { SPENT_BUDGET } from './support/budgets';
 import { FakeWarehouse } from './support/fake-warehouse';
 import {
   ACCOUNT_TABLE,
@@ -43,6 +45,7 @@ Object.assign(process.env, {
   REDSHIFT_CONNECTOR_PROFILE: 'redshift-test',
   STAGING_BUCKET_NAME: 'staging-bucket-test',
   FLOW_TIMEOUT_MINUTES: '720',
+  FLOW_WAIT_HEARTBEAT_SECONDS: '3600',
 });
 const { startExtract, createAndStartFlow, syncStructure } =
   require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');
@@ -70,12 +73,27 @@ const deps: ExtractDependencies = {
     dataTransferApi: 'AUTOMATIC',
   },
   flowTimeoutMinutes: 720,
+  flowWaitHeartbeatSeconds: 3600,
+  // Each statement is looked at once; one still running is handed to the state machine.
+  budget: SPENT_BUDGET,
 };
 
 const notFound = () => new ResourceNotFoundException({ message: 'Flow does not exist', $metadata: {} });
 const throttled = () =>
   new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
 const accountFields = () => selectSourceFields('Account', accountEntityFields(), anAccountPlan());
+
+/** The structure sync of a plan, run to its end (every statement finished in this invocation). */
+async function synced(dependencies: ExtractDependencies, plan: ObjectPlan) {
+  const result = await syncStructure(dependencies, anObjectState({ plan }));
+  if (result.kind !== 'done') throw new Error(`Still waiting on ${result.state.waiting?.what}`);
+  return result;
+}
+
+/** The flow of a plan, created and started after staging was cleared. */
+function startFlow(plan: ObjectPlan) {
+  return createAndStartFlow(deps, anObjectState({ plan }), {}, accountFields());
+}
 
 let warehouse: FakeWarehouse;
 
@@ -97,7 +115,7 @@ beforeEach(() => {
 describe('syncStructure', () => {
   test("reads the tables' columns with Data API parameters, never values spliced into SQL", async () => {
     // Act
-    await syncStructure(deps, anAccountPlan());
+    await synced(deps, anAccountPlan());
 
     // Assess
     expect(redshiftMock).toHaveReceivedCommandWith(ExecuteStatementCommand, {
@@ -123,15 +141,11 @@ describe('syncStructure', () => {
     warehouse.tables.clear();
 
     // Act
-    const { changes } = await syncStructure(
-      deps,
-      anAccountPlan({ syncMode: 'full', syncReason: 'first-run' }),
-    );
+    const { changes } = await synced(deps, anAccountPlan({ syncMode: 'full', syncReason: 'first-run' }));
 
     // Assess
+    // The schemas are the precheck's, once per run: no child touches them.
     expect(warehouse.statements()).toEqual([
-      'CREATE SCHEMA IF NOT EXISTS "salesforce_incremental"',
-      'CREATE SCHEMA IF NOT EXISTS "salesforce"',
       expect.stringMatching(
         /^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \("id" VARCHAR\(18\), .* DISTKEY\("id"\) SORTKEY\("id"\)$/,
       ),
@@ -147,7 +161,7 @@ describe('syncStructure', () => {
       .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
 
     // Act
-    const { changes } = await syncStructure(deps, anAccountPlan());
+    const { changes } = await synced(deps, anAccountPlan());
 
     // Assess: the final table's ALTER waits for the consolidation's transaction
     expect(warehouse.statements()).toEqual([
@@ -159,7 +173,7 @@ describe('syncStructure', () => {
 
   test('sends no DDL when the tables already match the source', async () => {
     // Act
-    const { changes } = await syncStructure(deps, anAccountPlan());
+    const { changes } = await synced(deps, anAccountPlan());
 
     // Assess
     expect(changes.statements).toEqual([]);
@@ -168,7 +182,7 @@ describe('syncStructure', () => {
 
   test('fails with SchemaMismatch, before any DDL, when a selected field is gone at the source', async () => {
     // Act
-    const act = syncStructure(deps, anAccountPlan({ fields: ['Name', 'Region__c'] }));
+    const act = synced(deps, anAccountPlan({ fields: ['Name', 'Region__c'] }));
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -180,15 +194,11 @@ describe('syncStructure', () => {
 });
 
 describe('createAndStartFlow', () => {
-  test('empties staging with TRUNCATE on its own, then creates the flow and starts it, in that order, when no flow exists yet', async () => {
+  test('empties staging with TRUNCATE on its own, seen finished, then creates the flow and starts it, in that order, when no flow exists yet', async () => {
     // Prepare
     const order: string[] = [];
-    redshiftMock.on(ExecuteStatementCommand).callsFake((input: { Sql?: string }) => {
-      order.push(`statement:${input.Sql}`);
-      return { Id: 'clear' };
-    });
     appflowMock.on(CreateFlowCommand).callsFake(() => {
-      order.push('CreateFlow');
+      order.push(`CreateFlow after ${warehouse.statements().join(', ')}`);
       return { flowStatus: 'Active' };
     });
     appflowMock.on(StartFlowCommand).callsFake(() => {
@@ -198,11 +208,16 @@ describe('createAndStartFlow', () => {
     const plan = anAccountPlan();
 
     // Act
-    const started = await createAndStartFlow(deps, plan, RUN_ID, accountFields());
+    const started = await startFlow(plan);
 
     // Assess
-    expect(started).toEqual({ flowName: FLOW_NAME, executionId: 'exec-1' });
-    expect(order).toEqual([`statement:${CLEAR_STAGING}`, 'CreateFlow', 'StartFlow']);
+    expect(started).toEqual({ kind: 'started', flowName: FLOW_NAME, executionId: 'exec-1' });
+    expect(order).toEqual([`CreateFlow after ${CLEAR_STAGING}`, 'StartFlow']);
+    const [truncate] = warehouse.submittedMatching(/^TRUNCATE/);
+    const finishedLook = redshiftMock
+      .commandCalls(DescribeStatementCommand)
+      .find((call) => call.args[0].input.Id === truncate.id);
+    expect(finishedLook?.calledBefore(appflowMock.commandCalls(CreateFlowCommand)[0])).toBe(true);
     // TRUNCATE commits at once: never inside a batch (a transaction block)
     expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
     expect(appflowMock).toHaveReceivedCommandWith(
@@ -220,10 +235,10 @@ describe('createAndStartFlow', () => {
       .resolves({ flowExecutions: [{ executionId: 'exec-earlier', executionStatus: 'InProgress' }] });
 
     // Act
-    const started = await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const started = await startFlow(anAccountPlan());
 
     // Assess
-    expect(started).toEqual({ flowName: FLOW_NAME, executionId: 'exec-earlier' });
+    expect(started).toEqual({ kind: 'started', flowName: FLOW_NAME, executionId: 'exec-earlier' });
     expect(appflowMock).toHaveReceivedCommandWith(DescribeFlowExecutionRecordsCommand, {
       flowName: FLOW_NAME,
     });
@@ -237,10 +252,10 @@ describe('createAndStartFlow', () => {
     appflowMock.on(DescribeFlowCommand).resolves({ flowName: FLOW_NAME, flowStatus: 'Active' });
 
     // Act
-    const started = await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const started = await startFlow(anAccountPlan());
 
     // Assess
-    expect(started).toEqual({ flowName: FLOW_NAME, executionId: 'exec-1' });
+    expect(started).toEqual({ kind: 'started', flowName: FLOW_NAME, executionId: 'exec-1' });
     expect(warehouse.statements()).toEqual([CLEAR_STAGING]);
     expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
     expect(appflowMock).toHaveReceivedCommandTimes(StartFlowCommand, 1);
@@ -254,10 +269,10 @@ describe('createAndStartFlow', () => {
       .rejects(new ConflictException({ message: `Flow ${FLOW_NAME} already exists`, $metadata: {} }));
 
     // Act
-    const started = await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const started = await startFlow(anAccountPlan());
 
     // Assess
-    expect(started).toEqual({ flowName: FLOW_NAME, executionId: 'exec-1' });
+    expect(started).toEqual({ kind: 'started', flowName: FLOW_NAME, executionId: 'exec-1' });
     expect(appflowMock).toHaveReceivedCommandWith(StartFlowCommand, { flowName: FLOW_NAME });
   });
 
@@ -266,8 +281,8 @@ describe('createAndStartFlow', () => {
     appflowMock.on(StartFlowCommand).rejectsOnce(throttled()).resolves({ executionId: 'exec-1' });
 
     // Act
-    await expect(createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields())).rejects.toThrow();
-    await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    await expect(startFlow(anAccountPlan())).rejects.toThrow();
+    await startFlow(anAccountPlan());
 
     // Assess
     const tokens = appflowMock.commandCalls(StartFlowCommand).map((call) => call.args[0].input.clientToken);
@@ -278,7 +293,7 @@ describe('createAndStartFlow', () => {
 
   test('uses the flow name (one per object and run) as the StartFlow client token', async () => {
     // Act
-    await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    await startFlow(anAccountPlan());
 
     // Assess
     expect(appflowMock).toHaveReceivedCommandWith(StartFlowCommand, {
@@ -292,8 +307,8 @@ describe('createAndStartFlow', () => {
     const contact = anAccountPlan({ objectName: 'Contact', targetTable: 'contact' });
 
     // Act
-    await createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
-    await createAndStartFlow(deps, contact, RUN_ID, accountFields());
+    await startFlow(anAccountPlan());
+    await startFlow(contact);
 
     // Assess: one idempotency token per logical request (this flow, this run), never shared across flows
     const tokens = appflowMock.commandCalls(StartFlowCommand).map((call) => call.args[0].input.clientToken);
@@ -306,7 +321,7 @@ describe('createAndStartFlow', () => {
     appflowMock.on(StartFlowCommand).rejects(throttled());
 
     // Act
-    const act = createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const act = startFlow(anAccountPlan());
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -320,7 +335,7 @@ describe('createAndStartFlow', () => {
     appflowMock.on(DescribeFlowCommand).rejects(throttled());
 
     // Act
-    const act = createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const act = startFlow(anAccountPlan());
 
     // Assess
     await expect(act).rejects.toMatchObject({ name: 'Throttled' });
@@ -334,7 +349,7 @@ describe('createAndStartFlow', () => {
       .rejects(new ValidationException({ message: 'bad task', $metadata: {} }));
 
     // Act
-    const act = createAndStartFlow(deps, anAccountPlan(), RUN_ID, accountFields());
+    const act = startFlow(anAccountPlan());
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -351,7 +366,7 @@ describe('startExtract', () => {
     const state = anObjectState();
 
     // Act
-    const next = await startExtract(deps, state, NOW);
+    const next = await startExtract(deps, state, () => NOW);
 
     // Assess
     expect(appflowMock).toHaveReceivedCommandWith(
@@ -368,6 +383,8 @@ describe('startExtract', () => {
         // NOW + the environment's 720 minutes
         deadline: '2026-03-10T18:05:00.000Z',
         waitTimeoutSeconds: 720 * 60,
+        // The environment's heartbeat: well below the wait's timeout
+        heartbeatSeconds: 3600,
         recordsProcessed: 0,
         truncatedColumns: [],
       },
@@ -379,7 +396,7 @@ describe('startExtract', () => {
     const state = anObjectState({ plan: anAccountPlan({ flowTimeoutMinutes: 48 * 60 }) });
 
     // Act
-    const next = await startExtract(deps, state, NOW);
+    const next = await startExtract(deps, state, () => NOW);
 
     // Assess
     expect(next.flow).toMatchObject({
@@ -394,10 +411,18 @@ describe('startExtract', () => {
     const later = new Date('2026-03-10T08:00:00.000Z');
 
     // Act
-    const next = await startExtract({ ...deps, flowTimeoutMinutes: 30 }, anObjectState(), later);
+    const next = await startExtract({ ...deps, flowTimeoutMinutes: 30 }, anObjectState(), () => later);
 
     // Assess
     expect(next.flow).toMatchObject({ deadline: '2026-03-10T08:30:00.000Z', waitTimeoutSeconds: 1800 });
+  });
+
+  test("keeps the wait's heartbeat below its timeout when the flow timeout is shorter than the heartbeat", async () => {
+    // Act: a 30-minute flow timeout beside the environment's 1-hour heartbeat
+    const next = await startExtract({ ...deps, flowTimeoutMinutes: 30 }, anObjectState(), () => NOW);
+
+    // Assess: Step Functions requires HeartbeatSeconds < TimeoutSeconds
+    expect(next.flow).toMatchObject({ waitTimeoutSeconds: 1800, heartbeatSeconds: 1799 });
   });
 
   test('upgrades an incremental run to a full reload with reason schema-change when the source gained a field', async () => {
@@ -534,7 +559,7 @@ describe('syncStructure against the Data API limits', () => {
     });
 
     // Act
-    await syncStructure(deps, anAccountPlan());
+    await synced(deps, anAccountPlan());
 
     // Assess
     expect(warehouse.batches.map((batch) => batch.length)).toEqual([40, 5]);
@@ -562,7 +587,7 @@ describe('syncStructure against the Data API limits', () => {
     warehouse.withTable('salesforce', 'account', { ...ACCOUNT_TABLE, name: 'VARCHAR(320)' });
 
     // Act
-    await syncStructure(deps, anAccountPlan());
+    await synced(deps, anAccountPlan());
 
     // Assess
     // Final first: a failure then leaves staging the narrower side, which the procedure accepts.
@@ -584,7 +609,7 @@ describe('syncStructure against the Data API limits', () => {
     });
 
     // Act
-    const act = syncStructure(deps, anAccountPlan());
+    const act = synced(deps, anAccountPlan());
 
     // Assess
     await expect(act).rejects.toMatchObject({
@@ -596,18 +621,18 @@ describe('syncStructure against the Data API limits', () => {
     expect(warehouse.statements()).toEqual([]);
   });
 
-  test("grants AppFlow's database user the staging schema and table after creating them", async () => {
+  test("grants AppFlow's database user the staging table after creating it, and leaves the schema's USAGE to the precheck", async () => {
     // Prepare
     warehouse.tables.clear();
 
     // Act
-    await syncStructure({ ...deps, appflowDatabaseUser: 'IAMR:appflow-redshift' }, anAccountPlan());
+    await synced({ ...deps, appflowDatabaseUser: 'IAMR:appflow-redshift' }, anAccountPlan());
 
     // Assess
-    expect(warehouse.statements().slice(-2)).toEqual([
-      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "IAMR:appflow-redshift"',
+    expect(warehouse.statements().at(-1)).toBe(
       'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "IAMR:appflow-redshift"',
-    ]);
+    );
+    expect(warehouse.statements().filter((sql) => /GRANT USAGE|CREATE SCHEMA/.test(sql))).toEqual([]);
     expect(warehouse.batches).toHaveLength(1);
   });
 });
@@ -703,5 +728,213 @@ describe('startExtract for a custom-connector source', () => {
       'tidb_orders: field shape has source type "geometry"',
     );
     expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
+  });
+});
+
+describe('startExtract with a slow warehouse (issue 19)', () => {
+  const CATALOG_READ = /information_schema\.columns/;
+  /** The first wait on a statement: 15 minutes, then the step looks itself. */
+  const FIRST_WAIT_SECONDS = 15 * 60;
+  const TRANSIENT_CONFLICT =
+    'ERROR: 1023 DETAIL: Serializable isolation violation on table - 123456, transactions forming the cycle are: 1, 2';
+
+  test('hands a catalog read still running to the state machine: waiting on it, kept in prepare.catalog, nothing else sent', async () => {
+    // Prepare
+    warehouse.runsFor(CATALOG_READ, 1);
+    const state = anObjectState();
+
+    // Act
+    const next = await startExtract(deps, state, () => NOW);
+
+    // Assess
+    const [catalog] = warehouse.submittedMatching(CATALOG_READ);
+    expect(next).toEqual({
+      ...state,
+      prepare: { catalog: { id: catalog.id, attempt: 1, status: 'RUNNING' } },
+      waiting: { statementId: catalog.id, what: 'Account: catalog read', timeoutSeconds: FIRST_WAIT_SECONDS },
+    });
+    expect(warehouse.statements()).toEqual([]);
+    expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
+  });
+
+  test('picks the catalog read up from the state on the next invocation, without reading again, and starts the flow', async () => {
+    // Prepare
+    warehouse.runsFor(CATALOG_READ, 1);
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+
+    // Act: the statement's end event answered the wait; the step runs again with its state
+    const next = await startExtract(deps, first, () => NOW);
+
+    // Assess
+    expect(warehouse.submittedMatching(CATALOG_READ)).toHaveLength(1);
+    expect(next.flow).toMatchObject({ flowName: FLOW_NAME, executionId: 'exec-1', state: 'RUNNING' });
+    expect(next).not.toHaveProperty('prepare');
+    expect(next).not.toHaveProperty('waiting');
+  });
+
+  test('waits on a DDL batch still running, keeping how far the structure sync got, and never sends it twice', async () => {
+    // Prepare: an object loaded for the first time; its CREATE TABLEs are slow
+    warehouse.tables.clear();
+    warehouse.runsFor(/^CREATE TABLE/, 1);
+    const state = anObjectState({ plan: anAccountPlan({ syncMode: 'full', syncReason: 'first-run' }) });
+
+    // Act
+    const first = await startExtract(deps, state, () => NOW);
+    const next = await startExtract(deps, first, () => NOW);
+
+    // Assess
+    const [ddl] = warehouse.submittedMatching(/^CREATE TABLE/);
+    expect(ddl.kind).toBe('batch');
+    expect(first.prepare).toEqual({
+      catalog: expect.objectContaining({ status: 'FINISHED' }),
+      changes: { done: 0, current: { id: ddl.id, attempt: 1, status: 'RUNNING' } },
+    });
+    expect(first.waiting).toEqual({
+      statementId: ddl.id,
+      what: 'Account: structure sync',
+      timeoutSeconds: FIRST_WAIT_SECONDS,
+    });
+    expect(first.flow).toBeUndefined();
+    expect(warehouse.submittedMatching(/^CREATE TABLE/)).toHaveLength(1);
+    expect(warehouse.submittedMatching(CATALOG_READ)).toHaveLength(1);
+    expect(next.flow?.executionId).toBe('exec-1');
+  });
+
+  test('waits on a TRUNCATE of staging still running, then creates and starts the flow once', async () => {
+    // Prepare
+    warehouse.runsFor(/^TRUNCATE/, 1);
+
+    // Act
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+    const next = await startExtract(deps, first, () => NOW);
+
+    // Assess
+    const [clear] = warehouse.submittedMatching(/^TRUNCATE/);
+    expect(first.prepare?.clear).toEqual({ id: clear.id, attempt: 1, status: 'RUNNING' });
+    expect(first.waiting).toMatchObject({ statementId: clear.id, what: 'Account: clear staging' });
+    expect(warehouse.submittedMatching(/^TRUNCATE/)).toHaveLength(1);
+    expect(appflowMock).toHaveReceivedCommandTimes(CreateFlowCommand, 1);
+    expect(appflowMock).toHaveReceivedCommandTimes(StartFlowCommand, 1);
+    expect(next.flow?.executionId).toBe('exec-1');
+  });
+
+  test('goes as far as each invocation can through a slow catalog read, DDL and TRUNCATE: one flow started, every statement sent once, no prepare nor waiting left', async () => {
+    // Prepare: the source gained a field; every statement outlives the budget once
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse
+      .runsFor(CATALOG_READ, 1)
+      .runsFor(/^ALTER TABLE/, 1)
+      .runsFor(/^TRUNCATE/, 1);
+    const state = anObjectState();
+
+    // Act: the state machine calls the step again after each wait
+    const waits: string[] = [];
+    let next = await startExtract(deps, state, () => NOW);
+    while (next.waiting && waits.length < 10) {
+      waits.push(next.waiting.what);
+      next = await startExtract(deps, next, () => NOW);
+    }
+
+    // Assess
+    expect(waits).toEqual(['Account: catalog read', 'Account: structure sync', 'Account: clear staging']);
+    expect(next).toEqual({
+      ...state,
+      plan: { ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} },
+      flow: expect.objectContaining({ flowName: FLOW_NAME, executionId: 'exec-1' }),
+    });
+    expect(warehouse.submitted.map((statement) => statement.sqls[0].split(' ')[0])).toEqual([
+      'SELECT',
+      'ALTER',
+      'TRUNCATE',
+    ]);
+    expect(appflowMock).toHaveReceivedCommandTimes(CreateFlowCommand, 1);
+    expect(appflowMock).toHaveReceivedCommandTimes(StartFlowCommand, 1);
+  });
+
+  test('waits twice as long on a statement still running when its wait timed out (the end event is best effort)', async () => {
+    // Prepare: the catalog read outlives the first invocation and the first 15-minute wait
+    warehouse.runsFor(CATALOG_READ, 2);
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+
+    // Act: the wait's timeout sends the state, `waiting` included, back to the step
+    const next = await startExtract(deps, first, () => NOW);
+
+    // Assess
+    expect(next.waiting).toEqual({ ...first.waiting, timeoutSeconds: 2 * FIRST_WAIT_SECONDS });
+  });
+
+  test('resubmits a DDL batch that lost a race with a concurrent transaction, with a new ClientToken, and goes on', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.failsWith(/^ALTER TABLE/, TRANSIENT_CONFLICT);
+
+    // Act
+    const next = await startExtract(deps, anObjectState(), () => NOW);
+
+    // Assess
+    const alters = warehouse.submittedMatching(/^ALTER TABLE/);
+    expect(alters.map((statement) => statement.ending?.status ?? 'FINISHED')).toEqual(['FAILED', 'FINISHED']);
+    expect(alters[1].clientToken).not.toBe(alters[0].clientToken);
+    expect(warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE'))).toHaveLength(1);
+    expect(next.flow?.executionId).toBe('exec-1');
+  });
+
+  test("fails the object with StatementFailed and Redshift's text when the DDL really fails, before any flow", async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.failsWith(/^ALTER TABLE/, 'ERROR: permission denied for relation account');
+
+    // Act
+    const act = startExtract(deps, anObjectState(), () => NOW);
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'StatementFailed',
+      message: 'Account: structure sync failed in Redshift: ERROR: permission denied for relation account',
+    });
+    expect(warehouse.submittedMatching(/^ALTER TABLE/)).toHaveLength(1);
+    expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
+  });
+
+  test('names each statement <prefix>-<object>-<step>-<run> and asks the Data API for its end event', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+
+    // Act
+    await startExtract(deps, anObjectState(), () => NOW);
+
+    // Assess
+    expect(warehouse.submitted.map((statement) => [statement.statementName, statement.withEvent])).toEqual([
+      [`saas2rs-test-Account-catalog-${RUN_ID}`, true],
+      [`saas2rs-test-Account-ddl1-${RUN_ID}`, true],
+      [`saas2rs-test-Account-clear-${RUN_ID}`, true],
+    ]);
+  });
+
+  test('a StartExtract retried with the same input (CreateFlow throttled) submits no statement again', async () => {
+    // Prepare
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    appflowMock.on(CreateFlowCommand).rejectsOnce(throttled()).resolves({ flowStatus: 'Active' });
+    const state = anObjectState();
+    await expect(startExtract(deps, state, () => NOW)).rejects.toMatchObject({ name: 'Throttled' });
+    const sentBefore = warehouse.submitted.length;
+
+    // Act
+    const next = await startExtract(deps, state, () => NOW);
+
+    // Assess: the same ClientTokens return the statements the first attempt sent
+    expect(warehouse.requests).toBe(2 * sentBefore);
+    expect(warehouse.submitted).toHaveLength(sentBefore);
+    expect(next.flow?.executionId).toBe('exec-1');
   });
 });

@@ -95,6 +95,7 @@ export interface AslState {
   readonly TimeoutSeconds?: number;
   readonly TimeoutSecondsPath?: string;
   readonly HeartbeatSeconds?: number;
+  readonly HeartbeatSecondsPath?: string;
   readonly Resource?: string;
   readonly ItemProcessor?: AslMachine;
   readonly Iterator?: AslMachine;

@@ -1,7 +1,9 @@
 import {
   BatchExecuteStatementCommand,
+  type BatchExecuteStatementCommandInput,
   DescribeStatementCommand,
   ExecuteStatementCommand,
+  type ExecuteStatementCommandInput,
   type Field,
   GetStatementResultCommand,
   type RedshiftDataClient,
@@ -52,97 +54,140 @@ function catalogColumn(ddlType: string): CatalogColumn {
 
 const COLUMN_DEFINITION = /"(\w+)" (VARCHAR\(\d+\)|DECIMAL\(\d+,\d+\)|DOUBLE PRECISION|[A-Z]+)/g;
 
+type Cell = string | number | boolean | null;
+
+/** What a query returns: column names and rows. */
+export interface StatementResult {
+  columns: string[];
+  rows: Cell[][];
+}
+
+/** One statement the fake Data API accepted: sent alone (ExecuteStatement) or as a batch. */
+export interface SubmittedStatement {
+  id: string;
+  kind: 'single' | 'batch';
+  sqls: string[];
+  parameters: Record<string, string>;
+  statementName?: string;
+  clientToken?: string;
+  withEvent: boolean;
+  createdAt: Date;
+  /** DescribeStatement calls so far. */
+  looks: number;
+  /** How many looks answer STARTED before the statement ends. */
+  runningLooks: number;
+  /** How it ends when it does not finish: FAILED with Redshift's text, or ABORTED. */
+  ending?: { status: 'FAILED'; error: string } | { status: 'ABORTED' };
+  /** Per SQL: the result set of a query, undefined for anything else. */
+  results: (StatementResult | undefined)[];
+}
+
+interface EndingRule {
+  pattern: RegExp;
+  ending: NonNullable<SubmittedStatement['ending']>;
+  times: number;
+}
+
+interface SlowRule {
+  pattern: RegExp;
+  looks: number;
+  times: number;
+}
+
+type DataApiOperation =
+  | 'ExecuteStatement'
+  | 'BatchExecuteStatement'
+  | 'DescribeStatement'
+  | 'GetStatementResult';
+
+const QUERY = /^\s*(SELECT|WITH)\b/i;
+const BATCH_LIMIT = 40;
+const CLIENT_TOKEN_LIMIT = 64;
+
+function awsError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
 /**
- * A Redshift Data API behind aws-sdk-client-mock that keeps a tiny catalog: the DDL it
- * receives (batches and single statements) changes it, and `information_schema.columns`
- * queries read it, so a second attempt of a step sees what the first attempt did. Like the
- * Data API, it refuses a batch of more than 40 statements and an ALTER COLUMN … TYPE inside
- * a batch (a transaction block).
+ * A Redshift Data API behind aws-sdk-client-mock, as strict as the real one where the pipeline
+ * depends on it:
+ * - it keeps a tiny catalog: the DDL it receives (batches and single statements) changes it, and
+ *   `information_schema.columns` queries read it, so a second attempt of a step sees what the first did;
+ * - a ClientToken it has seen returns the statement already submitted, which does not run again;
+ * - statements run asynchronously: a test makes one stay RUNNING (STARTED) for a number of
+ *   DescribeStatement looks, or end FAILED with Redshift's error text (a failed statement changes
+ *   nothing: its transaction rolled back) or ABORTED;
+ * - results are only for finished queries (GetStatementResult refuses a running statement, a
+ *   statement without a result set and a batch's own id: a batch's results are `<id>:<n>`);
+ * - it refuses a batch of no or more than 40 statements and a ClientToken over 64 characters, and
+ *   fails an ALTER COLUMN … TYPE inside a batch (a transaction block) the way Redshift does.
+ * The DDL of a statement that will finish is applied when it is submitted.
  */
 export class FakeWarehouse {
   /** `schema.table` → column name → catalog description. */
   readonly tables = new Map<string, Map<string, CatalogColumn>>();
-  /** Every statement of every batch, in order. */
+  /** Every batch that ran (ended FINISHED), as sent, in order. */
   readonly batches: string[][] = [];
-  /** Every statement sent alone (ExecuteStatement) except catalog reads, in order. */
+  /** Every statement sent alone that ran, except queries, in order. */
   readonly singles: string[] = [];
-  /** Batches and single DDL in the order they arrived. */
+  /** Every new statement the Data API accepted, whatever its end (a repeated ClientToken adds none). */
+  readonly submitted: SubmittedStatement[] = [];
+  /** Submissions (ExecuteStatement and BatchExecuteStatement calls), repeated ClientTokens included. */
+  requests = 0;
+  /** DDL and DML that ran (batches flattened, single statements in place), in order. */
   private readonly log: string[] = [];
-  private readonly results = new Map<string, { columns: string[]; rows: (string | number | null)[][] }>();
+  private readonly byId = new Map<string, SubmittedStatement>();
+  private readonly byClientToken = new Map<string, SubmittedStatement>();
+  private readonly endings: EndingRule[] = [];
+  private readonly slow: SlowRule[] = [];
+  private readonly answerRules: { pattern: RegExp; result: StatementResult }[] = [];
+  private readonly refusals: { operation: DataApiOperation; error: Error }[] = [];
   private nextId = 1;
 
   constructor(mock: AwsClientStub<RedshiftDataClient>) {
-    mock
-      .on(ExecuteStatementCommand)
-      .callsFake((input: { Sql?: string; Parameters?: { name?: string; value?: string }[] }) => {
-        const id = `stmt-${this.nextId++}`;
-        const sql = input.Sql ?? '';
-        const params = Object.fromEntries((input.Parameters ?? []).map((p) => [p.name, p.value]));
-        if (/information_schema\.columns/.test(sql)) {
-          const rows: (string | number | null)[][] = [];
-          for (const schema of [params.staging_schema, params.final_schema]) {
-            for (const [column, type] of this.tables.get(`${schema}.${params.table_name}`) ?? new Map()) {
-              rows.push([
-                schema as string,
-                column,
-                type.dataType,
-                type.characterMaximumLength,
-                type.numericPrecision,
-                type.numericScale,
-              ]);
-            }
-          }
-          this.results.set(id, {
-            columns: [
-              'table_schema',
-              'column_name',
-              'data_type',
-              'character_maximum_length',
-              'numeric_precision',
-              'numeric_scale',
-            ],
-            rows,
-          });
-          return { Id: id };
-        }
-        this.singles.push(sql);
-        this.log.push(sql);
-        this.apply(sql);
-        return { Id: id };
+    mock.on(ExecuteStatementCommand).callsFake((input: ExecuteStatementCommandInput) => {
+      this.refuseIfAsked('ExecuteStatement');
+      return this.submit('single', [input.Sql ?? ''], {
+        parameters: Object.fromEntries((input.Parameters ?? []).map((p) => [p.name ?? '', p.value ?? ''])),
+        statementName: input.StatementName,
+        clientToken: input.ClientToken,
+        withEvent: input.WithEvent ?? false,
       });
-    mock.on(BatchExecuteStatementCommand).callsFake((input: { Sqls?: string[] }) => {
+    });
+    mock.on(BatchExecuteStatementCommand).callsFake((input: BatchExecuteStatementCommandInput) => {
+      this.refuseIfAsked('BatchExecuteStatement');
       const sqls = input.Sqls ?? [];
-      if (sqls.length < 1 || sqls.length > 40)
-        throw Object.assign(new Error('Sqls: member must have length between 1 and 40'), {
-          name: 'ValidationException',
-        });
-      if (sqls.some((sql) => /ALTER COLUMN .* TYPE/.test(sql)))
-        throw new Error('ALTER TABLE ALTER COLUMN cannot run inside a transaction block');
-      this.batches.push(sqls);
-      for (const sql of sqls) {
-        this.log.push(sql);
-        this.apply(sql);
-      }
-      return { Id: `batch-${this.nextId++}` };
+      if (sqls.length < 1 || sqls.length > BATCH_LIMIT)
+        throw awsError(
+          'ValidationException',
+          `1 validation error detected: Value at 'sqls' failed to satisfy constraint: Member must have length between 1 and ${BATCH_LIMIT}`,
+        );
+      return this.submit('batch', sqls, {
+        parameters: {},
+        statementName: input.StatementName,
+        clientToken: input.ClientToken,
+        withEvent: input.WithEvent ?? false,
+      });
     });
-    mock.on(DescribeStatementCommand).callsFake((input: { Id?: string }) => ({
-      Id: input.Id,
-      Status: 'FINISHED',
-      HasResultSet: this.results.has(input.Id ?? ''),
-    }));
+    mock.on(DescribeStatementCommand).callsFake((input: { Id?: string }) => {
+      this.refuseIfAsked('DescribeStatement');
+      return this.describe(input.Id ?? '');
+    });
     mock.on(GetStatementResultCommand).callsFake((input: { Id?: string }) => {
-      const result = this.results.get(input.Id ?? '') ?? { columns: [], rows: [] };
-      return {
-        ColumnMetadata: result.columns.map((name) => ({ name })),
-        Records: result.rows.map((row) =>
-          row.map((value): Field => {
-            if (value === null) return { isNull: true };
-            return typeof value === 'number' ? { longValue: value } : { stringValue: value };
-          }),
-        ),
-        TotalNumRows: result.rows.length,
-      };
+      this.refuseIfAsked('GetStatementResult');
+      return this.result(input.Id ?? '');
     });
+  }
+
+  /** The next call of `operation` fails with `error` (throttling, say) before it does anything. */
+  refusesNext(operation: DataApiOperation, error: Error): this {
+    this.refusals.push({ operation, error });
+    return this;
+  }
+
+  private refuseIfAsked(operation: DataApiOperation): void {
+    const index = this.refusals.findIndex((refusal) => refusal.operation === operation);
+    if (index >= 0) throw this.refusals.splice(index, 1)[0].error;
   }
 
   /**
@@ -160,6 +205,30 @@ export class FakeWarehouse {
     return this;
   }
 
+  /** The next `times` new statements with a SQL matching `pattern` stay STARTED for `looks` looks. */
+  runsFor(pattern: RegExp, looks: number, times = Number.POSITIVE_INFINITY): this {
+    this.slow.push({ pattern, looks, times });
+    return this;
+  }
+
+  /** The next `times` new statements with a SQL matching `pattern` end FAILED with `error`. */
+  failsWith(pattern: RegExp, error: string, times = 1): this {
+    this.endings.push({ pattern, ending: { status: 'FAILED', error }, times });
+    return this;
+  }
+
+  /** The next `times` new statements with a SQL matching `pattern` end ABORTED. */
+  aborts(pattern: RegExp, times = 1): this {
+    this.endings.push({ pattern, ending: { status: 'ABORTED' }, times });
+    return this;
+  }
+
+  /** Queries matching `pattern` return `result` (catalog reads are answered from the tables). */
+  answers(pattern: RegExp, result: StatementResult): this {
+    this.answerRules.unshift({ pattern, result });
+    return this;
+  }
+
   /** Column names of a table. */
   columnsOf(schema: string, table: string): string[] {
     return [...(this.tables.get(`${schema}.${table}`)?.keys() ?? [])];
@@ -168,6 +237,171 @@ export class FakeWarehouse {
   /** Every DDL/DML statement that ran (batches flattened, single statements in place), in order. */
   statements(): string[] {
     return [...this.log];
+  }
+
+  /** New statements accepted with a SQL matching `pattern`, whatever their end. */
+  submittedMatching(pattern: RegExp): SubmittedStatement[] {
+    return this.submitted.filter((statement) => statement.sqls.some((sql) => pattern.test(sql)));
+  }
+
+  /** The statement (or sub-statement `<id>:<n>`) with this id. */
+  statement(id: string): SubmittedStatement | undefined {
+    return this.byId.get(id.replace(/:\d+$/, ''));
+  }
+
+  private submit(
+    kind: SubmittedStatement['kind'],
+    sqls: string[],
+    options: Pick<SubmittedStatement, 'parameters' | 'statementName' | 'clientToken' | 'withEvent'>,
+  ): { Id: string } {
+    this.requests += 1;
+    const { clientToken } = options;
+    if (clientToken !== undefined && (clientToken.length < 1 || clientToken.length > CLIENT_TOKEN_LIMIT))
+      throw awsError(
+        'ValidationException',
+        `1 validation error detected: Value at 'clientToken' failed to satisfy constraint: Member must have length between 1 and ${CLIENT_TOKEN_LIMIT}`,
+      );
+    const earlier = clientToken === undefined ? undefined : this.byClientToken.get(clientToken);
+    if (earlier) return { Id: earlier.id };
+
+    const matches = (pattern: RegExp) => sqls.some((sql) => pattern.test(sql));
+    const statement: SubmittedStatement = {
+      id: `${kind === 'batch' ? 'batch' : 'stmt'}-${this.nextId++}`,
+      kind,
+      sqls,
+      ...options,
+      createdAt: new Date(),
+      looks: 0,
+      runningLooks: 0,
+      results: [],
+    };
+    const slow = this.slow.find((rule) => rule.times > 0 && matches(rule.pattern));
+    if (slow) {
+      slow.times -= 1;
+      statement.runningLooks = slow.looks;
+    }
+    if (kind === 'batch' && sqls.some((sql) => /ALTER COLUMN .* TYPE/.test(sql))) {
+      statement.ending = {
+        status: 'FAILED',
+        error: 'ERROR: ALTER TABLE ALTER COLUMN cannot run inside a transaction block',
+      };
+    } else {
+      const ending = this.endings.find((rule) => rule.times > 0 && matches(rule.pattern));
+      if (ending) {
+        ending.times -= 1;
+        statement.ending = ending.ending;
+      }
+    }
+    if (!statement.ending) {
+      statement.results = sqls.map((sql) => this.run(sql, statement.parameters));
+      if (kind === 'batch') this.batches.push(sqls);
+      for (const sql of sqls.filter((sql) => !QUERY.test(sql))) {
+        if (kind === 'single') this.singles.push(sql);
+        this.log.push(sql);
+      }
+    }
+    this.submitted.push(statement);
+    this.byId.set(statement.id, statement);
+    if (clientToken !== undefined) this.byClientToken.set(clientToken, statement);
+    return { Id: statement.id };
+  }
+
+  /** Where a statement is after the looks it has had. */
+  private statusOf(statement: SubmittedStatement): 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED' {
+    if (statement.looks <= statement.runningLooks) return 'STARTED';
+    return statement.ending?.status ?? 'FINISHED';
+  }
+
+  private describe(id: string) {
+    const statement = this.statement(id);
+    if (!statement) throw awsError('ResourceNotFoundException', `Query ${id} does not exist.`);
+    statement.looks += 1;
+    const status = this.statusOf(statement);
+    const error = statement.ending?.status === 'FAILED' ? statement.ending.error : undefined;
+    const ended = status !== 'STARTED';
+    return {
+      Id: id,
+      Status: status,
+      QueryString: statement.sqls.join(';\n'),
+      CreatedAt: statement.createdAt,
+      UpdatedAt: new Date(),
+      ...(statement.statementName ? { StatementName: statement.statementName } : {}),
+      ...(status === 'FAILED' ? { Error: error } : {}),
+      HasResultSet: status === 'FINISHED' && statement.results.some((result) => result !== undefined),
+      Duration: ended ? 1_000_000 : -1,
+      ...(statement.kind === 'batch'
+        ? {
+            SubStatements: statement.sqls.map((sql, index) => ({
+              Id: `${statement.id}:${index + 1}`,
+              Status: status,
+              QueryString: sql,
+              HasResultSet: status === 'FINISHED' && statement.results[index] !== undefined,
+            })),
+          }
+        : {}),
+    };
+  }
+
+  private result(id: string) {
+    const statement = this.statement(id);
+    if (!statement) throw awsError('ResourceNotFoundException', `Query ${id} does not exist.`);
+    const sub = /:(\d+)$/.exec(id);
+    if (statement.kind === 'batch' && !sub)
+      throw awsError(
+        'ValidationException',
+        `Statement ${id} is a batch: ask for the result of one of its sub-statements (${id}:1, …)`,
+      );
+    if (this.statusOf(statement) !== 'FINISHED')
+      throw awsError('ValidationException', `Query ${id} has not finished: no result to fetch`);
+    const result = statement.results[sub ? Number(sub[1]) - 1 : 0];
+    if (!result) throw awsError('ValidationException', `Query ${id} does not have result.`);
+    return {
+      ColumnMetadata: result.columns.map((name) => ({ name })),
+      Records: result.rows.map((row) =>
+        row.map((value): Field => {
+          if (value === null) return { isNull: true };
+          if (typeof value === 'boolean') return { booleanValue: value };
+          return typeof value === 'number' ? { longValue: value } : { stringValue: value };
+        }),
+      ),
+      TotalNumRows: result.rows.length,
+    };
+  }
+
+  /** Runs one SQL: DDL changes the catalog; a query gets its result set. */
+  private run(sql: string, parameters: Record<string, string>): StatementResult | undefined {
+    if (/information_schema\.columns/.test(sql)) return this.catalogRead(parameters);
+    if (QUERY.test(sql))
+      return this.answerRules.find((answer) => answer.pattern.test(sql))?.result ?? { columns: [], rows: [] };
+    this.apply(sql);
+    return undefined;
+  }
+
+  private catalogRead(parameters: Record<string, string>): StatementResult {
+    const rows: Cell[][] = [];
+    for (const schema of [parameters.staging_schema, parameters.final_schema]) {
+      for (const [column, type] of this.tables.get(`${schema}.${parameters.table_name}`) ?? new Map()) {
+        rows.push([
+          schema,
+          column,
+          type.dataType,
+          type.characterMaximumLength,
+          type.numericPrecision,
+          type.numericScale,
+        ]);
+      }
+    }
+    return {
+      columns: [
+        'table_schema',
+        'column_name',
+        'data_type',
+        'character_maximum_length',
+        'numeric_precision',
+        'numeric_scale',
+      ],
+      rows,
+    };
   }
 
   private apply(sql: string): void {

@@ -19,9 +19,15 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('the local assembly of the synthesized stack', () => {
-  test('finds the token task and the function its lambda:invoke.waitForTaskToken Parameters name', () => {
-    expect(assembly.tokenTasks).toEqual(['AwaitFlowRun']);
+  test('finds the token tasks and the functions their lambda:invoke.waitForTaskToken Parameters name', () => {
+    expect([...assembly.tokenTasks].sort()).toEqual([
+      'AwaitConsolidationStatement',
+      'AwaitExtractStatement',
+      'AwaitFlowRun',
+      'AwaitPrecheckStatement',
+    ]);
     expect(assembly.taskFunctions.AwaitFlowRun.logicalId).toMatch(/^AwaitFlowRunFunction/);
+    expect(assembly.taskFunctions.AwaitExtractStatement.logicalId).toMatch(/^AwaitStatementFunction/);
   });
 
   test("routes AppFlow's end-of-run report and the sweep schedule to flow-run-ended", () => {
@@ -32,10 +38,11 @@ describe('the local assembly of the synthesized stack', () => {
     );
   });
 
-  test('creates every table: the control table and the flow waits', () => {
+  test('creates every table: the control table, the flow waits and the statement waits', () => {
     expect(assembly.tables.map((table) => table.name).sort()).toEqual([
       'saas-to-redshift-local-control',
       'saas-to-redshift-local-flowName',
+      'saas-to-redshift-local-statementId',
     ]);
   });
 

@@ -442,7 +442,7 @@ describe('the synthesized stack through the gate the local run uses', () => {
     expect(refusal?.message).toContain('table/saas-to-redshift-local-control/index/by-source');
   });
 
-  test("defect 6: the custom resource's status function may only describe the apply function's statements", async () => {
+  test("defect 6: the custom resource's status function may only describe its role's statements (one role with the apply function, issue 19)", async () => {
     const status = principalOfFunction(template, environment(), ids.StatusFunction);
     const execute = call('redshift-data', 'ExecuteStatement', {
       WorkgroupName: 'local',
@@ -452,7 +452,7 @@ describe('the synthesized stack through the gate the local run uses', () => {
     });
     expect((await refusalOf(authorizeCall(status, execute, facts())))?.code).toBe('AccessDeniedException');
     const applyRoleId = Object.keys(template.Resources).find((id) =>
-      id.startsWith('WarehouseSchemaApplyFunctionRole'),
+      /^WarehouseSchemaRole[0-9A-F]{8}$/.test(id),
     ) as string;
     const describe = call('redshift-data', 'DescribeStatement', { Id: 'batch' });
     const applied = facts({ batch: `${localRoleId(applyRoleId)}:WarehouseSchemaApplyFunction` });
@@ -479,7 +479,7 @@ describe('the synthesized stack through the gate the local run uses', () => {
       ],
     };
     const applyRoleId = Object.keys(template.Resources).find((id) =>
-      id.startsWith('WarehouseSchemaApplyFunctionRole'),
+      /^WarehouseSchemaRole[0-9A-F]{8}$/.test(id),
     ) as string;
     const applied = facts({ batch: `${localRoleId(applyRoleId)}:WarehouseSchemaApplyFunction` });
     const describe = call('redshift-data', 'DescribeStatement', { Id: 'batch' });

@@ -27,7 +27,7 @@ describe('the identity a bundled function signs with', () => {
 
   const load = (name: string, accessKeyId?: string) =>
     loadBundledHandler(
-      { logicalId: name, bundlePath, environment: {} },
+      { logicalId: name, bundlePath, environment: {}, timeoutSeconds: 60 },
       { AWS_ACCESS_KEY_ID: 'process-wide', AWS_SECRET_ACCESS_KEY: 'process-wide' },
       restorers,
       accessKeyId ? { credentials: { accessKeyId, secretAccessKey: 'secret' } } : undefined,

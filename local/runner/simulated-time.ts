@@ -1,0 +1,130 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Simulated time of the local run (issue 19: a Lambda dies at its timeout, whatever it waited for).
+ *
+ * Every execution, and every child execution of a Distributed Map, has its own timeline: children
+ * run side by side, each at its own simulated time. A function invocation starts at its
+ * timeline's time; its sleeps (`setTimeout` inside the bundle) pass simulated time instead of
+ * wall-clock time, count against its template `Timeout`, and move the timeline on when it
+ * returns. Waits the state machine does (a flow's run, a slow statement) move the timeline too.
+ */
+export class Timeline {
+  constructor(private nowMs: number) {}
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  /** Time only moves forward. */
+  advanceTo(ms: number): void {
+    if (ms > this.nowMs) this.nowMs = ms;
+  }
+
+  advanceBy(ms: number): void {
+    this.nowMs += Math.max(0, ms);
+  }
+}
+
+const timelines = new AsyncLocalStorage<Timeline>();
+
+/** Runs `work` (an execution, a child, an event's invocations) on its own timeline. */
+export function onTimeline<T>(timeline: Timeline, work: () => Promise<T>): Promise<T> {
+  return timelines.run(timeline, work);
+}
+
+/** The timeline of the work under way, if any. */
+export function currentTimeline(): Timeline | undefined {
+  return timelines.getStore();
+}
+
+/** The error Step Functions sees when a function runs past its timeout (Lambda's own name for it). */
+export class SandboxTimedOut extends Error {
+  override name = 'Sandbox.Timedout';
+}
+
+/**
+ * One function invocation in simulated time: when it started, how much simulated time its
+ * sleeps took, and whether it ran past its timeout (then it is frozen: no sleep of it ends, no
+ * AWS call of it goes out, and the state machine sees `Sandbox.Timedout`).
+ */
+export class Invocation {
+  elapsedMs = 0;
+  private killed = false;
+  private readonly death: Promise<never>;
+  private kill!: (error: Error) => void;
+
+  constructor(
+    readonly functionId: string,
+    readonly startMs: number,
+    readonly timeoutMs: number,
+  ) {
+    this.death = new Promise<never>((_, reject) => {
+      this.kill = reject;
+    });
+    this.death.catch(() => undefined);
+  }
+
+  now(): number {
+    return this.startMs + this.elapsedMs;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.timeoutMs - this.elapsedMs);
+  }
+
+  isDead(): boolean {
+    return this.killed;
+  }
+
+  /** A sleep of `ms`: true when it ends within the timeout; false when the invocation died in it. */
+  sleep(ms: number): boolean {
+    if (this.killed) return false;
+    this.elapsedMs += Math.max(0, ms);
+    if (this.elapsedMs <= this.timeoutMs) return true;
+    this.elapsedMs = this.timeoutMs;
+    this.killed = true;
+    this.kill(
+      new SandboxTimedOut(
+        `${this.functionId}: Task timed out after ${(this.timeoutMs / 1000).toFixed(2)} seconds (simulated)`,
+      ),
+    );
+    return false;
+  }
+
+  /** The handler's result, or Sandbox.Timedout as soon as a sleep runs past the timeout. */
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.death]);
+  }
+}
+
+const invocations = new AsyncLocalStorage<Invocation>();
+
+export function duringInvocation<T>(invocation: Invocation, work: () => Promise<T>): Promise<T> {
+  return invocations.run(invocation, work);
+}
+
+export function currentInvocation(): Invocation | undefined {
+  return invocations.getStore();
+}
+
+type TimerCallback = (...args: unknown[]) => void;
+
+/**
+ * `setTimeout` as a bundle sees it in the local run: inside an invocation a sleep passes
+ * simulated time (and may kill the invocation); elsewhere (module scope, tools) it is Node's.
+ */
+export const simulatedTimers = {
+  setTimeout(callback: TimerCallback, ms?: number, ...args: unknown[]) {
+    const invocation = currentInvocation();
+    if (!invocation) return setTimeout(callback, ms, ...args);
+    if (invocation.sleep(ms ?? 0)) return setImmediate(() => callback(...args));
+    // Frozen: the callback never runs, as in a Lambda sandbox that was stopped.
+    return setImmediate(() => undefined);
+  },
+  clearTimeout(handle: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined) {
+    if (handle === undefined) return;
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    clearImmediate(handle as ReturnType<typeof setImmediate>);
+  },
+};
