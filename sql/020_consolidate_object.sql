@@ -852,20 +852,30 @@ BEGIN
     -- version at that cursor; one that has not is read whole).
     IF v_history THEN
       -- A key is read from its final cursor on when final holds it live and nothing older than
-      -- that cursor was staged for it; any other key is read whole.
+      -- that cursor was staged for it; any other key is read whole. Keys with neither a final
+      -- row nor a tombstone are mostly new: which of them have history at all is found from the
+      -- key column alone (the sort key) before any of their rows is read.
       v_sql := 't.consolidate__final_live = 1 AND t.consolidate__first_at >= CAST(t.consolidate__final_cursor AS timestamp)';
       v_history_versions := 'SELECT h.' || v_pk || ' AS consolidate__key, COALESCE(h."_valid_from", ' || v_low
-        || ') AS consolidate__at, h."_valid_to" AS consolidate__to FROM ' || v_history_table
-        || ' h JOIN tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE ';
+        || ') AS consolidate__at, h."_valid_to" AS consolidate__to FROM ' || v_history_table || ' h JOIN ';
+      DROP TABLE IF EXISTS tmp_consolidate_history_known;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_known' || v_by_key || ' AS SELECT DISTINCT h.' || v_pk
+        || ' AS consolidate__key FROM ' || v_history_table || ' h JOIN tmp_consolidate_target t ON h.' || v_pk
+        || ' = t.consolidate__key WHERE t.consolidate__final_rows = 0 AND t.consolidate__tombstone = 0';
       DROP TABLE IF EXISTS tmp_consolidate_history_old;
-      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_old' || v_by_key || ' AS ' || v_history_versions || v_sql
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_old' || v_by_key || ' AS ' || v_history_versions
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE ' || v_sql
         || ' AND h."_valid_from" >= CAST(t.consolidate__final_cursor AS timestamp) UNION ALL ' || v_history_versions
-        || 'NOT (' || v_sql || ' AND t.consolidate__final_cursor IS NOT NULL)';
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE NOT (' || v_sql
+        || ' AND t.consolidate__final_cursor IS NOT NULL) AND NOT (t.consolidate__final_rows = 0'
+        || ' AND t.consolidate__tombstone = 0) UNION ALL ' || v_history_versions
+        || 'tmp_consolidate_history_known k ON h.' || v_pk || ' = k.consolidate__key';
       EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_target t LEFT JOIN tmp_consolidate_history_old o'
         || ' ON o.consolidate__key = t.consolidate__key AND o.consolidate__at = CAST(t.consolidate__final_cursor AS timestamp)'
         || ' WHERE ' || v_sql || ' AND o.consolidate__key IS NULL' INTO v_count;
       IF v_count > 0 THEN
-        EXECUTE 'INSERT INTO tmp_consolidate_history_old ' || v_history_versions || v_sql
+        EXECUTE 'INSERT INTO tmp_consolidate_history_old ' || v_history_versions || 'tmp_consolidate_target t ON h.'
+          || v_pk || ' = t.consolidate__key WHERE ' || v_sql
           || ' AND (h."_valid_from" < CAST(t.consolidate__final_cursor AS timestamp) OR h."_valid_from" IS NULL)'
           || ' AND t.consolidate__key NOT IN (SELECT o.consolidate__key FROM tmp_consolidate_history_old o'
           || ' JOIN tmp_consolidate_target b ON b.consolidate__key = o.consolidate__key'
@@ -983,6 +993,7 @@ BEGIN
     DROP TABLE IF EXISTS tmp_consolidate_multi;
     DROP TABLE IF EXISTS tmp_consolidate_target;
     DROP TABLE IF EXISTS tmp_consolidate_history_staged;
+    DROP TABLE IF EXISTS tmp_consolidate_history_known;
     DROP TABLE IF EXISTS tmp_consolidate_history_old;
     DROP TABLE IF EXISTS tmp_consolidate_history_events;
   END IF;
