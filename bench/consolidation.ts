@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Extension, PGlite } from '@electric-sql/pglite';
+import { renderTable } from '../lambdas/common/text-table';
 import { applySqlDir } from '../local/warehouse/apply-sql';
-import { toPostgresStatements } from '../local/warehouse/redshift-dialect';
+import { sortKeyIndexName, toPostgresStatements } from '../local/warehouse/redshift-dialect';
 import { median, type Progress, seconds, silentProgress, timed } from './progress';
 
 /**
@@ -374,8 +375,10 @@ export function callSql(
   runId: string,
   stagingSchema = STAGING_SCHEMA,
   syncMode: 'incremental' | 'full' = 'incremental',
+  historySchema?: string,
 ): string {
-  return `CALL consolidate_object('${stagingSchema}', '${finalSchema}', '${TABLE}', 'id', 'systemmodstamp', 'hard', '${runId}', '${syncMode}')`;
+  const history = historySchema === undefined ? '' : `, 30, '${historySchema}'`;
+  return `CALL consolidate_object('${stagingSchema}', '${finalSchema}', '${TABLE}', 'id', 'systemmodstamp', 'hard', '${runId}', '${syncMode}'${history})`;
 }
 
 /** The approach of the usual write-ups: append, then keep ROW_NUMBER() = 1 of the whole table. */
@@ -403,6 +406,20 @@ interface LoggedStatement {
 }
 
 const STEP_PATTERNS: [RegExp, string][] = [
+  [/tmp_consolidate_history_sync/i, 'H0. history: catch up with final'],
+  [/^CREATE TABLE history\./i, 'H0. history: create and seed'],
+  [
+    /^CREATE TEMP TABLE tmp_consolidate_history_staged|FROM tmp_consolidate_history_staged$/i,
+    'H1. history: staged versions',
+  ],
+  [/^CREATE TEMP TABLE tmp_consolidate_history_known/i, 'H2. history: which new keys have history'],
+  [
+    /tmp_consolidate_history_old\s+(?:AS|SELECT)|FROM tmp_consolidate_history_keys k LEFT JOIN/i,
+    "H3. history: read the keys' versions",
+  ],
+  [/^UPDATE history\./i, 'H5. history: versions closed or shortened'],
+  [/^INSERT INTO history\./i, 'H6. history: new versions from staging'],
+  [/tmp_consolidate_history_events/i, 'H4. history: events, intervals, figures'],
   [/information_schema|pg_catalog|attname/i, '2. catalog: columns, types, alignment'],
   [/^SELECT COUNT\(\*\) AS staged/i, '3. count staged rows'],
   [/^SELECT COUNT\(\*\) FROM public\.consolidation_tombstones/i, '3. tombstones of the table?'],
@@ -418,12 +435,28 @@ const STEP_PATTERNS: [RegExp, string][] = [
   [/^DELETE FROM staging\./i, '10. empty staging'],
 ];
 
+/** History schemas of the history section (normalized to `history.`). */
+export const HISTORY_SCHEMA = 'salesforce_history';
+export const HISTORY_LARGE_FINAL_SCHEMA = 'bench_history_large';
+export const HISTORY_LARGE_SCHEMA = 'bench_history_large_history';
+export const SEED_STAGING_SCHEMA = 'bench_seed_incremental';
+
 function normalize(queryText: string): string {
-  let normalized = queryText.trim();
-  for (const schema of [STAGING_SCHEMA, WIDE_STAGING_SCHEMA, FULL_STAGING_SCHEMA, CHANGES_STAGING_SCHEMA]) {
+  // The procedure quotes every identifier: "salesforce"."account" reads as salesforce.account.
+  let normalized = queryText.trim().replace(/"([a-z_][a-z0-9_]*)"/g, '$1');
+  for (const schema of [HISTORY_SCHEMA, HISTORY_LARGE_SCHEMA]) {
+    normalized = normalized.replaceAll(`${schema}.`, 'history.');
+  }
+  for (const schema of [
+    STAGING_SCHEMA,
+    WIDE_STAGING_SCHEMA,
+    FULL_STAGING_SCHEMA,
+    CHANGES_STAGING_SCHEMA,
+    SEED_STAGING_SCHEMA,
+  ]) {
     normalized = normalized.replaceAll(`${schema}.`, 'staging.');
   }
-  for (const schema of [LARGE_SCHEMA, WIDE_SCHEMA, FINAL_SCHEMA]) {
+  for (const schema of [LARGE_SCHEMA, WIDE_SCHEMA, FINAL_SCHEMA, HISTORY_LARGE_FINAL_SCHEMA]) {
     normalized = normalized.replaceAll(`${schema}.`, 'final.');
   }
   return normalized;
@@ -435,19 +468,20 @@ function classify(queryText: string): string {
 }
 
 /**
- * What a plan read of the object's tables. The procedure aliases final `f` and staging `s`;
- * an unaliased scan of the object's table is the statement's target (DELETE/UPDATE/INSERT).
+ * What a plan read of the object's tables. The procedure aliases final `f`, staging `s` and
+ * history `h`; an unaliased scan of the object's table is the statement's target
+ * (DELETE/UPDATE/INSERT).
  */
 function readsOf(queryText: string, plan: string): string[] {
   const normalized = normalize(queryText);
-  const target = /^(?:DELETE FROM|UPDATE|INSERT INTO) (final|staging)\./i.exec(normalized)?.[1];
+  const target = /^(?:DELETE FROM|UPDATE|INSERT INTO) (final|staging|history)\./i.exec(normalized)?.[1];
   const reads = new Set<string>();
   const scan = /(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)(?: using \S+)? on (\w+)(?: (\w+))?/g;
   for (const match of plan.matchAll(scan)) {
     if (match[2] !== TABLE) continue;
     const alias = match[3];
     const unaliased = target ?? (normalized.includes('final.') ? 'final' : 'staging');
-    const table = alias === 'f' ? 'final' : alias === 's' ? 'staging' : unaliased;
+    const table = alias === 'f' ? 'final' : alias === 's' ? 'staging' : alias === 'h' ? 'history' : unaliased;
     reads.add(`${table}: ${match[1] === 'Seq Scan' ? 'whole table' : 'by key (index)'}`);
   }
   return [...reads];
@@ -474,6 +508,7 @@ async function timedCall(
   inspect?: () => Promise<void>,
   stagingSchema = STAGING_SCHEMA,
   syncMode: 'incremental' | 'full' = 'incremental',
+  historySchema?: string,
 ): Promise<{ ms: number; statements: LoggedStatement[] }> {
   const statements: LoggedStatement[] = [];
   await yieldToEventLoop();
@@ -484,7 +519,7 @@ async function timedCall(
        SET LOCAL client_min_messages = log;`,
     );
     const ms = await timed(() =>
-      db.query(callSql(finalSchema, runId, stagingSchema, syncMode), [], {
+      db.query(callSql(finalSchema, runId, stagingSchema, syncMode, historySchema), [], {
         onNotice: (notice) => {
           const parsed = parseAutoExplain(notice.message ?? '');
           if (parsed) statements.push(parsed);
@@ -967,4 +1002,351 @@ async function benchFullSync(
     auditFull,
     steps: stepsOf(statements, timings.full),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// History (issue 22): the same consolidation with a history table, against none.
+
+/** The issue's targets for history mode. */
+export const HISTORY_TARGETS = { withOverWithout: 1.5, largeOverWith: 1.5 } as const;
+/**
+ * The planner's cost of a random page in this section (Postgres' default is 4, a spinning
+ * disk's): 1.1, an SSD's, as PGlite's data directory sits on one. With 4 the planner reads a
+ * 10M-row history table whole (hash joins) to find the current versions of the staged keys;
+ * with 1.1 it probes the sort key's index, as Redshift reads a key's rows by its zone maps.
+ * All three variants run with it.
+ */
+export const HISTORY_RANDOM_PAGE_COST = 1.1;
+
+export interface HistoryOptions {
+  /** Staged rows N. @default 200_000 */
+  staged?: number;
+  /** Final-table rows M. @default 1_000_000 */
+  final?: number;
+  /** Versions per key in the large history table (M × this rows). @default 10 */
+  largeFactor?: number;
+  /** Timed runs of each variant (median reported). @default 3 */
+  repetitions?: number;
+  /** @see ConsolidationOptions.inMemory @default false */
+  inMemory?: boolean;
+  progress?: Progress;
+}
+
+export interface HistoryFigures {
+  randomPageCost: number;
+  staged: number;
+  final: number;
+  historyRows: { one: number; large: number };
+  expected: DataShape;
+  /** (n) no history, (h) history of one version per key, (H) history of `largeFactor` versions per key. */
+  timingsMs: { n: number[]; h: number[]; large: number[] };
+  mediansMs: { n: number; h: number; large: number };
+  ratios: { withOverWithout: number; largeOverWith: number };
+  targets: typeof HISTORY_TARGETS;
+  met: { withOverWithout: boolean; largeOverWith: boolean };
+  /** The audit rows' history figures of (h) and (H): the same staged rows give the same figures. */
+  audit: { h: Record<string, number>; large: Record<string, number> };
+  steps: { step: string; hSeconds: number; largeSeconds: number; reads: string }[];
+}
+
+/**
+ * Consolidation with history against without, the same staged rows each time (N into an M-row
+ * final table, the shape of (a)), and again with a history table of `largeFactor` versions per
+ * key. Each history table is created and seeded by the procedure itself (a CALL over an empty
+ * staging table, committed) and, for the large one, given its older versions by SQL; the timed
+ * CALLs run inside BEGIN … ROLLBACK, interleaved, as (a) and (d) are.
+ */
+export async function benchHistory(options: HistoryOptions = {}): Promise<HistoryFigures> {
+  const progress = options.progress ?? silentProgress;
+  const staged = options.staged ?? 200_000;
+  const final = options.final ?? 1_000_000;
+  const largeFactor = options.largeFactor ?? 10;
+  const repetitions = options.repetitions ?? 3;
+  const shape = dataShape(staged, final, 0.3, 0.05);
+  const fmt = (n: number) => n.toLocaleString('en-US');
+
+  const dataDir = options.inMemory ? undefined : createDataDir();
+  const removeDataDir = () => {
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeDataDir();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const db = await progress.step('starting PGlite and applying sql/', async () => {
+    const created = await PGlite.create(dataDir, { extensions: { auto_explain: await loadAutoExplain() } });
+    await applySqlDir(created);
+    await created.exec(`LOAD 'auto_explain'`);
+    await created.exec(`SET random_page_cost = ${HISTORY_RANDOM_PAGE_COST}`);
+    return created;
+  });
+  try {
+    await db.exec(
+      `CREATE SCHEMA IF NOT EXISTS ${HISTORY_LARGE_FINAL_SCHEMA}; CREATE SCHEMA IF NOT EXISTS ${HISTORY_LARGE_SCHEMA};
+       CREATE SCHEMA IF NOT EXISTS ${SEED_STAGING_SCHEMA};`,
+    );
+    await progress.step(`final table ${FINAL_SCHEMA}.${TABLE}: ${fmt(final)} rows`, () =>
+      fillFinal(db, FINAL_SCHEMA, final, progress, 'M'),
+    );
+    await progress.step(
+      `final table ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}: the same ${fmt(final)} rows`,
+      () => fillFinal(db, HISTORY_LARGE_FINAL_SCHEMA, final, progress, 'M'),
+    );
+    await progress.step(
+      `staging ${STAGING_SCHEMA}.${TABLE}: ${fmt(staged)} rows (${fmt(shape.duplicates)} older versions, ${fmt(shape.deletes)} deletes, ${fmt(shape.updates)} updates, ${fmt(shape.newKeys)} new)`,
+      () => fillStaging(db, shape, final),
+    );
+    for (const index of await createKeyedTable(db, `${SEED_STAGING_SCHEMA}.${TABLE}`, COLUMNS)) {
+      await db.exec(index);
+    }
+    // The procedure creates and seeds each history table (one current version per final row).
+    await progress.step(`history ${HISTORY_SCHEMA}.${TABLE}: created and seeded by the procedure`, () =>
+      db.exec(
+        callSql(FINAL_SCHEMA, 'bench-history-seed', SEED_STAGING_SCHEMA, 'incremental', HISTORY_SCHEMA),
+      ),
+    );
+    await progress.step(
+      `history ${HISTORY_LARGE_SCHEMA}.${TABLE}: seeded, then ${largeFactor - 1} older versions per key`,
+      async () => {
+        await db.exec(
+          callSql(
+            HISTORY_LARGE_FINAL_SCHEMA,
+            'bench-history-large-seed',
+            SEED_STAGING_SCHEMA,
+            'incremental',
+            HISTORY_LARGE_SCHEMA,
+          ),
+        );
+        // Older versions j = 1 … factor-1 of every key, 30 days each, the last one ending where
+        // the current version starts; the sort key's index is rebuilt once afterwards.
+        const index = sortKeyIndexName(TABLE);
+        await db.exec(`DROP INDEX ${HISTORY_LARGE_SCHEMA}.${index}`);
+        for (let j = 1; j < largeFactor; j++) {
+          await yieldToEventLoop();
+          await db.exec(
+            `INSERT INTO ${HISTORY_LARGE_SCHEMA}.${TABLE}
+             SELECT timestamp '2024-01-01' + (${j - 1} * 30) * interval '1 day',
+                    CASE WHEN ${j} = ${largeFactor - 1} THEN f.systemmodstamp
+                         ELSE timestamp '2024-01-01' + (${j} * 30) * interval '1 day' END,
+                    false, f.id, f.name || ' v0.${j}', f.type, f.industry, f.billingstate, f.annualrevenue,
+                    f.numberofemployees, f.ownerid, f.createddate,
+                    timestamp '2024-01-01' + (${j - 1} * 30) * interval '1 day', false
+             FROM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE} f`,
+          );
+          progress.note(`older versions ${j}/${largeFactor - 1}`);
+        }
+        await db.exec(`CREATE INDEX ${index} ON ${HISTORY_LARGE_SCHEMA}.${TABLE} (id, "_valid_from")`);
+      },
+    );
+    await progress.step('VACUUM ANALYZE', () => db.exec('VACUUM ANALYZE'));
+    const historyRows = {
+      one: await count(db, `${HISTORY_SCHEMA}.${TABLE}`),
+      large: await count(db, `${HISTORY_LARGE_SCHEMA}.${TABLE}`),
+    };
+
+    const timings = { n: [] as number[], h: [] as number[], large: [] as number[] };
+    const statements = { h: [] as LoggedStatement[][], large: [] as LoggedStatement[][] };
+    const audit = { h: {} as Record<string, number>, large: {} as Record<string, number> };
+    const staging = `${STAGING_SCHEMA}.${TABLE}`;
+    const historyAudit = async (runId: string) => {
+      const row = await db.query<Record<string, string | number>>(
+        `SELECT rows_inserted, rows_deleted, history_versions_added, history_versions_closed
+         FROM public.consolidation_audit WHERE run_id = $1`,
+        [runId],
+      );
+      return Object.fromEntries(Object.entries(row.rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
+    };
+    await progress.step('warm-up: one untimed run of each variant', async () => {
+      await timedCall(db, FINAL_SCHEMA, 'bench-history-warm-n');
+      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
+      await timedCall(
+        db,
+        FINAL_SCHEMA,
+        'bench-history-warm-h',
+        undefined,
+        STAGING_SCHEMA,
+        'incremental',
+        HISTORY_SCHEMA,
+      );
+      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
+      await timedCall(
+        db,
+        HISTORY_LARGE_FINAL_SCHEMA,
+        'bench-history-warm-large',
+        undefined,
+        STAGING_SCHEMA,
+        'incremental',
+        HISTORY_LARGE_SCHEMA,
+      );
+      await db.exec(
+        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
+      );
+    });
+    for (let round = 1; round <= repetitions; round++) {
+      const tag = `round ${round}/${repetitions}`;
+      const n = await timedCall(db, FINAL_SCHEMA, `bench-history-n-${round}`);
+      timings.n.push(n.ms);
+      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
+      const h = await timedCall(
+        db,
+        FINAL_SCHEMA,
+        `bench-history-h-${round}`,
+        async () => {
+          audit.h = await historyAudit(`bench-history-h-${round}`);
+        },
+        STAGING_SCHEMA,
+        'incremental',
+        HISTORY_SCHEMA,
+      );
+      timings.h.push(h.ms);
+      statements.h.push(h.statements);
+      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
+      const large = await timedCall(
+        db,
+        HISTORY_LARGE_FINAL_SCHEMA,
+        `bench-history-large-${round}`,
+        async () => {
+          audit.large = await historyAudit(`bench-history-large-${round}`);
+        },
+        STAGING_SCHEMA,
+        'incremental',
+        HISTORY_LARGE_SCHEMA,
+      );
+      timings.large.push(large.ms);
+      statements.large.push(large.statements);
+      await db.exec(
+        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
+      );
+      progress.note(
+        `${tag}: without history ${seconds(n.ms)}, with history (${fmt(historyRows.one)} rows) ${seconds(h.ms)}, with history (${fmt(historyRows.large)} rows) ${seconds(large.ms)}`,
+      );
+    }
+    // Every live staged version is a new version; every existing key's current version closes.
+    const expectedAdded = staged - shape.deletes;
+    const expectedClosed = shape.updates + shape.deletes;
+    for (const [variant, figures] of Object.entries(audit)) {
+      if (
+        figures.history_versions_added !== expectedAdded ||
+        figures.history_versions_closed !== expectedClosed
+      ) {
+        throw new Error(
+          `history (${variant}): audit ${JSON.stringify(figures)}, expected ${expectedAdded} versions added and ${expectedClosed} closed`,
+        );
+      }
+    }
+    const mediansMs = { n: median(timings.n), h: median(timings.h), large: median(timings.large) };
+    const ratios = {
+      withOverWithout: mediansMs.h / mediansMs.n,
+      largeOverWith: mediansMs.large / mediansMs.h,
+    };
+    return {
+      randomPageCost: HISTORY_RANDOM_PAGE_COST,
+      staged,
+      final,
+      historyRows,
+      expected: shape,
+      timingsMs: timings,
+      mediansMs,
+      ratios,
+      targets: HISTORY_TARGETS,
+      met: {
+        withOverWithout: ratios.withOverWithout <= HISTORY_TARGETS.withOverWithout,
+        largeOverWith: ratios.largeOverWith <= HISTORY_TARGETS.largeOverWith,
+      },
+      audit,
+      steps: stepTable(statements.h, statements.large, timings.h, timings.large)
+        .filter((step) => step.step.startsWith('H') || step.aSeconds > 0.05 || step.dSeconds > 0.05)
+        .map(({ step, aSeconds, dSeconds, reads }) => ({
+          step,
+          hSeconds: aSeconds,
+          largeSeconds: dSeconds,
+          reads,
+        })),
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await db.close();
+    removeDataDir();
+  }
+}
+
+/** The history section of the bench's output. */
+export function historySection(figures: HistoryFigures): string {
+  const runs = (values: number[]) => values.map((ms) => (ms / 1000).toFixed(1)).join(' / ');
+  const secs = (ms: number) => (ms / 1000).toFixed(1);
+  const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
+  const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
+  const indent = (text: string) =>
+    text
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n');
+  const rows = [
+    ['(n) consolidate_object, no history', '-', runs(figures.timingsMs.n), secs(figures.mediansMs.n)],
+    ['(h) with history', n0(figures.historyRows.one), runs(figures.timingsMs.h), secs(figures.mediansMs.h)],
+    [
+      '(H) with a larger history',
+      n0(figures.historyRows.large),
+      runs(figures.timingsMs.large),
+      secs(figures.mediansMs.large),
+    ],
+  ];
+  const ratios = [
+    [
+      'h/n',
+      'consolidation with history vs without, same staged rows',
+      figures.ratios.withOverWithout.toFixed(2),
+      `<= ${figures.targets.withOverWithout}`,
+      verdict(figures.met.withOverWithout),
+    ],
+    [
+      'H/h',
+      `history table ×${(figures.historyRows.large / figures.historyRows.one).toFixed(0)} vs ×1`,
+      figures.ratios.largeOverWith.toFixed(2),
+      `<= ${figures.targets.largeOverWith}`,
+      verdict(figures.met.largeOverWith),
+    ],
+  ];
+  const steps = figures.steps.map((step) => [
+    step.step,
+    step.hSeconds.toFixed(2),
+    step.largeSeconds.toFixed(2),
+    step.reads,
+  ]);
+  return [
+    `History — ${n0(figures.staged)} staged rows into ${n0(figures.final)} final rows (${n0(figures.expected.duplicates)} older versions, ${n0(figures.expected.deletes)} deletes, ${n0(figures.expected.updates)} updates, ${n0(figures.expected.newKeys)} new keys)`,
+    indent(
+      `Audit of (h) and (H): ${n0(figures.audit.h.history_versions_added ?? 0)} versions added, ${n0(figures.audit.h.history_versions_closed ?? 0)} closed (the same for both). ` +
+        `Planner: random_page_cost ${figures.randomPageCost} for all three variants (see HISTORY_RANDOM_PAGE_COST).`,
+    ),
+    '',
+    indent(renderTable(['variant', 'history rows before', 'runs (s)', 'median (s)'], rows)),
+    '',
+    indent(renderTable(['ratio', 'meaning', 'value', 'target', 'result'], ratios)),
+    '',
+    indent('Where (h) and (H) spend their time (median per step; steps over 0.05 s and the history steps):'),
+    indent(renderTable(['step', '(h) s', '(H) s', 'reads'], steps)),
+  ].join('\n');
+}
+
+export function historyTargetLines(
+  figures: HistoryFigures,
+): { area: string; target: string; measured: string; met: boolean }[] {
+  return [
+    {
+      area: 'history',
+      target: `with history <= ${figures.targets.withOverWithout} × without`,
+      measured: figures.ratios.withOverWithout.toFixed(2),
+      met: figures.met.withOverWithout,
+    },
+    {
+      area: 'history',
+      target: `history ×${(figures.historyRows.large / figures.historyRows.one).toFixed(0)} <= ${figures.targets.largeOverWith} × history ×1`,
+      measured: figures.ratios.largeOverWith.toFixed(2),
+      met: figures.met.largeOverWith,
+    },
+  ];
 }

@@ -1,5 +1,10 @@
 import { renderTable } from '../lambdas/common/text-table';
-import type { ConsolidationFigures } from './consolidation';
+import {
+  type ConsolidationFigures,
+  type HistoryFigures,
+  historySection,
+  historyTargetLines,
+} from './consolidation';
 import type { LambdaFigures } from './lambdas';
 import type { LocalRunFigures } from './local-run';
 import { describeMachine, type MachineInfo } from './machine';
@@ -13,6 +18,7 @@ export interface BenchResults {
   /** Said when the defaults are below the issue's sizes, so nobody mistakes them for the full ones. */
   scaleNote: string | null;
   consolidation?: ConsolidationFigures;
+  history?: HistoryFigures;
   orchestration?: OrchestrationFigures;
   lambdas?: LambdaFigures;
   localRun?: LocalRunFigures;
@@ -463,6 +469,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
       });
     }
   }
+  if (results.history) lines.push(...historyTargetLines(results.history));
   const o = results.orchestration;
   if (o) {
     for (const run of o.runs.filter((r) => r.polls === 1)) {
@@ -544,6 +551,7 @@ export function renderResults(results: BenchResults): string {
   const sections: string[] = [`Machine: ${describeMachine(results.machine)}`, `Command: ${results.command}`];
   if (results.scaleNote) sections.push(`NOTE: ${results.scaleNote}`);
   if (results.consolidation) sections.push(consolidationSection(results.consolidation));
+  if (results.history) sections.push(historySection(results.history));
   if (results.orchestration) sections.push(orchestrationSection(results.orchestration));
   if (results.scale) sections.push(scaleSection(results.scale));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));

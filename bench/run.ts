@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { synthesizeLocalStack } from '../local/runner/assembly';
 import { localEnvironmentConfig } from '../local/runner/local-config';
 import { DEFAULT_CACHE_DIR } from '../local/runner/run-scenario';
-import { benchConsolidation } from './consolidation';
+import { benchConsolidation, benchHistory } from './consolidation';
 import { benchLambdas } from './lambdas';
 import { benchLocalRun } from './local-run';
 import { machineInfo } from './machine';
@@ -20,7 +20,7 @@ export const ISSUE_FINAL = 1_000_000;
 export const DEFAULT_STAGED = 200_000;
 export const DEFAULT_FINAL = 1_000_000;
 
-const PHASES = ['lambdas', 'orchestration', 'scale', 'local-run', 'consolidation'] as const;
+const PHASES = ['lambdas', 'orchestration', 'scale', 'local-run', 'consolidation', 'history'] as const;
 type Phase = (typeof PHASES)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -28,8 +28,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --only PHASE[,PHASE]   run some phases: ${PHASES.join(', ')} (repeatable)
   --staged N             consolidation: staged rows (default ${DEFAULT_STAGED.toLocaleString('en-US')})
   --final M              consolidation: final-table rows (default ${DEFAULT_FINAL.toLocaleString('en-US')}); (d) uses M × --large-factor
-  --large-factor F       consolidation: size factor of (d) (default 10)
-  --repetitions R        consolidation: runs of (a) and (b), median reported (default 5; (d) runs 2 times, (c) once)
+  --large-factor F       consolidation: size factor of (d); history: versions per key of (H) (default 10)
+  --repetitions R        consolidation: runs of (a) and (b), median reported (default 5; (d) runs 2 times, (c) once);
+                         history: runs of each variant (at most 3)
   --in-memory            consolidation: PGlite in memory as the local run has it (default: a temporary data
                          directory on disk; in memory, big tables cost far more RAM and time)
   --no-extras            consolidation: skip the extra figures (naive with M × factor, what-ifs)
@@ -98,9 +99,9 @@ async function main(): Promise<number> {
   const { progress, elapsedMs } = createProgress();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const scaleNote =
-    phases.includes('consolidation') &&
+    (phases.includes('consolidation') || phases.includes('history')) &&
     (staged !== ISSUE_STAGED || final !== ISSUE_FINAL || largeFactor !== 10)
-      ? `consolidation ran with N = ${staged.toLocaleString('en-US')} staged rows and M = ${final.toLocaleString('en-US')} ` +
+      ? `consolidation/history ran with N = ${staged.toLocaleString('en-US')} staged rows and M = ${final.toLocaleString('en-US')} ` +
         `(d: ${(final * largeFactor).toLocaleString('en-US')}), not the issue's N = 200,000 / M = 1,000,000 (d: 10,000,000).`
       : null;
   progress.phase(`bench: ${phases.join(', ')}`);
@@ -176,6 +177,18 @@ async function main(): Promise<number> {
             inMemory: values['in-memory'] ?? false,
             naiveLarge: !values['no-extras'],
             whatIf: !values['no-extras'],
+            progress,
+          });
+        });
+        break;
+      case 'history':
+        await timePhase(phase, async () => {
+          results.history = await benchHistory({
+            staged,
+            final,
+            largeFactor,
+            repetitions: Math.min(repetitions, 3),
+            inMemory: values['in-memory'] ?? false,
             progress,
           });
         });

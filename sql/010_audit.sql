@@ -14,6 +14,13 @@
 --                       table already holds it (same cursor, same content: the lookback
 --                       overlap) or something newer (late data, or a live version older than
 --                       a consolidated hard delete)
+--   history_schema      schema of the history table this CALL maintained (NULL: no history);
+--                       a CALL with history that finds the previous CALL of its object did not
+--                       maintain it brings the history table up to the final table first
+--   history_versions_added   versions written to the history table (the seed of a new history
+--                       table and the catching up included; NULL without history)
+--   history_versions_closed  current versions this CALL closed (by a newer version, a delete, a
+--                       purge of a full sync or the catching up; NULL without history)
 -- Idempotent: applying this file again changes nothing. Redshift has no
 -- ADD COLUMN IF NOT EXISTS, so the columns added after the first release come from a
 -- procedure that looks at the catalog first, called once and dropped again.
@@ -35,7 +42,10 @@ CREATE TABLE IF NOT EXISTS public.consolidation_audit (
   started_at timestamp NOT NULL,
   finished_at timestamp NOT NULL,
   rows_new bigint,
-  rows_unchanged bigint
+  rows_unchanged bigint,
+  history_schema varchar(128),
+  history_versions_added bigint,
+  history_versions_closed bigint
 );
 
 CREATE OR REPLACE PROCEDURE public.consolidation_audit_add_columns()
@@ -52,6 +62,21 @@ BEGIN
   WHERE table_schema = 'public' AND table_name = 'consolidation_audit' AND column_name = 'rows_unchanged';
   IF v_count = 0 THEN
     ALTER TABLE public.consolidation_audit ADD COLUMN rows_unchanged bigint;
+  END IF;
+  SELECT COUNT(*) INTO v_count FROM information_schema.columns
+  WHERE table_schema = 'public' AND table_name = 'consolidation_audit' AND column_name = 'history_schema';
+  IF v_count = 0 THEN
+    ALTER TABLE public.consolidation_audit ADD COLUMN history_schema varchar(128);
+  END IF;
+  SELECT COUNT(*) INTO v_count FROM information_schema.columns
+  WHERE table_schema = 'public' AND table_name = 'consolidation_audit' AND column_name = 'history_versions_added';
+  IF v_count = 0 THEN
+    ALTER TABLE public.consolidation_audit ADD COLUMN history_versions_added bigint;
+  END IF;
+  SELECT COUNT(*) INTO v_count FROM information_schema.columns
+  WHERE table_schema = 'public' AND table_name = 'consolidation_audit' AND column_name = 'history_versions_closed';
+  IF v_count = 0 THEN
+    ALTER TABLE public.consolidation_audit ADD COLUMN history_versions_closed bigint;
   END IF;
 END;
 $$ LANGUAGE plpgsql;

@@ -1,10 +1,13 @@
--- Procedures: public.consolidate_object in three forms; the 7-argument one is the contract the
+-- Procedures: public.consolidate_object in four forms; the 7-argument one is the contract the
 -- pipeline and operators call:
 --
 --   CALL consolidate_object('salesforce_incremental', 'salesforce', 'account',
 --                           'id', 'systemmodstamp', 'hard', 'run-2026-01-01');
 --   CALL consolidate_object(..., 'run-2026-01-01', 'full');        -- sync mode
 --   CALL consolidate_object(..., 'run-2026-01-01', 'full', 30);    -- days a tombstone is kept
+--   CALL consolidate_object(..., 'run-2026-01-01', 'full', 30, 'salesforce_history');
+--                                                      -- keep every version in this schema
+-- A NULL or empty history schema, or a shorter form, keeps no history (see History below).
 --
 -- Moves everything staged for one object into its final table, keeping one row per key,
 -- and writes one row to public.consolidation_audit. One transaction: no COMMIT, ROLLBACK or
@@ -12,9 +15,12 @@
 -- were (the pipeline empties staging with a statement of its own before the next load).
 --
 -- Runs on Amazon Redshift and on Postgres (the local warehouse and the tests), so it sticks
--- to what both have: dynamic SQL as plain strings with every identifier validated and put
--- through quote_ident (EXECUTE without USING), loops over column metadata only, set-based
--- statements over the data. Column metadata comes from pg_catalog (pg_attribute, pg_class,
+-- to what both have: dynamic SQL as plain strings (EXECUTE without USING), loops over column
+-- metadata only, set-based statements over the data. Every identifier is validated and quoted,
+-- always: in double quotes, embedded ones doubled, never through QUOTE_IDENT, which in Redshift
+-- adds quotes only where characters or case need them, so a column named open, tag, percent,
+-- timestamp, new, system or snapshot (words Redshift reserves and Postgres does not; custom
+-- connectors have such fields) would come out bare and fail. Column metadata comes from pg_catalog (pg_attribute, pg_class,
 -- pg_namespace and format_type, which Redshift's own PG_TABLE_DEF is built on): Redshift and
 -- Postgres both have it for local tables, and it answers in milliseconds where
 -- information_schema.columns takes a quarter of a second for a 300-column table (svv_columns
@@ -37,6 +43,49 @@
 -- staging than in final is an error naming both types (widening happens outside a
 -- transaction block, before the CALL).
 --
+-- History (10th argument, the schema, e.g. salesforce_history): the history table
+-- <history schema>.<table> keeps every captured version of every record: the final table's
+-- columns after three of its own, _valid_from (timestamp: the version's cursor), _valid_to
+-- (timestamp, exclusive: where the next version or a delete begins; 9999-12-31 00:00:00 while
+-- current) and _is_active (true exactly for a key's current version). DISTKEY(key)
+-- SORTKEY(key, _valid_from). It is maintained in the same transaction as the final table, so
+-- the two always agree, by set-based statements over the staged keys only:
+-- * The schema must exist (sql/001 creates salesforce_history; the pipeline creates the others
+--   before the CALL): a missing one is an error. The table is created here when missing, from
+--   final in this transaction (CREATE TABLE AS, so final's column types), and seeded with one
+--   current version per live final row (its cursor as _valid_from). Final's columns come after
+--   the three validity columns so that rows still move positionally (s.*) when columns are
+--   added later: final's columns history lacks are appended here, in final's order (NULL in the
+--   older versions). Types follow final's: a history column narrower than final's is an error
+--   (widen it with final's, outside a transaction block). A history table whose columns are
+--   not the three followed by final's in order is an error (rename it away: the next CALL
+--   makes a new one). The cursor must be a date or timestamp.
+-- * A version is (key, cursor). A staged version history already has adds nothing (the
+--   lookback overlap, a rerun, a redrive, rows written twice, a full sync); so a value that
+--   changed without its cursor moving (a formula refresh) changes final, not history: history
+--   holds the versions as they were captured. Several different staged rows of one version
+--   keep the one final would (the lowest values, column by column).
+-- * A newer version closes the current one at its _valid_from and becomes current; an older
+--   one history lacks is slotted into its place: the intervals of every key a CALL touches are
+--   recomputed from its versions and deletes in cursor order, so they never overlap. A NULL
+--   cursor is the oldest version (_valid_from NULL).
+-- * A delete (isdeleted, hard or soft mode) closes the current version at the delete's cursor
+--   (_is_active false, no row of its own; an older version's interval ends there too); a purge
+--   found by a full sync closes it at this run's time; a live version after a delete (a restore)
+--   opens a new version. A live version at the cursor of a delete loses, as in final; in hard
+--   mode a live version not newer than the key's tombstone stays out, as in final. Ignore mode
+--   has no deletes.
+-- * Reading: a key whose staged versions are all at or after its final row's cursor reads its
+--   history from that cursor on (its current version and anything newer: one row, through the
+--   sort key); any other key (new, deleted, or given an older version) reads all of its rows.
+-- * Switched off (a form without history), the table is kept and no longer updated; switched
+--   on again, it first catches up with final (the previous CALL's audit row says whether it
+--   maintained this history): a key whose final row is newer than its history closes its
+--   current version there and gets final's row as current, a key gone from final closes its
+--   current version at this run's time. syncMode full and resets never empty history.
+-- * Audit: history_schema, history_versions_added (seed and catching up included),
+--   history_versions_closed.
+--
 -- Cost follows the changed rows: in incremental mode no step needs the whole final table,
 -- each reads final only through a join on the key with the changed keys (on Redshift a
 -- co-located join on the sort key; a Postgres planner may still prefer a scan). Steps:
@@ -48,11 +97,13 @@
 --      compared whole (EXCEPT); a key whose newest version has several different staged rows
 --      with the same cursor keeps one of them by the lowest values column by column;
 --   4. DELETE … USING the changed keys, INSERT the new versions straight from staging;
---   5. tombstones of hard deletes; full sync: final keys absent from staging (this step
+--   5. tombstones of hard deletes; history (the staged versions, the touched keys' history
+--      rows, their events in order, then UPDATE of the versions whose end moved and INSERT of
+--      the new versions from staging); full sync: final keys absent from staging (this step
 --      reads the final table's keys, as a full reload must);
 --   6. the consolidated rows leave staging (DELETE); audit row.
--- Temporary tables are distributed and sorted on the key (DISTKEY/SORTKEY), so the joins on
--- the key stay node-local.
+-- Temporary tables are distributed on the key (DISTKEY; sorted too where they are joined on
+-- it), so the joins on the key stay node-local.
 --
 -- Rules:
 -- * Newest version per key: the highest cursor; a NULL cursor counts as oldest; on equal
@@ -95,7 +146,8 @@ CREATE OR REPLACE PROCEDURE public.consolidate_object(
   p_delete_mode varchar,
   p_run_id varchar,
   p_sync_mode varchar,
-  p_tombstone_days integer
+  p_tombstone_days integer,
+  p_history_schema varchar
 )
 AS $$
 DECLARE
@@ -116,6 +168,9 @@ DECLARE
   v_pk varchar(256);
   v_cursor varchar(256);
   v_cursor_type varchar(256);
+  v_cursor_column_type varchar(256);
+  v_quoted varchar(300);
+  v_table_ref varchar(300);
   v_column_count integer := 0;
   v_positional boolean := true;
   v_final_type_wrong boolean := false;
@@ -132,6 +187,8 @@ DECLARE
   v_has_isdeleted boolean := false;
   v_deleted_true varchar(16);
   v_on_key varchar(256) := ' DISTKEY(consolidate__key) SORTKEY(consolidate__key)';
+  -- History's working tables are only ever joined whole (hash joins): distributed, not sorted.
+  v_by_key varchar(256) := ' DISTKEY(consolidate__key)';
   v_key_text varchar(256) := 'CAST(t.consolidate__key AS varchar(1024))';
   v_tombstone_match varchar(1024);
   v_staged_top varchar(4096);
@@ -156,6 +213,22 @@ DECLARE
   v_started_at timestamp;
   v_started_literal varchar(64);
   v_finished_at timestamp;
+  v_run_time varchar(128);
+  v_multi_groups bigint := 0;
+  -- History (p_history_schema given).
+  v_history boolean := false;
+  v_history_table varchar(512);
+  v_history_existed boolean := false;
+  v_history_last varchar(128);
+  v_history_count integer;
+  v_history_max_position integer;
+  v_history_misalignment varchar(1024) := '';
+  v_history_multi bigint := 0;
+  v_history_added bigint;
+  v_history_closed bigint;
+  v_history_versions varchar(65535);
+  v_low varchar(64) := 'CAST(''0001-01-01 00:00:00'' AS timestamp)';
+  v_open_end varchar(64) := 'CAST(''9999-12-31 00:00:00'' AS timestamp)';
 BEGIN
   -- Hard-mode CALLs of different objects read and write the one tombstone table; run
   -- concurrently, Redshift would fail one of them with a serializable isolation violation
@@ -205,13 +278,32 @@ BEGIN
   IF p_pk_column = p_cursor_column THEN
     RAISE EXCEPTION 'consolidate_object: pk_column and cursor_column are both %', p_pk_column;
   END IF;
+  IF p_history_schema IS NOT NULL AND LENGTH(p_history_schema) > 0 THEN
+    IF NOT (p_history_schema ~ v_identifier_pattern) THEN
+      v_shown := quote_literal(p_history_schema);
+      RAISE EXCEPTION 'consolidate_object: invalid history_schema %: must match %', v_shown, v_identifier_pattern;
+    END IF;
+    IF p_history_schema = p_staging_schema OR p_history_schema = p_final_schema THEN
+      RAISE EXCEPTION 'consolidate_object: history_schema % must differ from staging_schema and final_schema', p_history_schema;
+    END IF;
+    v_history := true;
+    v_history_added := 0;
+    v_history_closed := 0;
+  END IF;
 
   v_started_at := CAST(timeofday() AS timestamp);
   v_started_literal := quote_literal(CAST(v_started_at AS varchar));
-  v_staging_table := quote_ident(p_staging_schema) || '.' || quote_ident(p_table_name);
-  v_final_table := quote_ident(p_final_schema) || '.' || quote_ident(p_table_name);
-  v_pk := quote_ident(p_pk_column);
-  v_cursor := quote_ident(p_cursor_column);
+  v_run_time := 'CAST(' || v_started_literal || ' AS timestamp)';
+  -- Every identifier is quoted, whatever it is: Redshift reserves words Postgres does not (OPEN,
+  -- TAG, PERCENT, TIMESTAMP …), and its QUOTE_IDENT leaves reserved words bare.
+  v_table_ref := '"' || REPLACE(p_table_name, '"', '""') || '"';
+  v_staging_table := '"' || REPLACE(p_staging_schema, '"', '""') || '".' || v_table_ref;
+  v_final_table := '"' || REPLACE(p_final_schema, '"', '""') || '".' || v_table_ref;
+  v_pk := '"' || REPLACE(p_pk_column, '"', '""') || '"';
+  v_cursor := '"' || REPLACE(p_cursor_column, '"', '""') || '"';
+  IF v_history THEN
+    v_history_table := '"' || REPLACE(p_history_schema, '"', '""') || '".' || v_table_ref;
+  END IF;
 
   -- 2. Tables and columns, from the catalog.
   SELECT COUNT(*) INTO v_count FROM information_schema.tables
@@ -223,6 +315,16 @@ BEGIN
   WHERE table_schema = p_final_schema AND table_name = p_table_name;
   IF v_count = 0 THEN
     RAISE EXCEPTION 'consolidate_object: final table %.% does not exist', p_final_schema, p_table_name;
+  END IF;
+  IF v_history THEN
+    SELECT COUNT(*) INTO v_count FROM pg_catalog.pg_namespace WHERE nspname = p_history_schema;
+    IF v_count = 0 THEN
+      RAISE EXCEPTION 'consolidate_object: history schema % does not exist, so %.% cannot keep its history there: create it first (CREATE SCHEMA %)',
+        p_history_schema, p_final_schema, p_table_name, p_history_schema;
+    END IF;
+    SELECT COUNT(*) INTO v_count FROM information_schema.tables
+    WHERE table_schema = p_history_schema AND table_name = p_table_name;
+    v_history_existed := v_count > 0;
   END IF;
   SELECT COUNT(*) INTO v_count FROM information_schema.columns
   WHERE table_schema = p_staging_schema AND table_name = p_table_name AND column_name = p_pk_column;
@@ -273,6 +375,7 @@ BEGIN
   LOOP
     v_column_count := v_column_count + 1;
     IF v_column.column_name = p_cursor_column THEN
+      v_cursor_column_type := v_column.column_type;
       v_cursor_type := CASE
         WHEN v_column.column_type LIKE 'character varying%' THEN 'varchar(1024)'
         ELSE v_column.column_type END;
@@ -291,13 +394,14 @@ BEGIN
       END IF;
     END IF;
     -- The column list for the named form, while it stays within its budget.
-    IF v_column_list_bytes + OCTET_LENGTH(quote_ident(v_column.column_name)) + 2 <= v_column_list_limit THEN
+    v_quoted := '"' || REPLACE(v_column.column_name, '"', '""') || '"';
+    IF v_column_list_bytes + OCTET_LENGTH(v_quoted) + 2 <= v_column_list_limit THEN
       IF v_column_count > 1 THEN
         v_column_list := v_column_list || ', ';
       END IF;
-      v_column_list := v_column_list || quote_ident(v_column.column_name);
+      v_column_list := v_column_list || v_quoted;
     END IF;
-    v_column_list_bytes := v_column_list_bytes + OCTET_LENGTH(quote_ident(v_column.column_name)) + 2;
+    v_column_list_bytes := v_column_list_bytes + OCTET_LENGTH(v_quoted) + 2;
 
     IF v_positional THEN
       IF v_column.position <> v_column_count THEN
@@ -324,8 +428,12 @@ BEGIN
     v_positional := false;
     v_misalignment := 'final has more columns than staging, ' || v_final_column.column_name || ' first';
   END IF;
-  v_s_deleted := REPLACE(v_deleted_template, '{c}', 's.isdeleted');
-  v_f_deleted := REPLACE(v_deleted_template, '{c}', 'f.isdeleted');
+  v_s_deleted := REPLACE(v_deleted_template, '{c}', 's."isdeleted"');
+  v_f_deleted := REPLACE(v_deleted_template, '{c}', 'f."isdeleted"');
+  IF v_history AND NOT (v_cursor_column_type LIKE 'timestamp%' OR v_cursor_column_type = 'date') THEN
+    RAISE EXCEPTION 'consolidate_object: the history of %.% needs a date or timestamp cursor, and % is %',
+      p_final_schema, p_table_name, p_cursor_column, v_cursor_column_type;
+  END IF;
 
   IF NOT v_positional AND v_column_list_bytes > v_column_list_limit THEN
     RAISE EXCEPTION 'consolidate_object: %.% and %.% have their columns in different orders (%), so the statements must name all % columns, and that list (% bytes) would take the SQL past Redshift''s limit of % bytes per statement in a procedure; create the staging table with the final table''s columns in the same order',
@@ -371,7 +479,7 @@ BEGIN
       ELSE
         -- Text gets ZSTD as structure sync gives it: under ENCODE AUTO Redshift may pick an
         -- encoding (BYTEDICT, TEXT255, TEXT32K) that a later widening cannot change.
-        EXECUTE 'ALTER TABLE ' || v_final_table || ' ADD COLUMN ' || quote_ident(v_column.column_name) || ' '
+        EXECUTE 'ALTER TABLE ' || v_final_table || ' ADD COLUMN "' || REPLACE(v_column.column_name, '"', '""') || '" '
           || v_column.column_type
           || CASE WHEN v_column.column_type LIKE 'character varying%' THEN ' ENCODE ZSTD' ELSE '' END;
       END IF;
@@ -384,6 +492,131 @@ BEGIN
   ELSE
     v_select_list := v_column_list;
     v_insert_into := v_final_table || ' (' || v_column_list || ')';
+  END IF;
+
+  -- History: the table, its columns, and its catching up with final (see the top of this file).
+  IF v_history THEN
+    SELECT COUNT(*), COALESCE(MAX(a.attnum), 0) INTO v_final_count, v_final_max_position
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF v_final_count + 3 > 1600 THEN
+      RAISE EXCEPTION 'consolidate_object: %.% has % columns, and its history table would need 3 more: Amazon Redshift allows 1,600 columns per table',
+        p_final_schema, p_table_name, v_final_count;
+    END IF;
+  END IF;
+  IF v_history AND NOT v_history_existed THEN
+    -- Created from final in this transaction, seeded with one current version per live row.
+    EXECUTE 'CREATE TABLE ' || v_history_table || ' DISTKEY(' || v_pk || ') SORTKEY(' || v_pk || ', "_valid_from")'
+      || ' AS SELECT CAST(f.' || v_cursor || ' AS timestamp) AS "_valid_from", ' || v_open_end || ' AS "_valid_to",'
+      || ' true AS "_is_active", f.* FROM ' || v_final_table || ' f'
+      || CASE WHEN v_has_isdeleted THEN ' WHERE ' || v_f_deleted || ' = 0' ELSE '' END;
+    EXECUTE 'SELECT COUNT(*) FROM ' || v_history_table INTO v_history_added;
+  ELSIF v_history THEN
+    -- Its columns are _valid_from, _valid_to, _is_active, then final's in final's order: rows move
+    -- positionally. Final's columns it lacks (added since) are appended in order.
+    SELECT COUNT(*), COALESCE(MAX(a.attnum), 0) INTO v_history_count, v_history_max_position
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_history_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT COUNT(*) INTO v_count
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_history_schema AND c.relname = p_table_name AND NOT a.attisdropped
+      AND ((a.attnum = 1 AND a.attname = '_valid_from') OR (a.attnum = 2 AND a.attname = '_valid_to')
+        OR (a.attnum = 3 AND a.attname = '_is_active'));
+    IF v_count <> 3 THEN
+      v_history_misalignment := 'its first columns are not _valid_from, _valid_to, _is_active';
+    ELSIF v_history_count <> v_history_max_position THEN
+      v_history_misalignment := 'it has dropped columns';
+    ELSIF v_final_count <> v_final_max_position THEN
+      v_history_misalignment := 'the final table has dropped columns';
+    ELSIF v_history_count > v_final_count + 3 THEN
+      v_history_misalignment := 'it has more columns than the final table';
+    ELSE
+      FOR v_column IN
+        SELECT a.attnum AS position, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
+          h.attname AS history_name, format_type(h.atttypid, h.atttypmod) AS history_type
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN (
+          SELECT ha.attnum, ha.attname, ha.atttypid, ha.atttypmod
+          FROM pg_catalog.pg_attribute ha
+          JOIN pg_catalog.pg_class hc ON hc.oid = ha.attrelid
+          JOIN pg_catalog.pg_namespace hn ON hn.oid = hc.relnamespace
+          WHERE hn.nspname = p_history_schema AND hc.relname = p_table_name AND ha.attnum > 3 AND NOT ha.attisdropped
+        ) h ON h.attnum = a.attnum + 3
+        WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum
+      LOOP
+        IF v_column.history_name IS NULL THEN
+          EXECUTE 'ALTER TABLE ' || v_history_table || ' ADD COLUMN "' || REPLACE(v_column.column_name, '"', '""') || '" '
+            || v_column.column_type
+            || CASE WHEN v_column.column_type LIKE 'character varying%' THEN ' ENCODE ZSTD' ELSE '' END;
+        ELSIF v_column.history_name <> v_column.column_name THEN
+          v_history_misalignment := 'column ' || CAST(v_column.position + 3 AS varchar) || ' is ' || v_column.history_name
+            || ' in history but column ' || CAST(v_column.position AS varchar) || ' is ' || v_column.column_name || ' in final';
+          EXIT;
+        ELSIF v_column.history_type <> v_column.column_type AND NOT (
+          (v_column.column_type LIKE 'character varying(%' AND v_column.history_type LIKE 'character varying(%'
+            AND CAST(SPLIT_PART(SPLIT_PART(v_column.history_type, '(', 2), ')', 1) AS integer)
+              >= CAST(SPLIT_PART(SPLIT_PART(v_column.column_type, '(', 2), ')', 1) AS integer))
+          OR (v_column.column_type LIKE 'numeric(%' AND v_column.history_type LIKE 'numeric(%'
+            AND SPLIT_PART(v_column.history_type, ',', 2) = SPLIT_PART(v_column.column_type, ',', 2)
+            AND CAST(SPLIT_PART(SPLIT_PART(v_column.history_type, '(', 2), ',', 1) AS integer)
+              >= CAST(SPLIT_PART(SPLIT_PART(v_column.column_type, '(', 2), ',', 1) AS integer))) THEN
+          RAISE EXCEPTION 'consolidate_object: column % is % in %.% but % in %.%; the history column must have the same type and be at least as wide (widen it as the final column was, outside a transaction block)',
+            v_column.column_name, v_column.column_type, p_final_schema, p_table_name, v_column.history_type,
+            p_history_schema, p_table_name;
+        END IF;
+      END LOOP;
+    END IF;
+    IF LENGTH(v_history_misalignment) > 0 THEN
+      RAISE EXCEPTION 'consolidate_object: history table %.% does not follow %.%: %; it must hold _valid_from, _valid_to, _is_active, then the final table''s columns in order (rename it away and the next CALL creates a new one from the final table)',
+        p_history_schema, p_table_name, p_final_schema, p_table_name, v_history_misalignment;
+    END IF;
+
+    -- A history table the previous CALL of this object did not maintain (history was switched
+    -- off, or the table was made elsewhere) first catches up with final: a key whose final row is
+    -- newer than its history closes its current version there and gets final's row as its
+    -- current one; a key gone from final (deleted while history was off) closes its current
+    -- version at this run's time. History newer than final is left as it is.
+    SELECT a.history_schema INTO v_history_last FROM public.consolidation_audit a
+    WHERE a.final_schema = p_final_schema AND a.table_name = p_table_name
+    ORDER BY a.finished_at DESC LIMIT 1;
+    IF NOT FOUND OR v_history_last IS NULL OR v_history_last <> p_history_schema THEN
+      DROP TABLE IF EXISTS tmp_consolidate_history_sync;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_sync' || v_on_key || ' AS SELECT'
+        || ' COALESCE(f.consolidate__key, o.consolidate__key) AS consolidate__key, f.consolidate__at AS consolidate__final_at,'
+        || ' f.consolidate__live, o.consolidate__open_at, o.consolidate__last_at'
+        || ' FROM (SELECT f.' || v_pk || ' AS consolidate__key, COALESCE(CAST(f.' || v_cursor || ' AS timestamp), ' || v_low
+        || ') AS consolidate__at, ' || CASE WHEN v_has_isdeleted THEN '1 - ' || v_f_deleted ELSE '1' END
+        || ' AS consolidate__live FROM ' || v_final_table || ' f) f'
+        || ' FULL OUTER JOIN (SELECT h.' || v_pk || ' AS consolidate__key,'
+        || ' MAX(CASE WHEN h."_is_active" THEN COALESCE(h."_valid_from", ' || v_low || ') END) AS consolidate__open_at,'
+        || ' MAX(CASE WHEN h."_valid_to" = ' || v_open_end || ' THEN COALESCE(h."_valid_from", ' || v_low
+        || ') ELSE h."_valid_to" END) AS consolidate__last_at FROM ' || v_history_table || ' h GROUP BY h.' || v_pk
+        || ') o ON o.consolidate__key = f.consolidate__key';
+      EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = CASE WHEN y.consolidate__final_at IS NULL'
+        || ' THEN GREATEST("_valid_from", ' || v_run_time || ') ELSE y.consolidate__final_at END, "_is_active" = false'
+        || ' FROM tmp_consolidate_history_sync y WHERE ' || v_table_ref || '.' || v_pk || ' = y.consolidate__key'
+        || ' AND ' || v_table_ref || '."_is_active" AND (y.consolidate__final_at IS NULL'
+        || ' OR y.consolidate__final_at > y.consolidate__open_at'
+        || ' OR (y.consolidate__live = 0 AND y.consolidate__final_at >= y.consolidate__open_at))';
+      GET DIAGNOSTICS v_count := ROW_COUNT;
+      v_history_closed := v_history_closed + v_count;
+      EXECUTE 'INSERT INTO ' || v_history_table || ' SELECT CAST(f.' || v_cursor || ' AS timestamp), ' || v_open_end
+        || ', true, f.* FROM ' || v_final_table || ' f JOIN tmp_consolidate_history_sync y ON y.consolidate__key = f.'
+        || v_pk || ' WHERE y.consolidate__live = 1 AND (y.consolidate__last_at IS NULL'
+        || ' OR y.consolidate__final_at > y.consolidate__last_at)';
+      GET DIAGNOSTICS v_count := ROW_COUNT;
+      v_history_added := v_history_added + v_count;
+      DROP TABLE tmp_consolidate_history_sync;
+    END IF;
   END IF;
 
   -- 3. What was staged (one scan).
@@ -406,7 +639,8 @@ BEGIN
     --   final (tombstone only), 6 ignore mode: only delete versions were staged.
     v_sql := 'CREATE TEMP TABLE tmp_consolidate_target' || v_on_key || ' AS SELECT k.consolidate__key,'
       || ' k.consolidate__cursor, k.consolidate__deleted, k.consolidate__copies, k.consolidate__final_rows,'
-      || ' k.consolidate__final_live, k.consolidate__tombstone, k.consolidate__tombstone_cursor, CASE';
+      || ' k.consolidate__final_live, k.consolidate__final_cursor, k.consolidate__tombstone,'
+      || ' k.consolidate__tombstone_cursor, k.consolidate__first_at, CASE';
     IF p_delete_mode = 'ignore' THEN
       v_sql := v_sql || ' WHEN k.consolidate__deleted = 1 THEN 6';
     END IF;
@@ -420,7 +654,7 @@ BEGIN
       || ' OR k.consolidate__cursor > k.consolidate__final_cursor THEN 2'
       || CASE WHEN p_sync_mode = 'full' THEN ' ELSE 2 END' ELSE ' ELSE 4 END' END
       || ' AS consolidate__action FROM (SELECT r.consolidate__key, r.consolidate__cursor, r.consolidate__deleted,'
-      || ' r.consolidate__copies, COUNT(f.' || v_pk || ') AS consolidate__final_rows,'
+      || ' r.consolidate__copies, r.consolidate__first_at, COUNT(f.' || v_pk || ') AS consolidate__final_rows,'
       || ' MAX(f.' || v_cursor || ') AS consolidate__final_cursor,'
       || ' MAX(CASE WHEN f.' || v_pk || ' IS NOT NULL AND ' || v_f_deleted || ' = 0 THEN 1 ELSE 0 END)'
       || ' AS consolidate__final_live,';
@@ -430,14 +664,19 @@ BEGIN
     ELSE
       v_sql := v_sql || ' 0 AS consolidate__tombstone, CAST(NULL AS ' || v_cursor_type || ') AS consolidate__tombstone_cursor';
     END IF;
+    -- With history, also the key's oldest staged cursor (NULL as oldest), which says how much of
+    -- its history must be read (step 9).
     v_sql := v_sql || ' FROM (SELECT consolidate__key, consolidate__cursor, consolidate__deleted,'
-      || ' COUNT(*) AS consolidate__copies FROM (SELECT s.' || v_pk || ' AS consolidate__key, s.' || v_cursor
-      || ' AS consolidate__cursor, ' || v_s_deleted || ' AS consolidate__deleted, RANK() OVER (PARTITION BY s.'
+      || ' consolidate__first_at, COUNT(*) AS consolidate__copies FROM (SELECT s.' || v_pk || ' AS consolidate__key, s.'
+      || v_cursor || ' AS consolidate__cursor, ' || v_s_deleted || ' AS consolidate__deleted, RANK() OVER (PARTITION BY s.'
       || v_pk || ' ORDER BY '
       || CASE WHEN p_delete_mode = 'ignore' THEN v_s_deleted || ' ASC, ' ELSE '' END
-      || 's.' || v_cursor || ' DESC NULLS LAST, ' || v_s_deleted || ' DESC) AS consolidate__rank FROM '
-      || v_staging_table || ' s WHERE s.' || v_pk || ' IS NOT NULL) ranked WHERE consolidate__rank = 1'
-      || ' GROUP BY consolidate__key, consolidate__cursor, consolidate__deleted) r'
+      || 's.' || v_cursor || ' DESC NULLS LAST, ' || v_s_deleted || ' DESC) AS consolidate__rank, '
+      || CASE WHEN v_history THEN 'MIN(COALESCE(CAST(s.' || v_cursor || ' AS timestamp), ' || v_low
+        || ')) OVER (PARTITION BY s.' || v_pk || ')' ELSE 'CAST(NULL AS timestamp)' END
+      || ' AS consolidate__first_at FROM ' || v_staging_table || ' s WHERE s.' || v_pk || ' IS NOT NULL) ranked'
+      || ' WHERE consolidate__rank = 1 GROUP BY consolidate__key, consolidate__cursor, consolidate__deleted,'
+      || ' consolidate__first_at) r'
       || ' LEFT JOIN ' || v_final_table || ' f ON f.' || v_pk || ' = r.consolidate__key';
     IF v_use_tombstones THEN
       v_sql := v_sql || ' LEFT JOIN public.consolidation_tombstones b ON b.final_schema = '
@@ -445,7 +684,7 @@ BEGIN
         || ' AND b.record_key = CAST(r.consolidate__key AS varchar(1024))';
     END IF;
     v_sql := v_sql || ' GROUP BY r.consolidate__key, r.consolidate__cursor, r.consolidate__deleted,'
-      || ' r.consolidate__copies) k';
+      || ' r.consolidate__copies, r.consolidate__first_at) k';
     DROP TABLE IF EXISTS tmp_consolidate_target;
     EXECUTE v_sql;
 
@@ -457,19 +696,41 @@ BEGIN
     v_tie_keys := v_figures.ties;
     v_multi_keys := v_figures.multi;
 
-    -- 5. The staged row of each key's newest version. A key whose newest (cursor, delete flag)
-    -- has several staged rows gets them de-duplicated in a table of its own; if they differ,
-    -- the lowest values win, column by column (rare: exact copies are the usual case).
+    -- History: every staged version (key, cursor), whether it is a delete (a delete beats a live
+    -- row at the same cursor), and how many staged rows it has. Ignore mode drops deletes.
+    IF v_history THEN
+      DROP TABLE IF EXISTS tmp_consolidate_history_staged;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_staged' || v_by_key || ' AS SELECT s.' || v_pk
+        || ' AS consolidate__key, s.' || v_cursor || ' AS consolidate__cursor, COALESCE(CAST(s.' || v_cursor
+        || ' AS timestamp), ' || v_low || ') AS consolidate__at, MAX(' || v_s_deleted || ') AS consolidate__deleted,'
+        || ' COUNT(*) AS consolidate__copies FROM ' || v_staging_table || ' s WHERE s.' || v_pk || ' IS NOT NULL'
+        || CASE WHEN p_delete_mode = 'ignore' THEN ' AND ' || v_s_deleted || ' = 0' ELSE '' END
+        || ' GROUP BY s.' || v_pk || ', s.' || v_cursor;
+      EXECUTE 'SELECT COALESCE(SUM(CASE WHEN consolidate__copies > 1 AND consolidate__deleted = 0 THEN 1 ELSE 0 END), 0)'
+        || ' FROM tmp_consolidate_history_staged' INTO v_history_multi;
+    END IF;
+
+    -- 5. The staged row of each key's newest version (and, with history, of every live version).
+    -- A version with several staged rows gets them de-duplicated in a table of its own; if they
+    -- differ, the lowest values win, column by column (rare: exact copies are the usual case).
     v_staged_top := ' FROM ' || v_staging_table || ' s JOIN tmp_consolidate_target t ON s.' || v_pk
       || ' = t.consolidate__key AND (s.' || v_cursor || ' = t.consolidate__cursor OR (s.' || v_cursor
       || ' IS NULL AND t.consolidate__cursor IS NULL)) AND ' || v_s_deleted || ' = t.consolidate__deleted';
     DROP TABLE IF EXISTS tmp_consolidate_multi;
-    IF v_multi_keys > 0 THEN
-      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_multi DISTKEY(' || v_pk || ') SORTKEY(' || v_pk
+    IF v_multi_keys > 0 OR v_history_multi > 0 THEN
+      v_sql := 'CREATE TEMP TABLE tmp_consolidate_multi DISTKEY(' || v_pk || ') SORTKEY(' || v_pk
         || ') AS SELECT DISTINCT s.*' || v_staged_top
         || ' WHERE t.consolidate__copies > 1 AND t.consolidate__action IN (1, 2, 3)';
+      IF v_history_multi > 0 THEN
+        v_sql := v_sql || ' UNION SELECT s.* FROM ' || v_staging_table || ' s JOIN tmp_consolidate_history_staged v ON s.'
+          || v_pk || ' = v.consolidate__key AND (s.' || v_cursor || ' = v.consolidate__cursor OR (s.' || v_cursor
+          || ' IS NULL AND v.consolidate__cursor IS NULL)) WHERE v.consolidate__copies > 1 AND v.consolidate__deleted = 0';
+      END IF;
+      EXECUTE v_sql;
       EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_multi' INTO v_multi_rows;
-      IF v_multi_rows > v_multi_keys THEN
+      EXECUTE 'SELECT COUNT(*) FROM (SELECT ' || v_pk || ', ' || v_cursor || ' FROM tmp_consolidate_multi GROUP BY '
+        || v_pk || ', ' || v_cursor || ') g' INTO v_multi_groups;
+      IF v_multi_rows > v_multi_groups THEN
         FOR v_column IN
           SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
           FROM pg_catalog.pg_attribute a
@@ -479,18 +740,19 @@ BEGIN
             AND a.attname NOT IN (p_pk_column, p_cursor_column, 'isdeleted')
           ORDER BY a.attnum
         LOOP
-          EXIT WHEN v_multi_rows <= v_multi_keys;
-          EXECUTE 'DELETE FROM tmp_consolidate_multi USING (SELECT ' || v_pk || ' AS consolidate__key, '
-            || CASE WHEN v_column.column_type = 'boolean' THEN 'BOOL_AND(' ELSE 'MIN(' END
-            || quote_ident(v_column.column_name) || ') AS consolidate__lowest, COUNT(*) - COUNT('
-            || quote_ident(v_column.column_name) || ') AS consolidate__nulls FROM tmp_consolidate_multi GROUP BY '
-            || v_pk || ' HAVING COUNT(*) > 1) g WHERE tmp_consolidate_multi.' || v_pk
-            || ' = g.consolidate__key AND ((g.consolidate__nulls > 0 AND tmp_consolidate_multi.'
-            || quote_ident(v_column.column_name) || ' IS NOT NULL) OR (g.consolidate__nulls = 0 AND tmp_consolidate_multi.'
-            || quote_ident(v_column.column_name) || ' <> g.consolidate__lowest))';
+          EXIT WHEN v_multi_rows <= v_multi_groups;
+          v_quoted := '"' || REPLACE(v_column.column_name, '"', '""') || '"';
+          EXECUTE 'DELETE FROM tmp_consolidate_multi USING (SELECT ' || v_pk || ' AS consolidate__key, ' || v_cursor
+            || ' AS consolidate__cursor, ' || CASE WHEN v_column.column_type = 'boolean' THEN 'BOOL_AND(' ELSE 'MIN(' END
+            || v_quoted || ') AS consolidate__lowest, COUNT(*) - COUNT(' || v_quoted || ') AS consolidate__nulls'
+            || ' FROM tmp_consolidate_multi GROUP BY ' || v_pk || ', ' || v_cursor || ' HAVING COUNT(*) > 1) g'
+            || ' WHERE tmp_consolidate_multi.' || v_pk || ' = g.consolidate__key AND (tmp_consolidate_multi.' || v_cursor
+            || ' = g.consolidate__cursor OR (tmp_consolidate_multi.' || v_cursor || ' IS NULL AND g.consolidate__cursor IS NULL))'
+            || ' AND ((g.consolidate__nulls > 0 AND tmp_consolidate_multi.' || v_quoted || ' IS NOT NULL)'
+            || ' OR (g.consolidate__nulls = 0 AND tmp_consolidate_multi.' || v_quoted || ' <> g.consolidate__lowest))';
           EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_multi' INTO v_multi_rows;
         END LOOP;
-        IF v_multi_rows > v_multi_keys THEN
+        IF v_multi_rows > v_multi_groups THEN
           RAISE EXCEPTION 'consolidate_object: %.% has staged rows of one key and cursor that differ only in columns that cannot be ordered',
             p_staging_schema, p_table_name;
         END IF;
@@ -500,7 +762,8 @@ BEGIN
     v_winners := 'SELECT s.*' || v_staged_top || ' WHERE t.consolidate__copies = 1 AND ({filter})';
     IF v_multi_keys > 0 THEN
       v_winners := v_winners || ' UNION ALL SELECT m.* FROM tmp_consolidate_multi m JOIN tmp_consolidate_target t'
-        || ' ON m.' || v_pk || ' = t.consolidate__key WHERE {filter}';
+        || ' ON m.' || v_pk || ' = t.consolidate__key AND (m.' || v_cursor || ' = t.consolidate__cursor OR (m.'
+        || v_cursor || ' IS NULL AND t.consolidate__cursor IS NULL)) WHERE {filter}';
     END IF;
 
     -- 6. Cursor ties: the whole staged row against the whole final row.
@@ -545,7 +808,7 @@ BEGIN
     -- staging (hard mode does not insert delete versions).
     IF v_figures.replaced > 0 THEN
       EXECUTE 'DELETE FROM ' || v_final_table || ' USING tmp_consolidate_target t WHERE '
-        || quote_ident(p_table_name) || '.' || v_pk || ' = t.consolidate__key AND t.consolidate__final_rows > 0 AND '
+        || v_table_ref || '.' || v_pk || ' = t.consolidate__key AND t.consolidate__final_rows > 0 AND '
         || v_applied;
     END IF;
     IF v_rows_new + v_rows_updated > 0 OR p_delete_mode = 'soft' THEN
@@ -582,16 +845,145 @@ BEGIN
       END IF;
     END IF;
 
-    -- 9. Full sync: final keys that were not staged were purged at the source. This reads
-    -- the final table's keys: a full reload is about the whole table.
+    -- 9. History: the staged versions history lacks go in, and the intervals of the keys they
+    -- (and staged deletes) touch are recomputed. Only those keys' history rows are read, and of
+    -- a key whose staged versions are all at or after its final row's cursor only the rows from
+    -- that cursor on: its current version and anything newer (a key read so must have its
+    -- version at that cursor; one that has not is read whole).
+    IF v_history THEN
+      -- A key is read from its final cursor on when final holds it live and nothing older than
+      -- that cursor was staged for it; any other key is read whole. Keys with neither a final
+      -- row nor a tombstone are mostly new: which of them have history at all is found from the
+      -- key column alone (the sort key) before any of their rows is read.
+      v_sql := 't.consolidate__final_live = 1 AND t.consolidate__first_at >= CAST(t.consolidate__final_cursor AS timestamp)';
+      v_history_versions := 'SELECT h.' || v_pk || ' AS consolidate__key, COALESCE(h."_valid_from", ' || v_low
+        || ') AS consolidate__at, h."_valid_to" AS consolidate__to FROM ' || v_history_table || ' h JOIN ';
+      DROP TABLE IF EXISTS tmp_consolidate_history_known;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_known' || v_by_key || ' AS SELECT DISTINCT h.' || v_pk
+        || ' AS consolidate__key FROM ' || v_history_table || ' h JOIN tmp_consolidate_target t ON h.' || v_pk
+        || ' = t.consolidate__key WHERE t.consolidate__final_rows = 0 AND t.consolidate__tombstone = 0';
+      DROP TABLE IF EXISTS tmp_consolidate_history_old;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_old' || v_by_key || ' AS ' || v_history_versions
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE ' || v_sql
+        || ' AND h."_valid_from" >= CAST(t.consolidate__final_cursor AS timestamp) UNION ALL ' || v_history_versions
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE NOT (' || v_sql
+        || ' AND t.consolidate__final_cursor IS NOT NULL) AND NOT (t.consolidate__final_rows = 0'
+        || ' AND t.consolidate__tombstone = 0) UNION ALL ' || v_history_versions
+        || 'tmp_consolidate_history_known k ON h.' || v_pk || ' = k.consolidate__key';
+      EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_target t LEFT JOIN tmp_consolidate_history_old o'
+        || ' ON o.consolidate__key = t.consolidate__key AND o.consolidate__at = CAST(t.consolidate__final_cursor AS timestamp)'
+        || ' WHERE ' || v_sql || ' AND o.consolidate__key IS NULL' INTO v_count;
+      IF v_count > 0 THEN
+        EXECUTE 'INSERT INTO tmp_consolidate_history_old ' || v_history_versions || 'tmp_consolidate_target t ON h.'
+          || v_pk || ' = t.consolidate__key WHERE ' || v_sql
+          || ' AND (h."_valid_from" < CAST(t.consolidate__final_cursor AS timestamp) OR h."_valid_from" IS NULL)'
+          || ' AND t.consolidate__key NOT IN (SELECT o.consolidate__key FROM tmp_consolidate_history_old o'
+          || ' JOIN tmp_consolidate_target b ON b.consolidate__key = o.consolidate__key'
+          || ' AND o.consolidate__at = CAST(b.consolidate__final_cursor AS timestamp))';
+      END IF;
+
+      -- Each key's events in order: its versions (kind 1 in history, 2 staged and new) and its
+      -- deletes (3: a version closed without the next one starting then, or a staged delete). A
+      -- version lasts until the next event; at the same instant a delete comes last (a delete
+      -- beats a live version with the same cursor), so such a staged version is not added.
+      DROP TABLE IF EXISTS tmp_consolidate_history_events;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_events' || v_by_key || ' AS SELECT e.consolidate__key,'
+        || ' e.consolidate__at, e.consolidate__kind, e.consolidate__to, e.consolidate__copies,'
+        || ' LEAD(e.consolidate__at) OVER (PARTITION BY e.consolidate__key ORDER BY e.consolidate__at,'
+        || ' e.consolidate__kind) AS consolidate__next FROM ('
+        || 'SELECT o.consolidate__key, o.consolidate__at, 1 AS consolidate__kind, o.consolidate__to,'
+        || ' CAST(0 AS bigint) AS consolidate__copies FROM tmp_consolidate_history_old o'
+        || ' UNION ALL SELECT o.consolidate__key, o.consolidate__to, 3, NULL, 0 FROM tmp_consolidate_history_old o'
+        || ' LEFT JOIN tmp_consolidate_history_old n ON n.consolidate__key = o.consolidate__key'
+        || ' AND n.consolidate__at = o.consolidate__to WHERE o.consolidate__to <> ' || v_open_end
+        || ' AND (n.consolidate__key IS NULL OR o.consolidate__to = o.consolidate__at)'
+        || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 3, NULL, 0 FROM tmp_consolidate_history_staged v'
+        || ' WHERE v.consolidate__deleted = 1'
+        -- A staged live version history lacks, unless the key's tombstone (hard mode) says it
+        -- was deleted at or after it: the final table's rule.
+        || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 2, NULL, v.consolidate__copies'
+        || ' FROM tmp_consolidate_history_staged v LEFT JOIN tmp_consolidate_history_old o'
+        || ' ON o.consolidate__key = v.consolidate__key AND o.consolidate__at = v.consolidate__at'
+        || CASE WHEN v_use_tombstones THEN ' JOIN tmp_consolidate_target t ON t.consolidate__key = v.consolidate__key'
+          || ' WHERE (t.consolidate__tombstone = 0 OR (v.consolidate__cursor IS NOT NULL'
+          || ' AND (t.consolidate__tombstone_cursor IS NULL OR v.consolidate__cursor > t.consolidate__tombstone_cursor))) AND'
+          ELSE ' WHERE' END
+        || ' v.consolidate__deleted = 0 AND o.consolidate__key IS NULL) e';
+      EXECUTE 'SELECT COALESCE(SUM(CASE WHEN consolidate__kind = 2 AND (consolidate__next IS NULL'
+        || ' OR consolidate__next > consolidate__at) THEN 1 ELSE 0 END), 0) AS added,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to = ' || v_open_end
+        || ' AND consolidate__next IS NOT NULL THEN 1 ELSE 0 END), 0) AS closed,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to <> COALESCE(consolidate__next, '
+        || v_open_end || ') THEN 1 ELSE 0 END), 0) AS changed,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__at = ' || v_low
+        || ' AND consolidate__to <> COALESCE(consolidate__next, ' || v_open_end || ') THEN 1 ELSE 0 END), 0) AS undated'
+        || ' FROM tmp_consolidate_history_events' INTO v_figures;
+      v_history_added := v_history_added + v_figures.added;
+      v_history_closed := v_history_closed + v_figures.closed;
+
+      -- Versions in history whose end moved: closed by a newer version or a delete, or shortened
+      -- by an older version slotted in after them. Matched on (key, _valid_from), the sort key.
+      IF v_figures.changed > v_figures.undated THEN
+        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
+          || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
+          || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
+          || '."_valid_from" = i.consolidate__at AND i.consolidate__kind = 1 AND i.consolidate__to'
+          || ' <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
+      END IF;
+      IF v_figures.undated > 0 THEN
+        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
+          || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
+          || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
+          || '."_valid_from" IS NULL AND i.consolidate__at = ' || v_low || ' AND i.consolidate__kind = 1'
+          || ' AND i.consolidate__to <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
+      END IF;
+
+      -- The new versions, straight from staging (or from the de-duplicated rows of a version
+      -- staged several times), positionally behind the three validity columns.
+      IF v_figures.added > 0 THEN
+        v_history_versions := 'SELECT CAST(s.' || v_cursor || ' AS timestamp) AS consolidate__valid_from,'
+          || ' COALESCE(n.consolidate__next, ' || v_open_end || ') AS consolidate__valid_to,'
+          || ' (n.consolidate__next IS NULL) AS consolidate__is_active, s.* FROM ' || v_staging_table
+          || ' s JOIN tmp_consolidate_history_events n ON s.' || v_pk || ' = n.consolidate__key AND COALESCE(CAST(s.'
+          || v_cursor || ' AS timestamp), ' || v_low || ') = n.consolidate__at'
+          || ' WHERE n.consolidate__kind = 2 AND n.consolidate__copies = 1 AND (n.consolidate__next IS NULL'
+          || ' OR n.consolidate__next > n.consolidate__at)';
+        IF v_history_multi > 0 THEN
+          v_history_versions := v_history_versions || ' UNION ALL SELECT CAST(m.' || v_cursor || ' AS timestamp),'
+            || ' COALESCE(n.consolidate__next, ' || v_open_end || '), (n.consolidate__next IS NULL), m.*'
+            || ' FROM tmp_consolidate_multi m JOIN tmp_consolidate_history_events n ON m.' || v_pk
+            || ' = n.consolidate__key AND COALESCE(CAST(m.' || v_cursor || ' AS timestamp), ' || v_low
+            || ') = n.consolidate__at WHERE n.consolidate__kind = 2 AND n.consolidate__copies > 1'
+            || ' AND (n.consolidate__next IS NULL OR n.consolidate__next > n.consolidate__at)';
+        END IF;
+        IF v_positional THEN
+          EXECUTE 'INSERT INTO ' || v_history_table || ' ' || v_history_versions;
+        ELSE
+          EXECUTE 'INSERT INTO ' || v_history_table || ' ("_valid_from", "_valid_to", "_is_active", ' || v_column_list
+            || ') SELECT consolidate__valid_from, consolidate__valid_to, consolidate__is_active, ' || v_column_list
+            || ' FROM (' || v_history_versions || ') w';
+        END IF;
+      END IF;
+    END IF;
+
+    -- 10. Full sync: final keys that were not staged were purged at the source. This reads
+    -- the final table's keys: a full reload is about the whole table. Their current versions in
+    -- history end at this run's time.
     IF p_sync_mode = 'full' AND p_delete_mode <> 'ignore' THEN
+      IF v_history THEN
+        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = GREATEST("_valid_from", ' || v_run_time
+          || '), "_is_active" = false WHERE "_is_active" AND NOT EXISTS (SELECT 1 FROM tmp_consolidate_target t'
+          || ' WHERE t.consolidate__key = ' || v_table_ref || '.' || v_pk || ')';
+        GET DIAGNOSTICS v_count := ROW_COUNT;
+        v_history_closed := v_history_closed + v_count;
+      END IF;
       IF p_delete_mode = 'soft' AND v_has_isdeleted THEN
-        EXECUTE 'UPDATE ' || v_final_table || ' SET isdeleted = ' || v_deleted_true || ' WHERE '
-          || REPLACE(v_deleted_template, '{c}', 'isdeleted') || ' = 0 AND NOT EXISTS (SELECT 1 FROM'
-          || ' tmp_consolidate_target t WHERE t.consolidate__key = ' || quote_ident(p_table_name) || '.' || v_pk || ')';
+        EXECUTE 'UPDATE ' || v_final_table || ' SET "isdeleted" = ' || v_deleted_true || ' WHERE '
+          || REPLACE(v_deleted_template, '{c}', '"isdeleted"') || ' = 0 AND NOT EXISTS (SELECT 1 FROM'
+          || ' tmp_consolidate_target t WHERE t.consolidate__key = ' || v_table_ref || '.' || v_pk || ')';
       ELSE
         EXECUTE 'DELETE FROM ' || v_final_table || ' WHERE NOT EXISTS (SELECT 1 FROM tmp_consolidate_target t'
-          || ' WHERE t.consolidate__key = ' || quote_ident(p_table_name) || '.' || v_pk || ')';
+          || ' WHERE t.consolidate__key = ' || v_table_ref || '.' || v_pk || ')';
       END IF;
       GET DIAGNOSTICS v_rows_purged := ROW_COUNT;
       v_rows_deleted := v_rows_deleted + v_rows_purged;
@@ -600,6 +992,10 @@ BEGIN
     DROP TABLE IF EXISTS tmp_consolidate_tie_changed;
     DROP TABLE IF EXISTS tmp_consolidate_multi;
     DROP TABLE IF EXISTS tmp_consolidate_target;
+    DROP TABLE IF EXISTS tmp_consolidate_history_staged;
+    DROP TABLE IF EXISTS tmp_consolidate_history_known;
+    DROP TABLE IF EXISTS tmp_consolidate_history_old;
+    DROP TABLE IF EXISTS tmp_consolidate_history_events;
   END IF;
 
   -- Tombstones older than tombstone_days go.
@@ -609,7 +1005,7 @@ BEGIN
       || ' AS timestamp) - INTERVAL ' || quote_literal(CAST(p_tombstone_days AS varchar) || ' days');
   END IF;
 
-  -- 10. Everything staged has been dealt with (NULL-key rows included).
+  -- 11. Everything staged has been dealt with (NULL-key rows included).
   IF v_rows_staged > 0 THEN
     EXECUTE 'DELETE FROM ' || v_staging_table;
   END IF;
@@ -618,12 +1014,33 @@ BEGIN
   INSERT INTO public.consolidation_audit (
     run_id, staging_schema, final_schema, table_name, sync_mode, delete_mode,
     rows_staged, rows_null_key, duplicates_removed, rows_inserted, rows_updated,
-    rows_deleted, rows_purged, started_at, finished_at, rows_new, rows_unchanged
+    rows_deleted, rows_purged, started_at, finished_at, rows_new, rows_unchanged,
+    history_schema, history_versions_added, history_versions_closed
   ) VALUES (
     p_run_id, p_staging_schema, p_final_schema, p_table_name, p_sync_mode, p_delete_mode,
     v_rows_staged, v_rows_staged - v_rows_keyed, v_rows_keyed - v_distinct_keys, v_rows_new + v_rows_updated,
-    v_rows_updated, v_rows_deleted, v_rows_purged, v_started_at, v_finished_at, v_rows_new, v_rows_unchanged
+    v_rows_updated, v_rows_deleted, v_rows_purged, v_started_at, v_finished_at, v_rows_new, v_rows_unchanged,
+    CASE WHEN v_history THEN p_history_schema END, v_history_added, v_history_closed
   );
+END;
+$$ LANGUAGE plpgsql;
+
+-- No history: the form before history existed (sync mode and tombstone days given).
+CREATE OR REPLACE PROCEDURE public.consolidate_object(
+  p_staging_schema varchar,
+  p_final_schema varchar,
+  p_table_name varchar,
+  p_pk_column varchar,
+  p_cursor_column varchar,
+  p_delete_mode varchar,
+  p_run_id varchar,
+  p_sync_mode varchar,
+  p_tombstone_days integer
+)
+AS $$
+BEGIN
+  CALL public.consolidate_object(p_staging_schema, p_final_schema, p_table_name, p_pk_column,
+    p_cursor_column, p_delete_mode, p_run_id, p_sync_mode, p_tombstone_days, CAST(NULL AS varchar));
 END;
 $$ LANGUAGE plpgsql;
 
@@ -641,7 +1058,7 @@ CREATE OR REPLACE PROCEDURE public.consolidate_object(
 AS $$
 BEGIN
   CALL public.consolidate_object(p_staging_schema, p_final_schema, p_table_name, p_pk_column,
-    p_cursor_column, p_delete_mode, p_run_id, p_sync_mode, 30);
+    p_cursor_column, p_delete_mode, p_run_id, p_sync_mode, 30, CAST(NULL AS varchar));
 END;
 $$ LANGUAGE plpgsql;
 
@@ -658,6 +1075,6 @@ CREATE OR REPLACE PROCEDURE public.consolidate_object(
 AS $$
 BEGIN
   CALL public.consolidate_object(p_staging_schema, p_final_schema, p_table_name, p_pk_column,
-    p_cursor_column, p_delete_mode, p_run_id, 'incremental', 30);
+    p_cursor_column, p_delete_mode, p_run_id, 'incremental', 30, CAST(NULL AS varchar));
 END;
 $$ LANGUAGE plpgsql;

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { splitSqlStatements, tokenizeSql } from '../../lambdas/common/sql-statements';
 import { describeFindings, scanSql } from './dialect-scanner';
+import {
+  REDSHIFT_ONLY_RESERVED_WORDS,
+  REDSHIFT_RESERVED_WORDS,
+  reservedWordMessage,
+} from './redshift-reserved-words';
 
 /**
  * Redshift SQL → the Postgres the local warehouse (PGlite) runs.
@@ -15,14 +20,23 @@ import { describeFindings, scanSql } from './dialect-scanner';
  * - procedure bodies: the same for their static statements, and every `EXECUTE <expression>`
  *   becomes `EXECUTE redshift_local.to_postgres(<expression>)`, so that DDL the procedure builds
  *   at run time is translated by the warehouse's own port of these rules (see
- *   redshift-emulation.ts): a run-time string cannot be intercepted from outside.
+ *   redshift-emulation.ts): a run-time string cannot be intercepted from outside;
+ * - `quote_ident(` → `redshift_local.quote_ident(`: Redshift's QUOTE_IDENT adds quotes only where
+ *   characters or case need them (not for reserved words, which Postgres' quotes), so any SQL that
+ *   still relies on it gets Redshift's answer.
  *
  * What is refused (RedshiftDialectError naming the construct):
  * - Postgres-only SQL (dialect-scanner.ts);
  * - `VARCHAR(n)` over 65,535 and `CHAR(n)` over 4,096;
  * - `ALTER TABLE … ALTER COLUMN … TYPE` to anything but VARCHAR(n), or inside a transaction
  *   block (a multi-statement text, a BatchExecuteStatement, a procedure);
- * - an ALTER TABLE with several actions (Redshift takes one, e.g. one ADD COLUMN per statement).
+ * - an ALTER TABLE with several actions (Redshift takes one, e.g. one ADD COLUMN per statement);
+ * - a Redshift reserved word (OPEN, TAG, PERCENT, TIMESTAMP, ORDER …, redshift-reserved-words.ts) as
+ *   a bare identifier where DDL names things (table and schema names and their qualified parts,
+ *   CREATE TABLE column lists, ADD/ALTER/RENAME COLUMN, DISTKEY/SORTKEY lists), as the table of
+ *   INSERT/UPDATE/DELETE/FROM/JOIN, and, for the words no statement uses as syntax (OPEN, TAG,
+ *   PERCENT, NEW, SYSTEM, SNAPSHOT …), anywhere in a statement's code. Postgres accepts most of
+ *   them; Redshift answers `syntax error at or near "open"`, and so does the local warehouse.
  *
  * What the warehouse itself enforces, whoever runs the DDL (redshift-emulation.ts, an event
  * trigger): VARCHAR lengths in bytes, no narrowing of a VARCHAR, VARCHAR/TEXT without a length
@@ -449,8 +463,11 @@ function executeEdits(mask: string, text: string): Edit[] {
 }
 
 /** Translates a plpgsql body: static DDL as everywhere, EXECUTE through the warehouse's port. */
-function translateProcedureBody(body: string): string {
+function translateProcedureBody(original: string): string {
+  // quote_ident first: it may sit inside an EXECUTE expression, which the edits below replace whole.
+  const body = applyEdits(original, quoteIdentEdits(maskForMatching(original)));
   const mask = maskForMatching(body);
+  refuseReservedIdentifiers(mask, false);
   const tables = createTableEdits(body, mask);
   const edits = [...typeEdits(mask), ...tables.edits, ...executeEdits(mask, body)];
   for (const index of tables.indexes) {
@@ -480,6 +497,87 @@ function translateProcedure(statement: string): string {
   return applyEdits(statement, edits);
 }
 
+const RESERVED = new Set(REDSHIFT_RESERVED_WORDS);
+const REDSHIFT_ONLY_RESERVED = new Set(REDSHIFT_ONLY_RESERVED_WORDS);
+/** Constraint items of a column list, whose first word names no column. */
+const CONSTRAINT_ITEM = /^\s*(?:primary|unique|foreign|check|constraint|like)\b/i;
+
+function refuseReservedWord(word: string | undefined): void {
+  if (word === undefined) return;
+  const folded = word.trim().toLowerCase();
+  if (RESERVED.has(folded)) throw new RedshiftDialectError('reserved word', reservedWordMessage(folded));
+}
+
+/** Every bare part of a (qualified) name; quoted parts are `_` runs in the mask, never reserved. */
+function refuseReservedName(maskedName: string): void {
+  for (const part of maskedName.split('.')) refuseReservedWord(part);
+}
+
+/** The bare words of a comma-separated column list (DISTKEY, SORTKEY, an index's columns). */
+function refuseReservedList(maskedList: string): void {
+  for (const item of maskedList.split(',')) refuseReservedWord(item.trim().split(/\s+/)[0]);
+}
+
+/**
+ * A Redshift reserved word used as a bare identifier (see the module comment); `mask` has
+ * comments and string contents blanked and quoted identifiers as `_` runs. `everywhere`: also the
+ * words no statement uses as syntax, anywhere in the code (not in procedure bodies, whose
+ * PL/pgSQL has OPEN, and whose dynamic SQL the warehouse checks at run time).
+ */
+function refuseReservedIdentifiers(mask: string, everywhere: boolean): void {
+  if (everywhere) {
+    for (const match of mask.matchAll(/(?<![\w$:])[A-Za-z_][\w$]*/g)) {
+      if (REDSHIFT_ONLY_RESERVED.has(match[0].toLowerCase())) {
+        throw new RedshiftDialectError('reserved word', reservedWordMessage(match[0].toLowerCase()));
+      }
+    }
+  }
+  const name = `(${QUALIFIED})`;
+  const namePatterns = [
+    String.raw`\bcreate\s+(?:(?:local\s+)?(?:temp|temporary)\s+)?table\s+(?:if\s+not\s+exists\s+)?${name}`,
+    String.raw`\balter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${name}`,
+    String.raw`\bdrop\s+table\s+(?:if\s+exists\s+)?${name}`,
+    String.raw`\b(?:create|drop)\s+schema\s+(?:if\s+(?:not\s+)?exists\s+)?${name}`,
+    String.raw`\binsert\s+into\s+${name}`,
+    String.raw`\bupdate\s+${name}`,
+    String.raw`\bdelete\s+from\s+${name}`,
+    String.raw`\b(?:from|join|using)\s+${name}`,
+    String.raw`\brename\s+(?:column\s+${IDENT}\s+)?to\s+${name}`,
+    String.raw`\b(?:add|alter|rename|drop)\s+column\s+(?:if\s+(?:not\s+)?exists\s+)?${name}`,
+    String.raw`\balter\s+table\s+${QUALIFIED}\s+add\s+(?!column\b|constraint\b|primary\b|unique\b|foreign\b|check\b)${name}`,
+    String.raw`\balter\s+distkey\s+${name}`,
+    String.raw`(?<!\w)distkey\s*\(\s*${name}\s*\)`,
+  ];
+  for (const pattern of namePatterns) {
+    for (const match of mask.matchAll(new RegExp(pattern, 'gi'))) refuseReservedName(match[1]);
+  }
+  for (const match of mask.matchAll(/\bsortkey\s*\(([^)]*)\)/gi)) refuseReservedList(match[1]);
+  // CREATE TABLE column lists: the first word of each item names a column.
+  const createTable = new RegExp(
+    String.raw`\bcreate\s+(?:(?:local\s+)?(?:temp|temporary)\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}\s*\(`,
+    'gi',
+  );
+  for (const match of mask.matchAll(createTable)) {
+    const open = match.index + match[0].length - 1;
+    const close = matchingParen(mask, open);
+    if (close < 0) continue;
+    for (const [itemStart, itemEnd] of topLevelItems(mask, open + 1, close)) {
+      const item = mask.slice(itemStart, itemEnd);
+      if (CONSTRAINT_ITEM.test(item)) continue;
+      refuseReservedWord(new RegExp(`^\\s*(${IDENT})`).exec(item)?.[1]);
+    }
+  }
+}
+
+/** `quote_ident(` → the warehouse's Redshift QUOTE_IDENT (code only: strings stay data). */
+function quoteIdentEdits(mask: string): Edit[] {
+  return [...mask.matchAll(/(?<![\w$.])quote_ident(?=\s*\()/gi)].map((match) => ({
+    start: match.index,
+    end: match.index + match[0].length,
+    text: `${EMULATION_SCHEMA}.quote_ident`,
+  }));
+}
+
 function translateStatement(statement: string, inTransactionBlock: boolean): string[] {
   const isProcedure = PROCEDURE_START.test(maskForMatching(statement));
   refusePostgresOnly(statement, isProcedure ? 'procedure' : 'statement');
@@ -488,10 +586,15 @@ function translateStatement(statement: string, inTransactionBlock: boolean): str
   if (isProcedure) return [translateProcedure(statement)];
 
   const mask = maskForMatching(statement);
+  refuseReservedIdentifiers(mask, true);
   const altered = alterTableStatements(statement, mask, inTransactionBlock);
   if (altered) return altered;
   const tables = createTableEdits(statement, mask);
-  const translated = applyEdits(statement, [...typeEdits(mask), ...tables.edits]).trim();
+  const translated = applyEdits(statement, [
+    ...typeEdits(mask),
+    ...tables.edits,
+    ...quoteIdentEdits(mask),
+  ]).trim();
   return [translated, ...tables.indexes.map((index) => index.sql)];
 }
 

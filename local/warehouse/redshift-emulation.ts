@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { EMULATION_SCHEMA, REDSHIFT_MAX_CHAR_BYTES, REDSHIFT_MAX_VARCHAR_BYTES } from './redshift-dialect';
+import { REDSHIFT_ONLY_RESERVED_WORDS, REDSHIFT_RESERVED_WORDS } from './redshift-reserved-words';
 
 /*
  * What the local warehouse (Postgres) enforces itself so that it behaves like Redshift, whoever
@@ -10,7 +11,13 @@ import { EMULATION_SCHEMA, REDSHIFT_MAX_CHAR_BYTES, REDSHIFT_MAX_VARCHAR_BYTES }
  * - redshift_local.to_postgres(text): the warehouse's port of redshift-dialect.ts' DDL rules,
  *   which procedures call for every EXECUTE (toPostgres rewrites their bodies so): table
  *   attributes dropped, a sort key becomes an index of the same derived name, ALTER COLUMN TYPE
- *   refused (a procedure is a transaction block).
+ *   refused (a procedure is a transaction block), and a Redshift reserved word used as a bare
+ *   identifier refused with Redshift's "syntax error at or near" (refuse_reserved_words: table
+ *   and schema names and their qualified parts, column lists and ADD/ALTER/RENAME COLUMN of DDL,
+ *   DISTKEY/SORTKEY lists; anywhere in the code for the words no statement uses as syntax).
+ * - redshift_local.quote_ident(text): Redshift's QUOTE_IDENT, which adds double quotes only where
+ *   characters or case need them and so leaves reserved words bare (Postgres' quote_ident quotes
+ *   its own keywords); toPostgres points every quote_ident( call at it.
  * - An event trigger on ddl_command_end for CREATE TABLE, CREATE TABLE AS, SELECT INTO and
  *   ALTER TABLE:
  *   * CREATE TABLE: a TEXT or VARCHAR column without a length becomes VARCHAR(256), as in Redshift;
@@ -29,6 +36,8 @@ import { EMULATION_SCHEMA, REDSHIFT_MAX_CHAR_BYTES, REDSHIFT_MAX_VARCHAR_BYTES }
  */
 
 const S = EMULATION_SCHEMA;
+const RESERVED_ARRAY = REDSHIFT_RESERVED_WORDS.map((word) => `'${word}'`).join(', ');
+const REDSHIFT_ONLY_ALTERNATION = REDSHIFT_ONLY_RESERVED_WORDS.join('|');
 
 const EMULATION_SQL = `
 CREATE SCHEMA IF NOT EXISTS ${S};
@@ -51,6 +60,111 @@ LANGUAGE sql IMMUTABLE AS $body$
   FROM (SELECT CASE WHEN p_position IS NULL THEN '_sortkey' ELSE '_sortkey_' || p_position END AS suffix) v
 $body$;
 
+-- Redshift's QUOTE_IDENT: double quotes only where characters or case need them (a string that
+-- is not a lower-case identifier: letters, digits, _ and $, not starting with a digit or $;
+-- multibyte characters are identifier characters), embedded double quotes doubled. Reserved
+-- words stay bare, as Redshift documents; Postgres' quote_ident would quote them.
+CREATE OR REPLACE FUNCTION ${S}.quote_ident(p_name text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $body$
+  SELECT CASE
+    WHEN p_name IS NULL THEN NULL
+    WHEN p_name ~ '^[a-z_\\u0080-\\uffff][a-z0-9_$\\u0080-\\uffff]*$' AND p_name = lower(p_name) THEN p_name
+    ELSE '"' || replace(p_name, '"', '""') || '"'
+  END
+$body$;
+
+CREATE OR REPLACE FUNCTION ${S}.refuse_reserved_word(p_word text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $body$
+BEGIN
+  IF lower(trim(p_word)) = ANY (ARRAY[${RESERVED_ARRAY}]) THEN
+    RAISE EXCEPTION 'syntax error at or near "%" (% is a reserved word in Amazon Redshift: quote the identifier, "%")',
+      lower(trim(p_word)), upper(trim(p_word)), lower(trim(p_word)) USING ERRCODE = '42601';
+  END IF;
+END;
+$body$;
+
+-- A Redshift reserved word as a bare identifier in SQL a procedure built (redshift-dialect.ts
+-- checks statements the same way before they reach the warehouse). Strings and quoted
+-- identifiers are blanked first: a quoted name is never reserved.
+CREATE OR REPLACE FUNCTION ${S}.refuse_reserved_words(p_sql text) RETURNS void
+LANGUAGE plpgsql AS $body$
+DECLARE
+  v_code text;
+  v_found text;
+  v_match text[];
+  v_part text;
+  v_open integer;
+  v_depth integer := 0;
+  v_start integer;
+  v_char text;
+  v_item text;
+  v_name constant text := '((?:[a-z_][a-z0-9_$]*|"q")(?:\\s*\\.\\s*(?:[a-z_][a-z0-9_$]*|"q")){0,2})';
+  v_patterns constant text[] := ARRAY[
+    '\\mcreate\\s+(?:(?:local\\s+)?(?:temp|temporary)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?',
+    '\\malter\\s+table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?',
+    '\\mdrop\\s+table\\s+(?:if\\s+exists\\s+)?',
+    '\\m(?:create|drop)\\s+schema\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?',
+    '\\minsert\\s+into\\s+',
+    '\\mupdate\\s+',
+    '\\mdelete\\s+from\\s+',
+    '\\m(?:from|join|using)\\s+',
+    '\\mrename\\s+(?:column\\s+[a-z_][a-z0-9_$]*\\s+)?to\\s+',
+    '\\m(?:add|alter|rename|drop)\\s+column\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?',
+    '\\malter\\s+table\\s+\\S+\\s+add\\s+(?!column\\M|constraint\\M|primary\\M|unique\\M|foreign\\M|check\\M)',
+    '\\malter\\s+distkey\\s+',
+    '\\mdistkey\\s*\\(\\s*'
+  ];
+  v_pattern text;
+BEGIN
+  v_code := regexp_replace(p_sql, '''(?:[^'']|'''')*''', '''''', 'g');
+  v_code := regexp_replace(v_code, '"(?:[^"]|"")*"', '"q"', 'g');
+  v_code := regexp_replace(v_code, '--[^\\n]*', ' ', 'g');
+  -- Words no statement uses as syntax: an identifier wherever they are.
+  v_found := substring(v_code from '(?i)(?:^|[^a-z0-9_$:"])(${REDSHIFT_ONLY_ALTERNATION})(?![a-z0-9_$])');
+  IF v_found IS NOT NULL THEN
+    PERFORM ${S}.refuse_reserved_word(v_found);
+  END IF;
+  IF v_code !~* '\\m(create|alter|drop|insert|update|delete|from|join|using|distkey|sortkey)\\M' THEN
+    RETURN;
+  END IF;
+  FOREACH v_pattern IN ARRAY v_patterns LOOP
+    FOR v_match IN SELECT regexp_matches(v_code, v_pattern || v_name, 'gi') LOOP
+      FOREACH v_part IN ARRAY regexp_split_to_array(v_match[1], '\\s*\\.\\s*') LOOP
+        PERFORM ${S}.refuse_reserved_word(v_part);
+      END LOOP;
+    END LOOP;
+  END LOOP;
+  FOR v_match IN SELECT regexp_matches(v_code, '\\msortkey\\s*\\(([^)]*)\\)', 'gi') LOOP
+    FOREACH v_part IN ARRAY regexp_split_to_array(v_match[1], '\\s*,\\s*') LOOP
+      PERFORM ${S}.refuse_reserved_word(split_part(trim(v_part), ' ', 1));
+    END LOOP;
+  END LOOP;
+  -- CREATE TABLE's column list: the first word of each item names a column.
+  v_item := substring(v_code from '(?i)^(\\s*create\\s+(?:(?:local\\s+)?(?:temp|temporary)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?'
+    || '(?:[a-z_][a-z0-9_$]*|"q")(?:\\s*\\.\\s*(?:[a-z_][a-z0-9_$]*|"q")){0,2}\\s*\\()');
+  IF v_item IS NOT NULL THEN
+    v_open := length(v_item);
+    v_start := v_open + 1;
+    FOR v_position IN v_open .. length(v_code) LOOP
+      v_char := substr(v_code, v_position, 1);
+      IF v_char = '(' THEN
+        v_depth := v_depth + 1;
+      ELSIF v_char = ')' THEN
+        v_depth := v_depth - 1;
+      END IF;
+      IF (v_char = ',' AND v_depth = 1) OR v_depth = 0 THEN
+        v_item := substr(v_code, v_start, v_position - v_start);
+        IF v_item !~* '^\\s*(primary|unique|foreign|check|constraint|like)\\M' THEN
+          PERFORM ${S}.refuse_reserved_word(substring(v_item from '^\\s*([a-z_][a-z0-9_$]*)'));
+        END IF;
+        v_start := v_position + 1;
+      END IF;
+      EXIT WHEN v_depth = 0;
+    END LOOP;
+  END IF;
+END;
+$body$;
+
 -- The port of redshift-dialect.ts' DDL rules for SQL built at run time inside procedures.
 CREATE OR REPLACE FUNCTION ${S}.to_postgres(p_sql text) RETURNS text
 LANGUAGE plpgsql AS $body$
@@ -63,7 +177,12 @@ DECLARE
   v_position integer := 0;
   v_identifier constant text := '(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)';
 BEGIN
-  IF v_sql IS NULL OR v_sql !~* '(distkey|sortkey|diststyle|encode|backup|alter)' THEN
+  IF v_sql IS NULL THEN
+    RETURN v_sql;
+  END IF;
+  PERFORM ${S}.refuse_reserved_words(v_sql);
+  v_sql := regexp_replace(v_sql, '(?<![a-z0-9_$.])quote_ident(?=\\s*\\()', '${S}.quote_ident', 'gi');
+  IF v_sql !~* '(distkey|sortkey|diststyle|encode|backup|alter)' THEN
     RETURN v_sql;
   END IF;
   IF v_sql ~* '^\\s*alter\\s+table\\M.*\\malter\\s+column\\M.*\\mtype\\M' THEN

@@ -46,13 +46,14 @@ describe('applySqlDir', () => {
     await db.close();
   });
 
-  test('creates the contract layout: schemas, audit table and both procedure forms', async () => {
+  test('creates the contract layout: schemas, audit table and the procedure forms', async () => {
     const snapshot = await catalogSnapshot(db);
 
     expect(snapshot.schemas).toEqual(
       expect.arrayContaining([
         { nspname: 'public' },
         { nspname: 'salesforce' },
+        { nspname: 'salesforce_history' },
         { nspname: 'salesforce_incremental' },
       ]),
     );
@@ -78,6 +79,9 @@ describe('applySqlDir', () => {
       'finished_at',
       'rows_new',
       'rows_unchanged',
+      'history_schema',
+      'history_versions_added',
+      'history_versions_closed',
     ]);
     expect(
       (snapshot.columns as { table_name: string; column_name: string }[])
@@ -119,6 +123,17 @@ describe('applySqlDir', () => {
           'IN p_run_id character varying, IN p_sync_mode character varying, IN p_tombstone_days integer',
         prokind: 'p',
       },
+      {
+        nspname: 'public',
+        proname: 'consolidate_object',
+        args:
+          'IN p_staging_schema character varying, IN p_final_schema character varying, ' +
+          'IN p_table_name character varying, IN p_pk_column character varying, ' +
+          'IN p_cursor_column character varying, IN p_delete_mode character varying, ' +
+          'IN p_run_id character varying, IN p_sync_mode character varying, IN p_tombstone_days integer, ' +
+          'IN p_history_schema character varying',
+        prokind: 'p',
+      },
     ]);
   });
 
@@ -146,7 +161,7 @@ describe('applySqlDir', () => {
     expect(before.auditRows).toHaveLength(1);
   });
 
-  test('an audit table of an earlier release gains rows_new and rows_unchanged, its rows kept', async () => {
+  test('an audit table of an earlier release gains the later columns, its rows kept', async () => {
     const earlier = await createWarehouse();
     try {
       await earlier.exec(`
@@ -166,7 +181,14 @@ describe('applySqlDir', () => {
 
       expect(await catalogSnapshot(earlier)).toEqual(upgraded);
       expect(upgraded.auditRows).toEqual([
-        expect.objectContaining({ run_id: 'run-old', rows_new: null, rows_unchanged: null }),
+        expect.objectContaining({
+          run_id: 'run-old',
+          rows_new: null,
+          rows_unchanged: null,
+          history_schema: null,
+          history_versions_added: null,
+          history_versions_closed: null,
+        }),
       ]);
       // The same audit layout as a fresh deployment's.
       const auditColumns = (snapshot: Record<string, unknown[]>) =>

@@ -1,7 +1,15 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { EMULATION_SCHEMA } from '../../local/warehouse/redshift-dialect';
 import { createWarehouse } from '../support/warehouse';
-import { consolidate, countsOf, FINAL_SCHEMA, lastAudit, STAGING_SCHEMA } from './warehouse-fixture';
+import {
+  type ConsolidateOptions,
+  consolidate,
+  countsOf,
+  FINAL_SCHEMA,
+  HISTORY_SCHEMA,
+  lastAudit,
+  STAGING_SCHEMA,
+} from './warehouse-fixture';
 
 // Columns, types and width: what the procedure must handle without naming columns in its SQL.
 // One warehouse for the file; each test owns its tables. Test-side SQL is Postgres.
@@ -306,14 +314,18 @@ describe('consolidate_object: wide objects', () => {
     beforeAll(recordExecutedStatements);
     afterAll(stopRecording);
 
-    async function runTwoDays(table: string, extra: string): Promise<number> {
+    async function runTwoDays(
+      table: string,
+      extra: string,
+      options: ConsolidateOptions = {},
+    ): Promise<number> {
       await db.exec(`INSERT INTO ${STAGING_SCHEMA}.${table} (id, systemmodstamp, isdeleted${extra})
         VALUES ('A', '2026-01-01', false${extra ? ', 1' : ''}), ('B', '2026-01-01', false${extra ? ', 1' : ''})`);
-      await consolidate(db, table, { runId: 'run-1', deleteMode: 'soft' });
+      await consolidate(db, table, { runId: 'run-1', deleteMode: 'soft', ...options });
       await db.exec(`INSERT INTO ${STAGING_SCHEMA}.${table} (id, systemmodstamp, isdeleted${extra})
         VALUES ('A', '2026-01-01', false${extra ? ', 2' : ''}), ('B', '2026-01-02', true${extra ? ', 1' : ''}),
                ('B', '2026-01-02', true${extra ? ', 1' : ''}), ('C', '2026-01-01', false${extra ? ', 3' : ''})`);
-      await consolidate(db, table, { runId: 'run-2', deleteMode: 'soft' });
+      await consolidate(db, table, { runId: 'run-2', deleteMode: 'soft', ...options });
       return longestExecutedStatement();
     }
 
@@ -346,6 +358,44 @@ describe('consolidate_object: wide objects', () => {
       expect(narrowLongest).toBeGreaterThan(500); // the recording saw the statements
       expect(wideLongest).toBeLessThan(4_000);
       expect(wideLongest).toBe(narrowLongest);
+    });
+
+    test('with history too: 1,597 columns (history adds 3), statements as short as for 4', async () => {
+      const last = names[1593];
+      const narrow = 'slim_1597_h';
+      await createTables(
+        narrow,
+        `id varchar(18), systemmodstamp timestamp, isdeleted boolean, ${last} bigint`,
+      );
+      const narrowLongest = await runTwoDays(narrow, `, ${last}`, { historySchema: HISTORY_SCHEMA });
+
+      const wide = 'wide_1597_h';
+      await createTables(
+        wide,
+        `id varchar(18), systemmodstamp timestamp, isdeleted boolean, ${names
+          .slice(0, 1594)
+          .map((name) => `${name} bigint`)
+          .join(', ')}`,
+      );
+      const wideLongest = await runTwoDays(wide, `, ${last}`, { historySchema: HISTORY_SCHEMA });
+
+      const rows = await db.query(
+        `SELECT id, CAST(${last} AS int) AS last, _is_active FROM ${HISTORY_SCHEMA}.${wide}
+         ORDER BY id, _valid_from`,
+      );
+      // A's tie (same cursor, new value) is not a new version; B's delete closes its version.
+      expect(rows.rows).toEqual([
+        { id: 'A', last: 1, _is_active: true },
+        { id: 'B', last: 1, _is_active: false },
+        { id: 'C', last: 3, _is_active: true },
+      ]);
+      expect(wideLongest).toBeLessThan(6_000);
+      expect(wideLongest).toBe(narrowLongest);
+
+      // 1,600 columns leave no room for history's three: a clear error, not Redshift's.
+      await expect(consolidate(db, 'wide_1600', { historySchema: HISTORY_SCHEMA })).rejects.toThrow(
+        'consolidate_object: salesforce.wide_1600 has 1600 columns, and its history table would need 3 more: Amazon Redshift allows 1,600 columns per table',
+      );
     });
 
     test('columns that must be named but exceed the limit are refused before anything runs', async () => {

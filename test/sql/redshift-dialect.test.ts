@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describeFindings, scanSql } from '../../local/warehouse/dialect-scanner';
+import { describeFindings, maskSql, scanSql } from '../../local/warehouse/dialect-scanner';
 
 /*
  * The tests run sql/ on Postgres, which accepts far more than Redshift does. The dialect
@@ -22,6 +22,18 @@ describe('Redshift dialect of sql/', () => {
   test.each(files)('%s uses nothing Redshift lacks', (file) => {
     const findings = scanSql(file, readFileSync(path.join(SQL_DIR, file), 'utf8'));
     expect(describeFindings(findings)).toBe('');
+  });
+
+  // Redshift's QUOTE_IDENT quotes only where characters or case need it, so a column named
+  // open, tag or timestamp would come out bare, and Redshift reserves those words. sql/ quotes
+  // every identifier itself (double quotes, embedded ones doubled), in code and in the dynamic
+  // SQL it builds; comments may mention the function.
+  test.each(files)('%s never calls quote_ident', (file) => {
+    const code = maskSql(readFileSync(path.join(SQL_DIR, file), 'utf8'), false);
+    const calls = code
+      .split('\n')
+      .flatMap((line, index) => (/\bquote_ident\b/i.test(line) ? [index + 1] : []));
+    expect(calls).toEqual([]);
   });
 });
 

@@ -5,6 +5,8 @@ import { toPostgres } from '../../local/warehouse/redshift-dialect';
 export const STAGING_SCHEMA = 'salesforce_incremental';
 export const FINAL_SCHEMA = 'salesforce';
 export const AUDIT_TABLE = 'public.consolidation_audit';
+/** The default source's history schema, created by sql/001_schemas.sql. */
+export const HISTORY_SCHEMA = 'salesforce_history';
 
 /** A Salesforce Account as staged by AppFlow, reduced to the columns the hazards need. */
 export interface AccountRow {
@@ -30,6 +32,9 @@ export interface AuditRow {
   rows_purged: number;
   rows_new: number;
   rows_unchanged: number;
+  history_schema: string | null;
+  history_versions_added: number | null;
+  history_versions_closed: number | null;
   /** ISO strings (see `auditRows`). */
   started_at: string;
   finished_at: string;
@@ -45,6 +50,8 @@ export interface ConsolidateOptions {
   finalSchema?: string;
   /** Days a tombstone is kept: the 9-argument form (sync mode then defaults to incremental). */
   tombstoneDays?: number;
+  /** History schema: the 10-argument form (sync mode incremental, tombstones 30 days unless given). */
+  historySchema?: string | null;
 }
 
 /** Staging and final tables of the same columns, as the pipeline's structure sync leaves them. */
@@ -80,8 +87,8 @@ export async function stage(db: PGlite, table: string, rows: AccountRow[]): Prom
 }
 
 /**
- * CALL consolidate_object with bound arguments: 9 when tombstone days are given, 8 when a
- * sync mode is given, else the contract's 7.
+ * CALL consolidate_object with bound arguments: 10 when a history schema is given (null: SQL
+ * NULL), 9 when tombstone days are given, 8 when a sync mode is given, else the contract's 7.
  */
 export async function consolidate(
   db: PGlite,
@@ -97,15 +104,21 @@ export async function consolidate(
     options.deleteMode ?? 'hard',
     options.runId ?? 'run-test',
   ];
-  if (options.syncMode !== undefined || options.tombstoneDays !== undefined) {
+  const withHistory = options.historySchema !== undefined;
+  if (options.syncMode !== undefined || options.tombstoneDays !== undefined || withHistory) {
     args.push(options.syncMode ?? 'incremental');
   }
   const placeholders = args.map((_, index) => `CAST($${index + 1} AS varchar)`);
-  if (options.tombstoneDays !== undefined) {
-    placeholders.push(`CAST($${args.length + 1} AS integer)`);
-    args.push(String(options.tombstoneDays));
+  const values: (string | null)[] = [...args];
+  if (options.tombstoneDays !== undefined || withHistory) {
+    placeholders.push(`CAST($${values.length + 1} AS integer)`);
+    values.push(String(options.tombstoneDays ?? 30));
   }
-  await db.query(`CALL consolidate_object(${placeholders.join(', ')})`, args);
+  if (withHistory) {
+    placeholders.push(`CAST($${values.length + 1} AS varchar)`);
+    values.push(options.historySchema ?? null);
+  }
+  await db.query(`CALL consolidate_object(${placeholders.join(', ')})`, values);
 }
 
 /** PGlite returns timestamps as Dates (read as UTC); the tests compare ISO strings. */
@@ -140,6 +153,69 @@ export async function finalChecksum(db: PGlite, table: string): Promise<string> 
      FROM ${FINAL_SCHEMA}.${table} t`,
   );
   return result.rows[0]?.checksum ?? 'empty';
+}
+
+/** A history row of the Account shape: the version's columns and its interval (ISO strings). */
+export interface HistoryRow extends AccountRow {
+  _valid_from: string | null;
+  _valid_to: string | null;
+  _is_active: boolean;
+}
+
+/** The history table, ordered by key and _valid_from, timestamps as ISO strings. */
+export async function historyRows(db: PGlite, table: string, schema = HISTORY_SCHEMA): Promise<HistoryRow[]> {
+  const result = await db.query<Record<string, unknown>>(
+    `SELECT * FROM ${schema}.${table} ORDER BY id, _valid_from NULLS FIRST`,
+  );
+  return result.rows.map((row) => ({
+    ...(row as unknown as HistoryRow),
+    systemmodstamp: toIso(row.systemmodstamp),
+    _valid_from: toIso(row._valid_from),
+    _valid_to: toIso(row._valid_to),
+  }));
+}
+
+/** `_valid_to` of a current version. */
+export const OPEN_END = '9999-12-31T00:00:00.000Z';
+
+/**
+ * A version as the history table holds it: the row staged at `from` (an `account` day, or a
+ * full ISO time), current when `to` is omitted.
+ */
+export function version(row: AccountRow, to?: string): HistoryRow {
+  return {
+    ...row,
+    _valid_from: row.systemmodstamp,
+    _valid_to: to === undefined ? OPEN_END : to.length === 10 ? `${to}T00:00:00.000Z` : to,
+    _is_active: to === undefined,
+  };
+}
+
+/**
+ * What must hold of any history table, whatever happened: per key, versions ordered by
+ * _valid_from never overlap (each ends at or before the next one starts), _valid_to is never
+ * before _valid_from, _is_active is true exactly for the version open until 9999-12-31 and at
+ * most one per key. Returns the broken rules, so a test can expect [].
+ */
+export function historyViolations(rows: HistoryRow[]): string[] {
+  const problems: string[] = [];
+  const byKey = new Map<string, HistoryRow[]>();
+  for (const row of rows) byKey.set(row.id ?? '', [...(byKey.get(row.id ?? '') ?? []), row]);
+  for (const [key, versions] of byKey) {
+    versions.forEach((row, index) => {
+      const from = row._valid_from ?? '';
+      const to = row._valid_to ?? '';
+      if (to < from) problems.push(`${key}: ${from} ends before it starts (${to})`);
+      if (row._is_active !== (to === OPEN_END))
+        problems.push(`${key}: ${from} is_active ${row._is_active}, to ${to}`);
+      const next = versions[index + 1];
+      if (next && (next._valid_from ?? '') < to)
+        problems.push(`${key}: ${from} overlaps ${next._valid_from}`);
+    });
+    if (versions.filter((row) => row._is_active).length > 1)
+      problems.push(`${key}: several current versions`);
+  }
+  return problems;
 }
 
 export async function auditRows(db: PGlite, table: string): Promise<AuditRow[]> {

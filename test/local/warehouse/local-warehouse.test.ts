@@ -252,4 +252,81 @@ $$ LANGUAGE plpgsql`);
       expect(rows.rows).toEqual([{ id: '001', name: 'Acme' }]);
     });
   });
+
+  describe('reserved words and QUOTE_IDENT, as Redshift has them', () => {
+    beforeAll(async () => {
+      await redshift('CREATE TABLE staging.words ("id" VARCHAR(18))');
+      // A procedure that runs whatever SQL it is given, as consolidate_object runs what it builds.
+      await redshift(
+        'CREATE OR REPLACE PROCEDURE public.run_dynamic(p_sql varchar) AS $$ BEGIN EXECUTE p_sql; END; $$ LANGUAGE plpgsql',
+      );
+    });
+
+    test("quote_ident quotes only where characters or case need it, as Redshift's documentation says", async () => {
+      const result = await db.query<Record<string, string | null>>(
+        `SELECT redshift_local.quote_ident('open') AS open, redshift_local.quote_ident('order') AS "order",
+                quote_ident('order') AS postgres_order, redshift_local.quote_ident('Open') AS mixed,
+                redshift_local.quote_ident('say "hi"') AS quotes, redshift_local.quote_ident('1st') AS digit,
+                redshift_local.quote_ident('a$1') AS dollar, redshift_local.quote_ident(NULL) AS nothing`,
+      );
+      expect(result.rows).toEqual([
+        {
+          open: 'open',
+          order: 'order',
+          postgres_order: '"order"',
+          mixed: '"Open"',
+          quotes: '"say ""hi"""',
+          digit: '"1st"',
+          dollar: 'a$1',
+          nothing: null,
+        },
+      ]);
+    });
+
+    test("a procedure's dynamic DDL with a bare reserved word fails with Redshift's syntax error", async () => {
+      for (const [sql, word] of [
+        ['ALTER TABLE staging.words ADD COLUMN open boolean', 'open'],
+        ['ALTER TABLE "staging"."words" ADD COLUMN tag varchar(10)', 'tag'],
+        ['CREATE TABLE staging.snapshot AS SELECT 1 AS id', 'snapshot'],
+        ['CREATE TEMP TABLE tmp_words DISTKEY(timestamp) AS SELECT 1 AS "timestamp"', 'timestamp'],
+        ['SELECT percent FROM staging.words', 'percent'],
+      ]) {
+        await expect(db.query('CALL public.run_dynamic($1)', [sql])).rejects.toThrow(
+          `syntax error at or near "${word}" (${word.toUpperCase()} is a reserved word in Amazon Redshift`,
+        );
+      }
+      const columns = await db.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'words'`,
+      );
+      expect(columns.rows).toEqual([{ column_name: 'id' }]);
+    });
+
+    test("a procedure's quote_ident leaves a reserved word bare, so it fails as on Redshift; quoting works", async () => {
+      // Postgres' own quote_ident would have given "order" and let this pass.
+      await redshift(
+        `CREATE OR REPLACE PROCEDURE public.add_column(p_column varchar) AS $$
+         BEGIN EXECUTE 'ALTER TABLE staging.words ADD COLUMN ' || quote_ident(p_column) || ' int'; END;
+         $$ LANGUAGE plpgsql`,
+      );
+      await expect(db.query(`CALL public.add_column('order')`)).rejects.toThrow(
+        'syntax error at or near "order"',
+      );
+      await db.query(`CALL public.add_column('Odd Name')`);
+
+      await db.query(`CALL public.run_dynamic('ALTER TABLE "staging"."words" ADD COLUMN "system" int')`);
+      await db.query(
+        `CALL public.run_dynamic('ALTER TABLE "staging"."words" ADD COLUMN "Mixed ""Case""" int')`,
+      );
+      const columns = await db.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'words'
+         ORDER BY ordinal_position`,
+      );
+      expect(columns.rows).toEqual([
+        { column_name: 'id' },
+        { column_name: 'Odd Name' },
+        { column_name: 'system' },
+        { column_name: 'Mixed "Case"' },
+      ]);
+    });
+  });
 });

@@ -173,10 +173,71 @@ $$ LANGUAGE plpgsql`;
     const body = folded(toPostgres(procedure));
 
     expect(body).toContain(
-      "EXECUTE redshift_local.to_postgres('CREATE TEMP TABLE tmp_dynamic DISTKEY(' || quote_ident(p_key) || ') AS SELECT 1 AS ' || quote_ident(p_key));",
+      "EXECUTE redshift_local.to_postgres('CREATE TEMP TABLE tmp_dynamic DISTKEY(' || redshift_local.quote_ident(p_key) || ') AS SELECT 1 AS ' || redshift_local.quote_ident(p_key));",
     );
     expect(body).toContain(
       "EXECUTE redshift_local.to_postgres('SELECT COUNT(*) FROM tmp_dynamic') INTO v_count;",
     );
+  });
+});
+
+describe('toPostgres refuses a Redshift reserved word as a bare identifier', () => {
+  // Postgres accepts most of these (OPEN, TAG, PERCENT, TIMESTAMP, NEW, SYSTEM, SNAPSHOT …);
+  // Redshift answers `syntax error at or near "open"`, and so does the local warehouse.
+  test.each([
+    ['a CREATE TABLE column', 'CREATE TABLE s.t (id varchar(18), open boolean)', 'open'],
+    [
+      'a column after a quoted one',
+      'CREATE TABLE s.t ("Id" varchar(18), "x" int, timestamp timestamp)',
+      'timestamp',
+    ],
+    ['ADD COLUMN', 'ALTER TABLE "s"."t" ADD COLUMN tag varchar(10)', 'tag'],
+    ['ADD without COLUMN', 'ALTER TABLE s.t ADD percent numeric(5,2)', 'percent'],
+    ['ALTER COLUMN', 'ALTER TABLE s.t ALTER COLUMN snapshot TYPE varchar(20)', 'snapshot'],
+    ['RENAME COLUMN … TO', 'ALTER TABLE s.t RENAME COLUMN a TO new', 'new'],
+    ['a qualified table name', 'CREATE TABLE salesforce.system (id int)', 'system'],
+    ['an unqualified table name', 'CREATE TABLE tag (id int)', 'tag'],
+    ['a schema name', 'CREATE SCHEMA IF NOT EXISTS open', 'open'],
+    ['the table of an INSERT', 'INSERT INTO s.offset (id) VALUES (1)', 'offset'],
+    ['DISTKEY', 'CREATE TABLE s.t ("user" int, b int) DISTKEY(user)', 'user'],
+    ['SORTKEY', 'CREATE TABLE s.t ("id" int, "end" int) SORTKEY("id", end)', 'end'],
+    ['a column a query names', 'SELECT id, open FROM s.t', 'open'],
+    ['an aggregate over a column', 'SELECT MIN(tag) FROM s.t', 'tag'],
+  ])('%s', (_, sql, word) => {
+    expect(() => toPostgres(sql)).toThrow(RedshiftDialectError);
+    expect(() => toPostgres(sql)).toThrow(
+      `syntax error at or near "${word}" (${word.toUpperCase()} is a reserved word in Amazon Redshift: quote the identifier, "${word}")`,
+    );
+  });
+
+  test('the same statements quoted pass, mixed case and embedded quotes included', () => {
+    const statements = toPostgresStatements(
+      'CREATE TABLE "salesforce"."system" ("offset" varchar(18), "open" boolean, "timestamp" timestamp, ' +
+        '"Mixed Case" int, "say ""hi""" int) DISTKEY("offset") SORTKEY("offset", "timestamp")',
+    );
+    expect(statements.map(folded)).toEqual([
+      'CREATE TABLE "salesforce"."system" ("offset" varchar(18), "open" boolean, "timestamp" timestamp, "Mixed Case" int, "say ""hi""" int)',
+      'CREATE INDEX IF NOT EXISTS "system_sortkey" ON "salesforce"."system" ("offset", "timestamp")',
+    ]);
+    expect(toPostgres('ALTER TABLE "s"."t" ADD COLUMN "tag" varchar(10)')).toBe(
+      'ALTER TABLE "s"."t" ADD COLUMN "tag" varchar(10)',
+    );
+    expect(toPostgres('SELECT "open", t."percent" FROM "s"."t" t ORDER BY "open" LIMIT 1 OFFSET 2')).toBe(
+      'SELECT "open", t."percent" FROM "s"."t" t ORDER BY "open" LIMIT 1 OFFSET 2',
+    );
+  });
+
+  test('words that are syntax stay syntax, and words inside strings are data', () => {
+    const sql =
+      "SELECT CAST(x AS timestamp), TIMESTAMP '2026-01-01', 'open tag percent' FROM s.t ORDER BY 1 LIMIT 1 OFFSET 1";
+    expect(toPostgres(sql)).toBe(sql);
+    expect(toPostgres('ALTER TABLE s.t ADD COLUMN "x" varchar(10) ENCODE lzo')).toBe(
+      'ALTER TABLE s.t ADD COLUMN "x" varchar(10)',
+    );
+  });
+
+  test("quote_ident is Redshift's: the warehouse's own, which leaves reserved words bare", () => {
+    expect(toPostgres("SELECT quote_ident('open')")).toBe("SELECT redshift_local.quote_ident('open')");
+    expect(toPostgres("SELECT 'quote_ident(x)'")).toBe("SELECT 'quote_ident(x)'");
   });
 });
