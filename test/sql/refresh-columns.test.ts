@@ -419,29 +419,32 @@ describe('refresh_columns: runs', () => {
       { refreshTable: 'account' },
       /invalid refresh_table 'account'/,
     ],
-  ])('refuses %s before changing anything', async (_, { columns, refreshTable }, message) => {
-    const table = newTable();
-    await createTables(table);
-    await fillFinal(table, [{ id: '001A', days_open: 1, tier: 'Gold' }]);
-    await stageRefresh(table, [{ id: '001A', days_open: 2, tier: 'Silver' }]);
+  ] as [string, { columns?: string; refreshTable?: string }, RegExp][])(
+    'refuses %s before changing anything',
+    async (_, { columns, refreshTable }, message) => {
+      const table = newTable();
+      await createTables(table);
+      await fillFinal(table, [{ id: '001A', days_open: 1, tier: 'Gold' }]);
+      await stageRefresh(table, [{ id: '001A', days_open: 2, tier: 'Silver' }]);
 
-    const act = db.query(
-      'CALL refresh_columns(CAST($1 AS varchar), CAST($2 AS varchar), CAST($3 AS varchar), CAST($4 AS varchar), CAST($5 AS varchar), CAST($6 AS varchar), CAST($7 AS varchar))',
-      [
-        STAGING_SCHEMA,
-        FINAL_SCHEMA,
-        table,
-        refreshTable ?? refreshTableOf(table),
-        'id',
-        columns ?? 'tier',
-        'run-bad',
-      ],
-    );
+      const act = db.query(
+        'CALL refresh_columns(CAST($1 AS varchar), CAST($2 AS varchar), CAST($3 AS varchar), CAST($4 AS varchar), CAST($5 AS varchar), CAST($6 AS varchar), CAST($7 AS varchar))',
+        [
+          STAGING_SCHEMA,
+          FINAL_SCHEMA,
+          table,
+          refreshTable ?? refreshTableOf(table),
+          'id',
+          columns ?? 'tier',
+          'run-bad',
+        ],
+      );
 
-    await expect(act).rejects.toThrow(message);
-    expect(await finalRows(table)).toEqual([expect.objectContaining({ days_open: 1, tier: 'Gold' })]);
-    expect(await refreshRowsLeft(table)).toBe(1);
-  });
+      await expect(act).rejects.toThrow(message);
+      expect(await finalRows(table)).toEqual([expect.objectContaining({ days_open: 1, tier: 'Gold' })]);
+      expect(await refreshRowsLeft(table)).toBe(1);
+    },
+  );
 });
 
 describe('refresh_columns: wide tables and reserved words', () => {
