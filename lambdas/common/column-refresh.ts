@@ -217,8 +217,9 @@ export function buildRefreshFlowRequest(
   return {
     ...request,
     flowName,
+    // CreateFlow's description allows [\w!@#\-.?,\s]* only: no parentheses or colons.
     description:
-      `Temporary column refresh (${refresh.reasons.join(', ')}) of ${plan.objectName} for run ${runId}`.slice(
+      `Temporary column refresh of ${plan.objectName} for run ${runId}, ${refresh.reasons.join(', ')}`.slice(
         0,
         2048,
       ),

@@ -230,6 +230,6 @@ describe('buildRefreshFlowRequest', () => {
     expect(tasks.filter((task) => task.taskType === 'Truncate').map((task) => task.sourceFields)).toEqual([
       ['Description'],
     ]);
-    expect(request.description).toBe('Temporary column refresh (formula-refresh) of Account for run run-1');
+    expect(request.description).toBe('Temporary column refresh of Account for run run-1, formula-refresh');
   });
 });
