@@ -4,6 +4,7 @@ import type { LambdaFigures } from './lambdas';
 import type { LocalRunFigures } from './local-run';
 import { describeMachine, type MachineInfo } from './machine';
 import type { OrchestrationFigures } from './orchestration';
+import { type RefreshFigures, refreshSection, refreshTargetLines } from './refresh';
 import { type ScaleFigures, scaleSection, scaleTargetLines } from './scale';
 
 /** Everything one `npm run bench` measured (the `--json` file). */
@@ -17,6 +18,7 @@ export interface BenchResults {
   lambdas?: LambdaFigures;
   localRun?: LocalRunFigures;
   scale?: ScaleFigures;
+  refresh?: RefreshFigures;
   targets: TargetLine[];
   phaseWallMs: Record<string, number>;
   totalWallMs: number;
@@ -409,6 +411,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
     }
   }
   if (results.scale) lines.push(...scaleTargetLines(results.scale));
+  if (results.refresh) lines.push(...refreshTargetLines(results.refresh));
   const r = results.localRun;
   if (r) {
     lines.push({
@@ -429,6 +432,7 @@ export function renderResults(results: BenchResults): string {
   if (results.scale) sections.push(scaleSection(results.scale));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));
   if (results.localRun) sections.push(localRunSection(results.localRun));
+  if (results.refresh) sections.push(refreshSection(results.refresh));
   sections.push(
     [
       'Targets',

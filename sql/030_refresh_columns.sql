@@ -115,6 +115,8 @@ DECLARE
   v_changed varchar(65535) := '';
   v_set varchar(65535) := '';
   v_first_compare boolean := true;
+  v_source varchar(512);
+  v_r_list varchar(65535);
   v_figures record;
   v_refresh varchar(512);
   v_final varchar(512);
@@ -197,6 +199,7 @@ BEGIN
   -- 2. The columns: each a column of both tables, not the key, named once.
   v_total := OCTET_LENGTH(p_columns) - OCTET_LENGTH(REPLACE(p_columns, ',', '')) + 1;
   v_select_list := v_pk;
+  v_r_list := 'r.' || v_pk;
   FOR v_index IN 1..v_total LOOP
     v_name := TRIM(SPLIT_PART(p_columns, ',', v_index));
     IF NOT (v_name ~ v_identifier_pattern) THEN
@@ -232,23 +235,25 @@ BEGIN
         p_refresh_table;
     END IF;
     v_select_list := v_select_list || ', "' || REPLACE(v_name, '"', '""') || '"';
+    v_r_list := v_r_list || ', r."' || REPLACE(v_name, '"', '""') || '"';
   END LOOP;
 
-  -- 3. What was extracted, one row per key (DISTINCT removes exact copies).
-  EXECUTE 'SELECT COUNT(*) AS staged, COUNT(' || v_pk || ') AS keyed FROM ' || v_refresh INTO v_figures;
+  -- 3. What was extracted. Keys extracted more than once (rare) get a table of their own with
+  -- one row per key; otherwise the refresh table is read as it is.
+  EXECUTE 'SELECT COUNT(*) AS staged, COUNT(' || v_pk || ') AS keyed, COUNT(DISTINCT ' || v_pk || ') AS keys FROM '
+    || v_refresh INTO v_figures;
   v_rows_staged := v_figures.staged;
   v_rows_keyed := v_figures.keyed;
-  DROP TABLE IF EXISTS tmp_refresh_matched;
+  v_distinct_keys := v_figures.keys;
+  v_source := v_refresh;
+  DROP TABLE IF EXISTS tmp_refresh_changed;
   DROP TABLE IF EXISTS tmp_refresh_rows;
-  EXECUTE 'CREATE TEMP TABLE tmp_refresh_rows DISTKEY(' || v_pk || ') SORTKEY(' || v_pk || ') AS SELECT DISTINCT '
-    || v_select_list || ' FROM ' || v_refresh || ' WHERE ' || v_pk || ' IS NOT NULL';
-  EXECUTE 'SELECT COUNT(*) AS distinct_rows, COUNT(DISTINCT ' || v_pk || ') AS distinct_keys FROM tmp_refresh_rows'
-    INTO v_figures;
-  v_distinct_rows := v_figures.distinct_rows;
-  v_distinct_keys := v_figures.distinct_keys;
-  -- Copies of a key that differ (rare): column by column, NULL if any copy is NULL, else the
-  -- lowest value, until one row per key is left.
-  IF v_distinct_rows > v_distinct_keys THEN
+  IF v_rows_keyed > v_distinct_keys THEN
+    -- DISTINCT removes exact copies; copies that differ keep, column by column, NULL if any copy
+    -- is NULL, else the lowest value, until one row per key is left.
+    EXECUTE 'CREATE TEMP TABLE tmp_refresh_rows DISTKEY(' || v_pk || ') AS SELECT DISTINCT ' || v_select_list
+      || ' FROM ' || v_refresh || ' WHERE ' || v_pk || ' IS NOT NULL';
+    EXECUTE 'SELECT COUNT(*) FROM tmp_refresh_rows' INTO v_distinct_rows;
     FOR v_index IN 1..v_total LOOP
       EXIT WHEN v_distinct_rows <= v_distinct_keys;
       v_name := TRIM(SPLIT_PART(p_columns, ',', v_index));
@@ -270,11 +275,12 @@ BEGIN
       RAISE EXCEPTION 'refresh_columns: %.% holds rows of one key that differ only in columns that cannot be ordered',
         p_staging_schema, p_refresh_table;
     END IF;
+    v_source := 'tmp_refresh_rows';
   END IF;
 
-  -- 4. Which refreshed keys final holds, and which of their rows differ. One join with final
-  -- on the key (co-located: both are distributed and sorted on it); when many columns are
-  -- refreshed, further statements mark the rows the next columns change.
+  -- 4. One join with final on the key (co-located: both are distributed and sorted on it): the
+  -- rows whose refreshed values differ from final's, and the keys final does not hold. When many
+  -- columns are refreshed, further statements add the rows the next columns change.
   IF v_distinct_keys > 0 THEN
     FOR v_index IN 1..v_total + 1 LOOP
       IF v_index <= v_total THEN
@@ -302,14 +308,15 @@ BEGIN
       END IF;
       IF v_changed <> '' AND (v_index > v_total OR OCTET_LENGTH(v_changed) + OCTET_LENGTH(v_piece) > v_piece_limit) THEN
         IF v_first_compare THEN
-          EXECUTE 'CREATE TEMP TABLE tmp_refresh_matched DISTKEY(refresh__key) SORTKEY(refresh__key) AS SELECT r.'
-            || v_pk || ' AS refresh__key, CASE WHEN ' || v_changed || ' THEN 1 ELSE 0 END AS refresh__changed'
-            || ' FROM tmp_refresh_rows r JOIN ' || v_final || ' f ON f.' || v_pk || ' = r.' || v_pk;
+          EXECUTE 'CREATE TEMP TABLE tmp_refresh_changed DISTKEY(' || v_pk || ') AS SELECT ' || v_r_list
+            || ', CASE WHEN f.' || v_pk || ' IS NULL THEN 1 ELSE 0 END AS refresh__missing FROM ' || v_source
+            || ' r LEFT JOIN ' || v_final || ' f ON f.' || v_pk || ' = r.' || v_pk || ' WHERE r.' || v_pk
+            || ' IS NOT NULL AND (f.' || v_pk || ' IS NULL OR ' || v_changed || ')';
           v_first_compare := false;
         ELSE
-          EXECUTE 'UPDATE tmp_refresh_matched SET refresh__changed = 1 FROM tmp_refresh_rows r, ' || v_final
-            || ' f WHERE tmp_refresh_matched.refresh__changed = 0 AND tmp_refresh_matched.refresh__key = r.' || v_pk
-            || ' AND f.' || v_pk || ' = r.' || v_pk || ' AND (' || v_changed || ')';
+          EXECUTE 'INSERT INTO tmp_refresh_changed SELECT ' || v_r_list || ', 0 FROM ' || v_source || ' r JOIN '
+            || v_final || ' f ON f.' || v_pk || ' = r.' || v_pk || ' WHERE (' || v_changed || ') AND NOT EXISTS'
+            || ' (SELECT 1 FROM tmp_refresh_changed c WHERE c.' || v_pk || ' = r.' || v_pk || ')';
         END IF;
         v_changed := '';
       END IF;
@@ -317,15 +324,14 @@ BEGIN
         v_changed := v_changed || CASE WHEN v_changed = '' THEN '' ELSE ' OR ' END || v_piece;
       END IF;
     END LOOP;
-
-    EXECUTE 'SELECT COUNT(DISTINCT refresh__key) AS matched,'
-      || ' COUNT(DISTINCT CASE WHEN refresh__changed = 1 THEN refresh__key END) AS changed FROM tmp_refresh_matched'
-      INTO v_figures;
-    v_keys_matched := v_figures.matched;
+    -- The source holds one row per key here, and final one per key (the consolidation's rule).
+    EXECUTE 'SELECT COALESCE(SUM(refresh__missing), 0) AS missing, COALESCE(SUM(1 - refresh__missing), 0) AS changed'
+      || ' FROM tmp_refresh_changed' INTO v_figures;
+    v_keys_matched := v_distinct_keys - v_figures.missing;
     v_rows_refreshed := v_figures.changed;
 
     -- 5. Rewrite the rows that differ, only the refreshed columns (in several statements when
-    -- the assignments would not fit one).
+    -- the assignments would not fit one); the missing keys find no final row to update.
     IF v_rows_refreshed > 0 THEN
       FOR v_index IN 1..v_total + 1 LOOP
         IF v_index <= v_total THEN
@@ -348,9 +354,8 @@ BEGIN
           END IF;
         END IF;
         IF v_set <> '' AND (v_index > v_total OR OCTET_LENGTH(v_set) + OCTET_LENGTH(v_piece) > v_piece_limit) THEN
-          EXECUTE 'UPDATE ' || v_final || ' SET ' || v_set || ' FROM (SELECT r.* FROM tmp_refresh_rows r'
-            || ' JOIN (SELECT DISTINCT refresh__key FROM tmp_refresh_matched WHERE refresh__changed = 1) m'
-            || ' ON m.refresh__key = r.' || v_pk || ') _u WHERE ' || v_target || '.' || v_pk || ' = _u.' || v_pk;
+          EXECUTE 'UPDATE ' || v_final || ' SET ' || v_set || ' FROM tmp_refresh_changed _u WHERE ' || v_target || '.'
+            || v_pk || ' = _u.' || v_pk;
           v_set := '';
         END IF;
         IF v_index <= v_total THEN
@@ -372,7 +377,7 @@ BEGIN
   IF v_rows_staged > 0 THEN
     EXECUTE 'DELETE FROM ' || v_refresh;
   END IF;
-  DROP TABLE IF EXISTS tmp_refresh_matched;
+  DROP TABLE IF EXISTS tmp_refresh_changed;
   DROP TABLE IF EXISTS tmp_refresh_rows;
 
   v_finished_at := CAST(timeofday() AS timestamp);
