@@ -4,7 +4,7 @@ import { SchemaMismatchError } from './errors';
 import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './flow-definition';
 import type { ObjectPlan } from './run-plan';
 import type { SourceField } from './source-fields';
-import type { PlannedColumn } from './structure-sync';
+import type { PlannedColumn, TypeChange } from './structure-sync';
 import { quoteIdent, type WarehouseLayout } from './warehouse';
 
 /**
@@ -65,8 +65,8 @@ export interface ColumnRefreshInput {
   formulaDue: boolean;
   /** Columns the structure sync listed (`TableChanges.refreshColumns`): new and type-changed ones. */
   structureColumns: readonly string[];
-  /** Columns whose field changed type (from `TableChanges.typeChanges`), to tell the reasons apart. */
-  typeChangedColumns?: readonly string[];
+  /** `TableChanges.typeChanges`, to tell the reasons apart. */
+  typeChanges?: readonly TypeChange[];
 }
 
 /**
@@ -85,7 +85,7 @@ export function planColumnRefresh(input: ColumnRefreshInput): ColumnRefreshPlan 
   }
   const never = new Set([input.primaryKey, input.cursorField, 'IsDeleted']);
   const chosen = new Map<string, RefreshReason>();
-  const typeChanged = new Set(input.typeChangedColumns ?? []);
+  const typeChanged = new Set((input.typeChanges ?? []).map((change) => byName.get(change.field)?.column));
   for (const column of input.structureColumns) {
     const field = byColumn.get(column);
     if (field && !never.has(field.name))

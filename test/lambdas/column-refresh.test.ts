@@ -91,7 +91,7 @@ describe('planColumnRefresh', () => {
       fields: fields(),
       formulaDue: false,
       structureColumns: ['annualrevenue', 'description'],
-      typeChangedColumns: ['annualrevenue'],
+      typeChanges: [{ field: 'AnnualRevenue', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' }],
     });
 
     expect(plan).toMatchObject({

@@ -221,7 +221,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     calculatedFields: ['Days_Open__c'],
     formulaDue: true,
     structureColumns: second.changes.refreshColumns,
-    typeChangedColumns: ['annualrevenue', 'code__c'],
+    typeChanges: second.changes.typeChanges,
   });
   expect(refresh).toMatchObject({
     columns: ['annualrevenue', 'code__c', 'days_open__c', 'tier__c'],
