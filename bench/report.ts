@@ -9,7 +9,9 @@ import type { LambdaFigures } from './lambdas';
 import type { LocalRunFigures } from './local-run';
 import { describeMachine, type MachineInfo } from './machine';
 import type { OrchestrationFigures } from './orchestration';
+import { type RefreshFigures, refreshSection, refreshTargetLines } from './refresh';
 import type { ScaleFigures } from './scale';
+import type { TargetLine } from './target-line';
 
 /** Everything one `npm run bench` measured (the `--json` file). */
 export interface BenchResults {
@@ -23,17 +25,13 @@ export interface BenchResults {
   lambdas?: LambdaFigures;
   localRun?: LocalRunFigures;
   scale?: ScaleFigures;
+  refresh?: RefreshFigures;
   targets: TargetLine[];
   phaseWallMs: Record<string, number>;
   totalWallMs: number;
 }
 
-export interface TargetLine {
-  area: string;
-  target: string;
-  measured: string;
-  met: boolean | null;
-}
+export type { TargetLine } from './target-line';
 
 const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
 const n1 = (value: number) => value.toFixed(1);
@@ -535,6 +533,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
     }
   }
   if (results.scale) lines.push(...scaleTargetLines(results.scale));
+  if (results.refresh) lines.push(...refreshTargetLines(results.refresh));
   const r = results.localRun;
   if (r) {
     lines.push({
@@ -556,6 +555,7 @@ export function renderResults(results: BenchResults): string {
   if (results.scale) sections.push(scaleSection(results.scale));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));
   if (results.localRun) sections.push(localRunSection(results.localRun));
+  if (results.refresh) sections.push(refreshSection(results.refresh));
   sections.push(
     [
       'Targets',

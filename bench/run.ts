@@ -10,6 +10,7 @@ import { benchLocalRun } from './local-run';
 import { machineInfo } from './machine';
 import { benchOrchestration } from './orchestration';
 import { createProgress } from './progress';
+import { benchRefresh } from './refresh';
 import { type BenchResults, renderResults, targetLines } from './report';
 import { benchScale } from './scale';
 
@@ -20,7 +21,15 @@ export const ISSUE_FINAL = 1_000_000;
 export const DEFAULT_STAGED = 200_000;
 export const DEFAULT_FINAL = 1_000_000;
 
-const PHASES = ['lambdas', 'orchestration', 'scale', 'local-run', 'consolidation', 'history'] as const;
+const PHASES = [
+  'lambdas',
+  'orchestration',
+  'scale',
+  'local-run',
+  'consolidation',
+  'history',
+  'refresh',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -40,6 +49,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --scale-objects N[,N]  scale: object counts of the parent-history runs (default 10,100; the issue: 10,100,1000)
   --scale-wide N         scale: objects of the 100-field-row run (default 100; the issue: 1000)
   --scale-long N         scale: objects of the 6-hour-flow × 2-day local run (default 20; the issue: 1000)
+  --refresh-rows N       refresh: final-table rows of the warehouse ratio (default 1,000,000, the issue's)
+  --refresh-records N    refresh: records of the 300-field object of the extraction ratio (default 1,000)
+  --refresh-reps R       refresh: runs of the refresh and of the full reload, median reported (default 3)
 Progress goes to stderr, the result tables to stdout.`;
 
 class UsageError extends Error {}
@@ -69,6 +81,9 @@ async function main(): Promise<number> {
       'scale-objects': { type: 'string' },
       'scale-wide': { type: 'string' },
       'scale-long': { type: 'string' },
+      'refresh-rows': { type: 'string' },
+      'refresh-records': { type: 'string' },
+      'refresh-reps': { type: 'string' },
       'in-memory': { type: 'boolean' },
       'no-extras': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -162,6 +177,17 @@ async function main(): Promise<number> {
             objects: localObjects,
             rows: localRows,
             days: localDays,
+            progress,
+          });
+        });
+        break;
+      case 'refresh':
+        await timePhase(phase, async () => {
+          results.refresh = await benchRefresh({
+            rows: positiveInt('refresh-rows', values['refresh-rows'], 1_000_000),
+            wideRecords: positiveInt('refresh-records', values['refresh-records'], 1_000),
+            repetitions: positiveInt('refresh-reps', values['refresh-reps'], 3),
+            inMemory: values['in-memory'] ?? false,
             progress,
           });
         });

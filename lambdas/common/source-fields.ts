@@ -252,8 +252,9 @@ export function fieldMetadata(field: ConnectorEntityField): FieldMetadata {
 
 /**
  * The columns of one object: the selected fields (all supported ones when `fields` is
- * absent), always with the primary key, the cursor and `IsDeleted` when the source has it.
- * A selected field the source no longer has is an error that names it.
+ * absent), always with the primary key, the cursor, `IsDeleted` when the source has it, and the
+ * row's `refreshFields` (fields that change without moving the cursor are refreshed as columns,
+ * issue 21). A selected field the source no longer has is an error that names it.
  */
 export function selectSourceFields(
   objectName: string,
@@ -266,6 +267,8 @@ export function selectSourceFields(
     connectorType?: string;
     /** Custom connectors: an unknown field type becomes VARCHAR(65535) instead of an error. @default false */
     allowUnknownTypes?: boolean;
+    /** The row's `refreshFields`: always columns, like the key and the cursor. */
+    refreshFields?: readonly string[];
   },
 ): SourceField[] {
   const connectorType = selection.connectorType ?? 'Salesforce';
@@ -277,20 +280,25 @@ export function selectSourceFields(
   // Only Salesforce reports soft deletes; a custom source's field of that name is an ordinary column.
   if (reportsSoftDeletes(connectorType) && byName.has('IsDeleted')) required.push('IsDeleted');
 
+  const refreshFields = selection.refreshFields ?? [];
   const wanted = selection.fields
-    ? [...new Set([...selection.fields, ...required])]
+    ? [...new Set([...selection.fields, ...required, ...refreshFields])]
     : [
         ...new Set([
           ...required,
           ...entityFields
             .filter((field) => !unsupported.has(typeOf(field).toLowerCase()))
             .map((field) => field.identifier ?? ''),
+          ...refreshFields,
         ]),
       ];
   const missing = wanted.filter((name) => !byName.has(name));
   if (missing.length > 0) {
+    const fromRefresh = missing.filter((name) => refreshFields.includes(name));
     throw new SchemaMismatchError(
-      `${objectName}: field(s) ${missing.join(', ')} no longer exist at the source`,
+      `${objectName}: field(s) ${missing.join(', ')} no longer exist at the source${
+        fromRefresh.length > 0 ? ` (refreshFields names ${fromRefresh.join(', ')})` : ''
+      }`,
     );
   }
   const columnFor = (name: string, sourceType: string, metadata: FieldMetadata) => {

@@ -5,22 +5,33 @@ import { SOURCE_FIELD_TYPES } from '../stand-ins/source-org';
 
 const sourceRecord = z.record(z.string(), z.unknown());
 
-/** A field as Salesforce describes it (contract 8): type, and length or precision/scale where it has them. */
+const fieldDeclaration = {
+  name: z.string().min(1),
+  type: z.enum(SOURCE_FIELD_TYPES),
+  length: z.number().int().min(1).optional(),
+  precision: z.number().int().min(1).optional(),
+  scale: z.number().int().min(0).optional(),
+};
+const scaleWithinPrecision = [
+  (field: { scale?: number; precision?: number }) =>
+    field.scale === undefined || field.precision === undefined || field.scale <= field.precision,
+  { message: 'scale must not exceed precision' },
+] as const;
+
+/**
+ * A field as Salesforce describes it (contract 8): type, and length or precision/scale where it
+ * has them; `formula: true` for a formula or roll-up (describe `calculated: true`, issue 21).
+ */
 const sourceField = z
-  .object({
-    name: z.string().min(1),
-    type: z.enum(SOURCE_FIELD_TYPES),
-    length: z.number().int().min(1).optional(),
-    precision: z.number().int().min(1).optional(),
-    scale: z.number().int().min(0).optional(),
-  })
+  .object({ ...fieldDeclaration, formula: z.boolean().optional() })
   .strict()
-  .refine(
-    (field) => field.scale === undefined || field.precision === undefined || field.scale <= field.precision,
-    {
-      message: 'scale must not exceed precision',
-    },
-  );
+  .refine(...scaleWithinPrecision);
+
+/** A day's `alterFields` entry (issue 21): a field's type and describe values from that day on. */
+const fieldAlteration = z
+  .object(fieldDeclaration)
+  .strict()
+  .refine(...scaleWithinPrecision);
 
 /** DESIGN.md `sourceObjects.<entity>`; `profile`, `primaryKey` and `cursorField` are stored with the object. */
 const sourceObject = z
@@ -51,6 +62,11 @@ const objectChanges = z
     delete: z.array(z.string()).default([]),
     /** Removed with no trace, as an emptied recycle bin does. */
     purge: z.array(z.string()).default([]),
+    /**
+     * Issue 21: values set without moving the cursor (a formula's recalculation), each
+     * `{ "<primary key>": "…", "<field>": value, … }` (`SourceOrg.recompute`).
+     */
+    recompute: z.array(sourceRecord).default([]),
   })
   .strict();
 
@@ -113,6 +129,11 @@ export const scenarioSchema = z
           apiQuota: z.object({ remaining: z.number().int().min(0), max: z.number().int().min(1) }).optional(),
           /** Simulated minutes an object's flow run takes (DESIGN.md); default 2. */
           flowRunMinutes: z.record(z.string(), z.number().min(0)).optional(),
+          /**
+           * Issue 21: fields whose declared type changes (or that are added) from this day on, per
+           * entity; existing values convert as Salesforce converts them (`SourceOrg.alterFields`).
+           */
+          alterFields: z.record(z.string(), z.array(fieldAlteration)).optional(),
           /** Objects whose end-of-run event is lost (DESIGN.md): the sweep settles their wait. */
           dropFlowEvents: z.array(z.string()).optional(),
           /** Objects whose end-of-run event arrives twice, the second after the wait ended (changes nothing). */

@@ -15,7 +15,7 @@ import {
 } from '../../lambdas/common/source-limits';
 import { closeServer, listenOnLoopback } from './http-service';
 import type { SimulatedClock } from './simulated-clock';
-import type { SourceOrg } from './source-org';
+import { isCustomConnectorEntity, type SourceField, type SourceOrg, typeFamily } from './source-org';
 
 /** A connected app as Setup holds it: consumer key, uploaded certificate, pre-authorized users. */
 export interface ConnectedAppSpec {
@@ -66,6 +66,9 @@ const DAY_COUNT_QUERY = new RegExp(
   'i',
 );
 
+/** `/services/data/vXX.X/sobjects/<Object>/describe`, any API version, as Salesforce serves it. */
+const DESCRIBE_PATH = /^\/services\/data\/v\d{2,3}\.0\/sobjects\/([^/]+)\/describe\/?$/;
+
 interface Session {
   expiresAtMs: number;
 }
@@ -110,8 +113,10 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 /**
  * Salesforce's login and REST endpoints for the simulated org: the OAuth 2.0 token endpoint
- * (JWT bearer and refresh-token grants, verified as Salesforce does), the limits resource
- * and the SOQL query resource, behind access tokens that expire with the session timeout.
+ * (JWT bearer and refresh-token grants, verified as Salesforce does), the limits resource,
+ * the SOQL query resource and the sObject Describe resource (fields with `calculated` for
+ * formulas, issue 21), behind access tokens that expire with the session timeout. No IAM here:
+ * it is Salesforce.
  */
 export class SalesforceLimitsStandIn {
   readonly calls: SalesforceCall[] = [];
@@ -180,6 +185,8 @@ export class SalesforceLimitsStandIn {
         } else if (request.method === 'GET' && url.pathname === SALESFORCE_QUERY_PATH) {
           call.soql = url.searchParams.get('q') ?? '';
           body = this.query(call.soql);
+        } else if (request.method === 'GET' && DESCRIBE_PATH.test(url.pathname)) {
+          body = this.describe(decodeURIComponent(DESCRIBE_PATH.exec(url.pathname)?.[1] ?? ''));
         } else {
           throw apiError(404, 'NOT_FOUND', 'The requested resource does not exist');
         }
@@ -296,6 +303,50 @@ export class SalesforceLimitsStandIn {
       throw apiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     }
     this.sessions.set(token, { expiresAtMs: this.expiryFromNow() });
+  }
+
+  // --- sObject Describe resource ---------------------------------------------------------
+
+  /**
+   * The object's fields as Salesforce describes them (a subset of DescribeFieldResult): name,
+   * type, calculated (formulas and roll-ups), and createable/updateable false for calculated and
+   * system fields. Entities of a custom connector's source are not Salesforce objects: 404.
+   */
+  private describe(objectName: string): unknown {
+    if (!this.options.org.consumeApiRequests(1))
+      throw apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+    const org = this.options.org;
+    if (!org.hasObject(objectName) || isCustomConnectorEntity(org.objectOptions(objectName))) {
+      throw apiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    }
+    const system = new Set(['Id', 'SystemModstamp', 'IsDeleted']);
+    const describeField = (field: SourceField) => {
+      const family = typeFamily(field.type);
+      const writable = !field.formula && !system.has(field.name);
+      return {
+        name: field.name,
+        label: field.name,
+        type: field.type,
+        calculated: field.formula === true,
+        length: family === 'text' ? (field.length ?? 0) : 0,
+        precision: family === 'decimal' ? (field.precision ?? 0) : 0,
+        scale: family === 'decimal' ? (field.scale ?? 0) : 0,
+        digits: family === 'integer' ? (field.precision ?? 0) : 0,
+        nillable: field.name !== 'Id' && field.name !== 'IsDeleted' && field.type !== 'boolean',
+        createable: writable,
+        updateable: writable,
+        custom: field.name.endsWith('__c'),
+      };
+    };
+    const name = org.canonicalName(objectName);
+    return {
+      name,
+      label: name,
+      custom: name.endsWith('__c'),
+      queryable: true,
+      retrieveable: true,
+      fields: org.fields(objectName).map(describeField),
+    };
   }
 
   // --- SOQL query resource ---------------------------------------------------------------

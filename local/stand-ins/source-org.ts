@@ -79,7 +79,15 @@ export interface SourceField {
   length?: number;
   precision?: number;
   scale?: number;
+  /**
+   * A formula or roll-up summary (Salesforce describe `calculated: true`): read-only, its value
+   * changes without moving SystemModstamp (`recompute`).
+   */
+  formula?: boolean;
 }
+
+/** A field's new declaration in `alterFields`: its type and describe values from now on. */
+export type FieldAlteration = Omit<SourceField, 'formula'>;
 
 /** What a scenario's `sourceObjects.<entity>` may say besides its fields. */
 export interface SourceObjectOptions {
@@ -213,6 +221,7 @@ export function describeField(field: SourceField): SourceField {
   if (length !== undefined) described.length = length;
   if (precision !== undefined) described.precision = precision;
   if (scale !== undefined) described.scale = scale;
+  if (field.formula) described.formula = true;
   return described;
 }
 
@@ -335,6 +344,11 @@ export class SourceOrg {
       if (!custom && field.name === 'Id') {
         continue;
       }
+      if (custom && field.formula) {
+        throw new Error(
+          `SourceOrg: ${name}.${field.name} is declared a formula, but a ${merged.connectorType} source (profile ${merged.profile}) has no formula fields`,
+        );
+      }
       const { name: _, ...metadata } = describeField(field);
       object.fields.set(field.name, metadata);
     }
@@ -400,6 +414,15 @@ export class SourceOrg {
         }
       }
     }
+    const readOnly = [...new Set(records.flatMap((given) => Object.keys(given)))].filter(
+      (field) => object.fields.get(field)?.formula,
+    );
+    if (readOnly.length > 0) {
+      // Salesforce computes formulas itself and refuses a value for one (recompute sets them here).
+      throw new Error(
+        `SourceOrg: ${object.name}: Unable to create/update fields: ${readOnly.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set. (INVALID_FIELD_FOR_INSERT_UPDATE)`,
+      );
+    }
     const metadataOf = (field: string) =>
       (object.fields.get(field) ?? newFields.get(field)?.metadata) as FieldMetadata;
     const prepared = records.map((given) => {
@@ -459,6 +482,90 @@ export class SourceOrg {
     for (const id of ids) {
       this.requireRecord(object, id);
       object.records.delete(id);
+    }
+  }
+
+  /**
+   * Sets field values without moving the cursor, as a formula's recalculation does (a cross-object
+   * formula, TODAY(), a roll-up): each change names the record by its primary key and gives the
+   * new values. The fields must exist; the key and the cursor cannot be set this way. Values are
+   * checked and stored as `upsert` stores them; a bad one fails the whole call.
+   */
+  recompute(objectName: string, changes: SourceRecord[]): void {
+    const object = this.requireObject(objectName);
+    const { primaryKey, cursorField } = keyFieldsOf(object.options);
+    const prepared = changes.map((change) => {
+      const key = change[primaryKey];
+      if (typeof key !== 'string' && typeof key !== 'number') {
+        throw new Error(
+          `SourceOrg: ${object.name} recompute ${JSON.stringify(change)} has no ${primaryKey} (its key)`,
+        );
+      }
+      const stored = this.requireRecord(object, String(key));
+      const values: [string, unknown][] = [];
+      for (const [field, value] of Object.entries(change)) {
+        if (field === primaryKey) continue;
+        if (
+          field === cursorField ||
+          field === 'IsDeleted' ||
+          (field === 'Id' && !isCustomConnectorEntity(object.options))
+        ) {
+          throw new Error(
+            `SourceOrg: ${object.name}.${field} cannot be recomputed: a recalculation moves no cursor and deletes nothing`,
+          );
+        }
+        const metadata = object.fields.get(field);
+        if (!metadata) {
+          throw new Error(
+            `SourceOrg: ${object.name} has no field ${field} to recompute (fields: ${[...object.fields.keys()].join(', ')})`,
+          );
+        }
+        values.push([field, this.normalizeValue(object.name, field, metadata, value)]);
+      }
+      return { stored, values };
+    });
+    for (const { stored, values } of prepared) {
+      for (const [field, value] of values) stored[field] = value;
+    }
+  }
+
+  /**
+   * Changes fields' declared types (or adds fields) from now on, converting every record's value
+   * as Salesforce does when a field's type changes: a number becomes its decimal text, a text a
+   * number where it parses (else null), a shorter text keeps what fits its new length, a date a
+   * datetime at midnight UTC and a datetime its date; what cannot convert (a checkbox to a
+   * number, …) is lost (null). The key, the cursor and IsDeleted cannot change.
+   */
+  alterFields(objectName: string, alterations: FieldAlteration[]): void {
+    const object = this.requireObject(objectName);
+    const custom = isCustomConnectorEntity(object.options);
+    const { primaryKey, cursorField } = keyFieldsOf(object.options);
+    const allowed = typesFor(custom);
+    const planned = alterations.map((alteration) => {
+      if (!allowed.includes(alteration.type)) {
+        throw new Error(
+          `SourceOrg: ${object.name}.${alteration.name} cannot become unknown type '${alteration.type}' (known: ${allowed.join(', ')})`,
+        );
+      }
+      if ([primaryKey, cursorField, 'Id', 'SystemModstamp', 'IsDeleted'].includes(alteration.name)) {
+        throw new Error(
+          `SourceOrg: ${object.name}.${alteration.name} is a system field; its type cannot change`,
+        );
+      }
+      const before = object.fields.get(alteration.name);
+      const { name: _, ...after } = describeField({
+        ...alteration,
+        ...(before?.formula ? { formula: true } : {}),
+      });
+      return { name: alteration.name, before, after };
+    });
+    for (const { name, before, after } of planned) {
+      object.fields.set(name, after);
+      if (!before) continue;
+      for (const stored of object.records.values()) {
+        if (stored[name] === undefined) continue;
+        stored[name] = this.convertValue(object.name, name, stored[name], before, after);
+      }
     }
   }
 
@@ -601,6 +708,70 @@ export class SourceOrg {
       }
       default:
         return value;
+    }
+  }
+
+  /** A stored value in a field's new type (see `alterFields`); null where Salesforce loses it. */
+  private convertValue(
+    objectName: string,
+    field: string,
+    value: unknown,
+    from: FieldMetadata,
+    to: FieldMetadata,
+  ): unknown {
+    if (value === null || value === undefined) return null;
+    const fromFamily = typeFamily(from.type);
+    const text =
+      typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    let candidate: unknown;
+    switch (typeFamily(to.type)) {
+      case 'text': {
+        // What fits the new length is kept.
+        const length = to.length ?? LONG_TEXT_AREA_MAX_LENGTH;
+        candidate = characterCount(text) > length ? [...text].slice(0, length).join('') : text;
+        break;
+      }
+      case 'integer':
+      case 'decimal':
+        candidate =
+          fromFamily === 'text' || fromFamily === 'integer' || fromFamily === 'decimal' ? text.trim() : null;
+        if (
+          typeFamily(to.type) === 'integer' &&
+          typeof candidate === 'string' &&
+          DECIMAL_PATTERN.test(candidate)
+        ) {
+          candidate = roundDecimal(candidate, 0);
+        }
+        break;
+      case 'boolean':
+        candidate = fromFamily === 'boolean' || fromFamily === 'text' ? text : null;
+        break;
+      case 'date':
+        candidate =
+          fromFamily === 'datetime'
+            ? new Date(text).toISOString().slice(0, 10)
+            : fromFamily === 'date' || fromFamily === 'text'
+              ? text
+              : null;
+        break;
+      case 'datetime':
+        candidate =
+          fromFamily === 'date'
+            ? `${text}T00:00:00.000Z`
+            : fromFamily === 'datetime' || fromFamily === 'text'
+              ? text
+              : null;
+        break;
+      case 'time':
+        candidate = fromFamily === 'time' || fromFamily === 'text' ? text : null;
+        break;
+      default:
+        candidate = value;
+    }
+    try {
+      return this.normalizeValue(objectName, field, to, candidate);
+    } catch {
+      return null;
     }
   }
 

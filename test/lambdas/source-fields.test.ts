@@ -88,6 +88,35 @@ describe('selectSourceFields', () => {
     expect(act).toThrow('Account: field(s) Region__c no longer exist at the source');
   });
 
+  test("keeps the row's refreshFields as columns next to the selected fields (issue 21)", () => {
+    // Act
+    const fields = selectSourceFields('Account', accountEntityFields(), {
+      ...accountKeys,
+      fields: ['Name'],
+      refreshFields: ['AnnualRevenue'],
+    });
+
+    // Assess
+    expect(fields.map((field) => field.name)).toEqual([
+      'Name',
+      'Id',
+      'SystemModstamp',
+      'IsDeleted',
+      'AnnualRevenue',
+    ]);
+  });
+
+  test('names refreshFields in the error when one of them is not a field of the source', () => {
+    // Act
+    const act = () =>
+      selectSourceFields('Account', accountEntityFields(), { ...accountKeys, refreshFields: ['Status__c'] });
+
+    // Assess
+    expect(act).toThrow(
+      'Account: field(s) Status__c no longer exist at the source (refreshFields names Status__c)',
+    );
+  });
+
   test('fails with SchemaMismatch when the cursor field is missing at the source', () => {
     // Act
     const act = () =>

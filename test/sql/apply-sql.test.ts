@@ -88,11 +88,26 @@ describe('applySqlDir', () => {
         .filter((column) => column.table_name === 'consolidation_tombstones')
         .map((column) => column.column_name),
     ).toEqual(['final_schema', 'table_name', 'record_key', 'delete_cursor', 'recorded_at']);
+    const routines = (
+      snapshot.routines as { nspname: string; proname: string; arguments: string; prokind: string }[]
+    ).map(({ nspname, proname, arguments: args, prokind }) => ({ nspname, proname, args, prokind }));
+    expect(routines.filter((routine) => routine.proname === 'refresh_columns')).toEqual([
+      {
+        nspname: 'public',
+        proname: 'refresh_columns',
+        args:
+          'IN p_staging_schema character varying, IN p_final_schema character varying, ' +
+          'IN p_table_name character varying, IN p_refresh_table character varying, ' +
+          'IN p_pk_column character varying, IN p_columns character varying, IN p_run_id character varying',
+        prokind: 'p',
+      },
+    ]);
     expect(
-      (snapshot.routines as { nspname: string; proname: string; arguments: string; prokind: string }[]).map(
-        ({ nspname, proname, arguments: args, prokind }) => ({ nspname, proname, args, prokind }),
-      ),
-    ).toEqual([
+      (snapshot.columns as { table_name: string; column_name: string }[])
+        .filter((column) => column.table_name === 'source_column_types')
+        .map((column) => column.column_name),
+    ).toEqual(['final_schema', 'table_name', 'column_name', 'source_type', 'refresh_pending', 'recorded_at']);
+    expect(routines.filter((routine) => routine.proname === 'consolidate_object')).toEqual([
       {
         nspname: 'public',
         proname: 'consolidate_object',

@@ -59,7 +59,14 @@ function describeProperties(field: SourceField): Record<string, string> | undefi
   return Object.keys(properties).length > 0 ? properties : undefined;
 }
 
-/** One field as DescribeConnectorEntity lists it. */
+/**
+ * One field as DescribeConnectorEntity lists it. A formula field looks like any other field of
+ * its type: AppFlow's API documents no property that marks Salesforce's calculated fields (the
+ * field map `customProperties` has no documented key for it), so the pipeline reads Salesforce's
+ * own describe for them (lambdas/common/source-describe.ts). Like Salesforce's describe
+ * (createable/updateable false), a formula cannot be written, so it is neither creatable nor
+ * updatable as a destination field.
+ */
 export function connectorEntityField(
   field: SourceField,
   keys: { primaryKey: string; cursorField: string },
@@ -92,10 +99,10 @@ export function connectorEntityField(
       isTimestampFieldForIncrementalQueries: field.name === keys.cursorField,
     },
     destinationProperties: {
-      isCreatable: !systemField,
+      isCreatable: !systemField && !field.formula,
       isNullable: field.name !== keys.primaryKey,
       isUpsertable: false,
-      isUpdatable: !systemField,
+      isUpdatable: !systemField && !field.formula,
     },
   };
 }

@@ -106,7 +106,8 @@ export async function runFlow(
     return fail(injected);
   }
 
-  // Filters are pushed down to the source query, so they bound what the API calls return.
+  // Filters are pushed down to the source query, so they bound what the API calls return; deleted
+  // records come only when the flow includes them (Salesforce's queryAll rather than query).
   let records = org.query(plan.sourceObject, { includeDeleted: plan.includeDeletedRecords });
   try {
     for (const task of plan.tasks) {
@@ -117,6 +118,15 @@ export async function runFlow(
   } catch (error) {
     return fail(errorMessage(error));
   }
+  // The query selects the projected fields only (SOQL SELECT of the projection): what the source
+  // sends, and what bytesProcessed counts, is those fields' values.
+  const projection = plan.tasks.find((task) => task.kind === 'projection');
+  const readableFields = projection ? new Set(projection.fields) : undefined;
+  if (readableFields) {
+    records = records.map((record) =>
+      Object.fromEntries(Object.entries(record).filter(([field]) => readableFields.has(field))),
+    );
+  }
   // Only Salesforce reads spend the org's daily API requests; a custom connector reads its own source.
   if (
     plan.sourceConnectorType === 'Salesforce' &&
@@ -126,8 +136,6 @@ export async function runFlow(
   }
   execution.bytesProcessed = Buffer.byteLength(JSON.stringify(records));
 
-  const projection = plan.tasks.find((task) => task.kind === 'projection');
-  const readableFields = projection ? new Set(projection.fields) : undefined;
   const readValue = (record: Record<string, unknown>, field: string): unknown =>
     readableFields === undefined || readableFields.has(field) ? record[field] : null;
 

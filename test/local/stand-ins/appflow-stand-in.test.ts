@@ -509,6 +509,95 @@ describe('AppFlowStandIn through the AWS SDK', () => {
     ]);
   });
 
+  describe('a column refresh flow (issue 21)', () => {
+    beforeAll(async () => {
+      await db.exec(`
+        CREATE TABLE salesforce_incremental._refresh_opportunity (id varchar(18), score__c decimal(18, 2));
+        GRANT INSERT ON salesforce_incremental._refresh_opportunity TO ${APPFLOW_DATABASE_USER};
+      `);
+      org.defineObject('Opportunity', [
+        { name: 'StageName', type: 'picklist' },
+        { name: 'Description', type: 'textarea', length: 32_000 },
+        { name: 'Score__c', type: 'double', precision: 18, scale: 2, formula: true },
+      ]);
+      org.upsert('Opportunity', [
+        { Id: '006A', Name: 'Big deal', StageName: 'Won', Description: 'd'.repeat(2000) },
+        { Id: '006B', Name: 'Lost deal', StageName: 'Lost', Description: 'd'.repeat(2000) },
+        { Id: '006C', Name: 'Deleted deal', StageName: 'Lost', Description: 'd'.repeat(2000) },
+      ]);
+      org.recompute('Opportunity', [
+        { Id: '006A', Score__c: 91.5 },
+        { Id: '006B', Score__c: 12 },
+        { Id: '006C', Score__c: 50 },
+      ]);
+      org.delete('Opportunity', ['006C']);
+    });
+
+    /** A refresh flow as the pipeline builds it: key and formula fields, no filter, deleted records excluded. */
+    const refreshRequest = (flowName: string, fields: string[]) =>
+      flowRequest(flowName, {
+        objectName: 'Opportunity',
+        fields,
+        destinationTable: 'salesforce_incremental._refresh_opportunity',
+      });
+
+    test('DescribeConnectorEntity shows a formula field like any field of its type, not writable', async () => {
+      const { connectorEntityFields } = await appflow.send(
+        new DescribeConnectorEntityCommand({
+          connectorEntityName: 'Opportunity',
+          connectorType: 'Salesforce',
+          connectorProfileName: SOURCE_PROFILE,
+        }),
+      );
+
+      const score = connectorEntityFields?.find((field) => field.identifier === 'Score__c');
+      expect(score?.supportedFieldTypeDetails?.v1?.fieldType).toBe('double');
+      expect(score?.customProperties).toEqual({ precision: '18', scale: '2' });
+      expect(score?.destinationProperties).toMatchObject({ isCreatable: false, isUpdatable: false });
+    });
+
+    test('extracts the key and the chosen fields of live records only, and counts only their bytes', async () => {
+      const refresh = nextFlowName();
+      const full = nextFlowName();
+      await appflow.send(new CreateFlowCommand(refreshRequest(refresh, ['Id', 'Score__c'])));
+      await appflow.send(
+        new CreateFlowCommand({
+          ...refreshRequest(full, ['Id', 'Score__c']),
+          tasks: [
+            ...(refreshRequest(full, ['Id', 'Score__c']).tasks ?? []).filter(
+              (task) => task.taskType !== 'Filter',
+            ),
+          ],
+        }),
+      );
+
+      const refreshed = await runToOutcome(refresh);
+      const staged = await db.query<{ id: string; score__c: string }>(
+        'SELECT id, CAST(score__c AS text) AS score__c FROM salesforce_incremental._refresh_opportunity ORDER BY id',
+      );
+      expect(staged.rows).toEqual([
+        { id: '006A', score__c: '91.50' },
+        { id: '006B', score__c: '12.00' },
+      ]);
+      await db.exec('DELETE FROM salesforce_incremental._refresh_opportunity');
+      // Without a projection the connector reads every field (long descriptions included).
+      const unprojected = await runToOutcome(full);
+      await db.exec('DELETE FROM salesforce_incremental._refresh_opportunity');
+
+      const refreshBytes = refreshed.executionResult?.bytesProcessed ?? 0;
+      const allBytes = unprojected.executionResult?.bytesProcessed ?? 0;
+      expect(refreshBytes).toBe(
+        Buffer.byteLength(
+          JSON.stringify([
+            { Id: '006A', Score__c: '91.50' },
+            { Id: '006B', Score__c: '12.00' },
+          ]),
+        ),
+      );
+      expect(allBytes).toBeGreaterThan(20 * refreshBytes);
+    });
+  });
+
   test("a CustomConnector profile reads its own source's entity, filtered on its cursor, without spending the org's quota", async () => {
     const flowName = nextFlowName();
     org.upsert('orders', [

@@ -1,11 +1,17 @@
 import { generateKeyPairSync } from 'node:crypto';
 import {
+  calculatedFieldsOf,
+  readCalculatedFields,
+  salesforceDescribePath,
+} from '../../../lambdas/common/source-describe';
+import {
   openSalesforceSession,
   parseSalesforceCredentials,
   readApiQuota,
   SALESFORCE_LIMITS_PATH,
   SALESFORCE_QUERY_PATH,
   type SalesforceCredentials,
+  SalesforceRequestError,
   SourceCredentialsError,
   salesforceGet,
   signJwtBearerAssertion,
@@ -299,5 +305,88 @@ describe('query resource', () => {
     expect(org.apiQuota.remaining).toBe(0);
     const error = await refusal(query('SELECT COUNT() FROM Account'));
     expect(error.message).toContain('REQUEST_LIMIT_EXCEEDED');
+  });
+});
+
+describe('sObject Describe resource: formula fields (issue 21)', () => {
+  beforeEach(() => {
+    org.defineObject('Account', [{ name: 'Industry', type: 'picklist' }]);
+    org.defineObject('Opportunity', [
+      { name: 'Amount', type: 'currency', precision: 18, scale: 2 },
+      { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
+      { name: 'Total_Lines__c', type: 'currency', precision: 18, scale: 2, formula: true },
+    ]);
+    org.defineObject('orders', [{ name: 'total', type: 'decimal' }], {
+      profile: 'tidb-cloud',
+      connectorType: 'CustomConnector',
+    });
+  });
+
+  test('lists every field with name, type and calculated; formulas are neither createable nor updateable', async () => {
+    const session = await openSalesforceSession(credentials(), SECRET);
+    const body = (await salesforceGet(session, salesforceDescribePath('opportunity'), SECRET)) as {
+      name: string;
+      fields: Record<string, unknown>[];
+    };
+
+    expect(body.name).toBe('Opportunity');
+    expect(body.fields.map((field) => field.name)).toEqual([
+      'Id',
+      'Amount',
+      'Days_Open__c',
+      'Total_Lines__c',
+      'Name',
+      'SystemModstamp',
+      'IsDeleted',
+    ]);
+    expect(body.fields.find((field) => field.name === 'Days_Open__c')).toMatchObject({
+      type: 'double',
+      calculated: true,
+      precision: 18,
+      scale: 0,
+      createable: false,
+      updateable: false,
+    });
+    expect(body.fields.find((field) => field.name === 'Amount')).toMatchObject({
+      type: 'currency',
+      calculated: false,
+      createable: true,
+    });
+  });
+
+  test('readCalculatedFields signs in once and names the calculated fields of each object', async () => {
+    await expect(readCalculatedFields(jwtSecret(), ['Opportunity', 'Account'], SECRET)).resolves.toEqual({
+      Opportunity: ['Days_Open__c', 'Total_Lines__c'],
+      Account: [],
+    });
+    expect(salesforce.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      'POST /services/oauth2/token 200',
+      `GET ${salesforceDescribePath('Opportunity')} 200`,
+      `GET ${salesforceDescribePath('Account')} 200`,
+    ]);
+  });
+
+  test("an unknown object, or a custom connector's entity, is NOT_FOUND: a request error, not a credentials one", async () => {
+    const session = await openSalesforceSession(credentials(), SECRET);
+    for (const objectName of ['Opportunty', 'orders']) {
+      const error = await refusal(calculatedFieldsOf(session, objectName, SECRET));
+      expect(error).toBeInstanceOf(SalesforceRequestError);
+      expect(error.message).toContain('HTTP 404 (NOT_FOUND: The requested resource does not exist)');
+    }
+  });
+
+  test('a dead session is INVALID_SESSION_ID; each describe spends one API request', async () => {
+    const session = await openSalesforceSession(credentials(), SECRET);
+    org.setApiQuota({ remaining: 1, max: 15000 });
+    await calculatedFieldsOf(session, 'Opportunity', SECRET);
+    expect(org.apiQuota.remaining).toBe(0);
+    expect((await refusal(calculatedFieldsOf(session, 'Opportunity', SECRET))).message).toContain(
+      'REQUEST_LIMIT_EXCEEDED',
+    );
+
+    clock.advanceToDate('2026-01-02');
+    const error = await refusal(calculatedFieldsOf(session, 'Opportunity', SECRET));
+    expect(error).toBeInstanceOf(SourceCredentialsError);
+    expect(error.message).toContain('INVALID_SESSION_ID');
   });
 });

@@ -498,3 +498,211 @@ describe('scenario: sources and connectorProfiles (issue 14)', () => {
     );
   });
 });
+
+describe('SourceOrg: formulas, recomputed values and type changes (issue 21)', () => {
+  function formulaOrg(): { org: SourceOrg; clock: SimulatedClock } {
+    const clock = new SimulatedClock('2026-01-01T06:00:00.000Z');
+    const org = new SourceOrg(clock);
+    org.defineObject('Account', [
+      { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+      { name: 'Code__c', type: 'string', length: 10 },
+      { name: 'Opened__c', type: 'date' },
+      { name: 'VIP__c', type: 'boolean' },
+      { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
+    ]);
+    org.upsert('Account', [
+      {
+        Id: '001A',
+        Name: 'Edge',
+        AnnualRevenue: 1234.5,
+        Code__c: '42',
+        Opened__c: '2026-01-01',
+        VIP__c: true,
+      },
+      {
+        Id: '001B',
+        Name: 'Burlington',
+        AnnualRevenue: null,
+        Code__c: 'ABC-1',
+        Opened__c: null,
+        VIP__c: false,
+      },
+    ]);
+    return { org, clock };
+  }
+  const recordOf = (org: SourceOrg, id: string) => org.truth('Account').find((record) => record.Id === id);
+
+  test('a formula field is described as one and refuses a value, as Salesforce refuses a write to it', () => {
+    const { org } = formulaOrg();
+
+    expect(org.fields('Account').find((field) => field.name === 'Days_Open__c')).toEqual({
+      name: 'Days_Open__c',
+      type: 'double',
+      precision: 18,
+      scale: 0,
+      formula: true,
+    });
+    expect(() => org.upsert('Account', [{ Id: '001A', Days_Open__c: 3 }])).toThrow(
+      /Account: Unable to create\/update fields: Days_Open__c\..*\(INVALID_FIELD_FOR_INSERT_UPDATE\)/,
+    );
+    expect(recordOf(org, '001A')?.Days_Open__c).toBeNull();
+  });
+
+  test('recompute sets values as the org stores them and moves no cursor', () => {
+    const { org, clock } = formulaOrg();
+    const before = recordOf(org, '001A')?.SystemModstamp;
+    clock.tick(60_000);
+
+    org.recompute('Account', [
+      { Id: '001A', Days_Open__c: 4.4 },
+      { Id: '001B', Days_Open__c: '7', Code__c: 'Z' },
+    ]);
+
+    expect(recordOf(org, '001A')).toMatchObject({ Days_Open__c: '4', SystemModstamp: before });
+    expect(recordOf(org, '001B')).toMatchObject({ Days_Open__c: '7', Code__c: 'Z' });
+  });
+
+  test('recompute refuses an unknown record or field and the cursor, changing nothing', () => {
+    const { org } = formulaOrg();
+
+    expect(() =>
+      org.recompute('Account', [
+        { Id: '001A', Days_Open__c: 1 },
+        { Id: '001Z', Days_Open__c: 2 },
+      ]),
+    ).toThrow(/Account has no record with Id '001Z'/);
+    expect(() => org.recompute('Account', [{ Id: '001A', Nope__c: 1 }])).toThrow(
+      /Account has no field Nope__c/,
+    );
+    expect(() => org.recompute('Account', [{ Id: '001A', SystemModstamp: '2027-01-01T00:00:00Z' }])).toThrow(
+      /SystemModstamp cannot be recomputed/,
+    );
+    expect(() => org.recompute('Account', [{ Days_Open__c: 1 }])).toThrow(/has no Id \(its key\)/);
+    expect(recordOf(org, '001A')?.Days_Open__c).toBeNull();
+  });
+
+  test('alterFields converts values as Salesforce does: numbers to decimal text, text to numbers where they parse', () => {
+    const { org } = formulaOrg();
+    const before = recordOf(org, '001A')?.SystemModstamp;
+
+    org.alterFields('Account', [
+      { name: 'AnnualRevenue', type: 'string', length: 40 },
+      { name: 'Code__c', type: 'double', precision: 18, scale: 2 },
+    ]);
+
+    expect(org.fields('Account').find((field) => field.name === 'AnnualRevenue')).toEqual({
+      name: 'AnnualRevenue',
+      type: 'string',
+      length: 40,
+    });
+    expect(recordOf(org, '001A')).toMatchObject({
+      AnnualRevenue: '1234.50',
+      Code__c: '42.00',
+      SystemModstamp: before,
+    });
+    expect(recordOf(org, '001B')).toMatchObject({ AnnualRevenue: null, Code__c: null });
+    // From now on values are checked against the new types.
+    expect(() => org.upsert('Account', [{ Id: '001A', Code__c: 'not a number' }])).toThrow(
+      /expects a number/,
+    );
+  });
+
+  test('alterFields: a shorter text keeps what fits, dates become datetimes, a checkbox becomes nothing as a number', () => {
+    const { org } = formulaOrg();
+
+    org.alterFields('Account', [
+      { name: 'Code__c', type: 'string', length: 3 },
+      { name: 'Opened__c', type: 'datetime' },
+      { name: 'VIP__c', type: 'int', precision: 9 },
+    ]);
+
+    expect(recordOf(org, '001A')).toMatchObject({
+      Code__c: '42',
+      Opened__c: '2026-01-01T00:00:00.000Z',
+      VIP__c: null,
+    });
+    expect(recordOf(org, '001B')).toMatchObject({ Code__c: 'ABC', Opened__c: null, VIP__c: null });
+
+    org.alterFields('Account', [{ name: 'Opened__c', type: 'date' }]);
+    expect(recordOf(org, '001A')?.Opened__c).toBe('2026-01-01');
+  });
+
+  test('alterFields adds a field, keeps a formula a formula, and refuses system fields and unknown types', () => {
+    const { org } = formulaOrg();
+
+    org.alterFields('Account', [
+      { name: 'Tier__c', type: 'picklist' },
+      { name: 'Days_Open__c', type: 'double', precision: 18, scale: 1 },
+    ]);
+
+    expect(org.fields('Account').find((field) => field.name === 'Tier__c')).toEqual({
+      name: 'Tier__c',
+      type: 'picklist',
+      length: 255,
+    });
+    expect(org.fields('Account').find((field) => field.name === 'Days_Open__c')?.formula).toBe(true);
+    expect(recordOf(org, '001A')?.Tier__c).toBeNull();
+    expect(() => org.alterFields('Account', [{ name: 'SystemModstamp', type: 'date' }])).toThrow(
+      /SystemModstamp is a system field/,
+    );
+    expect(() => org.alterFields('Account', [{ name: 'Code__c', type: 'bigint' }])).toThrow(
+      /cannot become unknown type 'bigint'/,
+    );
+  });
+
+  test('a custom connector source has no formula fields', () => {
+    const org = new SourceOrg(new SimulatedClock());
+    expect(() =>
+      org.defineObject('orders', [{ name: 'total', type: 'decimal', formula: true }], {
+        profile: 'tidb-cloud',
+        connectorType: 'CustomConnector',
+      }),
+    ).toThrow(/orders\.total is declared a formula, but a CustomConnector source .* has no formula fields/);
+  });
+});
+
+describe('scenario: formula, recompute, alterFields and statementSeconds (issue 21)', () => {
+  test('parses the extensions of DESIGN.md', () => {
+    const scenario = parseScenario({
+      objects: [{ objectName: 'Account' }],
+      sourceObjects: { Account: { fields: [{ name: 'Days_Open__c', type: 'double', formula: true }] } },
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { recompute: [{ Id: '001A', Days_Open__c: 3 }] } },
+          alterFields: { Account: [{ name: 'Code__c', type: 'double', precision: 18, scale: 2 }] },
+          statementSeconds: 1.5,
+        },
+      ],
+    });
+
+    expect(scenario.sourceObjects?.Account.fields[0].formula).toBe(true);
+    expect(scenario.days[0].changes.Account.recompute).toEqual([{ Id: '001A', Days_Open__c: 3 }]);
+    expect(scenario.days[0].alterFields?.Account[0]).toEqual({
+      name: 'Code__c',
+      type: 'double',
+      precision: 18,
+      scale: 2,
+    });
+    expect(scenario.days[0].statementSeconds).toBe(1.5);
+  });
+
+  test('refuses a formula key in alterFields, a scale above the precision and negative statementSeconds', () => {
+    const day = { date: '2026-01-01' };
+    expect(() =>
+      parseScenario({
+        objects: [],
+        days: [{ ...day, alterFields: { Account: [{ name: 'X', type: 'double', formula: true }] } }],
+      }),
+    ).toThrow(/days\.0\.alterFields\.Account\.0/);
+    expect(() =>
+      parseScenario({
+        objects: [],
+        days: [{ ...day, alterFields: { Account: [{ name: 'X', type: 'double', precision: 2, scale: 3 }] } }],
+      }),
+    ).toThrow(/scale must not exceed precision/);
+    expect(() => parseScenario({ objects: [], days: [{ ...day, statementSeconds: -1 }] })).toThrow(
+      /days\.0\.statementSeconds/,
+    );
+  });
+});
