@@ -613,7 +613,6 @@ describe('planTableChanges: type changes', () => {
     expect(changes.transactions.at(-1)).toEqual([
       'DROP TABLE IF EXISTS "salesforce_incremental"."account"',
       'CREATE TABLE IF NOT EXISTS "salesforce_incremental"."account" ("id" VARCHAR(18), "systemmodstamp" TIMESTAMP, "annualrevenue" DECIMAL(18,2), "name" VARCHAR(1020) ENCODE ZSTD) DISTKEY("id") SORTKEY("id")',
-      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "appflow_loader"',
       'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "appflow_loader"',
     ]);
     // Not added to the staging table that is dropped anyway.
@@ -1003,12 +1002,12 @@ describe('existingTablesFromRows and applyTableChanges', () => {
 
     // Assess
     expect(calls).toEqual([
-      'batch GRANT USAGE | GRANT INSERT,',
+      'batch GRANT INSERT,',
       'batch DELETE FROM | INSERT INTO',
       'single ALTER TABLE',
       'batch ALTER TABLE | UPDATE "salesforce"."account" | ALTER TABLE | ALTER TABLE',
       'batch ALTER TABLE',
-      'batch DROP TABLE | CREATE TABLE | GRANT USAGE | GRANT INSERT,',
+      'batch DROP TABLE | CREATE TABLE | GRANT INSERT,',
     ]);
   });
 });

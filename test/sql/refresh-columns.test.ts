@@ -460,13 +460,13 @@ describe('refresh_columns: wide tables and reserved words', () => {
     await db.exec(
       toPostgres(
         `CREATE TABLE ${FINAL_SCHEMA}.${table} (id varchar(18), systemmodstamp timestamp, isdeleted boolean, ${fields.join(', ')},
-          score__c numeric(18,2), open varchar(40), percent numeric(5,2)) DISTKEY(id) SORTKEY(id)`,
+          score__c numeric(18,2), "open" varchar(40), "percent" numeric(5,2)) DISTKEY(id) SORTKEY(id)`,
       ),
     );
     await db.exec(
       toPostgres(
-        `CREATE TABLE ${STAGING_SCHEMA}."${refreshTableOf(table)}" (id varchar(18), score__c numeric(18,2), open varchar(40),
-          percent numeric(5,2)) DISTKEY(id) SORTKEY(id)`,
+        `CREATE TABLE ${STAGING_SCHEMA}."${refreshTableOf(table)}" (id varchar(18), score__c numeric(18,2), "open" varchar(40),
+          "percent" numeric(5,2)) DISTKEY(id) SORTKEY(id)`,
       ),
     );
     await db.exec(`
