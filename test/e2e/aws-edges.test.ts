@@ -1,0 +1,261 @@
+/**
+ * Issue 19, end to end: AWS's edges. Statements slower than any function's timeout, the Data API's
+ * capacity errors, statements that lose a race with a concurrent transaction, DynamoDB and AppFlow
+ * throttling, and a run with nothing valid to do, each played through the real state machine and
+ * handlers in simulated time (local/runner/simulated-time.ts).
+ */
+import { accounts, expectNoFlowsLeft, expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
+import { runWatchingFaults } from './support/fault-ledger';
+import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
+import { CONFLICT_ERRORS } from './support/soak-scenario';
+
+const twoObjects = [{ objectName: 'Account' }, { objectName: 'Contact' }];
+const contacts = (count: number, name = 'Contact') =>
+  Array.from({ length: count }, (_, n) => ({ Id: `003C${n}`, Name: `${name} ${n}` }));
+const [SERIALIZABLE_ISOLATION, CONCURRENT_TRANSACTION, TUPLE_CONCURRENTLY_UPDATED] = CONFLICT_ERRORS;
+
+describe('local run: AWS’s edges (issue 19)', () => {
+  test('statements of 75 s and of 600 s (one object’s end events lost): every day SUCCEEDS, the warehouse equals the source, no function reaches its template timeout', async () => {
+    const run = await runLocalScenario({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(6) }, Contact: { upsert: contacts(4) } },
+          statementSeconds: 75,
+        },
+        {
+          date: '2026-01-02',
+          changes: {
+            Account: { upsert: [{ Id: '001A00001', Name: 'Renamed' }], delete: ['001A00002'] },
+            Contact: {
+              upsert: [...contacts(3, 'Contact v2'), { Id: '003C9', Name: 'New' }],
+              delete: ['003C3'],
+            },
+          },
+          statementSeconds: 600,
+          // Account's waits end by the statements' end events; Contact's only at their timeout, when
+          // the step looks for itself.
+          dropStatementEvents: ['Contact'],
+        },
+      ],
+    });
+    const assembly = await localAssemblyOf(run.scenario);
+    const logicalIdOf = (stateName: string) => assembly.taskFunctions[stateName].logicalId;
+    const statementEnded = assembly.eventRules.find((rule) =>
+      (rule.eventPattern?.source as string[] | undefined)?.includes('aws.redshift-data'),
+    )?.targetFunctions[0];
+
+    expect(run.report.days.map((day) => day.executionStatus)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    for (const day of run.report.days) {
+      expect(Object.values(day.objects).map((object) => object.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    }
+    expect(run.report.days.flatMap((day) => timeoutOverruns(day, assembly))).toEqual([]);
+    // 75 s fits a step's budget: the precheck waited for its statement in the same invocation.
+    expect(run.day(0).lambdaSeconds[logicalIdOf('Precheck')]).toBeGreaterThanOrEqual(75);
+    // 600 s fits none: the statements were handed to the state machine, and their end events answered.
+    expect(Object.keys(run.day(1).lambdaSeconds)).toEqual(
+      expect.arrayContaining([logicalIdOf('AwaitConsolidationStatement'), statementEnded]),
+    );
+    expect(run.day(1).objects.Contact).toMatchObject({ rowsInserted: 4, rowsUpdated: 3, rowsDeleted: 1 });
+    expect(run.finalTables.account.find((row) => row.id === '001A00001')?.name).toBe('Renamed');
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('capacity errors (two ExecuteStatement, one BatchExecuteStatement) and a statement ended by "tuple concurrently updated" are retried: the day SUCCEEDS', async () => {
+    const run = await runWatchingFaults({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(5) }, Contact: { upsert: contacts(3) } },
+          faults: [
+            {
+              service: 'redshift-data',
+              operation: 'ExecuteStatement',
+              times: 2,
+              error: 'ActiveStatementsExceededException',
+            },
+            {
+              service: 'redshift-data',
+              operation: 'BatchExecuteStatement',
+              times: 1,
+              error: 'ActiveStatementsExceededException',
+            },
+            // Not narrowed: the run's first statement, the precheck's schema batch.
+            { service: 'redshift-data', operation: 'Statement', times: 1, error: TUPLE_CONCURRENTLY_UPDATED },
+          ],
+        },
+      ],
+    });
+
+    expect(run.unfiredFaults).toEqual([[]]);
+    expect(run.day(0).executionStatus).toBe('SUCCEEDED');
+    expect(run.day(0).objects.Account).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 5 });
+    expect(run.day(0).objects.Contact).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 3 });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('serialization conflicts in objects’ catalog reads, in Redshift’s own words, are resubmitted: no object fails', async () => {
+    const run = await runWatchingFaults({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(4) }, Contact: { upsert: contacts(4) } },
+          faults: [
+            // Narrowed to an object: its first statement, the catalog read of StartExtract.
+            {
+              service: 'redshift-data',
+              operation: 'Statement',
+              object: 'Account',
+              times: 2,
+              error: SERIALIZABLE_ISOLATION,
+            },
+            {
+              service: 'redshift-data',
+              operation: 'Statement',
+              object: 'Contact',
+              times: 1,
+              error: CONCURRENT_TRANSACTION,
+            },
+          ],
+        },
+        {
+          date: '2026-01-02',
+          changes: { Account: { upsert: [{ Id: '001A00003', Name: 'Changed' }] } },
+          faults: [
+            {
+              service: 'redshift-data',
+              operation: 'Statement',
+              object: 'Account',
+              times: 5,
+              error: TUPLE_CONCURRENTLY_UPDATED,
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(run.unfiredFaults).toEqual([[], []]);
+    for (const day of run.report.days) {
+      expect({ date: day.date, status: day.executionStatus, error: day.error }).toEqual({
+        date: day.date,
+        status: 'SUCCEEDED',
+        error: undefined,
+      });
+    }
+    expect(run.day(1).objects.Account).toMatchObject({ status: 'SUCCEEDED', rowsUpdated: 1 });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('a conflict that never clears fails only its object, after six submissions, as WarehouseConflict; the next day catches up', async () => {
+    const run = await runWatchingFaults({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(3) }, Contact: { upsert: contacts(3) } },
+          faults: [
+            {
+              service: 'redshift-data',
+              operation: 'Statement',
+              object: 'Contact',
+              times: 6,
+              error: TUPLE_CONCURRENTLY_UPDATED,
+            },
+          ],
+        },
+        { date: '2026-01-02', changes: { Contact: { upsert: [{ Id: '003C1', Name: 'Renamed' }] } } },
+      ],
+    });
+
+    expect(run.unfiredFaults).toEqual([[], []]);
+    expect(run.day(0).executionStatus).toBe('FAILED');
+    expect(run.day(0).objects.Account.status).toBe('SUCCEEDED');
+    expect(run.day(0).objects.Contact.status).toBe('FAILED');
+    expect(run.day(0).objects.Contact.error).toMatch(
+      /^WarehouseConflict: .*tuple concurrently updated \(after 6 attempts\)$/,
+    );
+    expect(run.day(1).executionStatus).toBe('SUCCEEDED');
+    expect(run.day(1).objects.Contact).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 3 });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('DynamoDB throttling on the control table (UpdateItem) and a throttled DeleteFlow are retried: the day SUCCEEDS and no flow is left', async () => {
+    const run = await runWatchingFaults({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(3) }, Contact: { upsert: contacts(3) } },
+          faults: [
+            // More than the SDK's own three attempts: the state machine's Retry must take over.
+            {
+              service: 'dynamodb',
+              operation: 'UpdateItem',
+              object: 'Account',
+              times: 4,
+              error: 'ProvisionedThroughputExceededException',
+            },
+            {
+              service: 'appflow',
+              operation: 'DeleteFlow',
+              object: 'Contact',
+              times: 4,
+              error: 'ThrottlingException',
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(run.unfiredFaults).toEqual([[]]);
+    expect(run.day(0).executionStatus).toBe('SUCCEEDED');
+    expect(run.day(0).objects.Account).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 3 });
+    expect(run.day(0).objects.Contact).toMatchObject({ status: 'SUCCEEDED', rowsInserted: 3 });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
+
+  test('a run whose every control row is rejected ends FAILED, naming each row and its error, and starts no Map Run', async () => {
+    const run = await runLocalScenario({
+      objects: [
+        { objectName: 'Account;DROP TABLE x' },
+        { objectName: 'Contact', lookbackMinutes: -5 },
+        { objectName: 'Lead', syncMode: 'sometimes' },
+      ],
+      days: [{ date: '2026-01-01', changes: { Contact: { upsert: contacts(2) } } }],
+    });
+
+    const day = run.day(0);
+    expect(day.executionStatus).toBe('FAILED');
+    expect(day.objects).toEqual({
+      'Account;DROP TABLE x': expect.objectContaining({
+        status: 'FAILED',
+        error: expect.stringContaining('objectName'),
+      }),
+      Contact: expect.objectContaining({
+        status: 'FAILED',
+        error: expect.stringContaining('lookbackMinutes'),
+      }),
+      Lead: expect.objectContaining({ status: 'FAILED', error: expect.stringContaining('syncMode') }),
+    });
+    for (const [objectName, object] of Object.entries(day.objects)) {
+      expect(day.error).toContain(`${objectName} (${object.error})`);
+    }
+    // LoadObjects, AnyObjectsToRun?, ReportRun, AllObjectsSucceeded?, RunFailed: no precheck, no Map.
+    expect(day.stats.stateTransitions).toBe(5);
+    expect(day.historyEvents.maxChild).toBe(0);
+    expect(day.stats.startFlowCalls).toBe(0);
+    const assembly = await localAssemblyOf(run.scenario);
+    expect(Object.keys(day.lambdaSeconds).sort()).toEqual(
+      ['LoadObjects', 'ReportRun'].map((state) => assembly.taskFunctions[state].logicalId).sort(),
+    );
+    expectNoFlowsLeft(run);
+  });
+});
