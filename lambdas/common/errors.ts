@@ -75,7 +75,7 @@ const THROTTLING_NAMES = new Set([
 const TRANSIENT_STATEMENT_ERRORS = [
   /ERROR:\s*1023\b/,
   /serializable isolation violation/i,
-  /conflict with a concurrent transaction/i,
+  /conflict with (a )?concurrent transaction/i,
   /tuple concurrently updated/i,
   /deadlock detected/i,
 ];

@@ -202,7 +202,7 @@ function createStandIns(
       now: () => currentTimeline()?.now() ?? clock.now().getTime(),
     },
   });
-  const dynamodb = new DynamoDbStandIn({ checks });
+  const dynamodb = new DynamoDbStandIn({ checks, faults });
   const salesforce = new SalesforceLimitsStandIn({ org, clock });
   // The quota guard signs in as Salesforce intends for server jobs (JWT bearer): a key pair per run,
   // its public half registered with the org's connected app, the private half in the secret.

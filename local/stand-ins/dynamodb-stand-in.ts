@@ -1,6 +1,9 @@
 import { Agent, request as httpRequest, type Server } from 'node:http';
+import type { FaultInjector } from './fault-injector';
 import {
+  awsJson,
   closeServer,
+  faultError,
   HttpStandInServer,
   listenOnLoopback,
   type ServiceRequest,
@@ -19,6 +22,14 @@ type CreateDynalite = (options: DynaliteOptions) => Server;
 // dynalite ships no type declarations; this is the one function the stand-in uses.
 const createDynalite: CreateDynalite = require('dynalite');
 
+/** HTTP status of the DynamoDB error codes a scenario may inject. */
+const DYNAMODB_ERROR_STATUS: Record<string, number> = {
+  ProvisionedThroughputExceededException: 400,
+  ThrottlingException: 400,
+  RequestLimitExceeded: 400,
+  InternalServerError: 500,
+};
+
 // Response headers of dynalite's that the SDK reads; the proxy sets its own length.
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'x-amzn-requestid', 'x-amz-crc32'];
 
@@ -33,7 +44,10 @@ export class DynamoDbStandIn {
   private readonly agent = new Agent({ keepAlive: true });
   private readonly proxy: HttpStandInServer;
 
-  constructor(options: StandInChecksOptions = {}) {
+  private readonly faults: FaultInjector | undefined;
+
+  constructor(options: StandInChecksOptions & { faults?: FaultInjector } = {}) {
+    this.faults = options.faults;
     this.proxy = new HttpStandInServer('DynamoDB', (request) => this.forward(request), {
       awsService: 'dynamodb',
       checks: options.checks,
@@ -68,6 +82,11 @@ export class DynamoDbStandIn {
 
   /** Passes an accepted request to dynalite unchanged (JSON re-serialized) and returns its answer. */
   private forward(request: ServiceRequest): Promise<ServiceResponse> {
+    const key = request.body?.Key as { objectName?: { S?: string } } | undefined;
+    const fault = this.faults?.take('dynamodb', awsJson.operationOf(request), key?.objectName?.S);
+    if (fault !== undefined) {
+      return Promise.resolve(awsJson.error(faultError(fault, DYNAMODB_ERROR_STATUS, 'ValidationException')));
+    }
     const body = request.method === 'POST' ? JSON.stringify(request.body) : '';
     const headers = { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };
     delete headers.host;

@@ -1,6 +1,7 @@
 /**
  * A scripted failure: the next `times` matching calls fail with `error`.
- * `service` is 'appflow' or 'redshift-data'; `operation` is an API operation
+ * `service` is one of FAULT_SERVICES ('appflow', 'redshift-data', 'dynamodb', 'events',
+ * 'stepfunctions'); `operation` is an API operation
  * (`CreateFlow`, `ExecuteStatement`, …), `FlowRun` (a flow execution ending in Error),
  * `Statement` (a Data API statement ending FAILED) or `DuplicateWrite` (service appflow:
  * a flow run writes some of its records to staging twice, as AppFlow can after retrying
@@ -16,6 +17,9 @@ export interface FaultSpec {
 
 /** The fault that is not an error: a flow run's retried page lands in staging twice. */
 export const DUPLICATE_WRITE = 'DuplicateWrite';
+
+/** The services whose stand-ins take faults: a fault of another one would silently never fire. */
+export const FAULT_SERVICES = ['appflow', 'redshift-data', 'dynamodb', 'events', 'stepfunctions'] as const;
 
 /** 'redshift-data', 'RedshiftData' and 'redshift_data' all name the same service. */
 function normalizeServiceName(service: string): string {
@@ -36,6 +40,15 @@ export class FaultInjector {
       if (!fault.service || !fault.operation || (!fault.error && !duplicateWrite)) {
         throw new Error(
           `FaultInjector: a fault needs service, operation and error: ${JSON.stringify(fault)}`,
+        );
+      }
+      if (
+        !FAULT_SERVICES.some(
+          (service) => normalizeServiceName(service) === normalizeServiceName(fault.service),
+        )
+      ) {
+        throw new Error(
+          `FaultInjector: no stand-in of service ${fault.service} takes faults (known: ${FAULT_SERVICES.join(', ')}): ${JSON.stringify(fault)}`,
         );
       }
       if (duplicateWrite && normalizeServiceName(fault.service) !== 'appflow') {

@@ -215,6 +215,10 @@ describe('isTransientStatementError', () => {
       'a conflict with a concurrent transaction',
       'ERROR: could not complete because of conflict with a concurrent transaction',
     ],
+    [
+      "Redshift's own words for it (no article)",
+      'ERROR: could not complete because of conflict with concurrent transaction',
+    ],
     ['a catalog row updated concurrently (two GRANTs)', 'ERROR: tuple concurrently updated'],
     ['a deadlock', 'ERROR: deadlock detected DETAIL: Process 1 waits for AccessExclusiveLock'],
   ])('is true for %s: running it again is AWS’s advice', (_what, text) => {
