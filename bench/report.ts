@@ -1,4 +1,5 @@
 import { renderTable } from '../lambdas/common/text-table';
+import { type CadenceFigures, cadenceSection, cadenceTargetLines } from './cadence';
 import type { ConsolidationFigures } from './consolidation';
 import type { LambdaFigures } from './lambdas';
 import type { LocalRunFigures } from './local-run';
@@ -17,6 +18,7 @@ export interface BenchResults {
   lambdas?: LambdaFigures;
   localRun?: LocalRunFigures;
   scale?: ScaleFigures;
+  cadence?: CadenceFigures;
   targets: TargetLine[];
   phaseWallMs: Record<string, number>;
   totalWallMs: number;
@@ -528,6 +530,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
     }
   }
   if (results.scale) lines.push(...scaleTargetLines(results.scale));
+  if (results.cadence) lines.push(...cadenceTargetLines(results.cadence));
   const r = results.localRun;
   if (r) {
     lines.push({
@@ -546,6 +549,7 @@ export function renderResults(results: BenchResults): string {
   if (results.consolidation) sections.push(consolidationSection(results.consolidation));
   if (results.orchestration) sections.push(orchestrationSection(results.orchestration));
   if (results.scale) sections.push(scaleSection(results.scale));
+  if (results.cadence) sections.push(cadenceSection(results.cadence));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));
   if (results.localRun) sections.push(localRunSection(results.localRun));
   sections.push(
