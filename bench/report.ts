@@ -1,4 +1,5 @@
 import { renderTable } from '../lambdas/common/text-table';
+import { type CadenceFigures, cadenceSection, cadenceTargetLines } from './cadence';
 import {
   type ConsolidationFigures,
   type HistoryFigures,
@@ -26,6 +27,7 @@ export interface BenchResults {
   localRun?: LocalRunFigures;
   scale?: ScaleFigures;
   refresh?: RefreshFigures;
+  cadence?: CadenceFigures;
   targets: TargetLine[];
   phaseWallMs: Record<string, number>;
   totalWallMs: number;
@@ -534,6 +536,7 @@ export function targetLines(results: BenchResults): TargetLine[] {
   }
   if (results.scale) lines.push(...scaleTargetLines(results.scale));
   if (results.refresh) lines.push(...refreshTargetLines(results.refresh));
+  if (results.cadence) lines.push(...cadenceTargetLines(results.cadence));
   const r = results.localRun;
   if (r) {
     lines.push({
@@ -553,6 +556,7 @@ export function renderResults(results: BenchResults): string {
   if (results.history) sections.push(historySection(results.history));
   if (results.orchestration) sections.push(orchestrationSection(results.orchestration));
   if (results.scale) sections.push(scaleSection(results.scale));
+  if (results.cadence) sections.push(cadenceSection(results.cadence));
   if (results.lambdas) sections.push(lambdasSection(results.lambdas));
   if (results.localRun) sections.push(localRunSection(results.localRun));
   if (results.refresh) sections.push(refreshSection(results.refresh));

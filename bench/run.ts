@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { synthesizeLocalStack } from '../local/runner/assembly';
 import { localEnvironmentConfig } from '../local/runner/local-config';
 import { DEFAULT_CACHE_DIR } from '../local/runner/run-scenario';
+import { benchCadence } from './cadence';
 import { benchConsolidation, benchHistory } from './consolidation';
 import { benchLambdas } from './lambdas';
 import { benchLocalRun } from './local-run';
@@ -25,6 +26,7 @@ const PHASES = [
   'lambdas',
   'orchestration',
   'scale',
+  'cadence',
   'local-run',
   'consolidation',
   'history',
@@ -43,7 +45,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --in-memory            consolidation: PGlite in memory as the local run has it (default: a temporary data
                          directory on disk; in memory, big tables cost far more RAM and time)
   --no-extras            consolidation: skip the extra figures (naive with M × factor, what-ifs)
-  --lambda-ms MS         orchestration cost: assumed billed duration per Lambda invocation (default 500)
+  --lambda-ms MS         orchestration and cadence cost: assumed billed duration per Lambda invocation (default 500)
   --lambda-reps R        lambdas: fresh processes per bundle (default 5)
   --local-objects N --local-rows N --local-days N   local run size (default 10 × 10,000 × 3)
   --scale-objects N[,N]  scale: object counts of the parent-history runs (default 10,100; the issue: 10,100,1000)
@@ -169,6 +171,11 @@ async function main(): Promise<number> {
             assumedLambdaMs: lambdaMs,
             progress,
           });
+        });
+        break;
+      case 'cadence':
+        await timePhase(phase, async () => {
+          results.cadence = await benchCadence({ assumedLambdaMs: lambdaMs, progress });
         });
         break;
       case 'local-run':

@@ -8,7 +8,10 @@ export const environments: Record<string, EnvironmentConfigInput> = {
   dev: {
     account: '111111111111',
     region: 'eu-west-1',
+    // The daily time (daily objects run then, and every object's cadence is anchored to it), read
+    // in scheduleTimeZone (default UTC); the schedule ticks every scheduleTickMinutes (default 15).
     scheduleExpression: 'cron(0 5 * * ? *)',
+    // scheduleTimeZone: 'Europe/Berlin', // 05:00 Berlin time, summer and winter
     redshift: {
       kind: 'serverless',
       workgroupName: 'analytics-dev',

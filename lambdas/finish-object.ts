@@ -6,6 +6,7 @@ import { type ObjectFigures, recordObjectSuccess } from './common/control-table'
 import { requireEnv } from './common/environment';
 import { durationSeconds, type ObjectResult, type ObjectState } from './common/object-state';
 import { logger, objectKeys, publishObjectMetrics } from './common/observability';
+import { completeThroughAfter } from './common/run-plan';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 const appflow = new AppflowClient({});
@@ -40,6 +41,8 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   publishObjectMetrics(plan.objectName, { RecordsExtracted: figures.recordsExtracted, ObjectSucceeded: 1 });
   logger.info('Object done', { ...objectKeys(state), ...figures, syncMode: plan.syncMode });
   const { consolidationSkipped, ...counts } = figures;
+  // A backfill proves nothing newer: the line keeps what the row said.
+  const completeThrough = completeThroughAfter(plan, run) ?? plan.completeThrough;
   return {
     objectName: plan.objectName,
     status: 'SUCCEEDED',
@@ -48,6 +51,7 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
     ...counts,
     consolidationSkipped,
     durationSeconds: durationSeconds(run.startedAt, now),
+    ...(completeThrough ? { completeThrough } : {}),
     error: null,
   };
 };

@@ -1,10 +1,21 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  completeThroughOf,
+  dueReason,
+  SCHEDULE_DAILY_AT_VARIABLE,
+  SCHEDULE_TIME_ZONE_VARIABLE,
+  type ScheduleAnchor,
+  scheduleAnchorFrom,
+} from './common/cadence';
 import { type ObjectConfig, parseControlRows } from './common/control-row';
 import { scanControlTable } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
 import { parseExecutionInput } from './common/execution-input';
+import { executionIsRunning } from './common/executions';
+import { freshnessEntries } from './common/freshness';
 import { emptyResult, type ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
 import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
@@ -26,7 +37,15 @@ const DEFAULT_CONNECTOR_PROFILE = requireEnv('DEFAULT_CONNECTOR_PROFILE');
 /** The environment's sources (lib/config.ts resolves them); rows name one with `sourceName`. */
 const SOURCES = parseSourceCatalog(optionalEnv(SOURCES_ENVIRONMENT_VARIABLE));
 const RUN_STATE_BUCKET = requireEnv(RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE);
+/** The daily time and time zone every cadence is anchored to (config `scheduleExpression`, `scheduleTimeZone`). */
+const SCHEDULE = scheduleAnchorFrom(
+  optionalEnv(SCHEDULE_DAILY_AT_VARIABLE),
+  optionalEnv(SCHEDULE_TIME_ZONE_VARIABLE),
+);
+/** The environment's flow timeout (lib/config.ts; 12 h by default): part of when an object is overdue. */
+const FLOW_TIMEOUT_MINUTES = Number(optionalEnv('FLOW_TIMEOUT_MINUTES') ?? 12 * 60);
 const s3 = new S3Client({});
+const sfn = new SFNClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -46,13 +65,17 @@ export interface LoadObjectsResult {
   plan: RunPlanReference;
 }
 
-/** Pure: rows and input in, the run's work list out. */
+/**
+ * Pure: rows and input in, the run's work list out. A scheduled tick (`run.scheduled`, with the
+ * environment's `schedule`) plans only the objects that are due; the others are NOT_DUE lines.
+ */
 export function selectObjects(
   items: Record<string, unknown>[],
   requested: string[] | undefined,
   run: RunContext,
   defaultConnectorProfile: string,
   sources: SourceCatalog = DEFAULT_SOURCES,
+  schedule?: ScheduleAnchor,
 ): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
   const valid = new Map<string, ObjectConfig>();
   const invalid = new Map<string, string>();
@@ -74,7 +97,16 @@ export function selectObjects(
     }
   } else {
     for (const [name, error] of invalid) rejected.push(emptyResult(name, 'FAILED', error));
-    selected.push(...[...valid.values()].filter((object) => object.enabled));
+    const enabled = [...valid.values()].filter((object) => object.enabled);
+    if (run.scheduled && schedule) {
+      const now = new Date(run.startedAt);
+      for (const object of enabled) {
+        if (dueReason(object, now, schedule)) selected.push(object);
+        else rejected.push(notDue(object));
+      }
+    } else {
+      selected.push(...enabled);
+    }
   }
   const objects = selected
     .map((object) => planObject(object, run, defaultConnectorProfile))
@@ -82,20 +114,101 @@ export function selectObjects(
   return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
 }
 
+/** A tick's line for an object whose slot has not begun: nothing is written to its row. */
+function notDue(object: ObjectConfig): ObjectResult {
+  const completeThrough = completeThroughOf(object);
+  return {
+    ...emptyResult(object.objectName, 'NOT_DUE', null),
+    ...(completeThrough ? { completeThrough } : {}),
+  };
+}
+
+/** The claim an earlier run left on a control row (start-extract.ts writes it). */
+interface ObjectLock {
+  runId: string;
+  executionArn?: string;
+  expiresAt?: string;
+}
+
+function lockOf(item: Record<string, unknown>): ObjectLock | undefined {
+  if (typeof item.lockRunId !== 'string' || item.lockRunId === '') return undefined;
+  return {
+    runId: item.lockRunId,
+    ...(typeof item.lockExecutionArn === 'string' && item.lockExecutionArn !== ''
+      ? { executionArn: item.lockExecutionArn }
+      : {}),
+    ...(typeof item.lockExpiresAt === 'string' ? { expiresAt: item.lockExpiresAt } : {}),
+  };
+}
+
+/**
+ * A tick leaves an object to the earlier run that still holds it (issue 20): reported RUNNING, not
+ * taken over, not failed; the tick after that run catches up. A holder that is no longer running
+ * (aborted, timed out) is not waited for: the object stays planned and StartExtract takes it over.
+ * A claim without an execution ARN (older versions) counts as live until it expires.
+ */
+export async function setAsideHeldObjects(
+  planned: { objects: ObjectPlan[]; rejected: ObjectResult[] },
+  items: Record<string, unknown>[],
+  run: RunContext,
+  isRunning: (executionArn: string) => Promise<boolean>,
+): Promise<{ objects: ObjectPlan[]; rejected: ObjectResult[] }> {
+  const locks = new Map(
+    items.flatMap((item) => {
+      const lock = lockOf(item);
+      return lock && typeof item.objectName === 'string' ? [[item.objectName, lock] as const] : [];
+    }),
+  );
+  const objects: ObjectPlan[] = [];
+  const held: ObjectResult[] = [];
+  for (const plan of planned.objects) {
+    const lock = locks.get(plan.objectName);
+    const live =
+      lock !== undefined &&
+      lock.runId !== run.runId &&
+      !(lock.expiresAt !== undefined && lock.expiresAt < run.startedAt) &&
+      (lock.executionArn === undefined || (await isRunning(lock.executionArn)));
+    if (!live) {
+      objects.push(plan);
+      continue;
+    }
+    held.push({
+      ...emptyResult(
+        plan.objectName,
+        'RUNNING',
+        `Still loading in run ${lock.runId}, which holds it; this tick leaves it alone and the next one catches up`,
+      ),
+      ...(plan.completeThrough ? { completeThrough: plan.completeThrough } : {}),
+    });
+  }
+  const rejected = [...planned.rejected, ...held].sort((a, b) => a.objectName.localeCompare(b.objectName));
+  return { objects, rejected };
+}
+
 export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResult> => {
   const input = parseExecutionInput(event.input);
   const run = buildRunContext(input, event.execution);
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
   // The quota guard comes after, in the precheck: it asks the org only when something will run.
-  const { objects, rejected } = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES);
-  for (const bad of rejected)
-    logger.warn('Object will not run', { objectName: bad.objectName, reason: bad.error });
+  const selected = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES, SCHEDULE);
+  // An operator's run names what it wants and fails ObjectBusy on a held object, as before.
+  const { objects, rejected } = run.scheduled
+    ? await setAsideHeldObjects(selected, items, run, (arn) => executionIsRunning(sfn, arn))
+    : selected;
+  for (const bad of rejected.filter((result) => result.status !== 'NOT_DUE'))
+    logger.warn('Object will not run', { objectName: bad.objectName, status: bad.status, reason: bad.error });
   const keys = runStateKeys(event.execution.name);
-  // A retry of this step rewrites both files with the same content: the keys are the execution's.
+  const freshness = freshnessEntries(
+    parseControlRows(items, SOURCES).flatMap((row) => (row.ok ? [row.object] : [])),
+    FLOW_TIMEOUT_MINUTES,
+  );
+  // A retry of this step rewrites the files with the same content: the keys are the execution's.
   await putRunStateJson(s3, RUN_STATE_BUCKET, keys.rejected, rejected);
+  await putRunStateJson(s3, RUN_STATE_BUCKET, keys.freshness, freshness);
   await putRunStateJson(s3, RUN_STATE_BUCKET, keys.plan, objects);
   logger.info('Run planned', {
     runId: run.runId,
+    scheduled: run.scheduled ?? false,
     objects: objects.length,
     rejected: rejected.length,
     plan: `s3://${RUN_STATE_BUCKET}/${keys.plan}`,
@@ -110,6 +223,7 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
       rejectedCount: rejected.length,
       resultsPrefix: keys.results,
       reportKey: keys.report,
+      freshnessKey: keys.freshness,
     },
   };
 };

@@ -4,11 +4,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deleteFlowIfExists } from './common/appflow';
 import { recordObjectFailure } from './common/control-table';
 import { requireEnv } from './common/environment';
+import { ObjectBusyError } from './common/errors';
 import { flowNameFor } from './common/flow-definition';
 import { durationSeconds, emptyResult, type ObjectResult, type ObjectState } from './common/object-state';
 import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
+/** StartExtract's error when another run holds the object (ObjectBusyError's name). */
+const OBJECT_BUSY = new ObjectBusyError('').name;
 const FLOW_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
 const appflow = new AppflowClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -38,9 +41,20 @@ export function describeFailure(error: ObjectState['error']): { name: string; me
 export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const { plan, run } = state;
   const failure = describeFailure(state.error);
+  const now = new Date();
+  const complete = plan.completeThrough ? { completeThrough: plan.completeThrough } : {};
+  // A tick never fights an earlier run for an object (issue 20): the holder goes on, the next tick
+  // catches up. Nothing of the holder's is touched: not its flow, not its control row.
+  if (run.scheduled && failure.name === OBJECT_BUSY) {
+    logger.info('Object still held by an earlier run', { ...objectKeys(state), holder: failure.message });
+    return {
+      ...emptyResult(plan.objectName, 'RUNNING', failure.message),
+      durationSeconds: durationSeconds(run.startedAt, now),
+      ...complete,
+    };
+  }
   const flowName = state.flow?.flowName ?? flowNameFor(FLOW_NAME_PREFIX, plan.objectName, run.runId);
   await deleteFlowIfExists(appflow, flowName, plan.objectName);
-  const now = new Date();
   await recordObjectFailure(doc, CONTROL_TABLE_NAME, plan.objectName, run.runId, failure, now);
   publishObjectMetrics(plan.objectName, { ObjectFailed: 1 });
   logger.error('Object failed', { ...objectKeys(state), error: failure });
@@ -50,5 +64,6 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
     syncReason: plan.syncReason,
     recordsExtracted: state.flow?.recordsProcessed ?? 0,
     durationSeconds: durationSeconds(run.startedAt, now),
+    ...complete,
   };
 };

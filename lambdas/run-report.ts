@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from './common/environment';
 import { classifyAwsError } from './common/errors';
+import { freshnessEntriesSchema, measureFreshness, type ObjectFreshness } from './common/freshness';
 import {
   type MapRunOutput,
   mapRunManifestSchema,
@@ -11,7 +12,7 @@ import {
   resultFileContentSchema,
 } from './common/map-run-results';
 import type { ObjectResult } from './common/object-state';
-import { logger } from './common/observability';
+import { logger, publishEnvironmentMetrics, publishObjectMetrics } from './common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './common/run-events';
 import type { RunContext } from './common/run-plan';
 import {
@@ -74,9 +75,52 @@ export async function collectObjectResults(
  * EventBridge event (the stack's rule sends failed runs' events, their `message` a readable
  * table, to the operators' SNS topic); the execution's output is its bounded summary.
  */
+/**
+ * Every enabled object's freshness at the end of the run (issue 20): `FreshnessLagMinutes` per object
+ * (those the run did not load too) and `ObjectsOverdue` for the environment, which the alarm watches.
+ * Runs planned by older versions have no freshness file: nothing is measured.
+ */
+export async function measureRunFreshness(
+  client: S3Client,
+  plan: RunPlanReference,
+  results: ObjectResult[],
+  now: Date,
+): Promise<ObjectFreshness[]> {
+  if (!plan.freshnessKey) return [];
+  const entries = await getRunStateJson(client, plan.bucket, plan.freshnessKey, freshnessEntriesSchema);
+  return measureFreshness(entries, results, now);
+}
+
+function publishFreshness(freshness: ObjectFreshness[]): void {
+  for (const object of freshness) {
+    publishObjectMetrics(object.objectName, { FreshnessLagMinutes: object.lagMinutes });
+  }
+  const overdue = freshness.filter((object) => object.overdue);
+  publishEnvironmentMetrics({ ObjectsOverdue: overdue.length });
+  for (const object of overdue) {
+    logger.warn('Object overdue', {
+      objectName: object.objectName,
+      completeThrough: object.completeThrough,
+      lagMinutes: object.lagMinutes,
+      overdueAfterMinutes: object.overdueAfterMinutes,
+      syncEveryMinutes: object.syncEveryMinutes,
+    });
+  }
+}
+
 export const handler = async (event: RunReportEvent): Promise<RunReportSummary> => {
   const results = await collectObjectResults(s3, event.plan, event.mapRun);
-  const report = buildRunReport(event.run, results, new Date());
+  const now = new Date();
+  const freshness = await measureRunFreshness(s3, event.plan, results, now);
+  if (event.plan.freshnessKey) publishFreshness(freshness);
+  const overdue = freshness
+    .filter((object) => object.overdue)
+    .map((object) => ({
+      objectName: object.objectName,
+      lagMinutes: object.lagMinutes ?? 0,
+      overdueAfterMinutes: object.overdueAfterMinutes,
+    }));
+  const report = buildRunReport(event.run, results, now, overdue.length > 0 ? overdue : undefined);
   const location = { bucket: event.plan.bucket, key: event.plan.reportKey };
   await putRunStateJson(s3, location.bucket, location.key, report);
   logger.info('Run finished', {

@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import {
+  DEFAULT_SCHEDULE_TIME_ZONE,
+  DEFAULT_TICK_MINUTES,
+  dailyTimeOfCron,
+  formatDailyAt,
+  isTimeZone,
+  TICK_MINUTES,
+  tickCronExpression,
+} from '../lambdas/common/cadence';
 import { DATABASE_USER_PATTERN } from '../lambdas/common/database-user';
 import {
   API_VERSION_PATTERN,
@@ -102,13 +111,31 @@ export const environmentConfigSchema = z
   .object({
     account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
-    /** EventBridge schedule for the daily run. */
+    /**
+     * The daily time, as a daily cron `cron(M H * * ? *)` read in `scheduleTimeZone`: daily objects
+     * run on the first tick at or after it, and every cadence is anchored to it (issue 20).
+     */
     scheduleExpression: z
       .string()
-      .regex(
-        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-        'must be cron(...) or rate(...)',
+      .refine(
+        (expression) => dailyTimeOfCron(expression) !== undefined,
+        'must be a daily cron(M H * * ? *) (the daily time every cadence is anchored to); ' +
+          'for runs more often than daily, set syncEveryMinutes on the objects: the schedule ticks every scheduleTickMinutes',
       ),
+    /** IANA time zone of the daily time and the ticks, e.g. `Europe/Berlin` (05:00 stays 05:00 across DST). */
+    scheduleTimeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
+      .default(DEFAULT_SCHEDULE_TIME_ZONE),
+    /** Minutes between two scheduled ticks (each starts the due objects); one tick falls on the daily time. */
+    scheduleTickMinutes: z
+      .number()
+      .int()
+      .refine(
+        (minutes) => (TICK_MINUTES as readonly number[]).includes(minutes),
+        `must be one of ${TICK_MINUTES.join(', ')} (a divisor of a day, so ticks stay anchored to the daily time)`,
+      )
+      .default(DEFAULT_TICK_MINUTES),
     redshift: redshiftTarget,
     // Strict at every level: a misspelt key must fail the synth, not fall back to a default.
     source: z.strictObject({
@@ -211,11 +238,21 @@ export const environmentConfigSchema = z
       });
     }
   })
-  .transform((config) => ({
-    ...config,
-    executionTimeoutMinutes:
-      config.executionTimeoutMinutes ?? config.flowTimeoutMinutes + EXECUTION_TIMEOUT_MARGIN_MINUTES,
-  }));
+  .transform((config) => {
+    const dailyAtMinutes = dailyTimeOfCron(config.scheduleExpression) as number;
+    return {
+      ...config,
+      executionTimeoutMinutes:
+        config.executionTimeoutMinutes ?? config.flowTimeoutMinutes + EXECUTION_TIMEOUT_MARGIN_MINUTES,
+      /** What EventBridge Scheduler and LoadObjects are given (issue 20). */
+      schedule: {
+        dailyAt: formatDailyAt(dailyAtMinutes),
+        timeZone: config.scheduleTimeZone,
+        tickMinutes: config.scheduleTickMinutes,
+        tickExpression: tickCronExpression(dailyAtMinutes, config.scheduleTickMinutes),
+      },
+    };
+  });
 
 export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
 type ParsedEnvironmentConfig = z.output<typeof environmentConfigSchema>;

@@ -9,12 +9,13 @@ import {
   type StackProps,
   Validations,
 } from 'aws-cdk-lib';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { SfnStateMachine, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
+import { SCHEDULE_DAILY_AT_VARIABLE, SCHEDULE_TIME_ZONE_VARIABLE } from '../lambdas/common/cadence';
 import { METRICS_ENVIRONMENT_VARIABLE } from '../lambdas/common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
 import { RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE, RUN_STATE_PREFIX } from '../lambdas/common/run-state';
@@ -24,6 +25,7 @@ import { AppFlowAccess } from './constructs/appflow-access';
 import { ControlTable } from './constructs/control-table';
 import { FlowRunWaits } from './constructs/flow-run-waits';
 import { PipelineFunction } from './constructs/pipeline-function';
+import { PipelineSchedule } from './constructs/pipeline-schedule';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine';
 import { RunAlarms } from './constructs/run-alarms';
 import { RunDashboard } from './constructs/run-dashboard';
@@ -41,6 +43,7 @@ export class PipelineStack extends Stack {
   readonly controlTable: ControlTable;
   readonly pipeline: PipelineStateMachine;
   readonly alarms: RunAlarms;
+  readonly schedule: PipelineSchedule;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -142,6 +145,11 @@ export class PipelineStack extends Stack {
     };
     this.controlTable.grantOperationsTo(functions.loadObjects, ['Scan']);
     functions.loadObjects.addEnvironment('DEFAULT_CONNECTOR_PROFILE', config.source.connectorProfileName);
+    // A tick runs the objects that are due: cadences are anchored to the daily time in the time zone,
+    // and an object is overdue after twice its cadence plus its flow timeout (issue 20).
+    functions.loadObjects.addEnvironment(SCHEDULE_DAILY_AT_VARIABLE, config.schedule.dailyAt);
+    functions.loadObjects.addEnvironment(SCHEDULE_TIME_ZONE_VARIABLE, config.schedule.timeZone);
+    functions.loadObjects.addEnvironment('FLOW_TIMEOUT_MINUTES', String(config.flowTimeoutMinutes));
     // The quota guard runs in the precheck, once the run is planned.
     functions.precheck.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
     // LoadObjects resolves each row's source (the plans carry schemas, connector and API version onward),
@@ -256,31 +264,44 @@ export class PipelineStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
-    // StartExtract asks whether the run holding an object is still alive (see claimOrTakeOver).
-    functions.startExtract.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['states:DescribeExecution'],
-        resources: [
-          this.formatArn({
-            service: 'states',
-            resource: 'execution',
-            resourceName: `${stateMachineName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
-    );
-    Validations.of(functions.startExtract.role as IConstruct).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${config.region}:${config.account}:execution:${stateMachineName}:*]`,
-      reason:
-        'Executions of this one state machine, named at run time; only DescribeExecution is allowed on them',
-    });
+    // StartExtract asks whether the run holding an object is still alive (see claimOrTakeOver); a
+    // tick's LoadObjects asks too, and leaves an object a live run holds to it (RUNNING).
+    for (const asker of [functions.startExtract, functions.loadObjects]) {
+      asker.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [
+            this.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${stateMachineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+      Validations.of(asker.role as IConstruct).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${config.region}:${config.account}:execution:${stateMachineName}:*]`,
+        reason:
+          'Executions of this one state machine, named at run time; only DescribeExecution is allowed on them',
+      });
+    }
     // The SQL must be in the warehouse before the first scheduled run calls it.
     this.pipeline.node.addDependency(schema);
 
+    // The tick: EventBridge Scheduler starts the pipeline with {"scheduled": true} in the environment's time zone.
+    this.schedule = new PipelineSchedule(this, 'Schedule', {
+      stateMachine: this.pipeline.stateMachine,
+      expression: config.schedule.tickExpression,
+      timeZone: config.schedule.timeZone,
+      tickMinutes: config.schedule.tickMinutes,
+      name: stateMachineName,
+    });
     this.alarms = new RunAlarms(this, 'Alarms', {
       stateMachine: this.pipeline.stateMachine,
       alarmEmail: config.alarmEmail,
+      environmentName: config.name,
+      scheduleDeadLetterQueue: this.schedule.deadLetterQueue,
     });
     // The functions' metrics carry the environment, so each environment's dashboard shows its own runs.
     for (const handler of [...Object.values(functions), flowRunEnded, statementEnded]) {
@@ -302,11 +323,6 @@ export class PipelineStack extends Stack {
     );
     functions.runReport.addEnvironment('EVENT_BUS_NAME', 'default');
 
-    new Rule(this, 'DailySchedule', {
-      description: `Daily SaaS-to-Redshift run (${config.name})`,
-      schedule: Schedule.expression(config.scheduleExpression),
-      targets: [new SfnStateMachine(this.pipeline.stateMachine, { input: RuleTargetInput.fromObject({}) })],
-    });
     // A failed run's report reaches the operators as a readable table; other consumers add their own rules.
     new Rule(this, 'RunFailedRule', {
       description: 'Sends the report of every failed run to the alarm topic',

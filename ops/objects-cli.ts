@@ -7,13 +7,18 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environments } from '../config/environments';
 import { LOCAL_CONFIG } from '../config/local-environment';
-import { type EnvironmentConfig, resolveEnvironmentConfig } from '../lib/config';
+import {
+  DEFAULT_FLOW_TIMEOUT_MINUTES,
+  type EnvironmentConfig,
+  resolveEnvironmentConfig,
+} from '../lib/config';
 import {
   type AddFlagValues,
   addObject,
   buildNewControlRow,
   checkObjectName,
   describeRemoval,
+  formatMinutes,
   listObjects,
   removeObject,
   requestReset,
@@ -247,7 +252,10 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
 
   switch (command) {
     case 'list': {
-      const listing = await listObjects(doc(), table, target.sources);
+      const listing = await listObjects(doc(), table, target.sources, {
+        now: (deps.now ?? (() => new Date()))(),
+        flowTimeoutMinutes: target.flowTimeoutMinutes ?? DEFAULT_FLOW_TIMEOUT_MINUTES,
+      });
       if (listing.count === 0) {
         io.out(`Control table ${table} has no objects yet; add one with: ${hint('add <Object>')}`);
         return 0;
@@ -266,8 +274,8 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       const entity = added.entityName ? `, entity ${added.entityName}` : '';
       io.out(
         `Added ${added.objectName} to ${table}: mode ${added.syncMode}, delete mode ${added.deleteMode}, ` +
-          `target table ${added.targetTable} (source ${source}${entity}: key ${added.primaryKey}, cursor ${added.cursorField}). ` +
-          'Its first run is a full load.',
+          `target table ${added.targetTable} (source ${source}${entity}: key ${added.primaryKey}, cursor ${added.cursorField}), ` +
+          `every ${formatMinutes(added.syncEveryMinutes)}. Its first run is a full load.`,
       );
       if (!target.sources && added.sourceName && added.sourceName !== 'salesforce') {
         io.out(

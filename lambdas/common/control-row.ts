@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { DEFAULT_SYNC_EVERY_MINUTES, MAX_SYNC_EVERY_MINUTES, MIN_SYNC_EVERY_MINUTES } from './cadence';
 import { matching } from './schema';
 import {
   APPFLOW_NAME_PATTERN,
@@ -77,8 +78,23 @@ export const controlRowSchema = z.object({
   resetRequested: z._default(z.boolean(), false),
   /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
   fullSyncEveryDays: z._default(count(366), 0),
+  /**
+   * How often scheduled ticks run the object, in minutes (issue 20), anchored to the environment's
+   * daily time: 1,440 runs it on the first tick at or after that time, 60 on every full hour from it.
+   */
+  syncEveryMinutes: z._default(
+    z
+      .int()
+      .check(
+        z.gte(MIN_SYNC_EVERY_MINUTES, `must be at least ${MIN_SYNC_EVERY_MINUTES} (minutes)`),
+        z.lte(MAX_SYNC_EVERY_MINUTES, `must be at most ${MAX_SYNC_EVERY_MINUTES} (a week, in minutes)`),
+      ),
+    DEFAULT_SYNC_EVERY_MINUTES,
+  ),
   // Written by the pipeline:
   watermark: z.optional(z.iso.datetime({ offset: true })),
+  /** Every change with a cursor at or before it is in the final table: the window end of the last successful consolidation. */
+  completeThrough: z.optional(z.iso.datetime({ offset: true })),
   lastFullSyncAt: z.optional(z.string()),
   runsSinceFullSync: z.optional(count(Number.MAX_SAFE_INTEGER)),
   lastRun: z.optional(lastRunSchema),

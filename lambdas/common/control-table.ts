@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyAwsError, ObjectBusyError } from './errors';
-import type { ObjectPlan, RunContext } from './run-plan';
+import { completeThroughAfter, type ObjectPlan, type RunContext } from './run-plan';
 
 /** Every row, page by page: a control table may outgrow one 1 MB scan page. */
 export async function scanControlTable(
@@ -154,6 +154,11 @@ export async function recordObjectSuccess(
   if (plan.nextWatermark) {
     sets.push('watermark = :watermark');
     values[':watermark'] = plan.nextWatermark;
+  }
+  const completeThrough = completeThroughAfter(plan, run);
+  if (completeThrough) {
+    sets.push('completeThrough = :completeThrough');
+    values[':completeThrough'] = completeThrough;
   }
   if (plan.syncMode === 'full') {
     sets.push('runsSinceFullSync = :zero', 'lastFullSyncAt = :finished');

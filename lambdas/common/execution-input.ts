@@ -12,20 +12,41 @@ const isoDate = matching(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').check(
 
 /**
  * DESIGN.md: the execution input contract, all optional. `from`/`to` is a compatible
- * extension for backfilling a range of days (`runDate` is a one-day backfill).
+ * extension for backfilling a range of days (`runDate` is a one-day backfill). The schedule sends
+ * `{"scheduled": true}`: a tick, which runs only the objects that are due (issue 20).
  */
 export const executionInputSchema = z
   .strictObject({
+    /** A scheduled tick: only the objects that are due run. Operators leave it out. */
+    scheduled: z.optional(z.boolean()),
     runDate: z.optional(isoDate),
     from: z.optional(isoDate),
     to: z.optional(isoDate),
     objects: z.optional(
-      z.array(matching(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$')),
+      z
+        .array(matching(OBJECT_NAME_PATTERN, 'object names must match ^[A-Za-z][A-Za-z0-9_]{0,79}$'))
+        // An empty list is a mistake (a script that found nothing to rerun), never "everything".
+        .check(
+          z.minLength(1, 'must name at least one object; leave "objects" out to run every enabled object'),
+        ),
     ),
     syncMode: z.optional(z.enum(['incremental', 'full'])),
   })
   .check(
     z.superRefine((input, ctx) => {
+      if (input.scheduled) {
+        const named = (['runDate', 'from', 'to', 'objects', 'syncMode'] as const).filter(
+          (key) => input[key] !== undefined,
+        );
+        for (const key of named) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message:
+              'cannot be combined with scheduled (a tick runs the objects that are due; leave scheduled out to run what you name)',
+          });
+        }
+      }
       if (input.runDate && (input.from || input.to)) {
         ctx.addIssue({ code: 'custom', path: ['runDate'], message: 'cannot be combined with from/to' });
       }

@@ -44,7 +44,7 @@ export type MapRunOutput = z.output<typeof mapRunOutputSchema>;
 /** A child's output: the ObjectResult its last step (FinishObject or RecordFailure) returned. */
 export const objectResultSchema = z.looseObject({
   objectName: nonEmpty(),
-  status: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED', 'SKIPPED_QUOTA']),
+  status: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED', 'SKIPPED_QUOTA', 'NOT_DUE', 'RUNNING']),
   syncMode: z.optional(z.enum(['incremental', 'full'])),
   syncReason: z.optional(z.string()),
   recordsExtracted: count,
@@ -57,6 +57,7 @@ export const objectResultSchema = z.looseObject({
   valuesTruncated: z._default(count, 0),
   consolidationSkipped: z._default(z.boolean(), false),
   durationSeconds: z.optional(z.number()),
+  completeThrough: z.optional(z.string()),
   error: z.nullable(z.string()),
 });
 
@@ -70,6 +71,7 @@ const childPlanSchema = z.looseObject({
     objectName: z.string(),
     syncMode: z.optional(z.enum(['incremental', 'full'])),
     syncReason: z.optional(z.string()),
+    completeThrough: z.optional(z.string()),
   }),
 });
 
@@ -89,6 +91,8 @@ function failedChild(child: ChildExecution, error: string): ObjectResult {
     ...emptyResult(plan?.objectName ?? `(unknown object of ${child.ExecutionArn})`, 'FAILED', error),
     ...(plan?.syncMode ? { syncMode: plan.syncMode } : {}),
     ...(plan?.syncReason ? { syncReason: plan.syncReason } : {}),
+    // A failed run leaves the table as complete as before.
+    ...(plan?.completeThrough ? { completeThrough: plan.completeThrough } : {}),
   };
 }
 

@@ -92,7 +92,19 @@ export interface ObjectState {
   error?: { Error: string; Cause?: string };
 }
 
-export type ObjectStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SKIPPED_QUOTA';
+/**
+ * `NOT_DUE`: a scheduled tick did not run the object (its cadence's slot has not begun). `RUNNING`: a
+ * tick skipped it because an earlier run still holds it (the tick after that run catches up).
+ */
+export type ObjectStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SKIPPED_QUOTA' | 'NOT_DUE' | 'RUNNING';
+export const OBJECT_STATUSES: readonly ObjectStatus[] = [
+  'SUCCEEDED',
+  'FAILED',
+  'SKIPPED',
+  'SKIPPED_QUOTA',
+  'NOT_DUE',
+  'RUNNING',
+];
 
 /** One object's line in the run report (DESIGN.md report fields plus what an operator needs). */
 export interface ObjectResult {
@@ -110,6 +122,11 @@ export interface ObjectResult {
   valuesTruncated: number;
   consolidationSkipped: boolean;
   durationSeconds?: number;
+  /**
+   * Every source change with a cursor at or before it is in the final table (ISO): the window end of
+   * the object's last successful consolidation, this run's when it succeeded. Absent until one succeeded.
+   */
+  completeThrough?: string;
   error: string | null;
 }
 

@@ -29,8 +29,33 @@ export const OBJECT_METRICS = {
   ConsolidationSeconds: MetricUnit.Seconds,
   ObjectSucceeded: MetricUnit.Count,
   ObjectFailed: MetricUnit.Count,
+  /** Minutes from the object's completeThrough to the end of the run (issue 20); every run, every enabled object. */
+  FreshnessLagMinutes: MetricUnit.NoUnit,
 } as const;
 export type ObjectMetricName = keyof typeof OBJECT_METRICS;
+
+/** Metrics of the whole environment, dimension `environment` only (the alarms watch them). */
+export const ENVIRONMENT_METRICS = {
+  /** Enabled objects whose lag exceeds twice their cadence plus their flow timeout. */
+  ObjectsOverdue: MetricUnit.Count,
+} as const;
+export type EnvironmentMetricName = keyof typeof ENVIRONMENT_METRICS;
+
+/** One EMF record of environment-wide figures (Powertools adds `service`). */
+export function publishEnvironmentMetrics(
+  figures: Partial<Record<EnvironmentMetricName, number>>,
+  environmentName = process.env[METRICS_ENVIRONMENT_VARIABLE],
+): void {
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: METRICS_SERVICE,
+    ...(environmentName ? { defaultDimensions: { environment: environmentName } } : {}),
+  });
+  for (const [name, value] of Object.entries(figures) as [EnvironmentMetricName, number][]) {
+    metrics.addMetric(name, ENVIRONMENT_METRICS[name], value);
+  }
+  metrics.publishStoredMetrics();
+}
 
 /** Dimensions of every object metric: `object`, `environment` when the stack set it (and Powertools' `service`). */
 export function objectDimensions(

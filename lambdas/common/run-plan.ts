@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { completeThroughOf } from './cadence';
 import type { ObjectConfig } from './control-row';
 import type { ExecutionInput } from './execution-input';
 
@@ -13,6 +14,8 @@ export interface RunContext {
   /** A backfill re-extracts a past window and never moves watermarks. */
   backfill?: { from: string; to: string };
   syncModeOverride?: 'incremental' | 'full';
+  /** A scheduled tick (`{"scheduled": true}`): only due objects run; a busy object is RUNNING, not failed. */
+  scheduled?: true;
 }
 
 export type SyncReason =
@@ -59,6 +62,8 @@ export interface ObjectPlan {
   nextWatermark?: string;
   /** The row's own `flowTimeoutMinutes` (a huge initial load); else the environment's applies. */
   flowTimeoutMinutes?: number;
+  /** The row's completeThrough before this run: what a failed run's report line still says. */
+  completeThrough?: string;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -85,7 +90,21 @@ export function buildRunContext(
     runDate: input.runDate ?? startedAt.slice(0, 10),
     ...(from && to ? { backfill: { from, to } } : {}),
     ...(input.syncMode ? { syncModeOverride: input.syncMode } : {}),
+    ...(input.scheduled ? { scheduled: true as const } : {}),
   };
+}
+
+/**
+ * What a successful run makes the object complete through: its window's end (the execution start;
+ * a full load's too, since it read the source after that). A backfill re-reads a past window and
+ * proves nothing newer: undefined, the row keeps its value.
+ */
+export function completeThroughAfter(
+  plan: Pick<ObjectPlan, 'window'>,
+  run: Pick<RunContext, 'startedAt' | 'backfill'>,
+): string | undefined {
+  if (run.backfill) return undefined;
+  return plan.window.end ?? run.startedAt;
 }
 
 const MINUTE_MS = 60_000;
@@ -140,6 +159,7 @@ export function planObject(
     deleteMode: object.deleteMode,
     ...(object.sortKey ? { sortKey: object.sortKey } : {}),
     ...(object.flowTimeoutMinutes ? { flowTimeoutMinutes: object.flowTimeoutMinutes } : {}),
+    ...(completeThroughOf(object) ? { completeThrough: completeThroughOf(object) } : {}),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {

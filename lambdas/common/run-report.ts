@@ -8,6 +8,8 @@ export interface RunReport {
   runDate: string;
   startedAt: string;
   finishedAt: string;
+  /** A scheduled tick (`{"scheduled": true}`): it ran only the objects that were due. */
+  scheduled?: true;
   status: 'SUCCEEDED' | 'FAILED';
   objects: ObjectResult[];
   failedObjects: string[];
@@ -15,6 +17,11 @@ export interface RunReport {
   summary: string;
   /** The execution input that reruns just the failed objects. */
   rerunInput?: { objects: string[] };
+  /**
+   * Enabled objects whose lag exceeded twice their cadence plus their flow timeout when the run
+   * ended (the `ObjectsOverdue` metric counts them), with their lag in minutes. Absent when none.
+   */
+  overdueObjects?: { objectName: string; lagMinutes: number; overdueAfterMinutes: number }[];
 }
 
 /**
@@ -22,9 +29,13 @@ export interface RunReport {
  * which are in the run-state bucket. Bounded whatever the number of objects, so a run of 1,000
  * objects stays far inside Step Functions' 256 KB payload limit.
  */
-export interface RunReportSummary extends Omit<RunReport, 'objects' | 'failedObjects' | 'rerunInput'> {
-  /** Objects per status, and in all. */
-  objectCounts: Record<ObjectStatus, number> & { total: number };
+export interface RunReportSummary
+  extends Omit<RunReport, 'objects' | 'failedObjects' | 'rerunInput' | 'overdueObjects'> {
+  /** Objects per status, and in all; a tick's NOT_DUE and RUNNING only when it had some. */
+  objectCounts: Record<Exclude<ObjectStatus, 'NOT_DUE' | 'RUNNING'>, number> &
+    Partial<Record<'NOT_DUE' | 'RUNNING', number>> & { total: number };
+  /** The first MAX_NAMES_IN_OUTPUT overdue objects' names, when there are any. */
+  overdueObjects?: string[];
   /** The first MAX_NAMES_IN_OUTPUT objects not loaded; `failedObjectCount` says how many in all. */
   failedObjects: string[];
   failedObjectCount: number;
@@ -63,7 +74,12 @@ function cappedList(names: string[]): string {
     : shown;
 }
 
-export function buildRunReport(run: RunContext, results: ObjectResult[], finishedAt: Date): RunReport {
+export function buildRunReport(
+  run: RunContext,
+  results: ObjectResult[],
+  finishedAt: Date,
+  overdueObjects?: RunReport['overdueObjects'],
+): RunReport {
   const objects = [...results].sort((a, b) => a.objectName.localeCompare(b.objectName));
   // Not loaded is not fine: a skipped object's data is a day older than its owners think.
   const failed = objects.filter((result) => result.status === 'FAILED' || result.status === 'SKIPPED_QUOTA');
@@ -89,23 +105,40 @@ export function buildRunReport(run: RunContext, results: ObjectResult[], finishe
     failedObjects.length <= MAX_NAMES_IN_OUTPUT
       ? `Rerun them with input ${JSON.stringify({ objects: failedObjects })}`
       : "Rerun them with the full run report's rerunInput";
+  // A tick's objects that were not its to run: not due, or still held by an earlier run.
+  const notDue = objects.filter((result) => result.status === 'NOT_DUE').length;
+  const running = objects.filter((result) => result.status === 'RUNNING').map((result) => result.objectName);
+  const considered = objects.length - notDue - running.length;
+  const due = notDue + running.length > 0 ? ' due' : '';
+  const tickNote = `${notDue > 0 ? `; ${notDue} not due` : ''}${
+    running.length > 0 ? `; still running from an earlier run: ${cappedList(running)}` : ''
+  }`;
+  const overdue = overdueObjects ?? [];
+  const overdueNote =
+    overdue.length === 0
+      ? ''
+      : `; overdue (lag over twice the cadence plus the flow timeout): ${cappedList(
+          overdue.map((entry) => `${entry.objectName} ${Math.round(entry.lagMinutes)} min`),
+        )}`;
   const summary =
     failed.length === 0
-      ? `Run ${run.runId}: ${succeeded} of ${objects.length} objects loaded${truncation}${fullOnlyNote}`
-      : `Run ${run.runId}: ${failed.length} of ${objects.length} objects not loaded: ${failed
+      ? `Run ${run.runId}: ${succeeded} of ${considered}${due} objects loaded${tickNote}${truncation}${fullOnlyNote}${overdueNote}`
+      : `Run ${run.runId}: ${failed.length} of ${considered}${due} objects not loaded: ${failed
           .map((result) => `${result.objectName} (${result.error ?? 'no error text'})`)
           .join('; ')
-          .slice(0, 3000)}. ${rerun}${fullOnlyNote}`;
+          .slice(0, 3000)}. ${rerun}${tickNote}${fullOnlyNote}${overdueNote}`;
   return {
     runId: run.runId,
     runDate: run.runDate,
     startedAt: run.startedAt,
     finishedAt: finishedAt.toISOString(),
+    ...(run.scheduled ? { scheduled: true as const } : {}),
     status: failed.length === 0 ? 'SUCCEEDED' : 'FAILED',
     objects,
     failedObjects,
     summary,
     ...(failed.length > 0 ? { rerunInput: { objects: failedObjects } } : {}),
+    ...(overdue.length > 0 ? { overdueObjects: overdue } : {}),
   };
 }
 
@@ -134,15 +167,24 @@ export function summarizeRunReport(
   report: RunReport,
   location: { bucket: string; key: string },
 ): RunReportSummary {
-  const { objects, failedObjects, rerunInput, ...rest } = report;
-  const objectCounts = { total: objects.length, SUCCEEDED: 0, FAILED: 0, SKIPPED: 0, SKIPPED_QUOTA: 0 };
-  for (const result of objects) objectCounts[result.status]++;
+  const { objects, failedObjects, rerunInput, overdueObjects, ...rest } = report;
+  const objectCounts: RunReportSummary['objectCounts'] = {
+    total: objects.length,
+    SUCCEEDED: 0,
+    FAILED: 0,
+    SKIPPED: 0,
+    SKIPPED_QUOTA: 0,
+  };
+  for (const result of objects) objectCounts[result.status] = (objectCounts[result.status] ?? 0) + 1;
   return {
     ...rest,
     objectCounts,
     failedObjects: failedObjects.slice(0, MAX_NAMES_IN_OUTPUT),
     failedObjectCount: failedObjects.length,
     ...(rerunInput && failedObjects.length <= MAX_NAMES_IN_OUTPUT ? { rerunInput } : {}),
+    ...(overdueObjects
+      ? { overdueObjects: overdueObjects.slice(0, MAX_NAMES_IN_OUTPUT).map((entry) => entry.objectName) }
+      : {}),
     report: location,
   };
 }

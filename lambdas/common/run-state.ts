@@ -22,6 +22,8 @@ export function runStateKeys(executionName: string) {
     results: `${folder}/results`,
     /** The full RunReport, every object's line. */
     report: `${folder}/report.json`,
+    /** JSON array of FreshnessEntry: every enabled object's cadence and completeThrough (issue 20). */
+    freshness: `${folder}/freshness.json`,
   };
 }
 
@@ -37,6 +39,8 @@ export interface RunPlanReference {
   resultsPrefix: string;
   /** Where ReportRun writes the full report. */
   reportKey: string;
+  /** Every enabled object's cadence and completeThrough, for the freshness metrics (absent in older runs). */
+  freshnessKey?: string;
 }
 
 /** A JSON document in the run-state bucket. */

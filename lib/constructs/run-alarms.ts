@@ -1,12 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/common/observability';
 
 export interface RunAlarmsProps {
   readonly stateMachine: StateMachine;
@@ -15,12 +17,24 @@ export interface RunAlarmsProps {
    * @default no subscription: subscribe to the topic yourself
    */
   readonly alarmEmail?: string;
+  /**
+   * The environment: the `environment` dimension of the `ObjectsOverdue` metric ReportRun emits.
+   * @default no ObjectsOverdue alarm
+   */
+  readonly environmentName?: string;
+  /**
+   * The schedule's dead-letter queue (PipelineSchedule): a tick whose start failed lands there.
+   * @default no ScheduleStartsFailed alarm
+   */
+  readonly scheduleDeadLetterQueue?: IQueue;
 }
 
 /**
  * An encrypted topic for operators (failed-run reports arrive through an EventBridge
  * rule), and an alarm per way an execution can end badly:
- * failed (an object or a step failed), timed out, aborted (someone stopped it).
+ * failed (an object or a step failed), timed out, aborted (someone stopped it). With the
+ * environment's name, an alarm on objects that fall behind their cadence (`ObjectsOverdue`); with
+ * the schedule's dead-letter queue, one on ticks that never started.
  */
 export class RunAlarms extends Construct {
   readonly topic: Topic;
@@ -62,5 +76,48 @@ export class RunAlarms extends Construct {
       alarm.addAlarmAction(action);
       return alarm;
     });
+
+    if (props.environmentName) {
+      const environment = props.environmentName;
+      const overdue = new Alarm(this, 'ObjectsOverdue', {
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'ObjectsOverdue',
+          // The exact dimension set ReportRun emits (Powertools adds `service`).
+          dimensionsMap: { environment, service: METRICS_SERVICE },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // Every run measures every object: between two runs the last measurement stands.
+        treatMissingData: TreatMissingData.IGNORE,
+        alarmDescription:
+          `ObjectsOverdue of ${environment}: an object's lag (now minus its completeThrough) exceeds twice its cadence plus its flow timeout. ` +
+          `Which object: "npm run objects -- list --env ${environment}" marks it OVERDUE in the lag column; the last run report's ` +
+          'overdueObjects and summary name it; the dashboard graphs FreshnessLagMinutes per object. ' +
+          'Then: its last error in the list, the run report (docs/freshness.md#freshnesslagminutes-and-objectsoverdue).',
+      });
+      overdue.addAlarmAction(action);
+      this.alarms.push(overdue);
+    }
+    if (props.scheduleDeadLetterQueue) {
+      const startsFailed = new Alarm(this, 'ScheduleStartsFailed', {
+        metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          "ScheduleStartsFailed: a scheduled tick could not start the state machine after its retries; the schedule's dead-letter queue " +
+          'holds the request and the error (docs/operating.md#what-each-alarm-means). Purge the queue once understood.',
+      });
+      startsFailed.addAlarmAction(action);
+      this.alarms.push(startsFailed);
+    }
   }
 }

@@ -6,6 +6,7 @@ import {
   type IAlarm,
   type IMetric,
   MathExpression,
+  Metric,
   PeriodOverride,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -48,7 +49,21 @@ export interface ObjectGraph {
   /** Sum for counts; Maximum for durations (the slowest run of the period). */
   readonly statistic: 'Sum' | 'Maximum';
   readonly unitLabel: string;
+  /** @default the dashboard's period (a day) */
+  readonly period?: Duration;
 }
+
+/**
+ * How far behind each object is (issue 20): minutes from its completeThrough to the end of each run,
+ * the worst of every hour, so an hourly object's saw-tooth and a stuck one's climb both show.
+ */
+export const FRESHNESS_GRAPH: ObjectGraph = {
+  metricName: 'FreshnessLagMinutes',
+  title: 'Freshness lag (minutes behind the source, worst per hour)',
+  statistic: 'Maximum',
+  unitLabel: 'minutes',
+  period: Duration.hours(1),
+};
 
 /** The per-object graphs, in dashboard order (three per row). */
 export const OBJECT_GRAPHS: readonly ObjectGraph[] = [
@@ -153,7 +168,7 @@ export class RunDashboard extends Construct {
       new TextWidget({
         markdown: [
           `# SaaS to Redshift: ${props.environmentName}`,
-          'Executions of the state machine, then one line per object (namespace `SaasToRedshift`, dimension `object`).',
+          'Executions of the state machine, how far behind each object is, then one line per object (namespace `SaasToRedshift`, dimension `object`).',
           "An object's figures appear after its first run; a failed object's cause is in its control row and the run report.",
         ].join('\n\n'),
         width: 24,
@@ -170,30 +185,48 @@ export class RunDashboard extends Construct {
       }),
       new AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 12, height: 6 }),
     );
-    this.dashboard.addWidgets(
-      ...OBJECT_GRAPHS.map(
-        (graph) =>
-          new GraphWidget({
-            title: graph.title,
-            left: [
-              new MathExpression({
-                expression: objectMetricSearch(
-                  graph.metricName,
-                  props.environmentName,
-                  graph.statistic,
-                  period,
-                ),
-                usingMetrics: {},
-                label: OBJECT_LABEL,
-                period,
-              }),
-            ],
-            leftYAxis: { min: 0, label: graph.unitLabel, showUnits: false },
-            width: 8,
-            height: 6,
+    const objectGraph = (graph: ObjectGraph, width: number) => {
+      const graphPeriod = graph.period ?? period;
+      return new GraphWidget({
+        title: graph.title,
+        left: [
+          new MathExpression({
+            expression: objectMetricSearch(
+              graph.metricName,
+              props.environmentName,
+              graph.statistic,
+              graphPeriod,
+            ),
+            usingMetrics: {},
+            label: OBJECT_LABEL,
+            period: graphPeriod,
           }),
-      ),
+        ],
+        leftYAxis: { min: 0, label: graph.unitLabel, showUnits: false },
+        width,
+        height: 6,
+      });
+    };
+    this.dashboard.addWidgets(
+      objectGraph(FRESHNESS_GRAPH, 16),
+      new GraphWidget({
+        title: 'Objects overdue (lag over twice the cadence plus the flow timeout)',
+        left: [
+          new Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'ObjectsOverdue',
+            dimensionsMap: { environment: props.environmentName, service: METRICS_SERVICE },
+            statistic: 'Maximum',
+            period: Duration.hours(1),
+            label: 'objects overdue',
+          }),
+        ],
+        leftYAxis: { min: 0, label: 'objects', showUnits: false },
+        width: 8,
+        height: 6,
+      }),
     );
+    this.dashboard.addWidgets(...OBJECT_GRAPHS.map((graph) => objectGraph(graph, 8)));
 
     const region = Stack.of(this).region;
     this.consoleUrl = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${this.dashboardName}`;

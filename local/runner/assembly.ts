@@ -39,8 +39,20 @@ export interface LocalEventRule {
   targetFunctions: string[];
 }
 
+/** The template's EventBridge Scheduler schedule that starts the pipeline (issue 20: the tick). */
+export interface LocalSchedule {
+  logicalId: string;
+  /** `ScheduleExpression` and `ScheduleExpressionTimezone`, as Scheduler reads them. */
+  expression: string;
+  timeZone: string;
+  /** The execution input each tick starts the state machine with (the target's `Input`, parsed). */
+  input: Record<string, unknown>;
+}
+
 export interface LocalAssembly {
   definition: StateMachineDefinition;
+  /** The schedule that starts the pipeline: a scenario day with `{"scheduled": true}` is one of its ticks. */
+  schedule: LocalSchedule;
   /** Task state name → the function its Resource (or, for an integration, its FunctionName) names. */
   taskFunctions: Record<string, LocalFunction>;
   /** Every bundled function of the template by logical id (steps, event targets). */
@@ -259,6 +271,8 @@ export function loadAssembly(outdir: string): LocalAssembly {
     })
     .filter((rule) => rule.targetFunctions.length > 0);
 
+  const schedule = pipelineSchedule(template, pipeline[0]);
+
   const tables = tableResources.map(([logicalId, resource]) => ({
     logicalId,
     name: names[logicalId],
@@ -266,6 +280,7 @@ export function loadAssembly(outdir: string): LocalAssembly {
   }));
   return {
     definition,
+    schedule,
     taskFunctions,
     functions,
     tokenTasks,
@@ -276,5 +291,36 @@ export function loadAssembly(outdir: string): LocalAssembly {
     physicalNames: names,
     stateMachineLogicalId: pipeline[0],
     bucketNames,
+  };
+}
+
+/**
+ * The one AWS::Scheduler::Schedule whose target is the pipeline's state machine, with a role to
+ * start it (Scheduler assumes the target's RoleArn); the local run starts tick days with its input.
+ */
+function pipelineSchedule(template: Template, stateMachineId: string): LocalSchedule {
+  const schedules = Object.entries(template.Resources).filter(
+    ([, resource]) =>
+      resource.Type === 'AWS::Scheduler::Schedule' &&
+      JSON.stringify((resource.Properties?.Target as { Arn?: unknown } | undefined)?.Arn) ===
+        JSON.stringify({ Ref: stateMachineId }),
+  );
+  if (schedules.length !== 1) {
+    throw new Error(`Expected one AWS::Scheduler::Schedule starting the pipeline, found ${schedules.length}`);
+  }
+  const [logicalId, resource] = schedules[0];
+  const properties = resource.Properties ?? {};
+  const target = properties.Target as { Input?: unknown; RoleArn?: unknown };
+  if (!target.RoleArn) throw new Error(`Schedule ${logicalId} has no role to start the state machine with`);
+  const input = JSON.parse(typeof target.Input === 'string' ? target.Input : '{}') as Record<string, unknown>;
+  return {
+    logicalId,
+    expression: String(properties.ScheduleExpression),
+    // Scheduler reads an expression without a time zone in UTC.
+    timeZone:
+      typeof properties.ScheduleExpressionTimezone === 'string'
+        ? properties.ScheduleExpressionTimezone
+        : 'UTC',
+    input,
   };
 }

@@ -22,11 +22,16 @@ export interface ObjectDayReport {
   /** Text values cut to the flow's Truncate length (contract 7; README: long text). */
   valuesTruncated?: number;
   consolidationSkipped?: boolean;
+  /** DESIGN.md (issue 20): every change with a cursor at or before it is in the final table (ISO). */
+  completeThrough?: string;
 }
 
 export interface DayReport {
   date: string;
   executionName: string;
+  /** Simulated time the execution started (its window end) and ended: a tick's latency is read from them. */
+  startTime: string;
+  endTime: string;
   executionStatus: 'SUCCEEDED' | 'FAILED';
   objects: Record<string, ObjectDayReport>;
   flowsRemaining: number;
@@ -64,6 +69,8 @@ export type ProgressEvent =
 export interface DayFigures {
   date: string;
   executionName: string;
+  startTime: string;
+  endTime: string;
   outcome: ExecutionOutcome;
   /** The execution's history so far: a redrive's events follow the failed attempt's. */
   parentHistory: number;
@@ -82,6 +89,8 @@ export function dayReport(day: DayFigures): DayReport {
   return {
     date: day.date,
     executionName: day.executionName,
+    startTime: day.startTime,
+    endTime: day.endTime,
     executionStatus: outcome.status,
     objects: objectReports(outcome.report),
     flowsRemaining: day.flowsRemaining,
@@ -117,6 +126,7 @@ function objectReports(report: RunReport | undefined): Record<string, ObjectDayR
       ...(result.rowsUnchanged !== undefined ? { rowsUnchanged: result.rowsUnchanged } : {}),
       ...(result.valuesTruncated !== undefined ? { valuesTruncated: result.valuesTruncated } : {}),
       consolidationSkipped: result.consolidationSkipped,
+      ...(result.completeThrough ? { completeThrough: result.completeThrough } : {}),
     },
   ]);
   return Object.fromEntries(entries);

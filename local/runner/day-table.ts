@@ -61,9 +61,11 @@ export function dayTableRows(day: DayReport): Cell[][] {
       figures.dupesRemoved,
       object.error
         ? object.error.slice(0, 100)
-        : object.consolidationSkipped
-          ? '(empty run: no consolidation)'
-          : '',
+        : object.status === 'NOT_DUE'
+          ? `not due; complete through ${object.completeThrough ?? '(never loaded)'}`
+          : object.consolidationSkipped
+            ? '(empty run: no consolidation)'
+            : '',
     ];
   });
 }

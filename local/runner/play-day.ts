@@ -59,12 +59,14 @@ export async function playDay(
   // A redrive continues the previous day's execution: same name, from the state it failed in.
   const redrive = day.redrive ? redrivePoint(previous) : undefined;
   const executionName = redrive ? previous.executionName : `day-${index + 1}-${day.date}`;
+  // A tick day starts the state machine as the deployed schedule does: with its target's input.
+  const input = isTick(day.input) ? stage.machine.assembly.schedule.input : day.input;
   const executionArn = localExecutionArn(executionName);
   services.sfn.setExecutionStatus(executionArn, 'RUNNING');
   // The execution's own timeline: its steps' waits (slow statements, flows) move it, not the clock.
   const timeline = new Timeline(startTime.getTime());
   const outcome = await onTimeline(timeline, () =>
-    runExecution(stage.machine, redrive ? redrive.failedAt.input : day.input, {
+    runExecution(stage.machine, redrive ? redrive.failedAt.input : input, {
       ...(redrive ? { redrive } : {}),
       executionName,
       startTime,
@@ -85,6 +87,8 @@ export async function playDay(
   const report = dayReport({
     date: day.date,
     executionName,
+    startTime: startTime.toISOString(),
+    endTime: new Date(timeline.now()).toISOString(),
     outcome,
     parentHistory,
     flowsRemaining: services.appflow.flowCount(),
@@ -100,8 +104,13 @@ export async function playDay(
   clock.tick(60_000);
   return {
     report,
-    execution: { executionName, input: redrive ? redrive.input : day.input, outcome, parentHistory },
+    execution: { executionName, input: redrive ? redrive.input : input, outcome, parentHistory },
   };
+}
+
+/** `{"scheduled": true}` and nothing else: what the schedule sends (DESIGN.md). */
+function isTick(input: Record<string, unknown>): boolean {
+  return input.scheduled === true && Object.keys(input).length === 1;
 }
 
 /** The clock only moves forward: a start time behind it is a scenario error, not a time machine. */

@@ -5,6 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { completeThroughOf, lagMinutes, overdueAfterMinutes } from '../../lambdas/common/cadence';
 import {
   controlRowSchema,
   OBJECT_NAME_PATTERN,
@@ -35,6 +36,7 @@ export const ADD_FLAGS = {
   'profile-name': 'connectorProfileName',
   source: 'sourceName',
   entity: 'entityName',
+  every: 'syncEveryMinutes',
 } as const;
 
 export type AddFlag = keyof typeof ADD_FLAGS;
@@ -45,6 +47,8 @@ export const DEFAULT_SCHEMAS = { staging: 'salesforce_incremental', final: 'sale
 export type WarehouseSchemas = { staging: string; final: string };
 
 const ERROR_COLUMN_WIDTH = 60;
+/** lib/config.ts's default flow timeout: what `list` assumes without an environment. */
+const DEFAULT_FLOW_TIMEOUT_MINUTES = 12 * 60;
 
 /** Rejects a name before it reaches DynamoDB or a message: the same pattern the pipeline enforces. */
 export function checkObjectName(objectName: string, command: string): void {
@@ -71,10 +75,10 @@ export function buildNewControlRow(objectName: string, flags: AddFlagValues): Re
         .split(',')
         .map((field) => field.trim())
         .filter((field) => field.length > 0);
-    } else if (flag === 'lookback') {
+    } else if (flag === 'lookback' || flag === 'every') {
       const minutes = value.trim() === '' ? Number.NaN : Number(value);
       if (!Number.isFinite(minutes)) {
-        throw new UsageError(`--lookback ${JSON.stringify(value)}: must be a number of minutes`, 'add');
+        throw new UsageError(`--${flag} ${JSON.stringify(value)}: must be a number of minutes`, 'add');
       }
       row[attribute] = minutes;
     } else {
@@ -313,6 +317,15 @@ export async function removeObject(
   }
 }
 
+/** How far behind the object is now; OVERDUE past twice its cadence plus its flow timeout (the alarm's rule). */
+function lagCell(row: ObjectConfig, completeThrough: string | undefined, clock: FreshnessClock): string {
+  if (!row.enabled) return '';
+  if (!completeThrough) return 'never loaded';
+  const lag = lagMinutes(completeThrough, clock.now);
+  const limit = overdueAfterMinutes(row.syncEveryMinutes, row.flowTimeoutMinutes ?? clock.flowTimeoutMinutes);
+  return lag > limit ? `${formatLag(lag)} OVERDUE` : formatLag(lag);
+}
+
 function truncate(text: string, width: number): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length <= width ? oneLine : `${oneLine.slice(0, width - 1)}…`;
@@ -322,6 +335,28 @@ function text(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
     ? String(value)
     : '';
+}
+
+/** A cadence as an operator reads it: `15m`, `1h`, `1d`, `90m`. */
+export function formatMinutes(minutes: number): string {
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
+
+/** A lag as an operator reads it: `35m`, `5h12m`, `3d4h`. */
+export function formatLag(minutes: number): string {
+  const whole = Math.floor(minutes);
+  if (whole < 60) return `${whole}m`;
+  if (whole < 1440) return `${Math.floor(whole / 60)}h${String(whole % 60).padStart(2, '0')}m`;
+  return `${Math.floor(whole / 1440)}d${Math.floor((whole % 1440) / 60)}h`;
+}
+
+/** What `list` measures lag with: the time now and the environment's flow timeout. */
+export interface FreshnessClock {
+  now: Date;
+  /** The environment's flowTimeoutMinutes (rows may set their own); part of when an object is overdue. */
+  flowTimeoutMinutes: number;
 }
 
 export interface ObjectListing {
@@ -336,6 +371,7 @@ export async function listObjects(
   doc: DynamoDBDocumentClient,
   tableName: string,
   sources?: SourceCatalog,
+  clock: FreshnessClock = { now: new Date(), flowTimeoutMinutes: DEFAULT_FLOW_TIMEOUT_MINUTES },
 ): Promise<ObjectListing> {
   const items = await scanControlTable(doc, tableName);
   items.sort((a, b) => text(a.objectName).localeCompare(text(b.objectName)));
@@ -364,7 +400,9 @@ export async function listObjects(
         text(item.syncMode),
         text(item.deleteMode),
         'INVALID',
-        text(item.watermark),
+        text(item.syncEveryMinutes),
+        text(item.completeThrough ?? item.watermark),
+        '',
         ...runCells,
         // The cell leaves out the row name the line already shows; the full text follows the table.
         truncate(parsed.error.replace(/^Invalid control row "[^"]*": /, ''), ERROR_COLUMN_WIDTH),
@@ -372,6 +410,7 @@ export async function listObjects(
       return;
     }
     const row = parsed.object;
+    const completeThrough = completeThroughOf(row);
     rows.push([
       row.entityName && row.entityName !== row.objectName
         ? `${row.objectName} (${row.entityName})`
@@ -379,7 +418,9 @@ export async function listObjects(
       row.resetRequested ? `${row.syncMode} (reset)` : row.syncMode,
       row.deleteMode,
       row.enabled ? 'yes' : 'no',
-      row.watermark ?? '',
+      formatMinutes(row.syncEveryMinutes),
+      completeThrough ?? '',
+      lagCell(row, completeThrough, clock),
       ...runCells,
       truncate(text(lastRun.error), ERROR_COLUMN_WIDTH),
     ]);
@@ -399,7 +440,18 @@ export async function listObjects(
       const schemas = source ? `; ${source.stagingSchema} -> ${source.finalSchema}` : '';
       const heading = `source ${sourceName} (${connector}${schemas}): ${count}`;
       const table = renderTable(
-        ['object', 'mode', 'delete', 'enabled', 'watermark', 'last run', 'records', 'error'],
+        [
+          'object',
+          'mode',
+          'delete',
+          'enabled',
+          'every',
+          'complete through',
+          'lag',
+          'last run',
+          'records',
+          'error',
+        ],
         rows,
       );
       return `${heading}\n${table}`;

@@ -33,6 +33,8 @@ export interface Target {
   schemas: WarehouseSchemas;
   /** The environment's sources (with `--env`); rows naming another source are invalid. */
   sources?: SourceCatalog;
+  /** The environment's flowTimeoutMinutes (with `--env`): `list` marks objects overdue with it. */
+  flowTimeoutMinutes?: number;
 }
 
 export type TargetNeed = 'controlTable' | 'stateMachine' | 'nothing';
@@ -79,6 +81,7 @@ export async function resolveTarget(flags: TargetFlags, need: TargetNeed, deps: 
     target.region = config.region;
     target.schemas = { staging: config.source.stagingSchema, final: config.source.finalSchema };
     target.sources = config.sources;
+    target.flowTimeoutMinutes = config.flowTimeoutMinutes;
   }
   const missing =
     (need === 'controlTable' && !target.controlTableName) ||

@@ -48,10 +48,12 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     arguments: '',
     positionals: { min: 0, max: 0 },
     summary:
-      'every object, grouped by source: mode, delete mode, enabled, watermark, last run, records, error',
+      'every object, grouped by source: mode, delete mode, enabled, cadence, complete through, lag, last run, records, error',
     options: {},
     notes: [
       'Rows the pipeline would reject are marked INVALID and their full validation error is listed below.',
+      '"complete through": every change with a cursor at or before it is in the final table; "lag": how long ago',
+      'that is. OVERDUE: lag over twice the cadence plus the flow timeout (the ObjectsOverdue alarm counts these).',
     ],
   },
   add: {
@@ -104,6 +106,11 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
         value: 'PROFILE',
         help: "AppFlow connector profile (default: the source's)",
       },
+      every: {
+        type: 'string',
+        value: 'MINUTES',
+        help: 'how often scheduled ticks run it, 15-10080 (default 1440: daily at the daily time; 60: hourly)',
+      },
     },
     notes: [
       'Only the flags given are written; everything else keeps the pipeline default.',
@@ -129,7 +136,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   run: {
     arguments: '',
     positionals: { min: 0, max: 0 },
-    summary: 'start an execution (no flags: the daily run)',
+    summary: 'start an execution (no flags: every enabled object, due or not)',
     options: {
       objects: { type: 'string', value: 'A,B', help: 'only these objects' },
       full: { type: 'boolean', help: 'full reload (syncMode full) of the chosen objects' },

@@ -66,6 +66,58 @@ describe('validating an environment', () => {
     expect(resolveEnvironmentConfig({ max: { ...dev, mapConcurrency: 25 } }, 'max').mapConcurrency).toBe(25);
   });
 
+  test('the schedule (issue 20): scheduleExpression is the daily time, ticks every 15 minutes in UTC by default', () => {
+    expect(resolveEnvironmentConfig(environments, 'prod').schedule).toEqual({
+      dailyAt: '03:00',
+      timeZone: 'UTC',
+      tickMinutes: 15,
+      tickExpression: 'cron(0/15 * * * ? *)',
+    });
+    const berlin = resolveEnvironmentConfig(
+      {
+        berlin: {
+          ...dev,
+          scheduleExpression: 'cron(10 5 * * ? *)',
+          scheduleTimeZone: 'Europe/Berlin',
+          scheduleTickMinutes: 30,
+        },
+      },
+      'berlin',
+    );
+    // One tick falls on the daily time: 05:10, 05:40, 06:10 … Berlin time.
+    expect(berlin.schedule).toEqual({
+      dailyAt: '05:10',
+      timeZone: 'Europe/Berlin',
+      tickMinutes: 30,
+      tickExpression: 'cron(10/30 * * * ? *)',
+    });
+  });
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'a rate as the daily time',
+      { scheduleExpression: 'rate(6 hours)' },
+      /scheduleExpression: must be a daily cron\(M H \* \* \? \*\).*syncEveryMinutes/,
+    ],
+    [
+      'a weekday cron',
+      { scheduleExpression: 'cron(0 5 ? * MON-FRI *)' },
+      /scheduleExpression: must be a daily cron/,
+    ],
+    [
+      'an unknown time zone',
+      { scheduleTimeZone: 'Europe/Atlantis' },
+      /scheduleTimeZone: must be an IANA time zone/,
+    ],
+    [
+      'a tick that does not divide a day',
+      { scheduleTickMinutes: 45 },
+      /scheduleTickMinutes: must be one of 15, 20, 30, 60/,
+    ],
+  ])('rejects %s, saying what to set instead', (_label, change, message) => {
+    expect(errorFor({ ...dev, ...change })).toMatch(message);
+  });
+
   test('rejects an execution timeout that would end the execution before a flow may time out', () => {
     expect(errorFor({ ...dev, flowTimeoutMinutes: 600, executionTimeoutMinutes: 600 })).toMatch(
       /executionTimeoutMinutes: must exceed flowTimeoutMinutes \(600\)/,
@@ -152,7 +204,9 @@ describe('a user-added environment', () => {
   const staging: EnvironmentConfigInput = {
     account: '333333333333',
     region: 'eu-central-1',
-    scheduleExpression: 'rate(12 hours)',
+    scheduleExpression: 'cron(30 6 * * ? *)',
+    scheduleTimeZone: 'Europe/Berlin',
+    scheduleTickMinutes: 60,
     redshift: {
       kind: 'provisioned',
       clusterIdentifier: 'analytics-staging',
@@ -184,7 +238,11 @@ describe('a user-added environment', () => {
   });
 
   test('runs on its own schedule, with its own state machine name', () => {
-    stagingTemplate.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(12 hours)' });
+    // Hourly ticks, one at the daily 06:30 Berlin time.
+    stagingTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 0/1 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
     stagingTemplate.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'saas-to-redshift-staging',
     });

@@ -187,7 +187,11 @@ const HANDLER_ACTIONS: Record<string, { path: string[]; actions: string[] }> = {
       'secretsmanager:GetSecretValue',
     ],
   },
-  LoadObjects: { path: ['LoadObjectsFunction'], actions: ['dynamodb:Scan', 's3:PutObject'] },
+  // A tick asks whether the run holding a due object is still alive (it then reports it RUNNING).
+  LoadObjects: {
+    path: ['LoadObjectsFunction'],
+    actions: ['dynamodb:Scan', 's3:PutObject', 'states:DescribeExecution'],
+  },
   StartExtract: {
     path: ['StartExtractFunction'],
     actions: [

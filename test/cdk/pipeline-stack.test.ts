@@ -341,39 +341,104 @@ describe('statement waits (a slow warehouse)', () => {
   });
 });
 
-describe('daily schedule', () => {
-  test('starts the state machine on the configured schedule with an empty input', () => {
-    dev.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: dev.config.scheduleExpression,
+describe('schedule (issue 20: EventBridge Scheduler ticks)', () => {
+  const scheduleOf = (pipeline: BuiltPipeline) =>
+    Object.values(pipeline.template.findResources('AWS::Scheduler::Schedule'));
+
+  test('one schedule starts the state machine with {"scheduled": true}, every 15 minutes in the configured time zone', () => {
+    const schedules = scheduleOf(dev);
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0].Properties).toMatchObject({
+      ScheduleExpression: dev.config.schedule.tickExpression,
+      ScheduleExpressionTimezone: dev.config.scheduleTimeZone,
       State: 'ENABLED',
-      Targets: [
-        Match.objectLike({
-          Arn: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
-          Input: '{}',
-          RoleArn: Match.anyValue(),
-        }),
-      ],
-    });
-  });
-
-  test('uses each environment its own schedule', () => {
-    expect(prod.config.scheduleExpression).not.toBe(dev.config.scheduleExpression);
-    prod.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: prod.config.scheduleExpression,
-    });
-  });
-
-  test('the rule role may start this state machine and nothing else', () => {
-    dev.template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [
-          {
-            Action: 'states:StartExecution',
-            Effect: 'Allow',
-            Resource: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
-          },
-        ],
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
+        Input: JSON.stringify({ scheduled: true }),
+        RoleArn: { 'Fn::GetAtt': [logicalIdOf(dev.stack.schedule.role), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalIdOf(dev.stack.schedule.deadLetterQueue), 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 15 * 60 },
       },
+    });
+    expect(dev.config.schedule.tickExpression).toBe('cron(0/15 * * * ? *)');
+    // No legacy scheduled rule starts the state machine any more.
+    for (const rule of Object.values(dev.template.findResources('AWS::Events::Rule'))) {
+      const targets = (rule.Properties.Targets ?? []) as { Arn: unknown }[];
+      expect(targets.map((target) => target.Arn)).not.toContainEqual({
+        Ref: logicalIdOf(dev.stack.pipeline.stateMachine),
+      });
+    }
+  });
+
+  test('each environment ticks anchored to its own daily time', () => {
+    expect(prod.config.schedule.dailyAt).toBe('03:00');
+    expect(dev.config.schedule.dailyAt).toBe('05:00');
+    expect(scheduleOf(prod)[0].Properties.Description).toContain('saas-to-redshift-prod');
+  });
+
+  test("the schedule's own role: assumed by Scheduler of this account only; starts this state machine, writes its dead-letter queue", () => {
+    const roleId = logicalIdOf(dev.stack.schedule.role);
+    const role = dev.template.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': dev.config.account,
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:scheduler:${dev.config.region}:${dev.config.account}:schedule-group/default`,
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+    const policies = Object.values(dev.template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      (policy.Properties.Roles as unknown[]).some(
+        (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId }),
+      ),
+    );
+    expect(policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement)).toEqual([
+      {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) },
+      },
+      {
+        Action: 'sqs:SendMessage',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(dev.stack.schedule.deadLetterQueue), 'Arn'] },
+      },
+    ]);
+  });
+
+  test('the dead-letter queue is encrypted and refuses plain HTTP', () => {
+    dev.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('LoadObjects knows the daily time, the time zone and the flow timeout (due objects, overdue lag)', () => {
+    const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild('LoadObjectsFunction')))
+      .Environment?.Variables;
+    expect(variables).toMatchObject({
+      SCHEDULE_DAILY_AT: '05:00',
+      SCHEDULE_TIME_ZONE: dev.config.scheduleTimeZone,
+      FLOW_TIMEOUT_MINUTES: String(dev.config.flowTimeoutMinutes),
     });
   });
 });
@@ -382,7 +447,9 @@ describe('alarms and notifications', () => {
   const topicRef = () => ({ Ref: logicalIdOf(dev.stack.alarms.topic) });
 
   test('one alarm per failed, timed-out and aborted execution of this state machine, each notifying the topic', () => {
-    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm'));
+    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.Namespace === 'AWS/States',
+    );
     expect(alarms).toHaveLength(3);
     expect(alarms.map((alarm) => alarm.Properties.MetricName).sort()).toEqual([
       'ExecutionsAborted',
@@ -400,6 +467,42 @@ describe('alarms and notifications', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       });
     }
+  });
+
+  test('ObjectsOverdue >= 1 alarms the topic; its description says where to find the stale object', () => {
+    const alarm = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).find(
+      (candidate) => candidate.Properties.MetricName === 'ObjectsOverdue',
+    );
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: 'SaasToRedshift',
+      // The exact dimension set ReportRun emits (Powertools adds service).
+      Dimensions: [
+        { Name: 'environment', Value: 'dev' },
+        { Name: 'service', Value: 'saas-to-redshift' },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm?.Properties.AlarmDescription).toMatch(/npm run objects -- list --env dev.*OVERDUE/);
+    expect(alarm?.Properties.AlarmDescription).toContain('FreshnessLagMinutes');
+  });
+
+  test("a tick that could not start lands in the schedule's dead-letter queue, which alarms the topic", () => {
+    dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalIdOf(dev.stack.schedule.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 1,
+      AlarmActions: [topicRef()],
+    });
   });
 
   test('the topic is encrypted with a rotating customer-managed KMS key', () => {

@@ -133,6 +133,36 @@ describe('run dashboard in the stack', () => {
     },
   );
 
+  test("FreshnessLagMinutes per object, the worst of each hour, and the environment's ObjectsOverdue (issue 20)", () => {
+    // Prepare
+    const { widgets } = dashboardBody(dev.template);
+
+    // Act
+    const lag = widgets.filter((widget) =>
+      expressionsOf(widget).some((expression) => expression.includes('MetricName="FreshnessLagMinutes"')),
+    );
+    const overdue = widgets.filter((widget) =>
+      (widget.properties.metrics ?? []).some((metric) => metric.includes('ObjectsOverdue')),
+    );
+
+    // Assess
+    expect(lag).toHaveLength(1);
+    expect(expressionsOf(lag[0])).toEqual([
+      `SEARCH('{SaasToRedshift,environment,object,service} environment="dev" service="saas-to-redshift" MetricName="FreshnessLagMinutes"', 'Maximum', 3600)`,
+    ]);
+    expect(overdue).toHaveLength(1);
+    expect(overdue[0].properties.metrics?.[0]).toEqual(
+      expect.arrayContaining([
+        'SaasToRedshift',
+        'ObjectsOverdue',
+        'environment',
+        'dev',
+        'service',
+        'saas-to-redshift',
+      ]),
+    );
+  });
+
   test('the alarm widget shows every alarm of RunAlarms', () => {
     // Prepare
     const { widgets, tokens } = dashboardBody(dev.template);
@@ -145,7 +175,7 @@ describe('run dashboard in the stack', () => {
 
     // Assess
     expect(alarmWidgets).toHaveLength(1);
-    expect(dev.stack.alarms.alarms).toHaveLength(3);
+    expect(dev.stack.alarms.alarms).toHaveLength(5);
     expect(shown).toEqual(
       dev.stack.alarms.alarms.map((alarm) => ({ 'Fn::GetAtt': [logicalIdOf(alarm), 'Arn'] })),
     );

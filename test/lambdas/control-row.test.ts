@@ -46,6 +46,7 @@ describe('parseControlRow', () => {
         lookbackMinutes: 60,
         resetRequested: false,
         fullSyncEveryDays: 0,
+        syncEveryMinutes: 1440,
         targetTable: 'account',
       },
     });

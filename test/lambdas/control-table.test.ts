@@ -182,6 +182,8 @@ describe('recordObjectSuccess', () => {
     expect(row).toEqual({
       objectName: 'Account',
       watermark: RUN_STARTED_AT,
+      // Issue 20: every change up to the window's end is in the final table.
+      completeThrough: RUN_STARTED_AT,
       runsSinceFullSync: 3,
       lastRun: {
         runId: 'run-a',
@@ -548,6 +550,7 @@ describe('load-objects handler against DynamoDB', () => {
       rejectedCount: 2,
       resultsPrefix: 'runs/daily-2026-03-10/results',
       reportKey: 'runs/daily-2026-03-10/report.json',
+      freshnessKey: 'runs/daily-2026-03-10/freshness.json',
     });
     expect(planned().map((plan) => [plan.objectName, plan.syncMode, plan.syncReason])).toEqual([
       ['Account', 'incremental', 'incremental'],

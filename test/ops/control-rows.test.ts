@@ -30,7 +30,10 @@ beforeEach(async () => {
   }
 });
 
-const objects = (...args: string[]) => runCli(['--table', TABLE, ...args], testClients(doc));
+/** `list` measures lag against this instant. */
+const NOW = new Date('2026-03-10T12:00:00.000Z');
+const objects = (...args: string[]) =>
+  runCli(['--table', TABLE, ...args], testClients(doc), { now: () => NOW });
 
 async function rowOf(objectName: string): Promise<Record<string, unknown> | undefined> {
   const result = await doc.send(
@@ -79,22 +82,28 @@ describe('list', () => {
       'mode',
       'delete',
       'enabled',
-      'watermark',
+      'every',
+      'complete through',
+      'lag',
       'last run',
       'records',
       'error',
     ]);
     const rowFor = (name: string) => lines.find((line) => line.startsWith(`${name} `)) ?? '';
+    // A row of an older version: its watermark is what it is complete through, 7 hours before NOW.
     expect(rowFor('Account').split(/\s{2,}/)).toEqual([
       'Account',
       'incremental',
       'soft',
       'yes',
+      '1d',
       '2026-03-10T05:00:00.000Z',
+      '7h00m',
       'SUCCEEDED',
       '1250',
     ]);
-    expect(rowFor('Contact').split(/\s{2,}/)).toEqual(['Contact', 'incremental (reset)', 'hard', 'no']);
+    expect(rowFor('Contact').split(/\s{2,}/)).toEqual(['Contact', 'incremental (reset)', 'hard', 'no', '1d']);
+    expect(rowFor('Lead')).toMatch(/^Lead\s+incremental\s+hard\s+yes\s+1d\s+never loaded\s+FAILED/);
     // A long run error is cut to the column width, on one line.
     expect(rowFor('Lead')).toMatch(/FAILED\s+FlowFailed: the connector said no .*…$/);
     expect(rowFor('Lead').length).toBeLessThan(200);
@@ -102,6 +111,21 @@ describe('list', () => {
     // The full validation error, every bad attribute, is printed below the table.
     expect(result.stdout).toContain('Invalid rows');
     expect(result.stdout).toMatch(/Invalid control row "Broken": deleteMode .*; lookbackMinutes .*>=0/);
+  });
+
+  it("shows each object's cadence, completeThrough and lag, OVERDUE past twice the cadence plus the flow timeout", async () => {
+    // 12 h flow timeout (no --env): an hourly object is overdue after 14 h, a daily one after 60 h.
+    await put({ objectName: 'Account', syncEveryMinutes: 60, completeThrough: '2026-03-09T21:00:00.000Z' });
+    await put({ objectName: 'Contact', completeThrough: '2026-03-09T21:00:00.000Z' });
+    await put({ objectName: 'Lead', syncEveryMinutes: 15, completeThrough: '2026-03-10T11:45:00.000Z' });
+
+    const result = await objects('list');
+
+    const rowFor = (name: string) =>
+      (result.stdout.split('\n').find((line) => line.startsWith(`${name} `)) ?? '').split(/\s{2,}/);
+    expect(rowFor('Account').slice(4, 7)).toEqual(['1h', '2026-03-09T21:00:00.000Z', '15h00m OVERDUE']);
+    expect(rowFor('Contact').slice(4, 7)).toEqual(['1d', '2026-03-09T21:00:00.000Z', '15h00m']);
+    expect(rowFor('Lead').slice(4, 7)).toEqual(['15m', '2026-03-10T11:45:00.000Z', '15m']);
   });
 
   it('flags rows that share a target table, as the pipeline rejects both', async () => {
@@ -160,6 +184,13 @@ describe('add', () => {
     });
   });
 
+  it('--every sets how often scheduled ticks run the object (syncEveryMinutes)', async () => {
+    const result = await objects('add', 'Opportunity', '--every', '60');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('every 1h');
+    expect(await rowOf('Opportunity')).toEqual({ objectName: 'Opportunity', syncEveryMinutes: 60 });
+  });
+
   it('refuses a duplicate and leaves the existing row alone', async () => {
     await put({ objectName: 'Account', deleteMode: 'soft', watermark: '2026-03-10T05:00:00.000Z' });
     const result = await objects('add', 'Account', '--delete-mode', 'hard');
@@ -186,6 +217,9 @@ describe('add', () => {
     [['add', 'Account;DROP TABLE x'], '<Object> "Account;DROP TABLE x"'],
     [['add', 'Lead', '--lookback', '-1'], '--lookback "-1": Too small'],
     [['add', 'Lead', '--lookback', 'soon'], '--lookback "soon": must be a number of minutes'],
+    [['add', 'Lead', '--every', '5'], '--every "5": must be at least 15 (minutes)'],
+    [['add', 'Lead', '--every', '90.5'], '--every "90.5"'],
+    [['add', 'Lead', '--every', 'hourly'], '--every "hourly": must be a number of minutes'],
     [['add', 'Lead', '--fields', 'Id,Na me'], '--fields "Id,Na me"'],
     [['add', 'Lead', '--target-table', 'Leads'], '--target-table "Leads"'],
   ])('refuses %j naming the bad flag, and writes nothing', async (argv, expected) => {

@@ -78,6 +78,7 @@ describe('--env', () => {
       sources: {
         salesforce: expect.objectContaining({ connectorType: 'Salesforce', finalSchema: 'salesforce' }),
       },
+      flowTimeoutMinutes: 720,
     });
   });
 

@@ -24,6 +24,7 @@ export function anAccountConfig(overrides: Partial<ObjectConfig> = {}): ObjectCo
     lookbackMinutes: 60,
     resetRequested: false,
     fullSyncEveryDays: 0,
+    syncEveryMinutes: 1440,
     targetTable: 'account',
     watermark: PREVIOUS_WATERMARK,
     ...overrides,

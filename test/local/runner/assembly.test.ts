@@ -38,6 +38,33 @@ describe('the local assembly of the synthesized stack', () => {
     );
   });
 
+  test('finds the schedule that starts the pipeline: its tick, time zone and the input a tick day starts with', () => {
+    expect(assembly.schedule).toEqual({
+      logicalId: expect.stringMatching(/^Schedule/),
+      expression: 'cron(0/15 * * * ? *)',
+      timeZone: 'UTC',
+      input: { scheduled: true },
+    });
+  });
+
+  test('refuses a template whose schedule has no role to start the state machine', () => {
+    const tampered = mkdtempSync(path.join(tmpdir(), 'assembly-'));
+    try {
+      cpSync(outdir, tampered, { recursive: true });
+      const file = path.join(tampered, `${LOCAL_STACK_NAME}.template.json`);
+      const template = JSON.parse(readFileSync(file, 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: { Target?: Record<string, unknown> } }>;
+      };
+      for (const resource of Object.values(template.Resources)) {
+        if (resource.Type === 'AWS::Scheduler::Schedule') delete resource.Properties.Target?.RoleArn;
+      }
+      writeFileSync(file, JSON.stringify(template));
+      expect(() => loadAssembly(tampered)).toThrow(/Schedule\w+ has no role to start the state machine/);
+    } finally {
+      rmSync(tampered, { recursive: true, force: true });
+    }
+  });
+
   test('creates every table: the control table, the flow waits and the statement waits', () => {
     expect(assembly.tables.map((table) => table.name).sort()).toEqual([
       'saas-to-redshift-local-control',
