@@ -7,7 +7,6 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { quoteDatabaseUser } from './common/database-user';
 import { optionalEnv, requireEnv } from './common/environment';
 import {
   classifyAwsError,
@@ -23,7 +22,6 @@ import type { RunPlanReference } from './common/run-state';
 import { type ApiQuota, readApiQuota, SourceCredentialsError } from './common/source-limits';
 import {
   DEFAULT_SOURCES,
-  historySchemaOf,
   parseSourceCatalog,
   SOURCES_ENVIRONMENT_VARIABLE,
   type SourceCatalog,
@@ -34,7 +32,6 @@ import {
   chunked,
   fetchRows,
   MAX_BATCH_STATEMENTS,
-  quoteIdent,
   runSequence,
   runStatement,
   type SequenceProgress,
@@ -125,31 +122,9 @@ export interface PrecheckResult {
   progress?: PrecheckProgress;
 }
 
-/**
- * Schema-level work, once per run, before any object's child runs (children ran it concurrently
- * before, and Postgres-lineage catalogs answer one of two concurrent GRANTs "tuple concurrently
- * updated"): every source's staging, final and history schemas, and AppFlow's user's USAGE on
- * staging. Then the check that the procedure is deployed, whose answer is the batch's last result.
- */
-export function warehouseSetupStatements(sources: SourceCatalog, appflowDatabaseUser?: string): string[] {
-  const schemas = new Set<string>();
-  for (const source of Object.values(sources)) {
-    schemas.add(source.stagingSchema);
-    schemas.add(source.finalSchema);
-    schemas.add(historySchemaOf(source.finalSchema));
-  }
-  const statements = [...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-  if (appflowDatabaseUser) {
-    const user = quoteDatabaseUser(appflowDatabaseUser);
-    const staging = new Set(Object.values(sources).map((source) => source.stagingSchema));
-    for (const schema of staging) statements.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${user}`);
-  }
-  statements.push(PROCEDURE_CHECK_SQL);
-  return statements;
-}
+import { warehouseSetupStatements } from './common/warehouse-setup';
 
-export const PROCEDURE_CHECK_SQL =
-  "SELECT COUNT(*) AS procedures FROM pg_proc WHERE proname = 'consolidate_object'";
+export { PROCEDURE_CHECK_SQL, warehouseSetupStatements } from './common/warehouse-setup';
 
 function isNotFound(error: unknown): boolean {
   return (error as { name?: string }).name === 'ResourceNotFoundException';
