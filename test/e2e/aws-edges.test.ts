@@ -265,4 +265,81 @@ describe('local run: AWS’s edges (issue 19)', () => {
     );
     expectNoFlowsLeft(run);
   });
+
+  test('a custom-connector entity whose columns are Redshift reserved words (order, user, offset, end, open, tag, percent, language, timestamp, new, system, snapshot) loads and equals its source', async () => {
+    // Quoted unconditionally by the Lambdas and the procedure; the local warehouse refuses a bare one as Redshift does.
+    const reserved = [
+      'order',
+      'user',
+      'offset',
+      'end',
+      'open',
+      'tag',
+      'percent',
+      'language',
+      'timestamp',
+      'new',
+      'system',
+      'snapshot',
+    ];
+    const types = [
+      { type: 'string' as const, length: 40 },
+      { type: 'decimal' as const, precision: 12, scale: 2 },
+      { type: 'boolean' as const },
+      { type: 'timestamp' as const },
+    ];
+    const row = (id: number, round: number) => ({
+      id: String(id),
+      ...Object.fromEntries(
+        reserved.map((name, index) => {
+          const kind = types[index % types.length].type;
+          const value =
+            kind === 'string'
+              ? `${name} ${id}.${round}`
+              : kind === 'decimal'
+                ? `${id}${round}.25`
+                : kind === 'boolean'
+                  ? (id + round) % 2 === 0
+                  : `2025-12-0${round}T10:00:00.000Z`;
+          return [name, value];
+        }),
+      ),
+    });
+    const run = await runLocalScenario({
+      sources: {
+        tidb: {
+          connectorType: 'CustomConnector',
+          connectorLabel: 'TiDBCloud',
+          connectorProfileName: 'tidb-cloud',
+        },
+      },
+      connectorProfiles: [
+        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
+      ],
+      sourceObjects: {
+        events: {
+          profile: 'tidb-cloud',
+          fields: [
+            { name: 'id', type: 'bigint' as const },
+            ...reserved.map((name, index) => ({ name, ...types[index % types.length] })),
+            { name: 'updated_at', type: 'timestamp' as const },
+          ],
+        },
+      },
+      objects: [{ objectName: 'events', sourceName: 'tidb', lookbackMinutes: 0 }],
+      days: [
+        { date: '2026-01-05', changes: { events: { upsert: [1, 2, 3].map((id) => row(id, 1)) } } },
+        { date: '2026-01-06', changes: { events: { upsert: [row(2, 2), row(4, 2)], purge: [] } } },
+      ],
+    });
+
+    expect(run.report.days.map((day) => [day.executionStatus, day.objects.events?.status])).toEqual([
+      ['SUCCEEDED', 'SUCCEEDED'],
+      ['SUCCEEDED', 'SUCCEEDED'],
+    ]);
+    expect(run.day(1).objects.events).toMatchObject({ rowsInserted: 2, rowsUpdated: 1 });
+    expect(Object.keys(run.finalTables.events[0])).toEqual(expect.arrayContaining(reserved));
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  });
 });
