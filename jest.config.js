@@ -9,4 +9,7 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60_000,
+  // Two workers on CI's two cores (jest's default leaves one core to its idle main thread).
+  maxWorkers: 2,
+  testSequencer: '<rootDir>/test/slow-first-sequencer.js',
 };
