@@ -412,13 +412,10 @@ const STEP_PATTERNS: [RegExp, string][] = [
     /^CREATE TEMP TABLE tmp_consolidate_history_staged|FROM tmp_consolidate_history_staged$/i,
     'H1. history: staged versions',
   ],
+  [/^CREATE TEMP TABLE tmp_consolidate_history_known/i, 'H2. history: which new keys have history'],
   [
-    /^CREATE TEMP TABLE tmp_consolidate_history_known/i,
-    'H2. history: which keys it has, and their current versions',
-  ],
-  [
-    /tmp_consolidate_history_old\s+(?:AS|SELECT)|tmp_consolidate_history_target|^DELETE FROM tmp_consolidate_history_staged/i,
-    "H3. history: read the recomputed keys' versions",
+    /tmp_consolidate_history_old\s+(?:AS|SELECT)|FROM tmp_consolidate_history_keys k LEFT JOIN/i,
+    "H3. history: read the keys' versions",
   ],
   [/^UPDATE history\./i, 'H5. history: versions closed or shortened'],
   [/^INSERT INTO history\./i, 'H6. history: new versions from staging'],

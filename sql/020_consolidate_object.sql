@@ -224,10 +224,6 @@ DECLARE
   v_history_max_position integer;
   v_history_misalignment varchar(1024) := '';
   v_history_multi bigint := 0;
-  v_history_shape record;
-  v_history_current varchar(1024);
-  v_history_appends varchar(1024);
-  v_history_target varchar(64) := 'tmp_consolidate_target';
   v_history_added bigint;
   v_history_closed bigint;
   v_history_versions varchar(65535);
@@ -701,63 +697,17 @@ BEGIN
     v_multi_keys := v_figures.multi;
 
     -- History: every staged version (key, cursor), whether it is a delete (a delete beats a live
-    -- row at the same cursor), how many staged rows it has, and the key's next staged event
-    -- (version or delete). Ignore mode drops deletes. Each key is classified on the way, from
-    -- what final held (step 4) and one probe of history on the sort key (key, final's cursor):
-    --   1 appends: final holds the key live, history's current version starts at final's
-    --     cursor, every staged version is newer, one staged row each: the current version closes
-    --     at the first staged event, the staged versions go in with their next event as end;
-    --     or new: neither final, a tombstone nor history knows the key, one staged row per version;
-    --   2 nothing to do: its one staged version is history's current one (the lookback overlap);
-    --   0 anything else (an older version slotted in, a tombstone, a soft-deleted row, copies of
-    --     a version, history out of step with final): its intervals are recomputed (step 9).
-    -- Which keys with neither a final row nor a tombstone have history at all is found from the
-    -- key column alone (the sort key) before any of their rows is read.
+    -- row at the same cursor), and how many staged rows it has. Ignore mode drops deletes.
     IF v_history THEN
-      DROP TABLE IF EXISTS tmp_consolidate_history_known;
-      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_known' || v_by_key || ' AS SELECT consolidate__key,'
-        || ' MAX(consolidate__new) AS consolidate__new, MAX(consolidate__current) AS consolidate__current,'
-        || ' MAX(consolidate__newer) AS consolidate__newer FROM (SELECT h.' || v_pk || ' AS consolidate__key,'
-        || ' 1 AS consolidate__new, 0 AS consolidate__current, 0 AS consolidate__newer FROM ' || v_history_table || ' h'
-        || ' JOIN tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE t.consolidate__final_rows = 0'
-        || ' AND t.consolidate__tombstone = 0 UNION ALL SELECT h.' || v_pk || ', 0, CASE WHEN h."_valid_from"'
-        || ' = CAST(t.consolidate__final_cursor AS timestamp) AND h."_is_active" THEN 1 ELSE 0 END, CASE WHEN'
-        || ' h."_valid_from" > CAST(t.consolidate__final_cursor AS timestamp) THEN 1 ELSE 0 END FROM ' || v_history_table
-        || ' h JOIN tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key AND h."_valid_from"'
-        || ' >= CAST(t.consolidate__final_cursor AS timestamp) WHERE t.consolidate__final_live = 1'
-        || ' AND t.consolidate__tombstone = 0) k GROUP BY consolidate__key';
-      -- Final holds the key live and history's current version starts at final's cursor.
-      v_history_current := 't.consolidate__final_live = 1 AND k.consolidate__current = 1 AND k.consolidate__newer = 0';
-      v_history_appends := v_history_current || ' AND w.consolidate__most_copies = 1'
-        || ' AND w.consolidate__first > CAST(t.consolidate__final_cursor AS timestamp)';
       DROP TABLE IF EXISTS tmp_consolidate_history_staged;
-      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_staged' || v_by_key || ' AS SELECT w.consolidate__key,'
-        || ' w.consolidate__cursor, w.consolidate__at, w.consolidate__deleted, w.consolidate__copies, w.consolidate__next,'
-        || ' CASE WHEN t.consolidate__tombstone = 1 THEN 0 WHEN t.consolidate__final_rows = 0 THEN CASE WHEN'
-        || ' w.consolidate__most_copies = 1 AND k.consolidate__key IS NULL THEN 1 ELSE 0 END WHEN ' || v_history_appends
-        || ' THEN 1 WHEN ' || v_history_current || ' AND w.consolidate__versions = 1 AND w.consolidate__deleted = 0'
-        || ' AND w.consolidate__at = CAST(t.consolidate__final_cursor AS timestamp) THEN 2'
-        || ' ELSE 0 END AS consolidate__simple, CASE WHEN t.consolidate__tombstone = 0 AND ' || v_history_appends
-        || ' AND w.consolidate__at = w.consolidate__first THEN CAST(t.consolidate__final_cursor AS timestamp) END'
-        || ' AS consolidate__closes FROM (SELECT g.consolidate__key, g.consolidate__cursor, g.consolidate__at,'
-        || ' g.consolidate__deleted, g.consolidate__copies, LEAD(g.consolidate__at) OVER (PARTITION BY g.consolidate__key'
-        || ' ORDER BY g.consolidate__at) AS consolidate__next, MIN(g.consolidate__at) OVER (PARTITION BY g.consolidate__key)'
-        || ' AS consolidate__first, MAX(g.consolidate__copies) OVER (PARTITION BY g.consolidate__key)'
-        || ' AS consolidate__most_copies, COUNT(*) OVER (PARTITION BY g.consolidate__key) AS consolidate__versions'
-        || ' FROM (SELECT s.' || v_pk || ' AS consolidate__key, s.' || v_cursor || ' AS consolidate__cursor, COALESCE(CAST(s.'
-        || v_cursor || ' AS timestamp), ' || v_low || ') AS consolidate__at, MAX(' || v_s_deleted || ') AS consolidate__deleted,'
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_staged' || v_by_key || ' AS SELECT s.' || v_pk
+        || ' AS consolidate__key, s.' || v_cursor || ' AS consolidate__cursor, COALESCE(CAST(s.' || v_cursor
+        || ' AS timestamp), ' || v_low || ') AS consolidate__at, MAX(' || v_s_deleted || ') AS consolidate__deleted,'
         || ' COUNT(*) AS consolidate__copies FROM ' || v_staging_table || ' s WHERE s.' || v_pk || ' IS NOT NULL'
         || CASE WHEN p_delete_mode = 'ignore' THEN ' AND ' || v_s_deleted || ' = 0' ELSE '' END
-        || ' GROUP BY s.' || v_pk || ', s.' || v_cursor || ') g) w JOIN tmp_consolidate_target t'
-        || ' ON t.consolidate__key = w.consolidate__key'
-        || ' LEFT JOIN tmp_consolidate_history_known k ON k.consolidate__key = w.consolidate__key';
+        || ' GROUP BY s.' || v_pk || ', s.' || v_cursor;
       EXECUTE 'SELECT COALESCE(SUM(CASE WHEN consolidate__copies > 1 AND consolidate__deleted = 0 THEN 1 ELSE 0 END), 0)'
-        || ' AS multi, COALESCE(SUM(CASE WHEN consolidate__simple = 0 THEN 1 ELSE 0 END), 0) AS general,'
-        || ' COALESCE(SUM(CASE WHEN consolidate__simple > 0 THEN 1 ELSE 0 END), 0) AS simple,'
-        || ' COALESCE(SUM(CASE WHEN consolidate__simple = 1 AND consolidate__deleted = 0 THEN 1 ELSE 0 END), 0) AS appended,'
-        || ' COALESCE(SUM(CASE WHEN consolidate__closes IS NOT NULL THEN 1 ELSE 0 END), 0) AS closes'
-        || ' FROM tmp_consolidate_history_staged' INTO v_history_shape;
-      v_history_multi := v_history_shape.multi;
+        || ' FROM tmp_consolidate_history_staged' INTO v_history_multi;
     END IF;
 
     -- 5. The staged row of each key's newest version (and, with history, of every live version).
@@ -895,157 +845,123 @@ BEGIN
       END IF;
     END IF;
 
-    -- 9. History. Keys that only append (class 1, see step 5's history part) take two statements
-    -- and read no history row: their current versions close at their first staged event (one
-    -- UPDATE on the sort key), their staged versions go in straight from staging with the next
-    -- staged event as their end. Class 2 keys need nothing. The other keys (class 0) get the
-    -- versions history lacks slotted in and their intervals recomputed: only their history rows
-    -- are read, and of a key whose staged versions are all at or after its final row's cursor only
-    -- the rows from that cursor on (its current version and anything newer; a key read so must
-    -- have its version at that cursor, one that has not is read whole).
+    -- 9. History: the staged versions history lacks go in, and the intervals of the keys they
+    -- (and staged deletes) touch are recomputed. Only those keys' history rows are read, and of
+    -- a key whose staged versions are all at or after its final row's cursor only the rows from
+    -- that cursor on: its current version and anything newer (a key read so must have its
+    -- version at that cursor; one that has not is read whole).
     IF v_history THEN
-      IF v_history_shape.closes > 0 THEN
-        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = v.consolidate__at, "_is_active" = false'
-          || ' FROM (SELECT consolidate__key, consolidate__at, consolidate__closes FROM tmp_consolidate_history_staged'
-          || ' WHERE consolidate__closes IS NOT NULL) v WHERE ' || v_table_ref || '.' || v_pk || ' = v.consolidate__key'
-          || ' AND ' || v_table_ref || '."_valid_from" = v.consolidate__closes AND ' || v_table_ref || '."_is_active"';
-        GET DIAGNOSTICS v_count := ROW_COUNT;
-        v_history_closed := v_history_closed + v_count;
+      -- A key is read from its final cursor on when final holds it live and nothing older than
+      -- that cursor was staged for it; any other key is read whole. Keys with neither a final
+      -- row nor a tombstone are mostly new: which of them have history at all is found from the
+      -- key column alone (the sort key) before any of their rows is read.
+      v_sql := 't.consolidate__final_live = 1 AND t.consolidate__first_at >= CAST(t.consolidate__final_cursor AS timestamp)';
+      v_history_versions := 'SELECT h.' || v_pk || ' AS consolidate__key, COALESCE(h."_valid_from", ' || v_low
+        || ') AS consolidate__at, h."_valid_to" AS consolidate__to FROM ' || v_history_table || ' h JOIN ';
+      DROP TABLE IF EXISTS tmp_consolidate_history_known;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_known' || v_by_key || ' AS SELECT DISTINCT h.' || v_pk
+        || ' AS consolidate__key FROM ' || v_history_table || ' h JOIN tmp_consolidate_target t ON h.' || v_pk
+        || ' = t.consolidate__key WHERE t.consolidate__final_rows = 0 AND t.consolidate__tombstone = 0';
+      DROP TABLE IF EXISTS tmp_consolidate_history_old;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_old' || v_by_key || ' AS ' || v_history_versions
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE ' || v_sql
+        || ' AND h."_valid_from" >= CAST(t.consolidate__final_cursor AS timestamp) UNION ALL ' || v_history_versions
+        || 'tmp_consolidate_target t ON h.' || v_pk || ' = t.consolidate__key WHERE NOT (' || v_sql
+        || ' AND t.consolidate__final_cursor IS NOT NULL) AND NOT (t.consolidate__final_rows = 0'
+        || ' AND t.consolidate__tombstone = 0) UNION ALL ' || v_history_versions
+        || 'tmp_consolidate_history_known k ON h.' || v_pk || ' = k.consolidate__key';
+      EXECUTE 'SELECT COUNT(*) FROM tmp_consolidate_target t LEFT JOIN tmp_consolidate_history_old o'
+        || ' ON o.consolidate__key = t.consolidate__key AND o.consolidate__at = CAST(t.consolidate__final_cursor AS timestamp)'
+        || ' WHERE ' || v_sql || ' AND o.consolidate__key IS NULL' INTO v_count;
+      IF v_count > 0 THEN
+        EXECUTE 'INSERT INTO tmp_consolidate_history_old ' || v_history_versions || 'tmp_consolidate_target t ON h.'
+          || v_pk || ' = t.consolidate__key WHERE ' || v_sql
+          || ' AND (h."_valid_from" < CAST(t.consolidate__final_cursor AS timestamp) OR h."_valid_from" IS NULL)'
+          || ' AND t.consolidate__key NOT IN (SELECT o.consolidate__key FROM tmp_consolidate_history_old o'
+          || ' JOIN tmp_consolidate_target b ON b.consolidate__key = o.consolidate__key'
+          || ' AND o.consolidate__at = CAST(b.consolidate__final_cursor AS timestamp))';
       END IF;
-      IF v_history_shape.appended > 0 THEN
+
+      -- Each key's events in order: its versions (kind 1 in history, 2 staged and new) and its
+      -- deletes (3: a version closed without the next one starting then, or a staged delete). A
+      -- version lasts until the next event; at the same instant a delete comes last (a delete
+      -- beats a live version with the same cursor), so such a staged version is not added.
+      DROP TABLE IF EXISTS tmp_consolidate_history_events;
+      EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_events' || v_by_key || ' AS SELECT e.consolidate__key,'
+        || ' e.consolidate__at, e.consolidate__kind, e.consolidate__to, e.consolidate__copies,'
+        || ' LEAD(e.consolidate__at) OVER (PARTITION BY e.consolidate__key ORDER BY e.consolidate__at,'
+        || ' e.consolidate__kind) AS consolidate__next FROM ('
+        || 'SELECT o.consolidate__key, o.consolidate__at, 1 AS consolidate__kind, o.consolidate__to,'
+        || ' CAST(0 AS bigint) AS consolidate__copies FROM tmp_consolidate_history_old o'
+        || ' UNION ALL SELECT o.consolidate__key, o.consolidate__to, 3, NULL, 0 FROM tmp_consolidate_history_old o'
+        || ' LEFT JOIN tmp_consolidate_history_old n ON n.consolidate__key = o.consolidate__key'
+        || ' AND n.consolidate__at = o.consolidate__to WHERE o.consolidate__to <> ' || v_open_end
+        || ' AND (n.consolidate__key IS NULL OR o.consolidate__to = o.consolidate__at)'
+        || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 3, NULL, 0 FROM tmp_consolidate_history_staged v'
+        || ' WHERE v.consolidate__deleted = 1'
+        -- A staged live version history lacks, unless the key's tombstone (hard mode) says it
+        -- was deleted at or after it: the final table's rule.
+        || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 2, NULL, v.consolidate__copies'
+        || ' FROM tmp_consolidate_history_staged v LEFT JOIN tmp_consolidate_history_old o'
+        || ' ON o.consolidate__key = v.consolidate__key AND o.consolidate__at = v.consolidate__at'
+        || CASE WHEN v_use_tombstones THEN ' JOIN tmp_consolidate_target t ON t.consolidate__key = v.consolidate__key'
+          || ' WHERE (t.consolidate__tombstone = 0 OR (v.consolidate__cursor IS NOT NULL'
+          || ' AND (t.consolidate__tombstone_cursor IS NULL OR v.consolidate__cursor > t.consolidate__tombstone_cursor))) AND'
+          ELSE ' WHERE' END
+        || ' v.consolidate__deleted = 0 AND o.consolidate__key IS NULL) e';
+      EXECUTE 'SELECT COALESCE(SUM(CASE WHEN consolidate__kind = 2 AND (consolidate__next IS NULL'
+        || ' OR consolidate__next > consolidate__at) THEN 1 ELSE 0 END), 0) AS added,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to = ' || v_open_end
+        || ' AND consolidate__next IS NOT NULL THEN 1 ELSE 0 END), 0) AS closed,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to <> COALESCE(consolidate__next, '
+        || v_open_end || ') THEN 1 ELSE 0 END), 0) AS changed,'
+        || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__at = ' || v_low
+        || ' AND consolidate__to <> COALESCE(consolidate__next, ' || v_open_end || ') THEN 1 ELSE 0 END), 0) AS undated'
+        || ' FROM tmp_consolidate_history_events' INTO v_figures;
+      v_history_added := v_history_added + v_figures.added;
+      v_history_closed := v_history_closed + v_figures.closed;
+
+      -- Versions in history whose end moved: closed by a newer version or a delete, or shortened
+      -- by an older version slotted in after them. Matched on (key, _valid_from), the sort key.
+      IF v_figures.changed > v_figures.undated THEN
+        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
+          || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
+          || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
+          || '."_valid_from" = i.consolidate__at AND i.consolidate__kind = 1 AND i.consolidate__to'
+          || ' <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
+      END IF;
+      IF v_figures.undated > 0 THEN
+        EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
+          || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
+          || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
+          || '."_valid_from" IS NULL AND i.consolidate__at = ' || v_low || ' AND i.consolidate__kind = 1'
+          || ' AND i.consolidate__to <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
+      END IF;
+
+      -- The new versions, straight from staging (or from the de-duplicated rows of a version
+      -- staged several times), positionally behind the three validity columns.
+      IF v_figures.added > 0 THEN
         v_history_versions := 'SELECT CAST(s.' || v_cursor || ' AS timestamp) AS consolidate__valid_from,'
-          || ' COALESCE(v.consolidate__next, ' || v_open_end || ') AS consolidate__valid_to,'
-          || ' (v.consolidate__next IS NULL) AS consolidate__is_active, s.* FROM ' || v_staging_table
-          || ' s JOIN tmp_consolidate_history_staged v ON s.' || v_pk || ' = v.consolidate__key AND COALESCE(CAST(s.'
-          || v_cursor || ' AS timestamp), ' || v_low || ') = v.consolidate__at'
-          || ' WHERE v.consolidate__simple = 1 AND v.consolidate__deleted = 0';
+          || ' COALESCE(n.consolidate__next, ' || v_open_end || ') AS consolidate__valid_to,'
+          || ' (n.consolidate__next IS NULL) AS consolidate__is_active, s.* FROM ' || v_staging_table
+          || ' s JOIN tmp_consolidate_history_events n ON s.' || v_pk || ' = n.consolidate__key AND COALESCE(CAST(s.'
+          || v_cursor || ' AS timestamp), ' || v_low || ') = n.consolidate__at'
+          || ' WHERE n.consolidate__kind = 2 AND n.consolidate__copies = 1 AND (n.consolidate__next IS NULL'
+          || ' OR n.consolidate__next > n.consolidate__at)';
+        IF v_history_multi > 0 THEN
+          v_history_versions := v_history_versions || ' UNION ALL SELECT CAST(m.' || v_cursor || ' AS timestamp),'
+            || ' COALESCE(n.consolidate__next, ' || v_open_end || '), (n.consolidate__next IS NULL), m.*'
+            || ' FROM tmp_consolidate_multi m JOIN tmp_consolidate_history_events n ON m.' || v_pk
+            || ' = n.consolidate__key AND COALESCE(CAST(m.' || v_cursor || ' AS timestamp), ' || v_low
+            || ') = n.consolidate__at WHERE n.consolidate__kind = 2 AND n.consolidate__copies > 1'
+            || ' AND (n.consolidate__next IS NULL OR n.consolidate__next > n.consolidate__at)';
+        END IF;
         IF v_positional THEN
           EXECUTE 'INSERT INTO ' || v_history_table || ' ' || v_history_versions;
         ELSE
           EXECUTE 'INSERT INTO ' || v_history_table || ' ("_valid_from", "_valid_to", "_is_active", ' || v_column_list
             || ') SELECT consolidate__valid_from, consolidate__valid_to, consolidate__is_active, ' || v_column_list
             || ' FROM (' || v_history_versions || ') w';
-        END IF;
-        GET DIAGNOSTICS v_count := ROW_COUNT;
-        v_history_added := v_history_added + v_count;
-      END IF;
-      IF v_history_shape.general > 0 THEN
-        -- From here on only class 0 keys: their staged versions, and their target rows.
-        IF v_history_shape.simple > 0 THEN
-          EXECUTE 'DELETE FROM tmp_consolidate_history_staged WHERE consolidate__simple > 0';
-          v_history_target := 'tmp_consolidate_history_target';
-          DROP TABLE IF EXISTS tmp_consolidate_history_target;
-          EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_target' || v_on_key || ' AS SELECT t.* FROM'
-            || ' tmp_consolidate_target t JOIN (SELECT DISTINCT consolidate__key FROM tmp_consolidate_history_staged) g'
-            || ' ON g.consolidate__key = t.consolidate__key';
-        END IF;
-        -- A key is read from its final cursor on when final holds it live and nothing older than
-        -- that cursor was staged for it; any other key is read whole (keys with neither a final row
-        -- nor a tombstone: only those with history, tmp_consolidate_history_known).
-        v_sql := 't.consolidate__final_live = 1 AND t.consolidate__first_at >= CAST(t.consolidate__final_cursor AS timestamp)';
-        v_history_versions := 'SELECT h.' || v_pk || ' AS consolidate__key, COALESCE(h."_valid_from", ' || v_low
-          || ') AS consolidate__at, h."_valid_to" AS consolidate__to FROM ' || v_history_table || ' h JOIN ';
-        DROP TABLE IF EXISTS tmp_consolidate_history_old;
-        EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_old' || v_by_key || ' AS ' || v_history_versions
-          || v_history_target || ' t ON h.' || v_pk || ' = t.consolidate__key WHERE ' || v_sql
-          || ' AND h."_valid_from" >= CAST(t.consolidate__final_cursor AS timestamp) UNION ALL ' || v_history_versions
-          || v_history_target || ' t ON h.' || v_pk || ' = t.consolidate__key WHERE NOT (' || v_sql
-          || ' AND t.consolidate__final_cursor IS NOT NULL) AND NOT (t.consolidate__final_rows = 0'
-          || ' AND t.consolidate__tombstone = 0) UNION ALL ' || v_history_versions
-          || 'tmp_consolidate_history_known k ON h.' || v_pk || ' = k.consolidate__key AND k.consolidate__new = 1';
-        EXECUTE 'SELECT COUNT(*) FROM ' || v_history_target || ' t LEFT JOIN tmp_consolidate_history_old o'
-          || ' ON o.consolidate__key = t.consolidate__key AND o.consolidate__at = CAST(t.consolidate__final_cursor AS timestamp)'
-          || ' WHERE ' || v_sql || ' AND o.consolidate__key IS NULL' INTO v_count;
-        IF v_count > 0 THEN
-          EXECUTE 'INSERT INTO tmp_consolidate_history_old ' || v_history_versions || v_history_target || ' t ON h.'
-            || v_pk || ' = t.consolidate__key WHERE ' || v_sql
-            || ' AND (h."_valid_from" < CAST(t.consolidate__final_cursor AS timestamp) OR h."_valid_from" IS NULL)'
-            || ' AND t.consolidate__key NOT IN (SELECT o.consolidate__key FROM tmp_consolidate_history_old o'
-            || ' JOIN ' || v_history_target || ' b ON b.consolidate__key = o.consolidate__key'
-            || ' AND o.consolidate__at = CAST(b.consolidate__final_cursor AS timestamp))';
-        END IF;
-
-        -- Each key's events in order: its versions (kind 1 in history, 2 staged and new) and its
-        -- deletes (3: a version closed without the next one starting then, or a staged delete). A
-        -- version lasts until the next event; at the same instant a delete comes last (a delete
-        -- beats a live version with the same cursor), so such a staged version is not added.
-        DROP TABLE IF EXISTS tmp_consolidate_history_events;
-        EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_events' || v_by_key || ' AS SELECT e.consolidate__key,'
-          || ' e.consolidate__at, e.consolidate__kind, e.consolidate__to, e.consolidate__copies,'
-          || ' LEAD(e.consolidate__at) OVER (PARTITION BY e.consolidate__key ORDER BY e.consolidate__at,'
-          || ' e.consolidate__kind) AS consolidate__next FROM ('
-          || 'SELECT o.consolidate__key, o.consolidate__at, 1 AS consolidate__kind, o.consolidate__to,'
-          || ' CAST(0 AS bigint) AS consolidate__copies FROM tmp_consolidate_history_old o'
-          || ' UNION ALL SELECT o.consolidate__key, o.consolidate__to, 3, NULL, 0 FROM tmp_consolidate_history_old o'
-          || ' LEFT JOIN tmp_consolidate_history_old n ON n.consolidate__key = o.consolidate__key'
-          || ' AND n.consolidate__at = o.consolidate__to WHERE o.consolidate__to <> ' || v_open_end
-          || ' AND (n.consolidate__key IS NULL OR o.consolidate__to = o.consolidate__at)'
-          || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 3, NULL, 0 FROM tmp_consolidate_history_staged v'
-          || ' WHERE v.consolidate__deleted = 1'
-          -- A staged live version history lacks, unless the key's tombstone (hard mode) says it
-          -- was deleted at or after it: the final table's rule.
-          || ' UNION ALL SELECT v.consolidate__key, v.consolidate__at, 2, NULL, v.consolidate__copies'
-          || ' FROM tmp_consolidate_history_staged v LEFT JOIN tmp_consolidate_history_old o'
-          || ' ON o.consolidate__key = v.consolidate__key AND o.consolidate__at = v.consolidate__at'
-          || CASE WHEN v_use_tombstones THEN ' JOIN tmp_consolidate_target t ON t.consolidate__key = v.consolidate__key'
-            || ' WHERE (t.consolidate__tombstone = 0 OR (v.consolidate__cursor IS NOT NULL'
-            || ' AND (t.consolidate__tombstone_cursor IS NULL OR v.consolidate__cursor > t.consolidate__tombstone_cursor))) AND'
-            ELSE ' WHERE' END
-          || ' v.consolidate__deleted = 0 AND o.consolidate__key IS NULL) e';
-        EXECUTE 'SELECT COALESCE(SUM(CASE WHEN consolidate__kind = 2 AND (consolidate__next IS NULL'
-          || ' OR consolidate__next > consolidate__at) THEN 1 ELSE 0 END), 0) AS added,'
-          || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to = ' || v_open_end
-          || ' AND consolidate__next IS NOT NULL THEN 1 ELSE 0 END), 0) AS closed,'
-          || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__to <> COALESCE(consolidate__next, '
-          || v_open_end || ') THEN 1 ELSE 0 END), 0) AS changed,'
-          || ' COALESCE(SUM(CASE WHEN consolidate__kind = 1 AND consolidate__at = ' || v_low
-          || ' AND consolidate__to <> COALESCE(consolidate__next, ' || v_open_end || ') THEN 1 ELSE 0 END), 0) AS undated'
-          || ' FROM tmp_consolidate_history_events' INTO v_figures;
-        v_history_added := v_history_added + v_figures.added;
-        v_history_closed := v_history_closed + v_figures.closed;
-
-        -- Versions in history whose end moved: closed by a newer version or a delete, or shortened
-        -- by an older version slotted in after them. Matched on (key, _valid_from), the sort key.
-        IF v_figures.changed > v_figures.undated THEN
-          EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
-            || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
-            || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
-            || '."_valid_from" = i.consolidate__at AND i.consolidate__kind = 1 AND i.consolidate__to'
-            || ' <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
-        END IF;
-        IF v_figures.undated > 0 THEN
-          EXECUTE 'UPDATE ' || v_history_table || ' SET "_valid_to" = COALESCE(i.consolidate__next, ' || v_open_end
-            || '), "_is_active" = (i.consolidate__next IS NULL) FROM tmp_consolidate_history_events i WHERE '
-            || v_table_ref || '.' || v_pk || ' = i.consolidate__key AND ' || v_table_ref
-            || '."_valid_from" IS NULL AND i.consolidate__at = ' || v_low || ' AND i.consolidate__kind = 1'
-            || ' AND i.consolidate__to <> COALESCE(i.consolidate__next, ' || v_open_end || ')';
-        END IF;
-
-        -- The new versions, straight from staging (or from the de-duplicated rows of a version
-        -- staged several times), positionally behind the three validity columns.
-        IF v_figures.added > 0 THEN
-          v_history_versions := 'SELECT CAST(s.' || v_cursor || ' AS timestamp) AS consolidate__valid_from,'
-            || ' COALESCE(n.consolidate__next, ' || v_open_end || ') AS consolidate__valid_to,'
-            || ' (n.consolidate__next IS NULL) AS consolidate__is_active, s.* FROM ' || v_staging_table
-            || ' s JOIN tmp_consolidate_history_events n ON s.' || v_pk || ' = n.consolidate__key AND COALESCE(CAST(s.'
-            || v_cursor || ' AS timestamp), ' || v_low || ') = n.consolidate__at'
-            || ' WHERE n.consolidate__kind = 2 AND n.consolidate__copies = 1 AND (n.consolidate__next IS NULL'
-            || ' OR n.consolidate__next > n.consolidate__at)';
-          IF v_history_multi > 0 THEN
-            v_history_versions := v_history_versions || ' UNION ALL SELECT CAST(m.' || v_cursor || ' AS timestamp),'
-              || ' COALESCE(n.consolidate__next, ' || v_open_end || '), (n.consolidate__next IS NULL), m.*'
-              || ' FROM tmp_consolidate_multi m JOIN tmp_consolidate_history_events n ON m.' || v_pk
-              || ' = n.consolidate__key AND COALESCE(CAST(m.' || v_cursor || ' AS timestamp), ' || v_low
-              || ') = n.consolidate__at WHERE n.consolidate__kind = 2 AND n.consolidate__copies > 1'
-              || ' AND (n.consolidate__next IS NULL OR n.consolidate__next > n.consolidate__at)';
-          END IF;
-          IF v_positional THEN
-            EXECUTE 'INSERT INTO ' || v_history_table || ' ' || v_history_versions;
-          ELSE
-            EXECUTE 'INSERT INTO ' || v_history_table || ' ("_valid_from", "_valid_to", "_is_active", ' || v_column_list
-              || ') SELECT consolidate__valid_from, consolidate__valid_to, consolidate__is_active, ' || v_column_list
-              || ' FROM (' || v_history_versions || ') w';
-          END IF;
         END IF;
       END IF;
     END IF;
@@ -1078,7 +994,6 @@ BEGIN
     DROP TABLE IF EXISTS tmp_consolidate_target;
     DROP TABLE IF EXISTS tmp_consolidate_history_staged;
     DROP TABLE IF EXISTS tmp_consolidate_history_known;
-    DROP TABLE IF EXISTS tmp_consolidate_history_target;
     DROP TABLE IF EXISTS tmp_consolidate_history_old;
     DROP TABLE IF EXISTS tmp_consolidate_history_events;
   END IF;
