@@ -5,6 +5,7 @@ import type { ConsolidationFigures, ConsolidationState, ObjectState } from './co
 import { logger, objectKeys, publishConsolidationMetrics } from './common/observability';
 import { layoutOf } from './common/run-plan';
 import { TRUNCATE_LENGTH } from './common/source-fields';
+import { historySchemaOf } from './common/sources';
 import { statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
   budgetOf,
@@ -43,6 +44,14 @@ export interface ConsolidateDependencies {
 export const CONSOLIDATE_SQL =
   'CALL consolidate_object(:staging_schema, :final_schema, :table_name, :pk_column, :cursor_column, :delete_mode, :run_id, :sync_mode)';
 
+/**
+ * The same CALL keeping history (issue 22): the 10-argument form, tombstones kept 30 days as the
+ * 8-argument form keeps them (a literal: the Data API sends no NULL or empty value, and a number
+ * as text would need a cast), the history schema `<final schema>_history` (the precheck creates it).
+ */
+export const CONSOLIDATE_WITH_HISTORY_SQL =
+  'CALL consolidate_object(:staging_schema, :final_schema, :table_name, :pk_column, :cursor_column, :delete_mode, :run_id, :sync_mode, 30, :history_schema)';
+
 /** Summed over the run's audit rows for the table, so a retried CALL (a no-op) adds zeros, not a second count. */
 export const AUDIT_SQL = `SELECT COALESCE(SUM(rows_staged), 0) AS rows_staged,
   COALESCE(SUM(duplicates_removed), 0) AS duplicates_removed,
@@ -50,7 +59,9 @@ export const AUDIT_SQL = `SELECT COALESCE(SUM(rows_staged), 0) AS rows_staged,
   COALESCE(SUM(rows_updated), 0) AS rows_updated,
   COALESCE(SUM(rows_unchanged), 0) AS rows_unchanged,
   COALESCE(SUM(rows_deleted), 0) AS rows_deleted,
-  COALESCE(SUM(rows_purged), 0) AS rows_purged
+  COALESCE(SUM(rows_purged), 0) AS rows_purged,
+  COALESCE(SUM(history_versions_added), 0) AS history_versions_added,
+  COALESCE(SUM(history_versions_closed), 0) AS history_versions_closed
 FROM public.consolidation_audit
 WHERE run_id = :run_id AND final_schema = :final_schema AND table_name = :table_name`;
 
@@ -89,11 +100,15 @@ function consolidationStatement(
   };
 }
 
-/** The procedure call of DESIGN.md, every value a Data API parameter. */
+/**
+ * The procedure call of DESIGN.md, every value a Data API parameter. An object that keeps history
+ * calls the 10-argument form; one that does not (any more) calls the 8-argument form, which leaves
+ * an existing history table as it is.
+ */
 function callStatement(deps: ConsolidateDependencies, state: ObjectState): StatementRequest {
   const { plan, run } = state;
   const layout = layoutOf(plan, deps.layout);
-  return consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_SQL, {
+  const parameters = {
     staging_schema: layout.stagingSchema,
     final_schema: layout.finalSchema,
     table_name: plan.targetTable,
@@ -102,10 +117,20 @@ function callStatement(deps: ConsolidateDependencies, state: ObjectState): State
     delete_mode: plan.deleteMode,
     run_id: run.runId,
     sync_mode: plan.syncMode,
-  });
+  };
+  return plan.history
+    ? consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_WITH_HISTORY_SQL, {
+        ...parameters,
+        history_schema: historySchemaOf(layout.finalSchema),
+      })
+    : consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_SQL, parameters);
 }
 
-function figuresOf(row: Record<string, unknown> | undefined, valuesTruncated: number): ConsolidationFigures {
+function figuresOf(
+  row: Record<string, unknown> | undefined,
+  valuesTruncated: number,
+  history: boolean,
+): ConsolidationFigures {
   const number = (value: unknown) => Number(value ?? 0);
   return {
     rowsStaged: number(row?.rows_staged),
@@ -116,6 +141,12 @@ function figuresOf(row: Record<string, unknown> | undefined, valuesTruncated: nu
     rowsUpdated: number(row?.rows_updated),
     rowsUnchanged: number(row?.rows_unchanged),
     valuesTruncated,
+    ...(history
+      ? {
+          historyVersionsAdded: number(row?.history_versions_added),
+          historyVersionsClosed: number(row?.history_versions_closed),
+        }
+      : {}),
   };
 }
 
@@ -191,7 +222,7 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
   if (audit.status !== 'FINISHED')
     return waitingOn(state, { ...progress, audit }, audit, 'read the audit row');
   const [row] = await fetchRows(deps.redshift, audit.id);
-  const figures = figuresOf(row, progress.valuesTruncated ?? 0);
+  const figures = figuresOf(row, progress.valuesTruncated ?? 0, plan.history === true);
   // The CALL's own runtime, for the metrics: the statement is this role's, so it may be described.
   const callStatus = await checkStatement(deps.redshift, call.id, `${plan.objectName}: consolidate_object`);
   publishConsolidationMetrics(plan.objectName, figures, callStatus.raw);

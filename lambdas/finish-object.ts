@@ -26,6 +26,12 @@ export function objectFigures(state: ObjectState): ObjectFigures {
     rowsUpdated: figures?.rowsUpdated ?? 0,
     rowsUnchanged: figures?.rowsUnchanged ?? 0,
     valuesTruncated: figures?.valuesTruncated ?? 0,
+    ...(figures?.historyVersionsAdded !== undefined
+      ? {
+          historyVersionsAdded: figures.historyVersionsAdded,
+          historyVersionsClosed: figures.historyVersionsClosed ?? 0,
+        }
+      : {}),
     // A flow that found nothing skips the CALL: an empty staging table has nothing to consolidate.
     consolidationSkipped: !state.consolidation,
   };

@@ -26,6 +26,7 @@ import type { FlowState, ObjectState, PrepareState } from './common/object-state
 import { logger, objectKeys } from './common/observability';
 import { layoutOf, type ObjectPlan } from './common/run-plan';
 import { selectSourceFields } from './common/source-fields';
+import { historySchemaOf } from './common/sources';
 import { statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
   type ExistingColumn,
@@ -102,9 +103,37 @@ function optionalNumber(value: unknown): number | undefined {
   return value === null || value === undefined || value === '' ? undefined : Number(value);
 }
 
-/** Columns of both tables, by schema, from the catalog read's rows. */
+/** The catalog read of an object that keeps history (issue 22): its history table's columns too. */
+export const TABLE_COLUMNS_WITH_HISTORY_SQL = `SELECT table_schema, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+FROM information_schema.columns
+WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema, :history_schema)`;
+
+/**
+ * The structure sync's catalog read. An object that keeps history (issue 22) reads its history
+ * table too, so that a VARCHAR widened in final is widened there as well: the procedure refuses a
+ * history column narrower than final's, and widening happens outside a transaction block.
+ */
+export function catalogReadOf(
+  plan: Pick<ObjectPlan, 'targetTable' | 'history'>,
+  layout: WarehouseLayout,
+): { sql: string; parameters: Record<string, string> } {
+  const parameters = {
+    table_name: plan.targetTable,
+    staging_schema: layout.stagingSchema,
+    final_schema: layout.finalSchema,
+  };
+  return plan.history
+    ? {
+        sql: TABLE_COLUMNS_WITH_HISTORY_SQL,
+        parameters: { ...parameters, history_schema: historySchemaOf(layout.finalSchema) },
+      }
+    : { sql: TABLE_COLUMNS_SQL, parameters };
+}
+
+/** Columns of the tables, by schema, from the catalog read's rows (history: issue 22). */
 export function existingTablesFrom(rows: Row[], layout: WarehouseLayout): ExistingTables {
-  const existing: ExistingTables = { staging: new Map(), final: new Map() };
+  const history = new Map<string, ExistingColumn>();
+  const existing: ExistingTables = { staging: new Map(), final: new Map(), history };
   for (const row of rows) {
     const column: ExistingColumn = {
       dataType: String(row.data_type ?? ''),
@@ -112,10 +141,13 @@ export function existingTablesFrom(rows: Row[], layout: WarehouseLayout): Existi
       numericPrecision: optionalNumber(row.numeric_precision),
       numericScale: optionalNumber(row.numeric_scale),
     };
-    (row.table_schema === layout.stagingSchema ? existing.staging : existing.final).set(
-      String(row.column_name),
-      column,
-    );
+    const table =
+      row.table_schema === layout.stagingSchema
+        ? existing.staging
+        : row.table_schema === historySchemaOf(layout.finalSchema)
+          ? history
+          : existing.final;
+    table.set(String(row.column_name), column);
   }
   return existing;
 }
@@ -197,13 +229,10 @@ export async function syncStructure(
   const fields = selectSourceFields(plan.objectName, entityFields, plan);
   const layout = layoutOf(plan, deps.layout);
   const prepare: PrepareState = { ...state.prepare };
+  const catalogRead = catalogReadOf(plan, layout);
   prepare.catalog = await runStatement(
     runner,
-    objectStatement(deps, state, 'catalog', 'catalog read', TABLE_COLUMNS_SQL, {
-      table_name: plan.targetTable,
-      staging_schema: layout.stagingSchema,
-      final_schema: layout.finalSchema,
-    }),
+    objectStatement(deps, state, 'catalog', 'catalog read', catalogRead.sql, catalogRead.parameters),
     prepare.catalog,
     deps.budget,
   );

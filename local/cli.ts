@@ -132,7 +132,14 @@ async function main(): Promise<number> {
     for (const [table, rows] of Object.entries(result.finalTables)) {
       fs.writeFileSync(path.join(values.dump, `${table}.json`), `${JSON.stringify(rows, null, 2)}\n`);
     }
-    console.log(`Final tables dumped to ${values.dump}/`);
+    // Objects that keep history (issue 22): every captured version, beside the final table.
+    for (const [table, rows] of Object.entries(result.historyTables)) {
+      fs.writeFileSync(path.join(values.dump, `${table}.history.json`), `${JSON.stringify(rows, null, 2)}\n`);
+    }
+    const histories = Object.keys(result.historyTables).length;
+    console.log(
+      `Final tables${histories > 0 ? ` and ${histories} history table(s)` : ''} dumped to ${values.dump}/`,
+    );
   }
   const failedDays = result.report.days.filter((day) => day.executionStatus === 'FAILED').length;
   const unequal = comparisons.filter((c) => !c.equal).length;

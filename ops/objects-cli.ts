@@ -38,6 +38,13 @@ import {
   startRun,
 } from './objects/executions';
 import {
+  checkRecordId,
+  type HistoryRequest,
+  parseHistoryColumns,
+  readRecordHistory,
+  renderRecordHistory,
+} from './objects/history';
+import {
   hintWithTarget,
   LOCAL_RUN_ENV,
   resolveTarget,
@@ -67,7 +74,7 @@ export interface CliClients {
   controlTable: (region: string | undefined) => DynamoDBDocumentClient;
   stepFunctions: (region: string | undefined) => SFNClient;
   cloudFormation: (region: string) => CloudFormationClient;
-  /** verify: the warehouse. */
+  /** verify and history: the warehouse. */
   redshiftData: (region: string | undefined) => RedshiftDataClient;
   /** verify: the source credentials (the quota guard's secret). */
   secretsManager: (region: string | undefined) => SecretsManagerClient;
@@ -218,7 +225,8 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
   const { values, positionals } = line;
   // Argument checks before any AWS call: a typo never costs a stack lookup.
   const objectName = positionals[0];
-  if (['add', 'enable', 'disable', 'reset', 'remove'].includes(command)) checkObjectName(objectName, command);
+  if (['add', 'enable', 'disable', 'reset', 'remove', 'history'].includes(command))
+    checkObjectName(objectName, command);
   const addRow =
     command === 'add'
       ? buildNewControlRow(
@@ -238,6 +246,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
     checkExecutionName(executionReference, '<execution>', command);
   }
   const verify = command === 'verify' ? verifyRequestOf(line, deps) : undefined;
+  const history = command === 'history' ? historyRequestOf(line, deps) : undefined;
 
   const targetFlags = stringFlags(values, ['env', 'table', 'state-machine-arn'] as const) as TargetFlags;
   const hint = hintWithTarget(targetFlags);
@@ -333,13 +342,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
           controlTable: doc(),
           controlTableName: table,
           redshift: clients.redshiftData(target.region),
-          warehouse: {
-            database: config.redshift.database,
-            secretId: config.redshift.secretName,
-            ...(config.redshift.kind === 'serverless'
-              ? { workgroupName: config.redshift.workgroupName }
-              : { clusterIdentifier: config.redshift.clusterIdentifier }),
-          },
+          warehouse: warehouseOf(config),
           finalSchema: config.source.finalSchema,
           sources: config.sources,
           secrets: clients.secretsManager(target.region),
@@ -351,7 +354,74 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       io.out(renderVerification(results, request));
       return results.some((result) => result.outcome === 'different' || result.outcome === 'failed') ? 1 : 0;
     }
+    case 'history': {
+      const { request, config } = history as { request: HistoryRequest; config: EnvironmentConfig };
+      const versions = await readRecordHistory(
+        {
+          controlTable: doc(),
+          controlTableName: table,
+          redshift: clients.redshiftData(target.region),
+          warehouse: warehouseOf(config),
+          finalSchema: config.source.finalSchema,
+          sources: config.sources,
+        },
+        request,
+      );
+      io.out(renderRecordHistory(versions, request));
+      return 0;
+    }
   }
+}
+
+/** The environment's warehouse as the Data API addresses it. */
+function warehouseOf(config: EnvironmentConfig) {
+  return {
+    database: config.redshift.database,
+    secretId: config.redshift.secretName,
+    ...(config.redshift.kind === 'serverless'
+      ? { workgroupName: config.redshift.workgroupName }
+      : { clusterIdentifier: config.redshift.clusterIdentifier }),
+  };
+}
+
+/** The environment named by --env (the warehouse's address), checked before any AWS call. */
+function environmentOf(
+  line: CommandLine,
+  deps: CliDeps,
+  command: CommandName,
+  why: string,
+): EnvironmentConfig {
+  const envName = typeof line.values.env === 'string' ? line.values.env : undefined;
+  if (envName === undefined) throw new UsageError(`${command} needs --env NAME: ${why}`, command);
+  try {
+    return resolveEnvironmentConfig(deps.environments ?? environments, envName);
+  } catch (error) {
+    throw new UsageError(
+      `--env: ${(error as Error).message.replace('-c env=<name>', '--env <name>')}`,
+      command,
+    );
+  }
+}
+
+/** history's arguments and environment, checked before any AWS call. */
+function historyRequestOf(
+  line: CommandLine,
+  deps: CliDeps,
+): { request: HistoryRequest; config: EnvironmentConfig } {
+  const [objectName, recordId] = line.positionals;
+  checkRecordId(recordId);
+  const columns = parseHistoryColumns(
+    typeof line.values.columns === 'string' ? line.values.columns : undefined,
+  );
+  const allColumns = line.values['all-columns'] === true;
+  if (columns && allColumns) {
+    throw new UsageError('history takes --columns or --all-columns, not both', 'history');
+  }
+  const config = environmentOf(line, deps, 'history', 'the warehouse comes from the environment config');
+  return {
+    request: { objectName, recordId, ...(columns ? { columns } : {}), ...(allColumns ? { allColumns } : {}) },
+    config,
+  };
 }
 
 /** verify's arguments and environment, checked before any AWS call. */
@@ -369,22 +439,12 @@ function verifyRequestOf(
     stringFlags(line.values, ['days', 'as-of'] as const),
     (deps.now ?? (() => new Date()))(),
   );
-  const envName = typeof line.values.env === 'string' ? line.values.env : undefined;
-  if (envName === undefined) {
-    throw new UsageError(
-      'verify needs --env NAME: the warehouse and the source credentials come from the environment config',
-      'verify',
-    );
-  }
-  let config: EnvironmentConfig;
-  try {
-    config = resolveEnvironmentConfig(deps.environments ?? environments, envName);
-  } catch (error) {
-    throw new UsageError(
-      `--env: ${(error as Error).message.replace('-c env=<name>', '--env <name>')}`,
-      'verify',
-    );
-  }
+  const config = environmentOf(
+    line,
+    deps,
+    'verify',
+    'the warehouse and the source credentials come from the environment config',
+  );
   return { request: { ...(objectName !== undefined ? { objectName } : {}), ...window }, config };
 }
 

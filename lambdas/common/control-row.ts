@@ -75,6 +75,12 @@ export const controlRowSchema = z.object({
    * else than the primary key; applied when the table is created. Staging always sorts on the key.
    */
   sortKey: z.optional(fieldName),
+  /**
+   * Keep every captured version in `<final schema>_history.<targetTable>` (issue 22). Switched off,
+   * the history table is kept and no longer updated; switched on for an object with a final table,
+   * the consolidation seeds it (one current version per row). @default false
+   */
+  history: z._default(z.boolean(), false),
   resetRequested: z._default(z.boolean(), false),
   /** Every Nth run is a full sync that reconciles records purged at the source (0 = never). */
   fullSyncEveryDays: z._default(count(366), 0),
@@ -109,7 +115,7 @@ export type ControlRowInput = z.input<typeof controlRowSchema>;
 /** A control row with every default applied (the row's, then its source's) and the derived names resolved. */
 export type ObjectConfig = Omit<
   ControlRow,
-  'connectorType' | 'primaryKey' | 'cursorField' | 'deleteMode' | 'allowUnknownTypes'
+  'connectorType' | 'primaryKey' | 'cursorField' | 'deleteMode' | 'allowUnknownTypes' | 'history'
 > & {
   connectorType: string;
   primaryKey: string;
@@ -117,6 +123,8 @@ export type ObjectConfig = Omit<
   deleteMode: DeleteMode;
   targetTable: string;
   allowUnknownTypes?: boolean;
+  /** Keep every captured version (issue 22); absent in objects built by older code: no history. */
+  history?: boolean;
   /** Resolved source; absent only in objects built by older code (then the default source). */
   sourceName?: string;
   stagingSchema?: string;

@@ -125,6 +125,9 @@ export interface ObjectFigures {
   rowsUpdated: number;
   rowsUnchanged: number;
   valuesTruncated: number;
+  /** Objects that keep history (issue 22). */
+  historyVersionsAdded?: number;
+  historyVersionsClosed?: number;
   consolidationSkipped: boolean;
 }
 

@@ -55,6 +55,8 @@ export const objectResultSchema = z.looseObject({
   rowsUpdated: z._default(count, 0),
   rowsUnchanged: z._default(count, 0),
   valuesTruncated: z._default(count, 0),
+  historyVersionsAdded: z.optional(count),
+  historyVersionsClosed: z.optional(count),
   consolidationSkipped: z._default(z.boolean(), false),
   durationSeconds: z.optional(z.number()),
   completeThrough: z.optional(z.string()),

@@ -74,6 +74,10 @@ export interface ConsolidationFigures {
   rowsUnchanged: number;
   /** Long-text values that reached the Truncate task's limit in this run's staging (contract 7). */
   valuesTruncated: number;
+  /** Objects that keep history (issue 22): versions written to the history table (a seed included). */
+  historyVersionsAdded?: number;
+  /** Objects that keep history: current versions closed (by a newer version, a delete or a purge). */
+  historyVersionsClosed?: number;
 }
 
 /** The state of one Map iteration: each step takes it and returns the next version. */
@@ -120,6 +124,9 @@ export interface ObjectResult {
   rowsUpdated: number;
   rowsUnchanged: number;
   valuesTruncated: number;
+  /** Objects that keep history (issue 22): versions added to, and current versions closed in, the history table. */
+  historyVersionsAdded?: number;
+  historyVersionsClosed?: number;
   consolidationSkipped: boolean;
   durationSeconds?: number;
   /**

@@ -64,6 +64,11 @@ export interface ObjectPlan {
   flowTimeoutMinutes?: number;
   /** The row's completeThrough before this run: what a failed run's report line still says. */
   completeThrough?: string;
+  /**
+   * Keep every captured version in `<final schema>_history.<targetTable>` (issue 22): the
+   * consolidation calls the procedure's 10-argument form. Absent: no history (plans of older versions too).
+   */
+  history?: true;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -160,6 +165,8 @@ export function planObject(
     ...(object.sortKey ? { sortKey: object.sortKey } : {}),
     ...(object.flowTimeoutMinutes ? { flowTimeoutMinutes: object.flowTimeoutMinutes } : {}),
     ...(completeThroughOf(object) ? { completeThrough: completeThroughOf(object) } : {}),
+    // A reset or a full sync reloads final; history is never emptied (the procedure keeps it).
+    ...(object.history ? { history: true as const } : {}),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {

@@ -142,9 +142,23 @@ export function buildRunReport(
   };
 }
 
+/** An object's history figures as `+added -closed`; blank for an object that keeps no history. */
+function historyCell(result: ObjectResult): string {
+  if (result.historyVersionsAdded === undefined) return '';
+  return `+${result.historyVersionsAdded} -${result.historyVersionsClosed ?? 0}`;
+}
+
+/**
+ * The report's table, one line per object. A `history` column (versions added and closed in the
+ * history table, issue 22) appears only when some object keeps history.
+ */
 export function renderRunReport(objects: ObjectResult[]): string {
+  const history = objects.some((result) => result.historyVersionsAdded !== undefined);
+  const columns = history
+    ? [...REPORT_COLUMNS.slice(0, -2), 'history', ...REPORT_COLUMNS.slice(-2)]
+    : REPORT_COLUMNS;
   return renderTable(
-    REPORT_COLUMNS,
+    columns,
     objects.map((result) => [
       result.objectName,
       result.status,
@@ -156,6 +170,7 @@ export function renderRunReport(objects: ObjectResult[]): string {
       result.rowsUnchanged ?? 0,
       result.rowsDeleted,
       result.valuesTruncated ?? 0,
+      ...(history ? [historyCell(result)] : []),
       result.durationSeconds,
       result.error ? result.error.slice(0, 120) : '',
     ]),

@@ -24,6 +24,9 @@ export interface ObjectDayReport {
   consolidationSkipped?: boolean;
   /** DESIGN.md (issue 20): every change with a cursor at or before it is in the final table (ISO). */
   completeThrough?: string;
+  /** Objects that keep history (issue 22): versions added to, and current versions closed in, the history table. */
+  historyVersionsAdded?: number;
+  historyVersionsClosed?: number;
 }
 
 export interface DayReport {
@@ -127,6 +130,12 @@ function objectReports(report: RunReport | undefined): Record<string, ObjectDayR
       ...(result.valuesTruncated !== undefined ? { valuesTruncated: result.valuesTruncated } : {}),
       consolidationSkipped: result.consolidationSkipped,
       ...(result.completeThrough ? { completeThrough: result.completeThrough } : {}),
+      ...(result.historyVersionsAdded !== undefined
+        ? {
+            historyVersionsAdded: result.historyVersionsAdded,
+            historyVersionsClosed: result.historyVersionsClosed ?? 0,
+          }
+        : {}),
     },
   ]);
   return Object.fromEntries(entries);

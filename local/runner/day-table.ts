@@ -65,7 +65,9 @@ export function dayTableRows(day: DayReport): Cell[][] {
           ? `not due; complete through ${object.completeThrough ?? '(never loaded)'}`
           : object.consolidationSkipped
             ? '(empty run: no consolidation)'
-            : '',
+            : object.historyVersionsAdded !== undefined
+              ? `history: ${object.historyVersionsAdded} versions added, ${object.historyVersionsClosed ?? 0} closed`
+              : '',
     ];
   });
 }

@@ -72,6 +72,8 @@ export interface DemoOptions {
  * Four days of inserts, updates, deletes, a new Account field on day 2 (structure sync,
  * reload), a day 3 on which AppFlow writes a retried page of Opportunity twice
  * (`DuplicateWrite`: the procedure removes the duplicates) and a rerun of day 3 on day 4.
+ * Opportunity keeps history: every captured version of each deal (`--dump` writes
+ * `opportunity.history.json`).
  */
 export function demoScenario(options: DemoOptions = {}): Scenario {
   const random = seededRandom(20260301);
@@ -122,6 +124,8 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
         {
           objectName: 'Opportunity',
           fields: ['Name', 'StageName', 'Amount', 'Probability', 'CloseDate', 'AccountId', 'Description'],
+          // Every captured version of each deal (issue 22): how long deals sat in each stage.
+          history: true,
         },
       ],
       // Field types, lengths, precision and scale as a developer org's describe reports them.

@@ -18,7 +18,8 @@ export type CommandName =
   | 'run'
   | 'status'
   | 'redrive'
-  | 'verify';
+  | 'verify'
+  | 'history';
 
 export interface CommandSpec {
   /** Positional arguments as shown in the synopsis, e.g. `<Object>`. */
@@ -178,6 +179,22 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'Objects of custom connectors are skipped: counting them would take a full-load flow.',
       'Prints the days that differ; exit code 1 when anything differs. Run it right after a sync:',
       'records changed since the last run differ until the next one loads them.',
+    ],
+  },
+  history: {
+    arguments: '<Object> <id>',
+    positionals: { min: 2, max: 2 },
+    summary:
+      "one record's versions from the object's history table: valid from, valid to, active, what changed",
+    options: {
+      columns: { type: 'string', value: 'a,b', help: 'show these columns (default: those that change)' },
+      'all-columns': { type: 'boolean', help: 'show every column of the table' },
+    },
+    notes: [
+      'Needs --env: the warehouse (Data API) comes from the environment config. Reads',
+      '<final schema>_history.<targetTable>, which objects with history: true on their control row keep.',
+      'A version whose end says (deleted) was closed by a delete at the source (or a purge a full sync found).',
+      'Changes between two runs collapse into one version: history holds the versions the runs captured.',
     ],
   },
 };

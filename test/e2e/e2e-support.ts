@@ -1,5 +1,10 @@
 import { compareWarehouseToSource, type ObjectComparison } from '../../local/runner/compare';
-import { type DayReport, type LocalRunResult, runScenario } from '../../local/runner/run-scenario';
+import {
+  type DayReport,
+  type LocalRunOptions,
+  type LocalRunResult,
+  runScenario,
+} from '../../local/runner/run-scenario';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../local/runner/scenario';
 
 export interface ScenarioRun extends LocalRunResult {
@@ -9,9 +14,12 @@ export interface ScenarioRun extends LocalRunResult {
 }
 
 /** Runs a scenario exactly as `npm run local -- --scenario FILE` does, and compares the warehouse with the source. */
-export async function runLocalScenario(input: ScenarioInput): Promise<ScenarioRun> {
+export async function runLocalScenario(
+  input: ScenarioInput,
+  options: LocalRunOptions = {},
+): Promise<ScenarioRun> {
   const scenario = parseScenario(input);
-  const result = await runScenario(scenario);
+  const result = await runScenario(scenario, options);
   return {
     ...result,
     scenario,

@@ -35,6 +35,20 @@ describe('local run: the happy paths', () => {
     expect(day2.objects.Account).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
     expect(day2.objects.Contact).toMatchObject({ rowsDeleted: 2 });
     expect(result.finalTables.account.filter((row) => row.customerpriority__c !== null)).toHaveLength(4);
+    // Opportunity keeps history (issue 22): the first deal changed on days 2 and 3, the tenth was
+    // deleted on day 3; the rerun and the retried page (DuplicateWrite) add no version.
+    const versions = (id: string) =>
+      (result.historyTables.opportunity ?? []).filter((row) => row.id === id).map((row) => row._is_active);
+    expect(versions('006Dm0000000001AAA')).toEqual([false, false, true]);
+    expect(versions('006Dm0000000010AAA')).toEqual([false]);
+    expect(result.historyTables).not.toHaveProperty('account');
+    const finalById = new Map(result.finalTables.opportunity.map((row) => [row.id, row]));
+    const current = (result.historyTables.opportunity ?? []).filter((row) => row._is_active === true);
+    expect(current).toHaveLength(finalById.size);
+    for (const { _valid_from, _valid_to, _is_active, ...row } of current) {
+      expect(row).toEqual(finalById.get(row.id));
+    }
+    expect(day3.objects.Opportunity.historyVersionsAdded).toBeGreaterThan(0);
     const comparisons = compareWarehouseToSource(scenario, result.finalTables, result.sourceTruth);
     expect(comparisons.map((c) => [c.objectName, c.equal])).toEqual([
       ['Account', true],

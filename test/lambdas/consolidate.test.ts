@@ -34,6 +34,8 @@ const deps: ConsolidateDependencies = {
 };
 
 const CALL = /^CALL consolidate_object/;
+const CONSOLIDATE_SQL_WITHOUT_HISTORY =
+  'CALL consolidate_object(:staging_schema, :final_schema, :table_name, :pk_column, :cursor_column, :delete_mode, :run_id, :sync_mode)';
 const AUDIT = /FROM public\.consolidation_audit/;
 const COUNT = /AS values_truncated/;
 const RUN_ID = 'run-2026-03-10';
@@ -454,5 +456,75 @@ describe('consolidate: long-text values cut by the flow', () => {
 
     // Assess
     expect(warehouse.submittedMatching(COUNT)).toHaveLength(0);
+  });
+});
+
+describe('consolidate with history (issue 22)', () => {
+  const HISTORY_AUDIT_ROW = {
+    columns: [...AUDIT_ROW.columns, 'history_versions_added', 'history_versions_closed'],
+    rows: [[...AUDIT_ROW.rows[0], 91, '35']],
+  };
+
+  test('an object that keeps history calls the 10-argument form: tombstones 30 days, history in <final schema>_history', async () => {
+    // Act
+    await consolidate(deps, anObjectState({ plan: anAccountPlan({ history: true }) }));
+
+    // Assess
+    const { Sql, Parameters } = callsOf('CALL')[0].args[0].input;
+    expect(Sql).toBe(
+      'CALL consolidate_object(:staging_schema, :final_schema, :table_name, :pk_column, :cursor_column, :delete_mode, :run_id, :sync_mode, 30, :history_schema)',
+    );
+    expect(Parameters).toContainEqual({ name: 'history_schema', value: 'salesforce_history' });
+    const placeholders = [...(Sql ?? '').matchAll(/:(\w+)/g)].map((match) => match[1]).sort();
+    expect((Parameters ?? []).map((parameter) => parameter.name).sort()).toEqual(placeholders);
+  });
+
+  test("a source's own final schema keeps its history beside it; a full sync keeps history too", async () => {
+    // Act
+    await consolidate(
+      deps,
+      anObjectState({
+        plan: anAccountPlan({
+          history: true,
+          stagingSchema: 'tidb_incremental',
+          finalSchema: 'tidb',
+          syncMode: 'full',
+          syncReason: 'reset',
+          window: {},
+        }),
+      }),
+    );
+
+    // Assess
+    const { Parameters } = callsOf('CALL')[0].args[0].input;
+    expect(Parameters).toContainEqual({ name: 'history_schema', value: 'tidb_history' });
+    expect(Parameters).toContainEqual({ name: 'sync_mode', value: 'full' });
+  });
+
+  test('an object without history (or switched off) keeps the 8-argument form, which leaves the history table alone', async () => {
+    // Act
+    const next = await consolidate(deps, anObjectState());
+
+    // Assess
+    expect(callsOf('CALL')[0].args[0].input.Sql).toBe(CONSOLIDATE_SQL_WITHOUT_HISTORY);
+    expect(next.consolidation?.figures).not.toHaveProperty('historyVersionsAdded');
+  });
+
+  test('reads the versions added and closed from the audit, summed over the run', async () => {
+    // Prepare
+    warehouse.answers(AUDIT, HISTORY_AUDIT_ROW);
+
+    // Act
+    const next = await consolidate(deps, anObjectState({ plan: anAccountPlan({ history: true }) }));
+
+    // Assess
+    expect(callsOf('SELECT COALESCE(SUM(rows_staged)')[0].args[0].input.Sql).toMatch(
+      /SUM\(history_versions_added\).*SUM\(history_versions_closed\)/s,
+    );
+    expect(next.consolidation?.figures).toEqual({
+      ...FIGURES,
+      historyVersionsAdded: 91,
+      historyVersionsClosed: 35,
+    });
   });
 });

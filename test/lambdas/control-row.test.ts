@@ -44,12 +44,23 @@ describe('parseControlRow', () => {
         syncMode: 'incremental',
         deleteMode: 'hard',
         lookbackMinutes: 60,
+        history: false,
         resetRequested: false,
         fullSyncEveryDays: 0,
         syncEveryMinutes: 1440,
         targetTable: 'account',
       },
     });
+  });
+
+  test('history: a boolean, off unless the row asks (issue 22)', () => {
+    // Act
+    const on = parseControlRow({ objectName: 'Opportunity', history: true });
+    const bad = expectRejected({ objectName: 'Opportunity', history: 'yes' });
+
+    // Assess
+    expect(on.ok && on.object.history).toBe(true);
+    expect(bad.error).toMatch(/^Invalid control row "Opportunity": history /);
   });
 
   test('accepts a sortKey naming a field, for the final table', () => {

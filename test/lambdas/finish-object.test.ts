@@ -51,6 +51,39 @@ describe('objectFigures', () => {
     });
   });
 
+  test('carries the history figures of an object that keeps history, and none for one that does not', () => {
+    // Prepare
+    const figures = {
+      rowsStaged: 10,
+      duplicatesRemoved: 0,
+      rowsInserted: 10,
+      rowsUpdated: 4,
+      rowsUnchanged: 0,
+      rowsDeleted: 1,
+      rowsPurged: 0,
+      valuesTruncated: 0,
+    };
+    const consolidation = (extra: object) => ({
+      statementId: 'call-1',
+      state: 'FINISHED' as const,
+      figures: { ...figures, ...extra },
+    });
+
+    // Act
+    const withHistory = objectFigures(
+      anObjectState({
+        flow: FLOW,
+        consolidation: consolidation({ historyVersionsAdded: 12, historyVersionsClosed: 5 }),
+      }),
+    );
+    const without = objectFigures(anObjectState({ flow: FLOW, consolidation: consolidation({}) }));
+
+    // Assess
+    expect(withHistory).toMatchObject({ historyVersionsAdded: 12, historyVersionsClosed: 5 });
+    expect(without).not.toHaveProperty('historyVersionsAdded');
+    expect(without).not.toHaveProperty('historyVersionsClosed');
+  });
+
   test('counts zeros when the flow found nothing and the CALL was skipped', () => {
     // Act
     const figures = objectFigures(anObjectState({ flow: { ...FLOW, recordsProcessed: 0 } }));

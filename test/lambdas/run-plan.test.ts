@@ -99,6 +99,28 @@ describe('planObject', () => {
     expect(plain).not.toHaveProperty('sortKey');
   });
 
+  test('carries history to the plan, through resets and full syncs too; a row without it plans none', () => {
+    // Act
+    const incremental = planObject(anAccountConfig({ history: true }), aRun(), DEFAULT_PROFILE);
+    const reset = planObject(
+      anAccountConfig({ history: true, resetRequested: true }),
+      aRun(),
+      DEFAULT_PROFILE,
+    );
+    const full = planObject(
+      anAccountConfig({ history: true }),
+      aRun({ syncModeOverride: 'full' }),
+      DEFAULT_PROFILE,
+    );
+    const off = planObject(anAccountConfig({ history: false }), aRun(), DEFAULT_PROFILE);
+
+    // Assess: a reset or a full sync keeps the history table (the procedure never empties it).
+    expect(incremental).toMatchObject({ history: true, syncMode: 'incremental' });
+    expect(reset).toMatchObject({ history: true, syncMode: 'full', syncReason: 'reset' });
+    expect(full).toMatchObject({ history: true, syncMode: 'full', syncReason: 'input' });
+    expect(off).not.toHaveProperty('history');
+  });
+
   test('reloads in full with reason reset when the row asks for a reset', () => {
     // Act
     const plan = planObject(anAccountConfig({ resetRequested: true }), aRun(), DEFAULT_PROFILE);

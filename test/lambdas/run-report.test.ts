@@ -191,6 +191,46 @@ describe('renderRunReport', () => {
   });
 });
 
+describe('run report of objects that keep history (issue 22)', () => {
+  test('a history column (+added -closed) appears when some object keeps history, blank for the others', () => {
+    // Prepare
+    const objects = [
+      succeeded('Account'),
+      succeeded('Opportunity', { historyVersionsAdded: 12, historyVersionsClosed: 5 }),
+    ];
+
+    // Act
+    const lines = renderRunReport(buildRunReport(aRun(), objects, FINISHED_AT).objects).split('\n');
+
+    // Assess
+    expect(lines[0].split(/\s+/)).toEqual([
+      'object',
+      'status',
+      'mode',
+      'extracted',
+      'dupes',
+      'inserted',
+      'updated',
+      'unchanged',
+      'deleted',
+      'truncated',
+      'history',
+      'secs',
+      'error',
+    ]);
+    expect(lines[2]).toMatch(/^Account +SUCCEEDED +incremental +120 +20 +95 +0 +0 +5 +0 +300$/);
+    expect(lines[3]).toMatch(/^Opportunity +SUCCEEDED +incremental +120 +20 +95 +0 +0 +5 +0 +\+12 -5 +300$/);
+  });
+
+  test('no history column when no object keeps history', () => {
+    // Act
+    const header = renderRunReport([succeeded('Account')]).split('\n')[0];
+
+    // Assess
+    expect(header).not.toContain('history');
+  });
+});
+
 describe('run report of a source that cannot filter the cursor', () => {
   test('names the full-sync-only objects in the summary and marks their mode in the table', () => {
     // Prepare

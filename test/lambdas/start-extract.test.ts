@@ -598,6 +598,53 @@ describe('syncStructure against the Data API limits', () => {
     expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
   });
 
+  test('an object that keeps history reads its history table too and widens it after final, before staging (issue 22)', async () => {
+    // Prepare: Name was 80 characters (VARCHAR(320)) in all three tables; the source now reports 255
+    const narrow = { ...ACCOUNT_TABLE, name: 'VARCHAR(320)' };
+    warehouse.withTable('salesforce_incremental', 'account', narrow);
+    warehouse.withTable('salesforce', 'account', narrow);
+    warehouse.withTable('salesforce_history', 'account', {
+      _valid_from: 'TIMESTAMP',
+      _valid_to: 'TIMESTAMP',
+      _is_active: 'BOOLEAN',
+      ...narrow,
+    });
+
+    // Act
+    await synced(deps, anAccountPlan({ history: true }));
+
+    // Assess: the procedure refuses a history column narrower than final's, so it is widened here.
+    expect(redshiftMock).toHaveReceivedCommandWith(ExecuteStatementCommand, {
+      Sql: expect.stringContaining('table_schema IN (:staging_schema, :final_schema, :history_schema)'),
+      Parameters: [
+        { name: 'table_name', value: 'account' },
+        { name: 'staging_schema', value: 'salesforce_incremental' },
+        { name: 'final_schema', value: 'salesforce' },
+        { name: 'history_schema', value: 'salesforce_history' },
+      ],
+    });
+    expect(warehouse.singles).toEqual([
+      'ALTER TABLE "salesforce"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+      'ALTER TABLE "salesforce_history"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+      'ALTER TABLE "salesforce_incremental"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+    ]);
+  });
+
+  test('an object without history leaves a kept history table alone (it is widened when history is on again)', async () => {
+    // Prepare
+    const narrow = { ...ACCOUNT_TABLE, name: 'VARCHAR(320)' };
+    warehouse.withTable('salesforce', 'account', narrow);
+    warehouse.withTable('salesforce_history', 'account', narrow);
+
+    // Act
+    await synced(deps, anAccountPlan());
+
+    // Assess
+    expect(warehouse.singles).toEqual([
+      'ALTER TABLE "salesforce"."account" ALTER COLUMN "name" TYPE VARCHAR(1020)',
+    ]);
+  });
+
   test('fails before any DDL, naming object, field, old and new type, when a column cannot take the new type', async () => {
     // Prepare: AnnualRevenue became a text field at the source
     appflowMock.on(DescribeConnectorEntityCommand).resolves({

@@ -379,7 +379,8 @@ export class FakeWarehouse {
 
   private catalogRead(parameters: Record<string, string>): StatementResult {
     const rows: Cell[][] = [];
-    for (const schema of [parameters.staging_schema, parameters.final_schema]) {
+    const schemas = [parameters.staging_schema, parameters.final_schema, parameters.history_schema];
+    for (const schema of schemas.filter((name) => name !== undefined)) {
       for (const [column, type] of this.tables.get(`${schema}.${parameters.table_name}`) ?? new Map()) {
         rows.push([
           schema,
