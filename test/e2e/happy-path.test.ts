@@ -32,7 +32,12 @@ describe('local run: the happy paths', () => {
       rowsInserted: 13,
       syncMode: 'full',
     });
-    expect(day2.objects.Account).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
+    // A new field: a column refresh fills it for every record, no full reload (issue 21).
+    expect(day2.objects.Account).toMatchObject({
+      syncMode: 'incremental',
+      syncReason: 'new-columns',
+      columnsRefreshed: ['customerpriority__c'],
+    });
     expect(day2.objects.Contact).toMatchObject({ rowsDeleted: 2 });
     expect(result.finalTables.account.filter((row) => row.customerpriority__c !== null)).toHaveLength(4);
     // Opportunity keeps history (issue 22): the first deal changed on days 2 and 3, the tenth was
@@ -111,7 +116,7 @@ describe('local run: the happy paths', () => {
     expectNoFlowsLeft(run);
   });
 
-  test('a new source field on day 2 becomes a column and is filled for every record', async () => {
+  test('a new source field on day 2 becomes a column and is filled for every record, without a full reload', async () => {
     const run = await runLocalScenario({
       objects: [{ objectName: 'Account' }],
       days: [
@@ -125,8 +130,9 @@ describe('local run: the happy paths', () => {
 
     expect(run.day(1).objects.Account).toMatchObject({
       status: 'SUCCEEDED',
-      syncMode: 'full',
-      syncReason: 'schema-change',
+      syncMode: 'incremental',
+      syncReason: 'new-columns',
+      columnsRefreshed: ['segment__c'],
     });
     expect(Object.keys(run.finalTables.account[0])).toContain('segment__c');
     expect(run.finalTables.account.find((row) => row.id === '001A00000')?.segment__c).toBe('Enterprise');
