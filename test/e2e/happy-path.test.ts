@@ -18,6 +18,13 @@ describe('local run: the happy paths', () => {
     const [day1, day2, day3] = result.report.days;
     // Day 3 has AppFlow write some Opportunity records twice: the dedupe removes the copies.
     expect(day3.objects.Opportunity.duplicatesRemoved).toBeGreaterThan(0);
+    // Two ExpectedRevenue formulas recalculated without a cursor move: the daily refresh brings them.
+    expect(day3.objects.Opportunity).toMatchObject({
+      syncMode: 'incremental',
+      syncReason: 'formula-refresh',
+      columnsRefreshed: ['expectedrevenue'],
+      rowsRefreshed: 2,
+    });
     // The lookback overlap re-extracts current records: counted as unchanged, not rewritten.
     expect(
       result.report.days.reduce(
