@@ -259,3 +259,58 @@ describe('local run: column refresh (issue 21)', () => {
     for (const comparison of run.comparisons) expect(comparison.sourceRecords).toBeGreaterThan(0);
   });
 });
+
+describe('local run: refreshFields of a custom connector (no formula metadata, issue 21)', () => {
+  test('a field that changes without moving updated_at reaches the warehouse through the refresh', async () => {
+    const run = await runLocalScenario({
+      sources: {
+        tidb: {
+          connectorType: 'CustomConnector',
+          connectorLabel: 'TiDBCloud',
+          connectorProfileName: 'tidb-cloud',
+        },
+      },
+      connectorProfiles: [
+        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
+      ],
+      sourceObjects: {
+        orders: {
+          profile: 'tidb-cloud',
+          fields: [
+            { name: 'id', type: 'bigint' },
+            { name: 'status', type: 'string', length: 20 },
+            { name: 'updated_at', type: 'timestamp' },
+          ],
+        },
+      },
+      objects: [
+        {
+          objectName: 'tidb_orders',
+          sourceName: 'tidb',
+          entityName: 'orders',
+          lookbackMinutes: 0,
+          refreshFields: ['status'],
+        },
+      ],
+      days: [
+        {
+          date: '2026-01-05',
+          changes: { orders: { upsert: ['1', '2'].map((id) => ({ id, status: 'new' })) } },
+        },
+        // A trigger-less update at the source: the cursor column stays as it was.
+        { date: '2026-01-06', changes: { orders: { recompute: [{ id: '2', status: 'shipped' }] } } },
+      ],
+    });
+
+    expect(run.day(1).objects.tidb_orders).toMatchObject({
+      status: 'SUCCEEDED',
+      syncMode: 'incremental',
+      syncReason: 'formula-refresh',
+      recordsExtracted: 0,
+      columnsRefreshed: ['status'],
+      rowsRefreshed: 1,
+    });
+    expectWarehouseEqualsSource(run);
+    expectNoFlowsLeft(run);
+  }, 600_000);
+});
