@@ -34,7 +34,7 @@ const deleted = () => appflowMock.commandCalls(DeleteFlowCommand).map((call) => 
 beforeEach(() => {
   appflowMock.reset();
   dynamoMock.reset();
-  appflowMock.on(DeleteFlowCommand).resolves({ flowStatus: 'Deleted' });
+  appflowMock.on(DeleteFlowCommand).resolves({});
   dynamoMock.on(UpdateCommand).resolves({});
 });
 
