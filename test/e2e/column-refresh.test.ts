@@ -210,6 +210,13 @@ describe('local run: column refresh (issue 21)', () => {
     expect(Object.keys(run.finalTables.wide__c[0])).toHaveLength(WIDE_FIELDS);
   });
 
+  test('a child with a refresh takes 11 state transitions (the bench allows 12), one with an empty load 5', () => {
+    // Day 2: three refreshing children; the same day's later run: three empty loads. Same parent.
+    const refreshing = run.day(1).stats.stateTransitions;
+    const empty = run.day(2).stats.stateTransitions;
+    expect(refreshing - empty).toBe(3 * (11 - 5));
+  });
+
   test('a run within the formula interval refreshes nothing (the change waits for the next day)', () => {
     for (const name of [DEAL, TICKET, WIDE]) {
       expect(objectOn(2, name)).toMatchObject({
