@@ -57,8 +57,16 @@ describe('local run: the happy paths', () => {
     const finalById = new Map(result.finalTables.opportunity.map((row) => [row.id, row]));
     const current = (result.historyTables.opportunity ?? []).filter((row) => row._is_active === true);
     expect(current).toHaveLength(finalById.size);
+    // A column refresh rewrites final, not history (docs/warehouse.md, what history cannot hold): the
+    // two deals whose ExpectedRevenue formula was recalculated on day 3 differ there, and only there.
+    const refreshed = new Set(['006Dm0000000011AAA', '006Dm0000000012AAA']);
     for (const { _valid_from, _valid_to, _is_active, ...row } of current) {
-      expect(row).toEqual(finalById.get(row.id));
+      const { expectedrevenue, ...rest } = finalById.get(row.id) as Record<string, unknown>;
+      expect(row).toEqual({
+        ...rest,
+        expectedrevenue: refreshed.has(String(row.id)) ? row.expectedrevenue : expectedrevenue,
+      });
+      if (refreshed.has(String(row.id))) expect(row.expectedrevenue).not.toEqual(expectedrevenue);
     }
     expect(day3.objects.Opportunity.historyVersionsAdded).toBeGreaterThan(0);
     const comparisons = compareWarehouseToSource(scenario, result.finalTables, result.sourceTruth);
