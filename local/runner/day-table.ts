@@ -84,7 +84,7 @@ export function dayTableRows(day: DayReport): Cell[][] {
               refreshNote(object),
             ]
               .filter(Boolean)
-              .join(' '),
+              .join('; '),
     ];
   });
 }

@@ -69,7 +69,7 @@ describe('per-day table of npm run local', () => {
 
     // Assess
     expect(byColumn(DAY_TABLE_HEADERS, refreshed).note).toBe(
-      '(empty run: no consolidation) type changed: Code__c; refreshed code__c, days_open__c (3 rows rewritten)',
+      '(empty run: no consolidation); type changed: Code__c; refreshed code__c, days_open__c (3 rows rewritten)',
     );
     expect(byColumn(DAY_TABLE_HEADERS, wide).note).toBe('refreshed 4 columns (0 rows rewritten)');
   });
