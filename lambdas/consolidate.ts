@@ -1,7 +1,13 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { Context } from 'aws-lambda';
+import { callRefreshColumns } from './common/column-refresh-call';
 import { requireEnv } from './common/environment';
-import type { ConsolidationFigures, ConsolidationState, ObjectState } from './common/object-state';
+import {
+  type ConsolidationFigures,
+  type ConsolidationState,
+  extractFlowOf,
+  type ObjectState,
+} from './common/object-state';
 import { logger, objectKeys, publishConsolidationMetrics } from './common/observability';
 import { layoutOf } from './common/run-plan';
 import { TRUNCATE_LENGTH } from './common/source-fields';
@@ -165,6 +171,25 @@ function waitingOn(
 }
 
 /**
+ * The step: the consolidation of what the incremental flow staged (none when it found nothing),
+ * then the run's column refresh, if one is due (issue 21: its flow ran after the incremental
+ * flow, so its values are the newer; the CALL runs after the consolidation, so it also reaches
+ * the rows this run inserted). `consolidation.state` is FINISHED once the consolidation is; a
+ * refresh statement still running leaves `waiting` for the state machine.
+ */
+export async function consolidate(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
+  let next = state;
+  if (state.consolidation?.state !== 'FINISHED') {
+    const nothingStaged = state.extract !== undefined && state.extract.recordsProcessed === 0;
+    next = nothingStaged
+      ? { ...state, consolidation: { state: 'FINISHED' } }
+      : await consolidateStaged(deps, state);
+    if (next.consolidation?.state !== 'FINISHED') return next;
+  }
+  return next.refresh ? callRefreshColumns(deps, next) : next;
+}
+
+/**
  * The consolidation in three parts, each statement kept in the state so that no part is sent
  * twice: the truncated values are counted in staging (the CALL empties it), the CALL consolidates
  * (ONE parameterised statement: the procedure adds the final table's missing columns itself,
@@ -172,7 +197,7 @@ function waitingOn(
  * lasts; one still running is handed to the state machine (`waiting`), and the next invocation
  * goes on from there.
  */
-export async function consolidate(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
+async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectState): Promise<ObjectState> {
   // `waiting` stays until the consolidation ends: a statement still running waits twice as long next time.
   const runner = { client: deps.redshift, target: deps.target };
   const { plan, run } = state;
@@ -183,7 +208,11 @@ export async function consolidate(deps: ConsolidateDependencies, state: ObjectSt
 
   if (progress.counting) {
     const { stagingSchema } = layoutOf(plan, deps.layout);
-    const counts = valuesTruncatedSql(stagingSchema, plan.targetTable, state.flow?.truncatedColumns ?? []);
+    const counts = valuesTruncatedSql(
+      stagingSchema,
+      plan.targetTable,
+      extractFlowOf(state)?.truncatedColumns ?? [],
+    );
     let { done, current: slot, total } = progress.counting;
     while (done < counts.length) {
       slot = await runStatement(
@@ -254,6 +283,7 @@ export const handler = async (state: ObjectState, context: Context): Promise<Obj
     state: next.consolidation?.state,
     waiting: next.waiting,
     figures: next.consolidation?.figures,
+    ...(next.refresh ? { refreshed: next.refresh.columns, refreshFigures: next.refresh.figures } : {}),
   });
   return next;
 };

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deleteFlowIfExists } from './common/appflow';
 import { type ObjectFigures, recordObjectSuccess } from './common/control-table';
 import { requireEnv } from './common/environment';
-import { durationSeconds, type ObjectResult, type ObjectState } from './common/object-state';
+import { durationSeconds, extractFlowOf, type ObjectResult, type ObjectState } from './common/object-state';
 import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 import { completeThroughAfter } from './common/run-plan';
 
@@ -17,8 +17,9 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 /** What the run achieved for the object, from the flow's count and the audit row. */
 export function objectFigures(state: ObjectState): ObjectFigures {
   const figures = state.consolidation?.figures;
+  const refreshed = state.refresh?.figures;
   return {
-    recordsExtracted: state.flow?.recordsProcessed ?? 0,
+    recordsExtracted: extractFlowOf(state)?.recordsProcessed ?? 0,
     duplicatesRemoved: figures?.duplicatesRemoved ?? 0,
     rowsInserted: figures?.rowsInserted ?? 0,
     rowsDeleted: figures?.rowsDeleted ?? 0,
@@ -33,14 +34,20 @@ export function objectFigures(state: ObjectState): ObjectFigures {
         }
       : {}),
     // A flow that found nothing skips the CALL: an empty staging table has nothing to consolidate.
-    consolidationSkipped: !state.consolidation,
+    consolidationSkipped: !figures,
+    // Issue 21: what the column refresh rewrote, and the fields whose type changed.
+    columnsRefreshed: refreshed ? (state.refresh?.columns ?? []) : [],
+    rowsRefreshed: refreshed?.rowsRefreshed ?? 0,
+    typeChanges: state.typeChanges ?? [],
   };
 }
 
-/** The temporary flow goes, then the control row records the success and the new watermark. */
+/** The temporary flows go, then the control row records the success and the new watermark. */
 export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const { plan, run } = state;
-  if (state.flow) await deleteFlowIfExists(appflow, state.flow.flowName, plan.objectName);
+  const extract = extractFlowOf(state);
+  if (extract) await deleteFlowIfExists(appflow, extract.flowName, plan.objectName);
+  if (state.refresh) await deleteFlowIfExists(appflow, state.refresh.flowName, plan.objectName);
   const figures = objectFigures(state);
   const now = new Date();
   await recordObjectSuccess(doc, CONTROL_TABLE_NAME, plan, run, figures, now);

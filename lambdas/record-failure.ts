@@ -6,7 +6,13 @@ import { recordObjectFailure } from './common/control-table';
 import { requireEnv } from './common/environment';
 import { ObjectBusyError } from './common/errors';
 import { flowNameFor } from './common/flow-definition';
-import { durationSeconds, emptyResult, type ObjectResult, type ObjectState } from './common/object-state';
+import {
+  durationSeconds,
+  emptyResult,
+  extractFlowOf,
+  type ObjectResult,
+  type ObjectState,
+} from './common/object-state';
 import { logger, objectKeys, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
@@ -34,9 +40,10 @@ export function describeFailure(error: ObjectState['error']): { name: string; me
 }
 
 /**
- * Every failure path of an object ends here: the flow is deleted whether or not the
- * failed step had recorded it (its name is deterministic), the error goes on the control
- * row, and the watermark stays where it was so the next run extracts the window again.
+ * Every failure path of an object ends here: the flows are deleted whether or not the
+ * failed step had recorded them (their names are deterministic: the incremental flow, and the
+ * column refresh's when one was planned), the error goes on the control row, and the watermark
+ * stays where it was so the next run extracts the window again (and a refresh stays due).
  */
 export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const { plan, run } = state;
@@ -53,8 +60,11 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
       ...complete,
     };
   }
-  const flowName = state.flow?.flowName ?? flowNameFor(FLOW_NAME_PREFIX, plan.objectName, run.runId);
+  const flowName =
+    extractFlowOf(state)?.flowName ?? flowNameFor(FLOW_NAME_PREFIX, plan.objectName, run.runId);
   await deleteFlowIfExists(appflow, flowName, plan.objectName);
+  // StartExtract creates the refresh flow only in a state that carries `refresh` (the refresh phase).
+  if (state.refresh) await deleteFlowIfExists(appflow, state.refresh.flowName, plan.objectName);
   await recordObjectFailure(doc, CONTROL_TABLE_NAME, plan.objectName, run.runId, failure, now);
   publishObjectMetrics(plan.objectName, { ObjectFailed: 1 });
   logger.error('Object failed', { ...objectKeys(state), error: failure });
@@ -62,7 +72,7 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
     ...emptyResult(plan.objectName, 'FAILED', `${failure.name}: ${failure.message}`),
     syncMode: plan.syncMode,
     syncReason: plan.syncReason,
-    recordsExtracted: state.flow?.recordsProcessed ?? 0,
+    recordsExtracted: extractFlowOf(state)?.recordsProcessed ?? 0,
     durationSeconds: durationSeconds(run.startedAt, now),
     ...complete,
   };

@@ -8,13 +8,21 @@ import {
 } from '@aws-sdk/client-appflow';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { deleteFlowIfExists, describeSourceFields, findExecution } from './common/appflow';
+import {
+  buildRefreshFlowRequest,
+  type ColumnRefreshPlan,
+  planColumnRefresh,
+  refreshFlowNameFor,
+  refreshTableStatements,
+} from './common/column-refresh';
 import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
-import { classifyAwsError, ObjectBusyError } from './common/errors';
+import { classifyAwsError, errorMessage, ObjectBusyError, SchemaMismatchError } from './common/errors';
 import {
   buildCreateFlowRequest,
   cursorFilterFor,
@@ -22,16 +30,18 @@ import {
   flowNameFor,
 } from './common/flow-definition';
 import { flowWaitTimes } from './common/flow-waits';
-import type { FlowState, ObjectState, PrepareState } from './common/object-state';
+import type { FlowState, ObjectState, PrepareState, RefreshState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
-import { layoutOf, type ObjectPlan } from './common/run-plan';
-import { selectSourceFields } from './common/source-fields';
-import { historySchemaOf } from './common/sources';
+import { layoutOf, type ObjectPlan, sourceEntityOf } from './common/run-plan';
+import { readCalculatedFields } from './common/source-describe';
+import { type SourceField, selectSourceFields } from './common/source-fields';
 import { statementNameFor, statementWaitFor } from './common/statement-waits';
 import {
-  type ExistingColumn,
-  type ExistingTables,
+  existingTablesFromRows,
+  existingTablesParameters,
   planTableChanges,
+  SOURCE_COLUMN_TYPES_SQL,
+  TABLE_COLUMNS_SQL,
   type TableChanges,
 } from './common/structure-sync';
 import {
@@ -40,7 +50,6 @@ import {
   fetchRows,
   MAX_BATCH_STATEMENTS,
   quoteIdent,
-  type Row,
   runSequence,
   runStatement,
   type StatementRequest,
@@ -71,7 +80,10 @@ const FLOW_WAIT_HEARTBEAT_SECONDS = Number(requireEnv('FLOW_WAIT_HEARTBEAT_SECON
 const RESERVED_MS = 20_000;
 /** The database user AppFlow loads staging as (config `redshift.appflowDatabaseUser`; the precheck refuses a run without it). */
 const APPFLOW_DATABASE_USER = optionalEnv('APPFLOW_DATABASE_USER');
+/** The quota guard's Salesforce credentials (config `source.apiLimitsSecretName`): formula fields come from Salesforce's describe. */
+const LIMITS_SECRET_ID = optionalEnv('SOURCE_LIMITS_SECRET_ID');
 const appflow = new AppflowClient({});
+const secrets = new SecretsManagerClient({});
 const redshift = new RedshiftDataClient({});
 const sfn = new SFNClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -90,71 +102,38 @@ export interface ExtractDependencies {
   flowWaitHeartbeatSeconds: number;
   /** How long this invocation may wait on the warehouse before handing the wait to the state machine. */
   budget: TimeBudget;
-  /** Database user AppFlow loads staging as: granted the staging schema and tables. */
+  /** Database user AppFlow loads staging as: granted the staging tables. */
   appflowDatabaseUser?: string;
+  /**
+   * The names of an object's formula fields (Salesforce's describe, with the quota guard's
+   * secret). Absent: none are known (no secret configured), so only `refreshFields`, new columns
+   * and type changes are refreshed.
+   */
+  calculatedFields?: (plan: ObjectPlan) => Promise<string[]>;
 }
 
-/** Columns of both tables with what type checks need; values travel as Data API parameters. */
-export const TABLE_COLUMNS_SQL = `SELECT table_schema, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
-FROM information_schema.columns
-WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema)`;
-
-function optionalNumber(value: unknown): number | undefined {
-  return value === null || value === undefined || value === '' ? undefined : Number(value);
-}
-
-/** The catalog read of an object that keeps history (issue 22): its history table's columns too. */
-export const TABLE_COLUMNS_WITH_HISTORY_SQL = `SELECT table_schema, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
-FROM information_schema.columns
-WHERE table_name = :table_name AND table_schema IN (:staging_schema, :final_schema, :history_schema)`;
-
-/**
- * The structure sync's catalog read. An object that keeps history (issue 22) reads its history
- * table too, so that a VARCHAR widened in final is widened there as well: the procedure refuses a
- * history column narrower than final's, and widening happens outside a transaction block.
- */
-export function catalogReadOf(
-  plan: Pick<ObjectPlan, 'targetTable' | 'history'>,
-  layout: WarehouseLayout,
-): { sql: string; parameters: Record<string, string> } {
-  const parameters = {
-    table_name: plan.targetTable,
-    staging_schema: layout.stagingSchema,
-    final_schema: layout.finalSchema,
+/** Formula fields from Salesforce's describe, signed in with the secret the quota guard reads. */
+export function calculatedFieldsReader(
+  client: SecretsManagerClient,
+  secretId: string,
+): (plan: ObjectPlan) => Promise<string[]> {
+  return async (plan) => {
+    let secret: string;
+    try {
+      const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      secret = out.SecretString ?? '{}';
+    } catch (error) {
+      throw classifyAwsError(error, `${plan.objectName}: GetSecretValue ${secretId}`);
+    }
+    const entity = sourceEntityOf(plan);
+    const found = await readCalculatedFields(secret, [entity], { secretId });
+    return found[entity] ?? [];
   };
-  return plan.history
-    ? {
-        sql: TABLE_COLUMNS_WITH_HISTORY_SQL,
-        parameters: { ...parameters, history_schema: historySchemaOf(layout.finalSchema) },
-      }
-    : { sql: TABLE_COLUMNS_SQL, parameters };
-}
-
-/** Columns of the tables, by schema, from the catalog read's rows (history: issue 22). */
-export function existingTablesFrom(rows: Row[], layout: WarehouseLayout): ExistingTables {
-  const history = new Map<string, ExistingColumn>();
-  const existing: ExistingTables = { staging: new Map(), final: new Map(), history };
-  for (const row of rows) {
-    const column: ExistingColumn = {
-      dataType: String(row.data_type ?? ''),
-      characterMaximumLength: optionalNumber(row.character_maximum_length),
-      numericPrecision: optionalNumber(row.numeric_precision),
-      numericScale: optionalNumber(row.numeric_scale),
-    };
-    const table =
-      row.table_schema === layout.stagingSchema
-        ? existing.staging
-        : row.table_schema === historySchemaOf(layout.finalSchema)
-          ? history
-          : existing.final;
-    table.set(String(row.column_name), column);
-  }
-  return existing;
 }
 
 /** A statement of this object's step, named and made idempotent per run. */
 function objectStatement(
-  deps: ExtractDependencies,
+  deps: Pick<ExtractDependencies, 'flowSettings'>,
   state: ObjectState,
   step: string,
   what: string,
@@ -171,23 +150,54 @@ function objectStatement(
   };
 }
 
-/** The structure sync as statements: DDL in batches of at most 40, then each widening alone. */
-function structureStatements(deps: ExtractDependencies, state: ObjectState, changes: TableChanges) {
+/**
+ * The structure sync as statements, in the order they must run: DDL in batches of at most 40
+ * (tables, new staging columns, grants); the source types the warehouse remembers (one
+ * transaction, before any column changes, so a failure later leaves the refresh pending); each
+ * VARCHAR widening alone (Redshift widens only outside a transaction block); each column-change
+ * transaction (rebuilt and new final columns, history, staging again); then the refresh table.
+ */
+export function structureStatements(
+  deps: Pick<ExtractDependencies, 'flowSettings' | 'layout' | 'appflowDatabaseUser'>,
+  state: ObjectState,
+  changes: TableChanges,
+  refresh: ColumnRefreshPlan | undefined,
+): StatementRequest[] {
+  const { plan } = state;
   const batches = chunked(changes.statements, MAX_BATCH_STATEMENTS);
+  const step = (name: string, what: string, sql: string | string[]) =>
+    objectStatement(deps, state, name, what, sql);
   return [
     ...batches.map((batch, index) =>
-      objectStatement(
-        deps,
-        state,
+      step(
         `ddl${index + 1}`,
         batches.length > 1 ? `structure sync (batch ${index + 1} of ${batches.length})` : 'structure sync',
         batch,
       ),
     ),
-    // Redshift widens a VARCHAR only outside a transaction block: one statement each, never in a batch.
-    ...changes.widenings.map((widening, index) =>
-      objectStatement(deps, state, `widen${index + 1}`, 'widen column', widening),
+    ...chunked(changes.sourceTypeRecords, MAX_BATCH_STATEMENTS).map((batch, index) =>
+      step(`types${index + 1}`, 'record the source column types', batch),
     ),
+    ...changes.widenings.map((widening, index) => step(`widen${index + 1}`, 'widen column', widening)),
+    ...changes.transactions.map((transaction, index) =>
+      step(`change${index + 1}`, 'column changes', transaction),
+    ),
+    ...(refresh
+      ? [
+          step(
+            'refresh-table',
+            'create the refresh table',
+            refreshTableStatements(
+              layoutOf(plan, deps.layout),
+              plan.targetTable,
+              plan.primaryKey.toLowerCase(),
+              changes.finalColumns,
+              refresh.columns,
+              deps.appflowDatabaseUser,
+            ),
+          ),
+        ]
+      : []),
   ];
 }
 
@@ -198,17 +208,68 @@ function waitingOn(
   slot: StatementSlot,
   what: string,
 ): ObjectState {
+  const prefix = `${state.plan.objectName}: `;
   return {
     ...state,
     prepare,
-    waiting: statementWaitFor(slot, `${state.plan.objectName}: ${what}`, state.waiting),
+    waiting: statementWaitFor(slot, what.startsWith(prefix) ? what : `${prefix}${what}`, state.waiting),
   };
 }
 
 /**
- * Makes the staging and final tables match the source's fields: creates them, adds new columns
- * to staging, widens grown text columns, grants AppFlow's user the staging table. Each statement
- * is waited on as long as the budget allows; one still running is handed to the state machine
+ * The run's sync mode once the source's fields are known: a cursor the source cannot filter on
+ * cannot bound a change window, so only a full load is complete.
+ */
+function effectivePlan(state: ObjectState, fields: SourceField[]): ObjectPlan {
+  const { plan } = state;
+  if (plan.syncMode !== 'incremental') return plan;
+  const cursor = fields.find((field) => field.name === plan.cursorField);
+  if (cursorFilterFor(plan.connectorType, cursor?.filterOperators) !== undefined) return plan;
+  if (!state.prepare)
+    logger.warn('Cursor field cannot be filtered: loading in full', {
+      ...objectKeys(state),
+      cursorField: plan.cursorField,
+      declaredOperators: cursor?.filterOperators ?? [],
+    });
+  return { ...plan, syncMode: 'full', syncReason: 'cursor-not-filterable', window: {} };
+}
+
+/** Salesforce describes formula fields; custom connectors have none (their `refreshFields` work the same). */
+function formulasWanted(plan: ObjectPlan): boolean {
+  return (
+    plan.formulaRefreshDue === true && plan.syncMode === 'incremental' && plan.connectorType === 'Salesforce'
+  );
+}
+
+/**
+ * The object's formula fields when this run refreshes them (Salesforce objects, formulas due,
+ * an incremental run): read once per run and kept in the state, so every invocation plans the
+ * same statements. A describe that fails does not stop the load: the formulas wait for the next
+ * run (the refresh time is not recorded), and the log says why.
+ */
+async function formulaFieldsFor(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  plan: ObjectPlan,
+): Promise<PrepareState['calculatedFields']> {
+  const read = deps.calculatedFields;
+  if (!read || !formulasWanted(plan)) return undefined;
+  try {
+    return { fields: await read(plan), known: true };
+  } catch (error) {
+    logger.warn('Could not read the formula fields from the source; refreshing them in a later run', {
+      ...objectKeys(state),
+      reason: errorMessage(error),
+    });
+    return { fields: [], known: false };
+  }
+}
+
+/**
+ * Makes the staging, final and history tables match the source's fields, and plans the run's
+ * column refresh: reads the catalog and the source types the warehouse remembers, then runs the
+ * planned statements in order (structureStatements), the refresh table last. Each statement is
+ * waited on as long as the budget allows; one still running is handed to the state machine
  * (`waiting`), and the next invocation picks it up where the state says.
  */
 export async function syncStructure(
@@ -218,50 +279,103 @@ export async function syncStructure(
   | { kind: 'waiting'; state: ObjectState }
   | {
       kind: 'done';
-      fields: ReturnType<typeof selectSourceFields>;
+      plan: ObjectPlan;
+      fields: SourceField[];
       changes: TableChanges;
+      refresh?: ColumnRefreshPlan;
+      formulasKnown: boolean;
       prepare: PrepareState;
     }
 > {
-  const { plan } = state;
   const runner = { client: deps.redshift, target: deps.target };
-  const entityFields = await describeSourceFields(deps.appflow, plan);
-  const fields = selectSourceFields(plan.objectName, entityFields, plan);
+  const entityFields = await describeSourceFields(deps.appflow, state.plan);
+  const fields = selectSourceFields(state.plan.objectName, entityFields, state.plan);
+  const plan = effectivePlan(state, fields);
   const layout = layoutOf(plan, deps.layout);
   const prepare: PrepareState = { ...state.prepare };
-  const catalogRead = catalogReadOf(plan, layout);
+  if (!prepare.calculatedFields) {
+    const calculatedFields = await formulaFieldsFor(deps, state, plan);
+    if (calculatedFields) prepare.calculatedFields = calculatedFields;
+  }
+  const calculated = prepare.calculatedFields ?? { fields: [], known: true };
+  const parameters = existingTablesParameters(layout, plan.targetTable);
   prepare.catalog = await runStatement(
     runner,
-    objectStatement(deps, state, 'catalog', 'catalog read', catalogRead.sql, catalogRead.parameters),
+    objectStatement(deps, state, 'catalog', 'catalog read', TABLE_COLUMNS_SQL, parameters),
     prepare.catalog,
     deps.budget,
   );
   if (prepare.catalog.status !== 'FINISHED')
     return { kind: 'waiting', state: waitingOn(state, prepare, prepare.catalog, 'catalog read') };
-  const existing = existingTablesFrom(await fetchRows(deps.redshift, prepare.catalog.id), layout);
+  // Its own query: information_schema is a leader-node catalog on Redshift, never joined with a user table.
+  prepare.sourceTypes = await runStatement(
+    runner,
+    objectStatement(deps, state, 'catalog-types', 'read the source column types', SOURCE_COLUMN_TYPES_SQL, {
+      final_schema: parameters.final_schema,
+      table_name: parameters.table_name,
+    }),
+    prepare.sourceTypes,
+    deps.budget,
+  );
+  if (prepare.sourceTypes.status !== 'FINISHED')
+    return {
+      kind: 'waiting',
+      state: waitingOn(state, prepare, prepare.sourceTypes, 'read the source column types'),
+    };
+  const read = existingTablesFromRows(
+    layout,
+    await fetchRows(deps.redshift, prepare.catalog.id),
+    await fetchRows(deps.redshift, prepare.sourceTypes.id),
+  );
+  // A history table kept while history is off (issue 22) is left as it is; the structure sync
+  // brings it to final's types when history is switched on again.
+  const existing = plan.history ? read : { ...read, history: new Map() };
   const changes = planTableChanges(layout, plan.targetTable, fields, existing, {
     objectName: plan.objectName,
     primaryKeyColumn: plan.primaryKey.toLowerCase(),
     ...(plan.sortKey ? { finalSortKeyColumn: plan.sortKey.toLowerCase() } : {}),
     ...(deps.appflowDatabaseUser ? { appflowDatabaseUser: deps.appflowDatabaseUser } : {}),
+    // The run's start, not the clock: every invocation plans the very same statements.
+    now: new Date(state.run.startedAt),
   });
+  // A full load brings every column's values as they are: no refresh (what is pending stays pending).
+  const refresh =
+    plan.syncMode === 'incremental'
+      ? planColumnRefresh({
+          objectName: plan.objectName,
+          fields,
+          primaryKey: plan.primaryKey,
+          cursorField: plan.cursorField,
+          calculatedFields: calculated.fields,
+          refreshFields: plan.refreshFields,
+          formulaDue: plan.formulaRefreshDue === true,
+          structureColumns: changes.refreshColumns,
+          typeChanges: changes.typeChanges,
+        })
+      : undefined;
   if (!prepare.changes) {
     for (const kept of changes.keptColumns) {
       logger.warn('Column keeps its existing type', { objectName: plan.objectName, ...kept });
     }
+    for (const change of changes.columnChanges) {
+      logger.info('Column type changes', { objectName: plan.objectName, ...change });
+    }
   }
-  prepare.changes = await runSequence(
-    runner,
-    structureStatements(deps, state, changes),
-    prepare.changes,
-    deps.budget,
-  );
-  if (prepare.changes.current)
-    return {
-      kind: 'waiting',
-      state: waitingOn(state, prepare, prepare.changes.current, 'structure sync'),
-    };
-  return { kind: 'done', fields, changes, prepare };
+  const statements = structureStatements(deps, state, changes, refresh);
+  prepare.changes = await runSequence(runner, statements, prepare.changes, deps.budget);
+  if (prepare.changes.current) {
+    const { what } = statements[prepare.changes.done];
+    return { kind: 'waiting', state: waitingOn(state, prepare, prepare.changes.current, what) };
+  }
+  return {
+    kind: 'done',
+    plan,
+    fields,
+    changes,
+    ...(refresh ? { refresh } : {}),
+    formulasKnown: calculated.known,
+    prepare,
+  };
 }
 
 /**
@@ -343,41 +457,17 @@ async function flowExists(client: AppflowClient, flowName: string, context: stri
   }
 }
 
-export async function startExtract(
+/** The wait on a flow that just started: its deadline counts from now. */
+function startedFlow(
   deps: ExtractDependencies,
-  state: ObjectState,
-  now: () => Date = () => new Date(),
-): Promise<ObjectState> {
-  // `waiting` stays until the flow starts: a statement still running waits twice as long next time.
-  const synced = await syncStructure(deps, state);
-  if (synced.kind === 'waiting') return synced.state;
-  const { fields, changes, prepare } = synced;
-  // Records changed before a column existed never carry its value in an incremental window.
-  // The final table lacks the column until the CALL that fills it commits, so a retry still reloads.
-  const missing = changes.finalColumnsMissing;
-  const cursor = fields.find((field) => field.name === state.plan.cursorField);
-  const cursorFilterable = cursorFilterFor(state.plan.connectorType, cursor?.filterOperators) !== undefined;
-  let plan: ObjectPlan = state.plan;
-  if (plan.syncMode === 'incremental' && !cursorFilterable) {
-    // The source cannot bound the window on this cursor: only a full load is complete.
-    plan = { ...plan, syncMode: 'full', syncReason: 'cursor-not-filterable', window: {} };
-    if (!prepare.clear)
-      logger.warn('Cursor field cannot be filtered: loading in full', {
-        ...objectKeys(state),
-        cursorField: plan.cursorField,
-        declaredOperators: cursor?.filterOperators ?? [],
-      });
-  } else if (missing.length > 0 && plan.syncMode === 'incremental') {
-    plan = { ...plan, syncMode: 'full', syncReason: 'schema-change', window: {} };
-    if (!prepare.clear)
-      logger.info('New source columns: reloading in full', { ...objectKeys(state), columns: missing });
-  }
-  const started = await createAndStartFlow(deps, { ...state, plan }, prepare, fields);
-  if (started.kind === 'waiting') return started.state;
-  const { flowName, executionId } = started;
+  plan: ObjectPlan,
+  flowName: string,
+  executionId: string,
+  now: () => Date,
+): FlowState {
   const timeoutSeconds = 60 * (plan.flowTimeoutMinutes ?? deps.flowTimeoutMinutes);
   const deadline = new Date(now().getTime() + timeoutSeconds * 1000).toISOString();
-  const flow: FlowState = {
+  return {
     flowName,
     executionId,
     state: 'RUNNING',
@@ -385,12 +475,126 @@ export async function startExtract(
     deadline,
     ...flowWaitTimes(deadline, now(), deps.flowWaitHeartbeatSeconds),
     recordsProcessed: 0,
+  };
+}
+
+/**
+ * The refresh phase (issue 21): the incremental flow ended, and the column refresh's flow comes
+ * next. Creates it (the key and the refreshed fields of every live record, no cursor filter, into
+ * the refresh table the structure sync created) and starts it, or adopts the run an earlier
+ * attempt started. The refresh table is never touched here: a retry keeps what the flow wrote.
+ * The incremental flow moves to `extract`; `flow` is now the refresh flow the child waits on.
+ */
+export async function startRefreshFlow(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  now: () => Date = () => new Date(),
+): Promise<ObjectState> {
+  const { plan, run } = state;
+  const refresh = state.refresh as RefreshState;
+  const { flowName } = refresh;
+  const context = `${plan.objectName}: refresh flow ${flowName}`;
+  let exists = await flowExists(deps.appflow, flowName, context);
+  const earlier = exists ? await findExecution(deps.appflow, flowName, undefined, context) : undefined;
+  let executionId = earlier?.executionId;
+  if (executionId) {
+    logger.info('Adopting the refresh flow run of an earlier attempt', {
+      ...objectKeys(state),
+      flowName,
+      executionId,
+    });
+  } else {
+    if (!exists) {
+      const fields = selectSourceFields(
+        plan.objectName,
+        await describeSourceFields(deps.appflow, plan),
+        plan,
+      );
+      const byName = new Map(fields.map((field) => [field.name, field]));
+      const chosen = [plan.primaryKey, ...refresh.fields];
+      const gone = chosen.filter((name) => !byName.has(name));
+      if (gone.length > 0)
+        throw new SchemaMismatchError(
+          `${plan.objectName}: field(s) ${gone.join(', ')} to refresh no longer exist at the source`,
+        );
+      const flowFields = chosen.map((name) => byName.get(name) as SourceField);
+      try {
+        await deps.appflow.send(
+          new CreateFlowCommand(
+            buildRefreshFlowRequest(
+              plan,
+              { flowFields, reasons: refresh.reasons },
+              run.runId,
+              deps.flowSettings,
+            ),
+          ),
+        );
+      } catch (error) {
+        if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
+        exists = true; // made by a concurrent attempt of this same run
+      }
+    }
+    try {
+      const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: flowName }));
+      executionId = started.executionId as string;
+    } catch (error) {
+      throw classifyAwsError(error, `${context}: StartFlow`);
+    }
+  }
+  return {
+    ...state,
+    extract: state.flow,
+    flow: startedFlow(deps, plan, flowName, executionId, now),
+  };
+}
+
+/**
+ * StartExtract: the structure sync, then the object's incremental (or full) flow, created and
+ * started. Called again once that flow ended when a column refresh is due (`refresh` and `flow`
+ * in the state): then it starts the refresh flow (startRefreshFlow).
+ */
+export async function startExtract(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  now: () => Date = () => new Date(),
+): Promise<ObjectState> {
+  if (state.flow && state.refresh) return startRefreshFlow(deps, state, now);
+  // `waiting` stays until the flow starts: a statement still running waits twice as long next time.
+  const synced = await syncStructure(deps, state);
+  if (synced.kind === 'waiting') return synced.state;
+  const { fields, changes, prepare, refresh } = synced;
+  let { plan } = synced;
+  const started = await createAndStartFlow(deps, { ...state, plan }, prepare, fields);
+  if (started.kind === 'waiting') return started.state;
+  const flow: FlowState = {
+    ...startedFlow(deps, plan, started.flowName, started.executionId, now),
     truncatedColumns: fields
       .filter((field) => field.truncateLength !== undefined)
       .map((field) => field.column),
   };
+  // The formulas count as refreshed only when every one of them is in this run's refresh.
+  if (plan.formulaRefreshDue && (!synced.formulasKnown || (refresh && !refresh.formulasComplete))) {
+    const { formulaRefreshDue: _later, ...rest } = plan;
+    plan = rest;
+  }
+  if (refresh && plan.syncReason === 'incremental') plan = { ...plan, syncReason: refresh.syncReason };
   const { prepare: _done, waiting: _answered, ...rest } = state;
-  return { ...rest, plan, flow };
+  return {
+    ...rest,
+    plan,
+    flow,
+    ...(refresh
+      ? {
+          refresh: {
+            columns: refresh.columns,
+            fields: refresh.flowFields.slice(1).map((field) => field.name),
+            reasons: refresh.reasons,
+            flowName: refreshFlowNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, state.run.runId),
+          },
+        }
+      : {}),
+    ...(changes.typeChanges.length > 0 ? { typeChanges: changes.typeChanges } : {}),
+  };
 }
 
 export interface ClaimDependencies {
@@ -423,12 +627,16 @@ export async function claimOrTakeOver(deps: ClaimDependencies, state: ObjectStat
     const holder = error instanceof ObjectBusyError ? error.holder : undefined;
     if (!holder?.executionArn || (await executionIsRunning(deps.sfn, holder.executionArn))) throw error;
     await takeOverObject(deps.doc, deps.tableName, state.plan, state.run, holder.runId, now);
-    const deadFlow = flowNameFor(deps.flowNamePrefix, state.plan.objectName, holder.runId);
-    await deleteFlowIfExists(deps.appflow, deadFlow, state.plan.objectName);
+    // Both of its flows: the incremental one and, if it got that far, its column refresh's.
+    const deadFlows = [
+      flowNameFor(deps.flowNamePrefix, state.plan.objectName, holder.runId),
+      refreshFlowNameFor(deps.flowNamePrefix, state.plan.objectName, holder.runId),
+    ];
+    for (const deadFlow of deadFlows) await deleteFlowIfExists(deps.appflow, deadFlow, state.plan.objectName);
     logger.warn('Took the object over from a run that is no longer running', {
       ...objectKeys(state),
       deadRunId: holder.runId,
-      deletedFlow: deadFlow,
+      deletedFlows: deadFlows,
     });
   }
 }
@@ -450,6 +658,7 @@ export const handler = async (state: ObjectState, context: Context): Promise<Obj
       flowWaitHeartbeatSeconds: FLOW_WAIT_HEARTBEAT_SECONDS,
       budget: budgetOf(context, RESERVED_MS),
       ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
+      ...(LIMITS_SECRET_ID ? { calculatedFields: calculatedFieldsReader(secrets, LIMITS_SECRET_ID) } : {}),
     },
     state,
   );
@@ -457,11 +666,14 @@ export const handler = async (state: ObjectState, context: Context): Promise<Obj
     logger.info('Waiting on the warehouse', { ...objectKeys(state), waiting: next.waiting });
     return next;
   }
-  logger.info('Flow started', {
+  logger.info(next.extract ? 'Refresh flow started' : 'Flow started', {
     ...objectKeys(state),
     flowName: next.flow?.flowName,
     syncMode: next.plan.syncMode,
+    syncReason: next.plan.syncReason,
     window: next.plan.window,
+    ...(next.refresh ? { columnsToRefresh: next.refresh.columns } : {}),
+    ...(next.typeChanges ? { typeChanges: next.typeChanges } : {}),
   });
   return next;
 };

@@ -109,7 +109,7 @@ export class PipelineStack extends Stack {
       startExtract: fn(
         'StartExtractFunction',
         'start-extract',
-        'Syncs table structure, creates and starts the temporary flow',
+        'Syncs table structure, creates and starts the temporary flows (load, column refresh)',
         Duration.minutes(2),
       ),
       awaitFlowRun: fn(
@@ -174,14 +174,17 @@ export class PipelineStack extends Stack {
         'ApiLimitsSecret',
         config.source.apiLimitsSecretName,
       );
-      // Read, never described: the precheck only fetches the value.
-      functions.precheck.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [`${limitsSecret.secretArn}-??????`],
-        }),
-      );
-      functions.precheck.addEnvironment('SOURCE_LIMITS_SECRET_ID', config.source.apiLimitsSecretName);
+      // Read, never described: the precheck reads the quota with it, StartExtract the formula fields
+      // (Salesforce's describe, issue 21: AppFlow's DescribeConnectorEntity does not mark them).
+      for (const reader of [functions.precheck, functions.startExtract]) {
+        reader.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [`${limitsSecret.secretArn}-??????`],
+          }),
+        );
+        reader.addEnvironment('SOURCE_LIMITS_SECRET_ID', config.source.apiLimitsSecretName);
+      }
     }
     // Claims read the row, then update it; finishing and failing update the own row only.
     this.controlTable.grantOperationsTo(functions.startExtract, ['GetItem', 'UpdateItem']);

@@ -2,6 +2,7 @@ import type { CreateFlowCommandInput } from '@aws-sdk/client-appflow';
 import { quoteDatabaseUser } from './database-user';
 import { SchemaMismatchError } from './errors';
 import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './flow-definition';
+import type { RefreshReason } from './formula-refresh';
 import type { ObjectPlan } from './run-plan';
 import type { SourceField } from './source-fields';
 import type { PlannedColumn, TypeChange } from './structure-sync';
@@ -18,27 +19,14 @@ import { quoteIdent, type WarehouseLayout } from './warehouse';
 /** `_refresh_<table>`: a targetTable never starts with an underscore, so no object's staging table has this name. */
 export const REFRESH_TABLE_PREFIX = '_refresh_';
 
-/** Why a refresh runs; `syncReason` of the object's result is the first that applies. */
-export type RefreshReason = 'type-change' | 'new-columns' | 'formula-refresh';
-
-/** How often formulas are refreshed when the row does not say (DESIGN.md). */
-export const DEFAULT_FORMULA_REFRESH_MINUTES = 1440;
+export {
+  DEFAULT_FORMULA_REFRESH_MINUTES,
+  formulaRefreshDue,
+  type RefreshReason,
+} from './formula-refresh';
 
 export function refreshTableName(targetTable: string): string {
   return `${REFRESH_TABLE_PREFIX}${targetTable}`;
-}
-
-/** Whether the formula refresh is due: never with 0, at once when it never ran, else after `everyMinutes`. */
-export function formulaRefreshDue(
-  everyMinutes: number | undefined,
-  lastRefreshedAt: string | undefined,
-  now: Date,
-): boolean {
-  const minutes = everyMinutes ?? DEFAULT_FORMULA_REFRESH_MINUTES;
-  if (minutes <= 0) return false;
-  if (!lastRefreshedAt) return true;
-  const last = Date.parse(lastRefreshedAt);
-  return Number.isNaN(last) || now.getTime() - last >= minutes * 60_000;
 }
 
 export interface ColumnRefreshPlan {
@@ -49,7 +37,15 @@ export interface ColumnRefreshPlan {
   reasons: RefreshReason[];
   /** `syncReason` of the run: the first reason (the load itself stays incremental). */
   syncReason: RefreshReason;
+  /**
+   * Every due formula and `refreshFields` column is in `columns` (none was left out for the
+   * CALL's 30,000-byte limit): only then does the run count as the formulas' refresh.
+   */
+  formulasComplete: boolean;
 }
+
+/** What `refresh_columns` accepts in its comma-separated column list (sql/030). */
+export const MAX_REFRESH_COLUMNS_BYTES = 30_000;
 
 export interface ColumnRefreshInput {
   objectName: string;
@@ -102,23 +98,40 @@ export function planColumnRefresh(input: ColumnRefreshInput): ColumnRefreshPlan 
   const key = byName.get(input.primaryKey);
   if (!key)
     throw new SchemaMismatchError(`${input.objectName}: the primary key ${input.primaryKey} is not selected`);
-  const refreshed = input.fields.filter((field) => chosen.has(field.column));
+  // The procedure takes at most 30,000 bytes of column names: new and type-changed columns first
+  // (what is left stays pending in public.source_column_types), then the formulas.
   const order: RefreshReason[] = ['type-change', 'new-columns', 'formula-refresh'];
-  const reasons = order.filter((reason) => [...chosen.values()].includes(reason));
+  const fitting = new Set<string>();
+  let bytes = 0;
+  const inOrder = order.flatMap((reason) =>
+    input.fields.filter((field) => chosen.get(field.column) === reason),
+  );
+  for (const field of inOrder) {
+    bytes += Buffer.byteLength(field.column) + (fitting.size > 0 ? 1 : 0);
+    if (bytes > MAX_REFRESH_COLUMNS_BYTES) break;
+    fitting.add(field.column);
+  }
+  const refreshed = input.fields.filter((field) => fitting.has(field.column));
+  const reasons = order.filter((reason) => refreshed.some((field) => chosen.get(field.column) === reason));
   return {
     flowFields: [key, ...refreshed],
     columns: refreshed.map((field) => field.column),
     reasons,
     syncReason: reasons[0],
+    formulasComplete: [...chosen].every(
+      ([column, reason]) => reason !== 'formula-refresh' || fitting.has(column),
+    ),
   };
 }
 
 /**
- * The refresh table, dropped and created again (one transaction) before the refresh flow runs:
+ * The refresh table, dropped and created again (one batch: one transaction) before the refresh flow runs:
  * the key and the refreshed columns with the final table's types (the CALL then compares like
  * with like), distributed and sorted on the key like the final table, granted to AppFlow's user.
  * Run it only when no refresh flow of this object and run exists (as staging is cleared only
- * before a flow run starts): a retry that adopts a running flow must not drop what it writes.
+ * before a flow run starts): StartExtract runs it with the structure sync, before the incremental
+ * flow; the refresh flow is created after that flow ended, so a retry that adopts a running refresh
+ * flow never drops what it writes.
  */
 export function refreshTableStatements(
   layout: WarehouseLayout,
@@ -142,13 +155,10 @@ export function refreshTableStatements(
     `DROP TABLE IF EXISTS ${table}`,
     `CREATE TABLE ${table} (${definitions.join(', ')}) DISTKEY(${quoteIdent(primaryKeyColumn)}) SORTKEY(${quoteIdent(primaryKeyColumn)})`,
   ];
-  if (appflowDatabaseUser) {
-    const user = quoteDatabaseUser(appflowDatabaseUser);
-    statements.push(
-      `GRANT USAGE ON SCHEMA ${quoteIdent(layout.stagingSchema)} TO ${user}`,
-      `GRANT INSERT, SELECT ON TABLE ${table} TO ${user}`,
-    );
-  }
+  // USAGE on the staging schema is the precheck's, once per run (schema-level work of concurrent
+  // children collides in the catalog).
+  if (appflowDatabaseUser)
+    statements.push(`GRANT INSERT, SELECT ON TABLE ${table} TO ${quoteDatabaseUser(appflowDatabaseUser)}`);
   return statements;
 }
 

@@ -36,6 +36,10 @@ export const lastRunSchema = z.looseObject({
   rowsUpdated: z.optional(z.number()),
   rowsUnchanged: z.optional(z.number()),
   valuesTruncated: z.optional(z.number()),
+  /** Issue 21: the columns a column refresh rewrote (lower case), the rows it rewrote, the fields whose type changed. */
+  columnsRefreshed: z.optional(z.array(z.string())),
+  rowsRefreshed: z.optional(z.number()),
+  typeChanges: z.optional(z.array(z.object({ field: z.string(), from: z.string(), to: z.string() }))),
   error: z.optional(z.string()),
 });
 
@@ -97,7 +101,16 @@ export const controlRowSchema = z.object({
       ),
     DEFAULT_SYNC_EVERY_MINUTES,
   ),
+  /**
+   * Issue 21: how often formula fields (and `refreshFields`) are refreshed, in minutes; 0 = never.
+   * A daily object refreshes them in every run, an hourly one once a day.
+   */
+  formulaRefreshEveryMinutes: z._default(z.int().check(z.gte(0, 'must be 0 (never) or more minutes')), 1440),
+  /** Issue 21: fields that change without moving the cursor, refreshed with the formula fields. */
+  refreshFields: z.optional(z.array(fieldName)),
   // Written by the pipeline:
+  /** Issue 21: start of the last run that refreshed the formula fields (or reloaded the object in full). */
+  lastFormulaRefreshAt: z.optional(z.iso.datetime({ offset: true })),
   watermark: z.optional(z.iso.datetime({ offset: true })),
   /** Every change with a cursor at or before it is in the final table: the window end of the last successful consolidation. */
   completeThrough: z.optional(z.iso.datetime({ offset: true })),

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyAwsError, ObjectBusyError } from './errors';
 import { completeThroughAfter, type ObjectPlan, type RunContext } from './run-plan';
+import type { TypeChange } from './structure-sync';
 
 /** Every row, page by page: a control table may outgrow one 1 MB scan page. */
 export async function scanControlTable(
@@ -129,6 +130,10 @@ export interface ObjectFigures {
   historyVersionsAdded?: number;
   historyVersionsClosed?: number;
   consolidationSkipped: boolean;
+  /** Issue 21: the columns a column refresh rewrote, the rows it rewrote, the fields whose type changed. */
+  columnsRefreshed?: string[];
+  rowsRefreshed?: number;
+  typeChanges?: TypeChange[];
 }
 
 /** Success: figures, the new watermark (never for a backfill), and the claim released. */
@@ -176,6 +181,12 @@ export async function recordObjectSuccess(
   if (plan.syncMode === 'full') {
     sets.push('resetRequested = :false');
     values[':false'] = false;
+  }
+  // Issue 21: the formulas are as fresh as this run's start (its refresh, or a full reload's values).
+  // The run's start, not its end: the next due run is measured from the same point of the schedule.
+  if (plan.formulaRefreshDue || plan.syncMode === 'full') {
+    sets.push('lastFormulaRefreshAt = :formulasAt');
+    values[':formulasAt'] = run.startedAt;
   }
   // Only the run holding the object may record success: a late or repeated writer must not
   // move the watermark back or count a run twice.

@@ -1,5 +1,7 @@
+import type { RefreshReason } from './formula-refresh';
 import type { ObjectPlan, RunContext } from './run-plan';
 import type { StatementWait } from './statement-waits';
+import type { TypeChange } from './structure-sync';
 import type { SequenceProgress, StatementSlot } from './warehouse';
 
 /**
@@ -54,9 +56,19 @@ export interface ConsolidationState {
 
 /** Where StartExtract got to with the warehouse, kept across its invocations (a slow warehouse). */
 export interface PrepareState {
-  /** The catalog read of the staging and final tables; its rows are fetched from the statement again. */
+  /** The catalog read of the staging, final and history tables; its rows are fetched from the statement again. */
   catalog?: StatementSlot;
-  /** The structure sync planned from that read: DDL batches, then each VARCHAR widening. */
+  /** The read of the final table's remembered source types (public.source_column_types). */
+  sourceTypes?: StatementSlot;
+  /**
+   * Issue 21: the object's formula fields, read once per run (Salesforce's describe) so that every
+   * invocation plans the same statements; `known` is false when the describe could not be read.
+   */
+  calculatedFields?: { fields: string[]; known: boolean };
+  /**
+   * The structure sync planned from those reads, in order: DDL batches, the source-type records,
+   * each VARCHAR widening alone, each column-change transaction, and the refresh table.
+   */
   changes?: SequenceProgress;
   /** TRUNCATE of staging before a new flow run. */
   clear?: StatementSlot;
@@ -80,11 +92,49 @@ export interface ConsolidationFigures {
   historyVersionsClosed?: number;
 }
 
+/** What the refresh's audit rows say (public.column_refresh_audit, summed over the run). */
+export interface RefreshFigures {
+  rowsStaged: number;
+  keysMatched: number;
+  /** Refreshed keys the final table does not hold (new since the load): ignored. */
+  keysMissing: number;
+  /** Final rows rewritten because a refreshed value differed. */
+  rowsRefreshed: number;
+}
+
+/**
+ * Issue 21: the run's column refresh, planned by StartExtract with the structure sync; its flow
+ * runs after the incremental flow, and its CALL after the consolidation.
+ */
+export interface RefreshState {
+  /** The refreshed columns (lower case): the CALL's list and the report's `columnsRefreshed`. */
+  columns: string[];
+  /** Their source fields: what the refresh flow selects besides the key. */
+  fields: string[];
+  reasons: RefreshReason[];
+  /** `<prefix>-<Object>-refresh-<runId>`: deleted on every path, like the incremental flow. */
+  flowName: string;
+  /** CALL refresh_columns and the read of its audit rows (Consolidate, after the consolidation). */
+  call?: StatementSlot;
+  audit?: StatementSlot;
+  figures?: RefreshFigures;
+}
+
 /** The state of one Map iteration: each step takes it and returns the next version. */
 export interface ObjectState {
   run: RunContext;
   plan: ObjectPlan;
+  /**
+   * The flow the child waits on (AwaitFlowRun, PollFlow): the incremental flow, then, once the
+   * refresh flow started, the refresh flow.
+   */
   flow?: FlowState;
+  /** The incremental flow, kept here while `flow` is the refresh flow (issue 21). */
+  extract?: FlowState;
+  /** Issue 21: the column refresh of this run, when one is due. */
+  refresh?: RefreshState;
+  /** Issue 21: source fields whose type changed, found by this run's structure sync. */
+  typeChanges?: TypeChange[];
   consolidation?: ConsolidationState;
   prepare?: PrepareState;
   /**
@@ -128,6 +178,10 @@ export interface ObjectResult {
   historyVersionsAdded?: number;
   historyVersionsClosed?: number;
   consolidationSkipped: boolean;
+  /** Issue 21: the columns a column refresh rewrote (lower case), the rows it rewrote, the fields whose type changed. */
+  columnsRefreshed?: string[];
+  rowsRefreshed?: number;
+  typeChanges?: TypeChange[];
   durationSeconds?: number;
   /**
    * Every source change with a cursor at or before it is in the final table (ISO): the window end of
@@ -156,4 +210,9 @@ export function emptyResult(objectName: string, status: ObjectStatus, error: str
 
 export function durationSeconds(startedAt: string, now: Date): number {
   return Math.max(0, Math.round((now.getTime() - Date.parse(startedAt)) / 1000));
+}
+
+/** The incremental flow: `extract` once the refresh flow took its place in `flow`. */
+export function extractFlowOf(state: Pick<ObjectState, 'flow' | 'extract'>): FlowState | undefined {
+  return state.extract ?? state.flow;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { completeThroughOf } from './cadence';
+import { completeThroughOf, DEFAULT_SYNC_EVERY_MINUTES } from './cadence';
 import type { ObjectConfig } from './control-row';
 import type { ExecutionInput } from './execution-input';
+import { formulaRefreshDue, type RefreshReason } from './formula-refresh';
 
 /** Per-execution facts every object's work shares. */
 export interface RunContext {
@@ -26,9 +27,12 @@ export type SyncReason =
   | 'reset'
   | 'reconcile'
   | 'backfill'
+  /** Written by older versions: a new column reloaded the object in full (now a column refresh fills it). */
   | 'schema-change'
   /** The source declares no operator the change window needs on the cursor field: every run is full. */
-  | 'cursor-not-filterable';
+  | 'cursor-not-filterable'
+  /** Issue 21: an incremental run that also refreshed columns, and why (see column-refresh.ts). */
+  | RefreshReason;
 
 /** One object's work order for this run: what the Map iteration carries. */
 export interface ObjectPlan {
@@ -69,6 +73,10 @@ export interface ObjectPlan {
    * consolidation calls the procedure's 10-argument form. Absent: no history (plans of older versions too).
    */
   history?: true;
+  /** Issue 21: the row's `refreshFields`, refreshed with the formula fields. */
+  refreshFields?: string[];
+  /** Issue 21: formulas and `refreshFields` are due for a refresh in this run (`formulaRefreshEveryMinutes`). */
+  formulaRefreshDue?: true;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -167,6 +175,7 @@ export function planObject(
     ...(completeThroughOf(object) ? { completeThrough: completeThroughOf(object) } : {}),
     // A reset or a full sync reloads final; history is never emptied (the procedure keeps it).
     ...(object.history ? { history: true as const } : {}),
+    ...columnRefreshOf(object, run),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {
@@ -209,4 +218,24 @@ function fullSyncReason(object: ObjectConfig, run: RunContext): SyncReason | und
     return 'reconcile';
   }
   return undefined;
+}
+
+/**
+ * The row's column-refresh settings as the plan carries them (issue 21): its `refreshFields`, and
+ * whether formulas are due, judged at the run's start against the last formula refresh with half
+ * the object's cadence (or of the refresh interval, if shorter) as slack.
+ */
+function columnRefreshOf(
+  object: ObjectConfig,
+  run: RunContext,
+): Pick<ObjectPlan, 'refreshFields' | 'formulaRefreshDue'> {
+  const every = object.formulaRefreshEveryMinutes;
+  const slack = Math.min(object.syncEveryMinutes ?? DEFAULT_SYNC_EVERY_MINUTES, every ?? Infinity) / 2;
+  const due = formulaRefreshDue(every, object.lastFormulaRefreshAt, new Date(run.startedAt), slack);
+  return {
+    ...(object.refreshFields && object.refreshFields.length > 0
+      ? { refreshFields: object.refreshFields }
+      : {}),
+    ...(due ? { formulaRefreshDue: true as const } : {}),
+  };
 }

@@ -101,6 +101,14 @@ export function buildRunReport(
       : `; full sync only (the source cannot filter the cursor field): ${cappedList(
           fullOnly.map((result) => result.objectName),
         )}`;
+  // Issue 21: a field whose type changed at the source changed its column too: name it.
+  const typeChanges = objects.flatMap((result) =>
+    (result.typeChanges ?? []).map(
+      (change) => `${result.objectName}.${change.field} ${change.from} → ${change.to}`,
+    ),
+  );
+  const typeChangeNote =
+    typeChanges.length === 0 ? '' : `; field types changed at the source: ${cappedList(typeChanges)}`;
   const rerun =
     failedObjects.length <= MAX_NAMES_IN_OUTPUT
       ? `Rerun them with input ${JSON.stringify({ objects: failedObjects })}`
@@ -122,7 +130,7 @@ export function buildRunReport(
         )}`;
   const summary =
     failed.length === 0
-      ? `Run ${run.runId}: ${succeeded} of ${considered}${due} objects loaded${tickNote}${truncation}${fullOnlyNote}${overdueNote}`
+      ? `Run ${run.runId}: ${succeeded} of ${considered}${due} objects loaded${tickNote}${truncation}${typeChangeNote}${fullOnlyNote}${overdueNote}`
       : `Run ${run.runId}: ${failed.length} of ${considered}${due} objects not loaded: ${failed
           .map((result) => `${result.objectName} (${result.error ?? 'no error text'})`)
           .join('; ')

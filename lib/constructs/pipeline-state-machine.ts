@@ -238,17 +238,27 @@ export class PipelineStateMachine extends Construct {
     const extractStarted = new Choice(this, 'ExtractStarted?')
       .when(Condition.isPresent('$.waiting'), awaitExtractStatement)
       .otherwise(awaitFlowRun);
+    // Issue 21: a column refresh due in this run (`$.refresh`, planned by StartExtract) runs its own
+    // flow after the incremental one: StartExtract starts it, moving the incremental flow to
+    // `$.extract` (so this branch is taken once), the same wait waits on it, and Consolidate calls
+    // refresh_columns after the consolidation (or instead of it, when the incremental flow found nothing).
+    const incrementalFlowDone = [
+      Condition.stringEquals('$.flow.state', 'SUCCEEDED'),
+      // Not(IsPresent) rather than IsPresent: false, which the local run's interpreter
+      // (aws-local-stepfunctions 3.0.0) never matches; Step Functions reads both alike.
+      Condition.not(Condition.isPresent('$.extract')),
+    ];
     const flowFinished = new Choice(this, 'FlowFinished?')
+      .when(Condition.and(...incrementalFlowDone, Condition.isPresent('$.refresh')), startExtract)
       .when(
-        Condition.and(
-          Condition.stringEquals('$.flow.state', 'SUCCEEDED'),
-          Condition.numberEquals('$.flow.recordsProcessed', 0),
-        ),
+        Condition.and(...incrementalFlowDone, Condition.numberEquals('$.flow.recordsProcessed', 0)),
         finishObject, // an empty run has nothing to consolidate
       )
       .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
       .otherwise(awaitFlowRun);
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
+      // The consolidation finished, the column refresh's CALL still runs.
+      .when(Condition.isPresent('$.waiting'), awaitConsolidationStatement)
       .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
       .otherwise(awaitConsolidationStatement);
 

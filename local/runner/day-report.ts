@@ -27,6 +27,10 @@ export interface ObjectDayReport {
   /** Objects that keep history (issue 22): versions added to, and current versions closed in, the history table. */
   historyVersionsAdded?: number;
   historyVersionsClosed?: number;
+  /** DESIGN.md (issue 21): what a column refresh rewrote (lower-case columns, rows) and the fields whose type changed. */
+  columnsRefreshed?: string[];
+  rowsRefreshed?: number;
+  typeChanges?: { field: string; from: string; to: string }[];
 }
 
 export interface DayReport {
@@ -136,6 +140,9 @@ function objectReports(report: RunReport | undefined): Record<string, ObjectDayR
             historyVersionsClosed: result.historyVersionsClosed ?? 0,
           }
         : {}),
+      ...(result.columnsRefreshed ? { columnsRefreshed: result.columnsRefreshed } : {}),
+      ...(result.rowsRefreshed !== undefined ? { rowsRefreshed: result.rowsRefreshed } : {}),
+      ...(result.typeChanges ? { typeChanges: result.typeChanges } : {}),
     },
   ]);
   return Object.fromEntries(entries);

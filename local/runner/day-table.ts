@@ -45,6 +45,19 @@ export const DAY_TABLE_HEADERS = [
   'note',
 ];
 
+/** Issue 21: what a column refresh did, and the fields whose type changed. */
+function refreshNote(object: ObjectDayReport): string {
+  const notes: string[] = [];
+  const changed = object.typeChanges ?? [];
+  if (changed.length > 0) notes.push(`type changed: ${changed.map((change) => change.field).join(', ')}`);
+  const columns = object.columnsRefreshed ?? [];
+  if (columns.length > 0) {
+    const named = columns.length <= 3 ? columns.join(', ') : `${columns.length} columns`;
+    notes.push(`refreshed ${named} (${object.rowsRefreshed ?? 0} rows rewritten)`);
+  }
+  return notes.join('; ');
+}
+
 /** One line per object of a day: the `npm run local` table printed after each execution. */
 export function dayTableRows(day: DayReport): Cell[][] {
   return Object.entries(day.objects).map(([name, object]) => {
@@ -63,11 +76,15 @@ export function dayTableRows(day: DayReport): Cell[][] {
         ? object.error.slice(0, 100)
         : object.status === 'NOT_DUE'
           ? `not due; complete through ${object.completeThrough ?? '(never loaded)'}`
-          : object.consolidationSkipped
-            ? '(empty run: no consolidation)'
-            : object.historyVersionsAdded !== undefined
-              ? `history: ${object.historyVersionsAdded} versions added, ${object.historyVersionsClosed ?? 0} closed`
-              : '',
+          : [
+              object.consolidationSkipped ? '(empty run: no consolidation)' : '',
+              object.historyVersionsAdded !== undefined
+                ? `history: ${object.historyVersionsAdded} versions added, ${object.historyVersionsClosed ?? 0} closed`
+                : '',
+              refreshNote(object),
+            ]
+              .filter(Boolean)
+              .join('; '),
     ];
   });
 }

@@ -69,9 +69,11 @@ export interface DemoOptions {
  * The bundled demo: Account starts from the records a Salesforce developer org ships with,
  * Contact and Opportunity are generated; the objects carry Salesforce's field types as a
  * real org describes them (currency, percent, textarea, phone, url, picklist, reference, …).
- * Four days of inserts, updates, deletes, a new Account field on day 2 (structure sync,
- * reload), a day 3 on which AppFlow writes a retried page of Opportunity twice
- * (`DuplicateWrite`: the procedure removes the duplicates) and a rerun of day 3 on day 4.
+ * Four days of inserts, updates, deletes, a new Account field on day 2 (structure sync, then a
+ * column refresh fills it for the records that had it already), Opportunity's formula field
+ * ExpectedRevenue recalculated without moving the cursor (the daily column refresh brings it), a
+ * day 3 on which AppFlow writes a retried page of Opportunity twice (`DuplicateWrite`: the
+ * procedure removes the duplicates) and a rerun of day 3 on day 4.
  * Opportunity keeps history: every captured version of each deal (`--dump` writes
  * `opportunity.history.json`).
  */
@@ -106,12 +108,22 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
   });
   const contacts = Array.from({ length: contactCount }, (_, n) => contact(n + 1));
   const opportunities = Array.from({ length: opportunityCount }, (_, n) => opportunity(n + 1));
+  // Salesforce's own formula: Amount × Probability. Read-only, it moves no SystemModstamp (recompute).
+  const expectedRevenue = (deal: { Id: string; Amount: number; Probability: number }, factor = 1) => ({
+    Id: deal.Id,
+    ExpectedRevenue: Math.round(deal.Amount * deal.Probability * factor) / 100,
+  });
+  // Day 2's new records (generated in this order, so the demo's data stays what it was).
+  const newContacts = [contact(contactCount + 1), contact(contactCount + 2)];
+  const newDeal = opportunity(opportunityCount + 1);
   const day3 = {
     Opportunity: {
       upsert: opportunities
         .slice(0, 8)
         .map((deal, n) => ({ Id: deal.Id, StageName: n % 2 ? 'Closed Won' : 'Closed Lost' })),
       delete: [opportunities[9].Id],
+      // A probability rule changed at the source: two formulas recalculate, no cursor moves.
+      recompute: opportunities.slice(10, 12).map((deal) => expectedRevenue(deal, 1.1)),
     },
     Account: { upsert: [{ Id: accountIds[2], Rating: 'Hot' }], delete: [accountIds[12]] },
   };
@@ -123,7 +135,16 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
         { objectName: 'Contact', deleteMode: 'soft', lookbackMinutes: 120 },
         {
           objectName: 'Opportunity',
-          fields: ['Name', 'StageName', 'Amount', 'Probability', 'CloseDate', 'AccountId', 'Description'],
+          fields: [
+            'Name',
+            'StageName',
+            'Amount',
+            'Probability',
+            'ExpectedRevenue',
+            'CloseDate',
+            'AccountId',
+            'Description',
+          ],
           // Every captured version of each deal (issue 22): how long deals sat in each stage.
           history: true,
         },
@@ -157,6 +178,7 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
             { name: 'StageName', type: 'picklist', length: 255 },
             { name: 'Amount', type: 'currency', precision: 18, scale: 2 },
             { name: 'Probability', type: 'percent', precision: 3, scale: 0 },
+            { name: 'ExpectedRevenue', type: 'currency', precision: 18, scale: 2, formula: true },
             { name: 'CloseDate', type: 'date' },
             { name: 'AccountId', type: 'reference', length: 18 },
             { name: 'Description', type: 'textarea', length: 32_000 },
@@ -174,28 +196,29 @@ export function demoScenario(options: DemoOptions = {}): Scenario {
               })),
             },
             Contact: { upsert: contacts },
-            Opportunity: { upsert: opportunities },
+            Opportunity: {
+              upsert: opportunities,
+              recompute: opportunities.map((deal) => expectedRevenue(deal)),
+            },
           },
         },
         {
           date: '2026-03-03',
           changes: {
-            // A new custom field appears at the source: the pipeline adds the column and reloads Account.
+            // A new custom field appears at the source: the pipeline adds the column, and a column
+            // refresh fills it for every record (these four moved their cursor anyway).
             Account: {
               upsert: accountIds
                 .slice(0, 4)
                 .map((accountId, n) => ({ Id: accountId, CustomerPriority__c: ['High', 'Low'][n % 2] })),
             },
             Contact: {
-              upsert: [
-                contact(contactCount + 1),
-                contact(contactCount + 2),
-                { Id: contacts[0].Id, Title: 'CEO' },
-              ],
+              upsert: [...newContacts, { Id: contacts[0].Id, Title: 'CEO' }],
               delete: [contacts[1].Id, contacts[2].Id],
             },
             Opportunity: {
-              upsert: [opportunity(opportunityCount + 1), { Id: opportunities[0].Id, Amount: 12_500 }],
+              upsert: [newDeal, { Id: opportunities[0].Id, Amount: 12_500 }],
+              recompute: [expectedRevenue(newDeal), expectedRevenue({ ...opportunities[0], Amount: 12_500 })],
             },
           },
         },

@@ -11,7 +11,7 @@ import {
 } from './run-execution';
 import type { ScenarioDay } from './scenario';
 import { onTimeline, Timeline } from './simulated-time';
-import { applyChanges } from './source-changes';
+import { alterFields, applyChanges } from './source-changes';
 
 /** What every day of a run plays on. */
 export interface DayStage {
@@ -49,6 +49,7 @@ export async function playDay(
 ): Promise<{ report: DayReport; execution: AttemptedExecution }> {
   const { clock, org, services, progress } = stage;
   clock.advanceToDate(day.date);
+  alterFields(org, day.alterFields);
   applyChanges(org, day.changes);
   if (day.apiQuota) org.setApiQuota(day.apiQuota);
   services.startDay(day);
@@ -62,6 +63,9 @@ export async function playDay(
   // A tick day starts the state machine as the deployed schedule does: with its target's input.
   const input = isTick(day.input) ? stage.machine.assembly.schedule.input : day.input;
   const executionArn = localExecutionArn(executionName);
+  // Mid-run changes reach each object once, when its StartExtract first runs (it runs again to wait
+  // on a slow statement, and to start a column refresh's flow).
+  const changedMidRun = new Set<string>();
   services.sfn.setExecutionStatus(executionArn, 'RUNNING');
   // The execution's own timeline: its steps' waits (slow statements, flows) move it, not the clock.
   const timeline = new Timeline(startTime.getTime());
@@ -71,7 +75,8 @@ export async function playDay(
       executionName,
       startTime,
       onStep: (objectName, step) => {
-        if (step === 'StartExtract' && day.midRunChanges) {
+        if (step === 'StartExtract' && day.midRunChanges && !changedMidRun.has(objectName)) {
+          changedMidRun.add(objectName);
           clock.tick();
           applyChanges(org, day.midRunChanges, objectName);
         }

@@ -1,7 +1,7 @@
 import { OBJECT_NAME_PATTERN } from '../../lambdas/common/control-row';
 import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
 import type { SourceOrg } from '../stand-ins/source-org';
-import type { ObjectChanges, Scenario } from './scenario';
+import type { ObjectChanges, Scenario, ScenarioDay } from './scenario';
 
 /**
  * The scenario's source objects in the simulated org: every entity a control row reads, every
@@ -16,7 +16,10 @@ export function defineSourceObjects(org: SourceOrg, scenario: Scenario, profiles
       names.add(row.objectName);
   }
   for (const name of Object.keys(scenario.sourceObjects ?? {})) names.add(name);
-  for (const day of scenario.days) for (const name of Object.keys(day.changes)) names.add(name);
+  for (const day of scenario.days) {
+    for (const name of Object.keys(day.changes)) names.add(name);
+    for (const name of Object.keys(day.alterFields ?? {})) names.add(name);
+  }
   for (const name of names) {
     if (org.hasObject(name)) continue;
     const declared: NonNullable<Scenario['sourceObjects']>[string] = scenario.sourceObjects?.[name] ?? {
@@ -38,7 +41,11 @@ export function defineSourceObjects(org: SourceOrg, scenario: Scenario, profiles
   }
 }
 
-/** A day's `changes` (or `midRunChanges`, one object at a time) made in the simulated org. */
+/**
+ * A day's `changes` (or `midRunChanges`, one object at a time) made in the simulated org: upserts,
+ * deletes and purges, then `recompute` (issue 21): values set without moving the cursor, as
+ * Salesforce recalculates a formula (upsert refuses a value for a formula field, as Salesforce does).
+ */
 export function applyChanges(
   org: SourceOrg,
   changes: Record<string, ObjectChanges>,
@@ -49,5 +56,14 @@ export function applyChanges(
     if (change.upsert.length > 0) org.upsert(objectName, change.upsert);
     if (change.delete.length > 0) org.delete(objectName, change.delete);
     if (change.purge.length > 0) org.purge(objectName, change.purge);
+    if (change.recompute.length > 0) org.recompute(objectName, change.recompute);
   }
+}
+
+/**
+ * A day's `alterFields` (issue 21): fields' declared types change (or fields appear) from this day
+ * on, before the day's changes; existing values convert as Salesforce converts them.
+ */
+export function alterFields(org: SourceOrg, alterations: ScenarioDay['alterFields']): void {
+  for (const [entity, fields] of Object.entries(alterations ?? {})) org.alterFields(entity, fields);
 }

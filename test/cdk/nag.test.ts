@@ -21,9 +21,13 @@ interface Acknowledgement {
 }
 
 /** An App with the environment's stack and cdk-nag's AwsSolutions pack, as `bin/app.ts` wires them. */
-function nagApp(envName: string, addToStack?: (stack: ReturnType<typeof addPipelineStack>) => void): App {
+function nagApp(
+  envName: string,
+  addToStack?: (stack: ReturnType<typeof addPipelineStack>) => void,
+  envs: typeof environments = environments,
+): App {
   const app = createTestApp();
-  const stack = addPipelineStack(app, resolveEnvironmentConfig(environments, envName));
+  const stack = addPipelineStack(app, resolveEnvironmentConfig(envs, envName));
   addToStack?.(stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
@@ -131,6 +135,30 @@ describe.each(['dev', 'prod'])('%s stack under the AwsSolutions pack', (env) => 
     for (const { path: constructPath } of acknowledgements(app)) {
       expect(constructPath.startsWith(`${stackPath}/`)).toBe(true);
     }
+  });
+});
+
+describe("with the quota guard's secret (source.apiLimitsSecretName): the precheck and StartExtract read it", () => {
+  let app: App;
+  let result: { error?: Error; violations: string[] };
+
+  beforeAll(() => {
+    const dev = environments.dev;
+    app = nagApp('dev', undefined, {
+      ...environments,
+      dev: {
+        ...dev,
+        source: { ...dev.source, apiLimitsSecretName: 'saas-to-redshift/dev/salesforce-limits' },
+      },
+    });
+    result = synthesize(app);
+  }, SYNTH_TIMEOUT_MS);
+
+  afterAll(() => removeTestApp(app));
+
+  test('synthesizes with zero unacknowledged findings', () => {
+    expect(result.violations).toEqual([]);
+    expect(result.error).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import { environments } from '../../config/environments';
 import {
+  type AslChoiceRule,
   type AslMachine,
   type AslState,
   type BuiltPipeline,
@@ -404,6 +405,218 @@ describe('event-driven flow wait', () => {
       Next: 'Precheck',
       TimeoutSecondsPath: '$.waiting.timeoutSeconds',
     });
+  });
+});
+
+describe('column refresh (issue 21): a phase of the same child', () => {
+  const perObject = () => mapOf(definitions.dev).processor.States;
+
+  /** The value at a `$.a.b` path of a state, undefined when absent. */
+  const valueAt = (state: Record<string, unknown>, path: string): unknown =>
+    path
+      .slice(2)
+      .split('.')
+      .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], state);
+
+  /** A Choice rule as Step Functions evaluates it (the comparisons this definition uses). */
+  function matches(rule: AslChoiceRule, state: Record<string, unknown>): boolean {
+    if (rule.Not) return !matches(rule.Not as AslChoiceRule, state);
+    if (rule.And) return rule.And.every((inner) => matches(inner, state));
+    if (rule.Or) return rule.Or.some((inner) => matches(inner, state));
+    const value = valueAt(state, rule.Variable as string);
+    if ('IsPresent' in rule) return (value !== undefined) === rule.IsPresent;
+    if ('StringEquals' in rule) return value === rule.StringEquals;
+    if ('NumericEquals' in rule) return value === rule.NumericEquals;
+    if ('NumericGreaterThan' in rule)
+      return typeof value === 'number' && value > (rule.NumericGreaterThan as number);
+    throw new Error(`no evaluation for ${JSON.stringify(rule)}`);
+  }
+
+  /**
+   * Walks one child from StartExtract: each Task's output comes from `steps` (the handler's
+   * answer, by visit), each Choice decides from the state. Returns the states entered, in order.
+   */
+  function walk(steps: Record<string, Array<(state: Record<string, unknown>) => Record<string, unknown>>>) {
+    const states = perObject();
+    const visits: Record<string, number> = {};
+    const entered: string[] = [];
+    let name = 'StartExtract';
+    let state: Record<string, unknown> = { plan: { objectName: 'Account' } };
+    while (entered.length < 40) {
+      entered.push(name);
+      const definition = states[name];
+      if (definition.Type === 'Choice') {
+        name =
+          (definition.Choices ?? []).find((rule) => matches(rule, state))?.Next ??
+          (definition.Default as string);
+        continue;
+      }
+      const visit = visits[name] ?? 0;
+      visits[name] = visit + 1;
+      const step = steps[name]?.[visit];
+      if (!step)
+        throw new Error(`${name} entered ${visit + 1} times: no answer given (path ${entered.join(' → ')})`);
+      state = step(state);
+      if (definition.End) break;
+      name = definition.Next as string;
+    }
+    return entered;
+  }
+
+  const flowOf = (flowName: string, records: number) => ({
+    flowName,
+    state: 'SUCCEEDED',
+    recordsProcessed: records,
+  });
+  const refresh = { columns: ['days_open__c'], flowName: 'p-Account-refresh-run' };
+  const done = (state: Record<string, unknown>) => ({ ...state, consolidation: { state: 'FINISHED' } });
+  const end = (state: Record<string, unknown>) => state;
+
+  test('a due refresh: StartExtract starts the refresh flow once the load ended, the same wait waits on it, Consolidate refreshes: 11 transitions', () => {
+    const entered = walk({
+      StartExtract: [
+        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
+        (state) => ({
+          ...state,
+          extract: state.flow,
+          flow: { flowName: refresh.flowName, state: 'RUNNING' },
+        }),
+      ],
+      AwaitFlowRun: [
+        (state) => ({ ...state, flow: flowOf('p-Account-run', 3) }),
+        (state) => ({ ...state, flow: flowOf(refresh.flowName, 500) }),
+      ],
+      Consolidate: [done],
+      FinishObject: [end],
+    });
+
+    expect(entered).toEqual([
+      'StartExtract',
+      'ExtractStarted?',
+      'AwaitFlowRun',
+      'FlowFinished?',
+      'StartExtract',
+      'ExtractStarted?',
+      'AwaitFlowRun',
+      'FlowFinished?',
+      'Consolidate',
+      'ConsolidationFinished?',
+      'FinishObject',
+    ]);
+    // bench/orchestration.ts: at most 12 transitions per object.
+    expect(entered.length).toBeLessThanOrEqual(12);
+  });
+
+  test('an incremental load that found nothing still refreshes: Consolidate runs for the refresh alone', () => {
+    const entered = walk({
+      StartExtract: [
+        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
+        (state) => ({
+          ...state,
+          extract: state.flow,
+          flow: { flowName: refresh.flowName, state: 'RUNNING' },
+        }),
+      ],
+      AwaitFlowRun: [
+        (state) => ({ ...state, flow: flowOf('p-Account-run', 0) }),
+        // A refresh flow that found nothing (an empty object) still clears the pending columns.
+        (state) => ({ ...state, flow: flowOf(refresh.flowName, 0) }),
+      ],
+      Consolidate: [done],
+      FinishObject: [end],
+    });
+
+    expect(entered.filter((name) => name === 'Consolidate')).toHaveLength(1);
+    expect(entered.at(-1)).toBe('FinishObject');
+  });
+
+  test('no refresh due: the path is as before (7 transitions), an empty load goes straight to FinishObject', () => {
+    const load = (records: number) =>
+      walk({
+        StartExtract: [(state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' } })],
+        AwaitFlowRun: [(state) => ({ ...state, flow: flowOf('p-Account-run', records) })],
+        Consolidate: [done],
+        FinishObject: [end],
+      });
+
+    expect(load(3)).toHaveLength(7);
+    expect(load(0)).toEqual([
+      'StartExtract',
+      'ExtractStarted?',
+      'AwaitFlowRun',
+      'FlowFinished?',
+      'FinishObject',
+    ]);
+  });
+
+  test('a refresh CALL still running after the consolidation finished is waited on by its end event, then Consolidate goes on', () => {
+    const entered = walk({
+      StartExtract: [
+        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
+        (state) => ({
+          ...state,
+          extract: state.flow,
+          flow: { flowName: refresh.flowName, state: 'RUNNING' },
+        }),
+      ],
+      AwaitFlowRun: [
+        (state) => ({ ...state, flow: flowOf('p-Account-run', 3) }),
+        (state) => ({ ...state, flow: flowOf(refresh.flowName, 500) }),
+      ],
+      Consolidate: [
+        (state) => ({ ...done(state), waiting: { statementId: 'refresh-call' } }),
+        (state) => {
+          const { waiting: _answered, ...rest } = state;
+          return rest;
+        },
+      ],
+      AwaitConsolidationStatement: [end],
+      FinishObject: [end],
+    });
+
+    expect(entered.slice(-5)).toEqual([
+      'ConsolidationFinished?',
+      'AwaitConsolidationStatement',
+      'Consolidate',
+      'ConsolidationFinished?',
+      'FinishObject',
+    ]);
+  });
+
+  test("the refresh flow's wait is AwaitFlowRun's own: its timeout and heartbeat come from $.flow, past the deadline FlowWaitTimedOut cleans up", () => {
+    const states = perObject();
+    // StartExtract puts the refresh flow (with its own deadline) in $.flow, the incremental one in $.extract.
+    expect(states.AwaitFlowRun).toMatchObject({
+      TimeoutSecondsPath: '$.flow.waitTimeoutSeconds',
+      HeartbeatSecondsPath: '$.flow.heartbeatSeconds',
+    });
+    expect(states.FlowWaitTimedOut.Next).toBe('RecordFailure');
+    // The refresh branch is taken once: only while the incremental flow is still the one in $.flow.
+    const [first] = states['FlowFinished?'].Choices ?? [];
+    expect(first).toEqual({
+      And: [
+        { Variable: '$.flow.state', StringEquals: 'SUCCEEDED' },
+        { Not: { Variable: '$.extract', IsPresent: true } },
+        { Variable: '$.refresh', IsPresent: true },
+      ],
+      Next: 'StartExtract',
+    });
+  });
+});
+
+describe('choice rules', () => {
+  test('no rule tests IsPresent: false (the local run interprets it as never matching): Not(IsPresent) says it', () => {
+    const rules = (rule: AslChoiceRule): AslChoiceRule[] => [
+      rule,
+      ...(rule.And ?? []).flatMap(rules),
+      ...(rule.Or ?? []).flatMap(rules),
+      ...(rule.Not ? rules(rule.Not as AslChoiceRule) : []),
+    ];
+    const all = [...allStates(definitions.dev).values()].flatMap((state) =>
+      (state.Choices ?? []).flatMap(rules),
+    );
+    expect(all.filter((rule) => rule.IsPresent === false)).toEqual([]);
+    expect(all.filter((rule) => rule.IsPresent === true).length).toBeGreaterThan(0);
   });
 });
 

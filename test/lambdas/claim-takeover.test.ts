@@ -91,24 +91,31 @@ describe('claiming an object held by another run', () => {
     ['aborted', 'ABORTED'],
     ['timed out', 'TIMED_OUT'],
     ['failed', 'FAILED'],
-  ])('an %s run is taken over and its temporary flow deleted', async (_, status) => {
-    await rowHeldBy('dead-run', DEAD_EXECUTION);
-    sfnMock.on(DescribeExecutionCommand).resolves({ status } as never);
-    appflowMock.on(DeleteFlowCommand).resolves({});
+  ])(
+    'an %s run is taken over and its temporary flows deleted (its load and its column refresh)',
+    async (_, status) => {
+      await rowHeldBy('dead-run', DEAD_EXECUTION);
+      sfnMock.on(DescribeExecutionCommand).resolves({ status } as never);
+      appflowMock.on(DeleteFlowCommand).resolves({});
 
-    await claimOrTakeOver(
-      deps(),
-      anObjectState({ run: aRun({ runId: 'new-run' }) }),
-      new Date('2026-03-10T06:00:00Z'),
-    );
+      await claimOrTakeOver(
+        deps(),
+        anObjectState({ run: aRun({ runId: 'new-run' }) }),
+        new Date('2026-03-10T06:00:00Z'),
+      );
 
-    expect(await lockOf()).toBe('new-run');
-    expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: DEAD_EXECUTION });
-    expect(appflowMock).toHaveReceivedCommandWith(DeleteFlowCommand, {
-      flowName: 's2r-Account-dead-run',
-      forceDelete: true,
-    });
-  });
+      expect(await lockOf()).toBe('new-run');
+      expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: DEAD_EXECUTION });
+      expect(appflowMock).toHaveReceivedCommandWith(DeleteFlowCommand, {
+        flowName: 's2r-Account-dead-run',
+        forceDelete: true,
+      });
+      expect(appflowMock).toHaveReceivedCommandWith(DeleteFlowCommand, {
+        flowName: 's2r-Account-refresh-dead-run',
+        forceDelete: true,
+      });
+    },
+  );
 
   test('an execution Step Functions no longer knows is treated as dead', async () => {
     await rowHeldBy('ancient-run', DEAD_EXECUTION);

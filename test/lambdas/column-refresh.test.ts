@@ -55,6 +55,35 @@ describe('formulaRefreshDue', () => {
   ])('%s', (_, every, last, due) => {
     expect(formulaRefreshDue(every, last, now)).toBe(due);
   });
+
+  test.each([
+    [
+      'a daily run a few seconds earlier in the day than the last refresh, half a day of slack',
+      720,
+      '2026-01-01T06:00:09.000Z',
+      true,
+    ],
+    [
+      'an hourly run 23 hours after the last refresh, half an hour of slack',
+      30,
+      '2026-01-01T07:00:00.000Z',
+      false,
+    ],
+    [
+      'an hourly run a day after the last refresh, seconds early, half an hour of slack',
+      30,
+      '2026-01-01T06:00:04.000Z',
+      true,
+    ],
+    [
+      'slack never more than half the interval: a run 11 hours later is not due',
+      5000,
+      '2026-01-01T19:00:00.000Z',
+      false,
+    ],
+  ])('%s', (_, slack, last, due) => {
+    expect(formulaRefreshDue(1440, last, now, slack)).toBe(due);
+  });
 });
 
 describe('planColumnRefresh', () => {
@@ -113,6 +142,32 @@ describe('planColumnRefresh', () => {
     expect(plan?.columns).toEqual(['name']);
   });
 
+  test("refreshes at most 30,000 bytes of column names in one CALL: new and type-changed columns first; then the formulas' refresh is not complete", () => {
+    // Prepare: 400 new columns of 80-character names (32,400 bytes with the commas) and a formula
+    const wide = Array.from({ length: 400 }, (_, index) =>
+      entityField(`${`New_${String(index).padStart(3, '0')}_`.padEnd(77, 'x')}__c`, 'string', {
+        length: '40',
+      }),
+    );
+    const all = selectSourceFields('Account', [...entity(), ...wide], {
+      primaryKey: 'Id',
+      cursorField: 'SystemModstamp',
+    });
+    const added = all.filter((field) => field.name.startsWith('New_')).map((field) => field.column);
+
+    // Act
+    const plan = planColumnRefresh({ ...base, fields: all, formulaDue: true, structureColumns: added });
+
+    // Assess
+    expect(Buffer.byteLength(plan?.columns.join(',') ?? '')).toBeLessThanOrEqual(30_000);
+    expect(plan?.columns).toEqual(added.slice(0, plan?.columns.length));
+    expect(plan).toMatchObject({ reasons: ['new-columns'], formulasComplete: false });
+  });
+
+  test('the formulas of a refresh within the limit are complete', () => {
+    expect(planColumnRefresh({ ...base, fields: fields(), formulaDue: true })?.formulasComplete).toBe(true);
+  });
+
   test('refuses refreshFields that the object does not load, naming them', () => {
     expect(() =>
       planColumnRefresh({ ...base, fields: fields(), refreshFields: ['Status__c'], formulaDue: true }),
@@ -162,7 +217,6 @@ describe('the refresh table and the CALL', () => {
     expect(statements).toEqual([
       'DROP TABLE IF EXISTS "salesforce_incremental"."_refresh_account"',
       'CREATE TABLE "salesforce_incremental"."_refresh_account" ("id" VARCHAR(18), "annualrevenue" VARCHAR(160) ENCODE ZSTD, "days_open__c" DECIMAL(18,0)) DISTKEY("id") SORTKEY("id")',
-      'GRANT USAGE ON SCHEMA "salesforce_incremental" TO "appflow_loader"',
       'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."_refresh_account" TO "appflow_loader"',
     ]);
     expect(() => refreshTableStatements(layout, 'account', 'id', finalColumns, ['nope'])).toThrow(

@@ -528,3 +528,98 @@ describe('consolidate with history (issue 22)', () => {
     });
   });
 });
+
+describe('consolidate: the column refresh (issue 21)', () => {
+  const REFRESH_CALL = /^CALL refresh_columns/;
+  const REFRESH_AUDIT = /FROM public\.column_refresh_audit/;
+  const REFRESH = {
+    columns: ['days_open__c', 'score__c'],
+    fields: ['Days_Open__c', 'Score__c'],
+    reasons: ['formula-refresh' as const],
+    flowName: 'saas2rs-test-Account-refresh-run-2026-03-10',
+  };
+  /** After both flows: the incremental one in `extract`, the refresh flow in `flow`. */
+  function stateAfterRefreshFlow(extracted: number) {
+    const after = stateAfterFlow({ recordsProcessed: 500, flowName: REFRESH.flowName });
+    return {
+      ...after,
+      extract: { ...(after.flow as NonNullable<ObjectState['flow']>), recordsProcessed: extracted },
+      refresh: REFRESH,
+    };
+  }
+
+  beforeEach(() => {
+    warehouse.answers(REFRESH_AUDIT, {
+      columns: ['rows_staged', 'keys_matched', 'keys_missing', 'rows_refreshed'],
+      rows: [[500, 498, 2, 7]],
+    });
+  });
+
+  test('calls refresh_columns after the consolidation, every value a Data API parameter, and reads its figures', async () => {
+    // Act
+    const next = await consolidate(deps, stateAfterRefreshFlow(120));
+
+    // Assess: consolidate_object first (the refresh also reaches the rows it inserts), then the refresh
+    const sqls = warehouse.submitted.map((statement) => statement.sqls[0].split('(')[0]);
+    expect(sqls).toEqual([
+      'CALL consolidate_object',
+      expect.stringMatching(/^SELECT COALESCE/),
+      'CALL refresh_columns',
+      expect.stringMatching(/^SELECT COALESCE/),
+    ]);
+    expect(warehouse.submittedMatching(REFRESH_CALL)[0]).toMatchObject({
+      parameters: {
+        staging_schema: 'salesforce_incremental',
+        final_schema: 'salesforce',
+        table_name: 'account',
+        refresh_table: '_refresh_account',
+        pk_column: 'id',
+        columns: 'days_open__c,score__c',
+        run_id: RUN_ID,
+      },
+      statementName: `saas2rs-test-Account-refresh-${RUN_ID}`,
+      withEvent: true,
+    });
+    expect(next.consolidation).toMatchObject({ state: 'FINISHED', figures: FIGURES });
+    expect(next.refresh?.figures).toEqual({
+      rowsStaged: 500,
+      keysMatched: 498,
+      keysMissing: 2,
+      rowsRefreshed: 7,
+    });
+    expect(next).not.toHaveProperty('waiting');
+  });
+
+  test('refreshes instead of consolidating when the incremental flow found nothing', async () => {
+    // Act
+    const next = await consolidate(deps, stateAfterRefreshFlow(0));
+
+    // Assess
+    expect(warehouse.submittedMatching(CALL)).toEqual([]);
+    expect(warehouse.submittedMatching(REFRESH_CALL)).toHaveLength(1);
+    expect(next.consolidation).toEqual({ state: 'FINISHED' });
+    expect(next.refresh?.figures?.rowsRefreshed).toBe(7);
+  });
+
+  test('hands a refresh CALL still running to the state machine, then reads its figures without consolidating or refreshing again', async () => {
+    // Prepare
+    warehouse.runsFor(REFRESH_CALL, 1);
+
+    // Act
+    const first = await consolidate(deps, stateAfterRefreshFlow(120));
+    const next = await consolidate(deps, first);
+
+    // Assess
+    const [refreshCall] = warehouse.submittedMatching(REFRESH_CALL);
+    expect(first.consolidation?.state).toBe('FINISHED');
+    expect(first.waiting).toEqual({
+      statementId: refreshCall.id,
+      what: 'Account: refresh_columns',
+      timeoutSeconds: FIRST_WAIT_SECONDS,
+    });
+    expect(warehouse.submittedMatching(CALL)).toHaveLength(1);
+    expect(warehouse.submittedMatching(REFRESH_CALL)).toHaveLength(1);
+    expect(next.refresh?.figures?.rowsRefreshed).toBe(7);
+    expect(next).not.toHaveProperty('waiting');
+  });
+});

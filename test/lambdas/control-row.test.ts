@@ -48,6 +48,7 @@ describe('parseControlRow', () => {
         resetRequested: false,
         fullSyncEveryDays: 0,
         syncEveryMinutes: 1440,
+        formulaRefreshEveryMinutes: 1440,
         targetTable: 'account',
       },
     });

@@ -197,6 +197,48 @@ describe('recordObjectSuccess', () => {
     });
   });
 
+  test("issue 21: records the run's start as the formulas' last refresh when they were due (and done), and the refresh's figures", async () => {
+    // Prepare
+    const figures: ObjectFigures = {
+      ...FIGURES,
+      columnsRefreshed: ['days_open__c'],
+      rowsRefreshed: 7,
+      typeChanges: [{ field: 'Score__c', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' }],
+    };
+    const plan = anAccountPlan({ formulaRefreshDue: true, syncReason: 'formula-refresh' });
+    await claimObject(doc, TABLE, plan, runA, CLAIMED_AT);
+
+    // Act
+    await recordObjectSuccess(doc, TABLE, plan, runA, figures, FINISHED_AT);
+
+    // Assess: the start, not the end, so that the next due run is measured from the same point of the schedule
+    expect(await getRow()).toMatchObject({
+      lastFormulaRefreshAt: RUN_STARTED_AT,
+      lastRun: {
+        syncMode: 'incremental',
+        syncReason: 'formula-refresh',
+        columnsRefreshed: ['days_open__c'],
+        rowsRefreshed: 7,
+        typeChanges: [{ field: 'Score__c', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' }],
+      },
+    });
+  });
+
+  test("issue 21: a full sync counts as the formulas' refresh; an incremental run they were not due in leaves the time alone", async () => {
+    // Act
+    const full = await succeed(anAccountPlan({ syncMode: 'full', syncReason: 'reconcile', window: {} }));
+    await putRow({
+      objectName: 'Account',
+      watermark: PREVIOUS_WATERMARK,
+      lastFormulaRefreshAt: PREVIOUS_WATERMARK,
+    });
+    const incremental = await succeed(anAccountPlan());
+
+    // Assess
+    expect(full.lastFormulaRefreshAt).toBe(RUN_STARTED_AT);
+    expect(incremental.lastFormulaRefreshAt).toBe(PREVIOUS_WATERMARK);
+  });
+
   test('starts counting runs since the last full sync at one on a row that never counted', async () => {
     // Prepare
     await putRow({ objectName: 'Account', watermark: PREVIOUS_WATERMARK });

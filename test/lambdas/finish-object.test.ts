@@ -48,6 +48,39 @@ describe('objectFigures', () => {
       rowsPurged: 2,
       valuesTruncated: 3,
       consolidationSkipped: false,
+      columnsRefreshed: [],
+      rowsRefreshed: 0,
+      typeChanges: [],
+    });
+  });
+
+  test('a column refresh after an empty load: the incremental flow counts as extracted, the refresh as refreshed, the consolidation as skipped', () => {
+    // Prepare: the incremental flow found nothing; the refresh flow is the one last waited on.
+    const state = anObjectState({
+      extract: { ...FLOW, recordsProcessed: 0 },
+      flow: { ...FLOW, flowName: 'saas2rs-test-Account-refresh-run-2026-03-10', recordsProcessed: 500 },
+      consolidation: { state: 'FINISHED' },
+      refresh: {
+        columns: ['days_open__c', 'score__c'],
+        fields: ['Days_Open__c', 'Score__c'],
+        reasons: ['type-change', 'formula-refresh'],
+        flowName: 'saas2rs-test-Account-refresh-run-2026-03-10',
+        figures: { rowsStaged: 500, keysMatched: 498, keysMissing: 2, rowsRefreshed: 7 },
+      },
+      typeChanges: [{ field: 'Score__c', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' }],
+    });
+
+    // Act
+    const figures = objectFigures(state);
+
+    // Assess
+    expect(figures).toMatchObject({
+      recordsExtracted: 0,
+      rowsInserted: 0,
+      consolidationSkipped: true,
+      columnsRefreshed: ['days_open__c', 'score__c'],
+      rowsRefreshed: 7,
+      typeChanges: [{ field: 'Score__c', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' }],
     });
   });
 

@@ -25,6 +25,55 @@ describe('planObject', () => {
       syncReason: 'first-run',
       window: {},
       nextWatermark: RUN_STARTED_AT,
+      // Never refreshed: formulas are due (a full load brings them anyway, and counts as their refresh).
+      formulaRefreshDue: true,
+    });
+  });
+
+  describe('formula refresh (issue 21)', () => {
+    const at = (iso: string) => aRun({ startedAt: iso });
+    const daily = (lastFormulaRefreshAt?: string) =>
+      anAccountConfig({ ...(lastFormulaRefreshAt ? { lastFormulaRefreshAt } : {}) });
+    const hourly = (lastFormulaRefreshAt?: string) =>
+      anAccountConfig({ syncEveryMinutes: 60, ...(lastFormulaRefreshAt ? { lastFormulaRefreshAt } : {}) });
+
+    test.each([
+      [
+        'a daily object, refreshed by the previous daily run a few seconds later in the day',
+        daily('2026-03-09T06:00:07.000Z'),
+        true,
+      ],
+      [
+        'a daily object, refreshed by an operator run three hours ago',
+        daily('2026-03-10T03:00:00.000Z'),
+        false,
+      ],
+      [
+        'an hourly object, refreshed a day ago (seconds later in the hour)',
+        hourly('2026-03-09T06:00:05.000Z'),
+        true,
+      ],
+      ['an hourly object, refreshed 23 hours ago', hourly('2026-03-09T07:00:00.000Z'), false],
+      ['an object never refreshed', hourly(), true],
+    ])('%s: due %s', (_, object, due) => {
+      // Act
+      const plan = planObject(object, at(RUN_STARTED_AT), DEFAULT_PROFILE);
+
+      // Assess
+      expect(plan.formulaRefreshDue === true).toBe(due);
+    });
+
+    test("formulaRefreshEveryMinutes 0 never refreshes; a row's refreshFields travel with the plan", () => {
+      // Act
+      const never = planObject(
+        anAccountConfig({ formulaRefreshEveryMinutes: 0, refreshFields: ['Status__c'] }),
+        aRun(),
+        DEFAULT_PROFILE,
+      );
+
+      // Assess
+      expect(never).not.toHaveProperty('formulaRefreshDue');
+      expect(never.refreshFields).toEqual(['Status__c']);
     });
   });
 

@@ -55,6 +55,7 @@ const redshiftMock = mockClient(RedshiftDataClient);
 
 const RUN_ID = 'run-2026-03-10';
 const FLOW_NAME = 'saas2rs-test-Account-run-2026-03-10';
+const REFRESH_FLOW_NAME = 'saas2rs-test-Account-refresh-run-2026-03-10';
 const CLEAR_STAGING = 'TRUNCATE "salesforce_incremental"."account"';
 /** When StartExtract starts the flow: its deadline counts from here. */
 const NOW = new Date('2026-03-10T06:05:00.000Z');
@@ -102,7 +103,9 @@ beforeEach(() => {
   redshiftMock.reset();
   warehouse = new FakeWarehouse(redshiftMock)
     .withTable('salesforce_incremental', 'account', ACCOUNT_TABLE)
-    .withTable('salesforce', 'account', ACCOUNT_TABLE);
+    .withTable('salesforce', 'account', ACCOUNT_TABLE)
+    // An earlier run recorded the source's types (public.source_column_types).
+    .remembering('salesforce', 'account', ACCOUNT_TABLE);
   appflowMock.on(DescribeConnectorEntityCommand).resolves({ connectorEntityFields: accountEntityFields() });
   appflowMock.on(DescribeFlowCommand).rejects(notFound());
   appflowMock.on(DescribeFlowExecutionRecordsCommand).resolves({ flowExecutions: [] });
@@ -113,7 +116,7 @@ beforeEach(() => {
 });
 
 describe('syncStructure', () => {
-  test("reads the tables' columns with Data API parameters, never values spliced into SQL", async () => {
+  test("reads the tables' columns and the remembered source types with Data API parameters, never values spliced into SQL", async () => {
     // Act
     await synced(deps, anAccountPlan());
 
@@ -127,6 +130,15 @@ describe('syncStructure', () => {
         { name: 'table_name', value: 'account' },
         { name: 'staging_schema', value: 'salesforce_incremental' },
         { name: 'final_schema', value: 'salesforce' },
+        { name: 'history_schema', value: 'salesforce_history' },
+      ],
+    });
+    // Its own query: Redshift's leader-node catalog cannot be joined with a user table.
+    expect(redshiftMock).toHaveReceivedCommandWith(ExecuteStatementCommand, {
+      Sql: expect.stringMatching(/FROM public\.source_column_types\s+WHERE final_schema = :final_schema/),
+      Parameters: [
+        { name: 'final_schema', value: 'salesforce' },
+        { name: 'table_name', value: 'account' },
       ],
     });
     expect(appflowMock).toHaveReceivedCommandWith(DescribeConnectorEntityCommand, {
@@ -136,12 +148,16 @@ describe('syncStructure', () => {
     });
   });
 
-  test('creates the staging and final tables of an object loaded for the first time', async () => {
+  test('creates the staging and final tables of an object loaded for the first time, and remembers its source types', async () => {
     // Prepare
     warehouse.tables.clear();
+    warehouse.sourceTypes.clear();
 
     // Act
-    const { changes } = await synced(deps, anAccountPlan({ syncMode: 'full', syncReason: 'first-run' }));
+    const { changes, refresh } = await synced(
+      deps,
+      anAccountPlan({ syncMode: 'full', syncReason: 'first-run' }),
+    );
 
     // Assess
     // The schemas are the precheck's, once per run: no child touches them.
@@ -150,33 +166,49 @@ describe('syncStructure', () => {
         /^CREATE TABLE IF NOT EXISTS "salesforce_incremental"\."account" \("id" VARCHAR\(18\), .* DISTKEY\("id"\) SORTKEY\("id"\)$/,
       ),
       expect.stringMatching(/^CREATE TABLE IF NOT EXISTS "salesforce"\."account" \("id" VARCHAR\(18\), /),
+      expect.stringMatching(/^DELETE FROM public\.source_column_types /),
+      expect.stringMatching(/^INSERT INTO public\.source_column_types /),
     ]);
-    expect(changes.finalColumnsMissing).toEqual([]);
+    expect(changes.refreshColumns).toEqual([]);
+    expect(refresh).toBeUndefined();
+    expect(warehouse.sourceTypes.get('salesforce.account')?.get('annualrevenue')).toEqual({
+      sourceType: 'DECIMAL(18,2)',
+      refreshPending: false,
+    });
   });
 
-  test('adds a new source field to staging only and reports it missing from the final table', async () => {
+  test('adds a new source field to staging and final, remembers it pending, and plans a refresh of it into a fresh refresh table', async () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
       .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
 
     // Act
-    const { changes } = await synced(deps, anAccountPlan());
+    const { changes, refresh } = await synced(deps, anAccountPlan());
 
-    // Assess: the final table's ALTER waits for the consolidation's transaction
+    // Assess: staging first, the memory before the final table changes, the refresh table last.
     expect(warehouse.statements()).toEqual([
       'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
+      expect.stringMatching(/^DELETE FROM public\.source_column_types .* column_name IN \('industry'\)$/),
+      expect.stringMatching(
+        /^INSERT INTO public\.source_column_types .*'industry', 'VARCHAR\(1020\)', true, /,
+      ),
+      'ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
+      'DROP TABLE IF EXISTS "salesforce_incremental"."_refresh_account"',
+      'CREATE TABLE "salesforce_incremental"."_refresh_account" ("id" VARCHAR(18), "industry" VARCHAR(1020) ENCODE ZSTD) DISTKEY("id") SORTKEY("id")',
     ]);
-    expect(changes.finalColumnsMissing).toEqual(['industry']);
-    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
+    expect(changes.refreshColumns).toEqual(['industry']);
+    expect(refresh).toMatchObject({ columns: ['industry'], reasons: ['new-columns'] });
+    expect(warehouse.columnsOf('salesforce', 'account')).toContain('industry');
   });
 
-  test('sends no DDL when the tables already match the source', async () => {
+  test('sends no DDL when the tables already match the source and nothing is due', async () => {
     // Act
-    const { changes } = await synced(deps, anAccountPlan());
+    const { changes, refresh } = await synced(deps, anAccountPlan());
 
     // Assess
     expect(changes.statements).toEqual([]);
+    expect(refresh).toBeUndefined();
     expect(redshiftMock).not.toHaveReceivedCommand(BatchExecuteStatementCommand);
   });
 
@@ -425,7 +457,7 @@ describe('startExtract', () => {
     expect(next.flow).toMatchObject({ waitTimeoutSeconds: 1800, heartbeatSeconds: 1799 });
   });
 
-  test('upgrades an incremental run to a full reload with reason schema-change when the source gained a field', async () => {
+  test('a new field needs no full reload: the run stays incremental and plans a column refresh of it (syncReason new-columns)', async () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
@@ -436,17 +468,28 @@ describe('startExtract', () => {
     const next = await startExtract(deps, state);
 
     // Assess
-    expect(next.plan).toEqual({ ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} });
-    expect(next.plan.nextWatermark).toBe(state.plan.nextWatermark);
-    // The flow writes the new column, so staging has it before the flow starts.
+    expect(next.plan).toEqual({ ...state.plan, syncReason: 'new-columns' });
+    expect(next.refresh).toEqual({
+      columns: ['industry'],
+      fields: ['Industry'],
+      reasons: ['new-columns'],
+      flowName: REFRESH_FLOW_NAME,
+    });
+    // Both tables have the column before the flow starts; the refresh table waits for the refresh flow.
     expect(warehouse.columnsOf('salesforce_incremental', 'account')).toContain('industry');
-    // The final table gets it only in the consolidation's CALL.
-    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
-    const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
-    expect(request.tasks?.filter((task) => task.taskType === 'Filter')).toHaveLength(1);
+    expect(warehouse.columnsOf('salesforce', 'account')).toContain('industry');
+    expect(warehouse.columnsOf('salesforce_incremental', '_refresh_account')).toEqual(['id', 'industry']);
+    // The incremental flow keeps its change window; the refresh flow is created only once it ended.
+    const requests = appflowMock.commandCalls(CreateFlowCommand).map((call) => call.args[0].input);
+    expect(requests.map((request) => request.flowName)).toEqual([FLOW_NAME]);
+    expect(
+      requests[0].tasks?.filter(
+        (task) => task.taskType === 'Filter' && task.sourceFields?.[0] === 'SystemModstamp',
+      ),
+    ).toHaveLength(2);
   });
 
-  test('keeps the reason of a run that is already full when the source gained a field', async () => {
+  test('keeps the reason of a run that is already full when the source gained a field, and refreshes nothing', async () => {
     // Prepare
     appflowMock
       .on(DescribeConnectorEntityCommand)
@@ -460,9 +503,11 @@ describe('startExtract', () => {
 
     // Assess
     expect(next.plan).toBe(state.plan);
+    expect(next.refresh).toBeUndefined();
+    expect(warehouse.columnsOf('salesforce_incremental', '_refresh_account')).toEqual([]);
   });
 
-  test('still reloads in full when retried after an attempt that added the new columns failed to start the flow', async () => {
+  test('retried after CreateFlow was throttled, sends no statement again and plans the same refresh', async () => {
     // Prepare: the first attempt ran the ALTERs, then CreateFlow was throttled
     appflowMock
       .on(DescribeConnectorEntityCommand)
@@ -470,51 +515,36 @@ describe('startExtract', () => {
     appflowMock.on(CreateFlowCommand).rejectsOnce(throttled()).resolves({ flowStatus: 'Active' });
     const state = anObjectState();
     await expect(startExtract(deps, state)).rejects.toMatchObject({ name: 'Throttled' });
+    const submitted = warehouse.submitted.length;
 
     // Act: the state machine retries the step with the same input
     const next = await startExtract(deps, state);
 
-    // Assess: old records never carry the new column in an incremental window
-    expect(next.plan).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
-    expect(next.plan.window).toEqual({});
-    const retried = appflowMock.commandCalls(CreateFlowCommand)[1].args[0].input;
-    expect(retried.tasks?.filter((task) => task.taskType === 'Filter')).toHaveLength(1);
+    // Assess: every statement was answered by its ClientToken; only TRUNCATE waits for the flow's start
+    expect(warehouse.submitted.slice(submitted).map((statement) => statement.sqls[0])).toEqual([]);
+    expect(warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE'))).toEqual([
+      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
+      'ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
+    ]);
+    expect(next.plan).toMatchObject({ syncMode: 'incremental', syncReason: 'new-columns' });
+    expect(next.refresh?.columns).toEqual(['industry']);
   });
 
-  test('still reloads in full when staging already has the new column but the final table does not', async () => {
-    // Prepare: an earlier attempt (or run) added the column to staging and never consolidated
+  test('a new column staging has already (an earlier run added it) is added to the final table and refreshed', async () => {
+    // Prepare: an earlier run added the column to staging and never consolidated
     appflowMock
       .on(DescribeConnectorEntityCommand)
       .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
     warehouse.withTable('salesforce_incremental', 'account', { ...ACCOUNT_TABLE, industry: 'VARCHAR(1020)' });
-    const state = anObjectState();
 
     // Act
-    const next = await startExtract(deps, state);
-
-    // Assess
-    expect(warehouse.statements()).toEqual([CLEAR_STAGING]);
-    expect(next.plan).toEqual({ ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} });
-  });
-
-  test('alters staging once when retried after the staging ALTER ran, and leaves the final table to the CALL', async () => {
-    // Prepare: the first attempt altered staging, then CreateFlow was throttled
-    appflowMock
-      .on(DescribeConnectorEntityCommand)
-      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
-    appflowMock.on(CreateFlowCommand).rejectsOnce(throttled()).resolves({ flowStatus: 'Active' });
-    const state = anObjectState();
-    await expect(startExtract(deps, state)).rejects.toMatchObject({ name: 'Throttled' });
-
-    // Act
-    const next = await startExtract(deps, state);
+    const next = await startExtract(deps, anObjectState());
 
     // Assess
     expect(warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE'))).toEqual([
-      'ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
+      'ALTER TABLE "salesforce"."account" ADD COLUMN "industry" VARCHAR(1020) ENCODE ZSTD',
     ]);
-    expect(warehouse.columnsOf('salesforce', 'account')).not.toContain('industry');
-    expect(next.plan).toMatchObject({ syncMode: 'full', syncReason: 'schema-change' });
+    expect(next.refresh?.columns).toEqual(['industry']);
   });
 
   test('hands the long-text columns the flow truncates to the consolidation, which counts what was cut', async () => {
@@ -561,12 +591,19 @@ describe('syncStructure against the Data API limits', () => {
     // Act
     await synced(deps, anAccountPlan());
 
-    // Assess
-    expect(warehouse.batches.map((batch) => batch.length)).toEqual([40, 5]);
-    expect(warehouse.batches.flat()).toEqual(
+    // Assess: staging's columns, the remembered types, final's columns (Redshift adds one per
+    // ALTER TABLE, 40 per transaction), the refresh table.
+    expect(warehouse.batches.map((batch) => batch.length)).toEqual([40, 5, 2, 40, 5, 2]);
+    expect(warehouse.batches.slice(0, 2).flat()).toEqual(
       added.map(
         (field) =>
           `ALTER TABLE "salesforce_incremental"."account" ADD COLUMN "${field.identifier?.toLowerCase()}" VARCHAR(160) ENCODE ZSTD`,
+      ),
+    );
+    expect(warehouse.batches.slice(3, 5).flat()).toEqual(
+      added.map(
+        (field) =>
+          `ALTER TABLE "salesforce"."account" ADD COLUMN "${field.identifier?.toLowerCase()}" VARCHAR(160) ENCODE ZSTD`,
       ),
     );
     // The second batch is submitted only after the first one was seen finished.
@@ -645,7 +682,7 @@ describe('syncStructure against the Data API limits', () => {
     ]);
   });
 
-  test('fails before any DDL, naming object, field, old and new type, when a column cannot take the new type', async () => {
+  test('a number field that became text: its column is rebuilt as VARCHAR in one transaction, staging follows, and the field is refreshed', async () => {
     // Prepare: AnnualRevenue became a text field at the source
     appflowMock.on(DescribeConnectorEntityCommand).resolves({
       connectorEntityFields: accountEntityFields().map((field) =>
@@ -656,13 +693,44 @@ describe('syncStructure against the Data API limits', () => {
     });
 
     // Act
-    const act = synced(deps, anAccountPlan());
+    const { changes, refresh } = await synced(deps, anAccountPlan());
+
+    // Assess: the memory first, then the rebuild (added, copied with a lossless cast, swapped in),
+    // staging created again in final's new column order, the refresh table last.
+    expect(changes.typeChanges).toEqual([
+      { field: 'AnnualRevenue', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' },
+    ]);
+    expect(warehouse.batches.map((batch) => batch[0].split(' (')[0])).toEqual([
+      "DELETE FROM public.source_column_types WHERE final_schema = 'salesforce' AND table_name = 'account' AND column_name IN",
+      'ALTER TABLE "salesforce"."account" ADD COLUMN "annualrevenue__rebuild" VARCHAR(160) ENCODE ZSTD',
+      'DROP TABLE IF EXISTS "salesforce_incremental"."account"',
+      'DROP TABLE IF EXISTS "salesforce_incremental"."_refresh_account"',
+    ]);
+    expect(warehouse.columnsOf('salesforce', 'account').at(-1)).toBe('annualrevenue');
+    expect(warehouse.columnsOf('salesforce_incremental', 'account')).toEqual(
+      warehouse.columnsOf('salesforce', 'account'),
+    );
+    expect(refresh).toMatchObject({ columns: ['annualrevenue'], reasons: ['type-change'] });
+  });
+
+  test('fails before any DDL, naming object, field, old and new type, when the sort key column would have to be rebuilt', async () => {
+    // Prepare: the final table is sorted on NumberOfEmployees, which became a text field
+    appflowMock.on(DescribeConnectorEntityCommand).resolves({
+      connectorEntityFields: accountEntityFields().map((field) =>
+        field.identifier === 'NumberOfEmployees'
+          ? entityField('NumberOfEmployees', 'string', { length: '40' })
+          : field,
+      ),
+    });
+
+    // Act
+    const act = synced(deps, anAccountPlan({ sortKey: 'NumberOfEmployees' }));
 
     // Assess
     await expect(act).rejects.toMatchObject({
       name: 'SchemaMismatch',
       message: expect.stringContaining(
-        'Account: field AnnualRevenue is DECIMAL(18,2) in salesforce_incremental.account but the source now calls for VARCHAR(160)',
+        'Account: field NumberOfEmployees is INTEGER in salesforce.account but the source now calls for VARCHAR(160)',
       ),
     });
     expect(warehouse.statements()).toEqual([]);
@@ -675,12 +743,12 @@ describe('syncStructure against the Data API limits', () => {
     // Act
     await synced({ ...deps, appflowDatabaseUser: 'IAMR:appflow-redshift' }, anAccountPlan());
 
-    // Assess
-    expect(warehouse.statements().at(-1)).toBe(
+    // Assess: in the DDL batch, after the tables; then the memory of source types
+    expect(warehouse.batches[0].at(-1)).toBe(
       'GRANT INSERT, SELECT ON TABLE "salesforce_incremental"."account" TO "IAMR:appflow-redshift"',
     );
     expect(warehouse.statements().filter((sql) => /GRANT USAGE|CREATE SCHEMA/.test(sql))).toEqual([]);
-    expect(warehouse.batches).toHaveLength(1);
+    expect(warehouse.batches).toHaveLength(2);
   });
 });
 
@@ -834,6 +902,7 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     expect(ddl.kind).toBe('batch');
     expect(first.prepare).toEqual({
       catalog: expect.objectContaining({ status: 'FINISHED' }),
+      sourceTypes: expect.objectContaining({ status: 'FINISHED' }),
       changes: { done: 0, current: { id: ddl.id, attempt: 1, status: 'RUNNING' } },
     });
     expect(first.waiting).toEqual({
@@ -885,15 +954,26 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     }
 
     // Assess
-    expect(waits).toEqual(['Account: catalog read', 'Account: structure sync', 'Account: clear staging']);
+    expect(waits).toEqual([
+      'Account: catalog read',
+      'Account: structure sync',
+      'Account: column changes',
+      'Account: clear staging',
+    ]);
     expect(next).toEqual({
       ...state,
-      plan: { ...state.plan, syncMode: 'full', syncReason: 'schema-change', window: {} },
+      plan: { ...state.plan, syncReason: 'new-columns' },
       flow: expect.objectContaining({ flowName: FLOW_NAME, executionId: 'exec-1' }),
+      refresh: expect.objectContaining({ columns: ['industry'] }),
     });
+    // The catalog, the remembered types, staging's column, the memory, final's column, the refresh table, TRUNCATE.
     expect(warehouse.submitted.map((statement) => statement.sqls[0].split(' ')[0])).toEqual([
       'SELECT',
+      'SELECT',
       'ALTER',
+      'DELETE',
+      'ALTER',
+      'DROP',
       'TRUNCATE',
     ]);
     expect(appflowMock).toHaveReceivedCommandTimes(CreateFlowCommand, 1);
@@ -923,10 +1003,12 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     const next = await startExtract(deps, anObjectState(), () => NOW);
 
     // Assess
-    const alters = warehouse.submittedMatching(/^ALTER TABLE/);
+    const alters = warehouse.submittedMatching(/^ALTER TABLE "salesforce_incremental"/);
     expect(alters.map((statement) => statement.ending?.status ?? 'FINISHED')).toEqual(['FAILED', 'FINISHED']);
     expect(alters[1].clientToken).not.toBe(alters[0].clientToken);
-    expect(warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE'))).toHaveLength(1);
+    expect(
+      warehouse.statements().filter((sql) => sql.startsWith('ALTER TABLE "salesforce_incremental"')),
+    ).toHaveLength(1);
     expect(next.flow?.executionId).toBe('exec-1');
   });
 
@@ -961,7 +1043,11 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     // Assess
     expect(warehouse.submitted.map((statement) => [statement.statementName, statement.withEvent])).toEqual([
       [`saas2rs-test-Account-catalog-${RUN_ID}`, true],
+      [`saas2rs-test-Account-catalog-types-${RUN_ID}`, true],
       [`saas2rs-test-Account-ddl1-${RUN_ID}`, true],
+      [`saas2rs-test-Account-types1-${RUN_ID}`, true],
+      [`saas2rs-test-Account-change1-${RUN_ID}`, true],
+      [`saas2rs-test-Account-refresh-table-${RUN_ID}`, true],
       [`saas2rs-test-Account-clear-${RUN_ID}`, true],
     ]);
   });
@@ -985,3 +1071,218 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     expect(next.flow?.executionId).toBe('exec-1');
   });
 });
+
+describe('column refresh (issue 21)', () => {
+  const DAYS_OPEN = () => entityField('Days_Open__c', 'double', { precision: '18', scale: '0' });
+  const STATUS = () => entityField('Status__c', 'picklist', { length: '40' });
+  /** Account with a formula field (Days_Open__c) and a field that behaves like one (Status__c). */
+  const withFormulas = () => {
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), DAYS_OPEN(), STATUS()] });
+    const table = { ...ACCOUNT_TABLE, days_open__c: 'DECIMAL(18,0)', status__c: 'VARCHAR(160)' };
+    warehouse
+      .withTable('salesforce_incremental', 'account', table)
+      .withTable('salesforce', 'account', table)
+      .remembering('salesforce', 'account', table);
+  };
+  const formulasDue = (overrides: Partial<ObjectPlan> = {}) =>
+    anObjectState({ plan: anAccountPlan({ formulaRefreshDue: true, ...overrides }) });
+  const reader = (answer: () => Promise<string[]>) => {
+    const asked: string[] = [];
+    return {
+      asked,
+      calculatedFields: async (plan: ObjectPlan) => {
+        asked.push(plan.objectName);
+        return answer();
+      },
+    };
+  };
+
+  test("due formulas: reads the formula fields once, refreshes them with the row's refreshFields, and keeps the run incremental", async () => {
+    // Prepare
+    withFormulas();
+    const formulas = reader(async () => ['Days_Open__c']);
+    const state = formulasDue({ refreshFields: ['Status__c'] });
+
+    // Act
+    const next = await startExtract(
+      { ...deps, calculatedFields: formulas.calculatedFields },
+      state,
+      () => NOW,
+    );
+
+    // Assess
+    expect(formulas.asked).toEqual(['Account']);
+    expect(next.plan).toEqual({ ...state.plan, syncReason: 'formula-refresh' });
+    expect(next.refresh).toEqual({
+      columns: ['days_open__c', 'status__c'],
+      fields: ['Days_Open__c', 'Status__c'],
+      reasons: ['formula-refresh'],
+      flowName: REFRESH_FLOW_NAME,
+    });
+    expect(warehouse.statements()).toEqual([
+      'DROP TABLE IF EXISTS "salesforce_incremental"."_refresh_account"',
+      'CREATE TABLE "salesforce_incremental"."_refresh_account" ("id" VARCHAR(18), "days_open__c" DECIMAL(18,0), "status__c" VARCHAR(160) ENCODE ZSTD) DISTKEY("id") SORTKEY("id")',
+      CLEAR_STAGING,
+    ]);
+  });
+
+  test('formulas not due: Salesforce is not asked, nothing is refreshed', async () => {
+    // Prepare
+    withFormulas();
+    const formulas = reader(async () => ['Days_Open__c']);
+
+    // Act
+    const next = await startExtract(
+      { ...deps, calculatedFields: formulas.calculatedFields },
+      anObjectState({ plan: anAccountPlan({ refreshFields: ['Status__c'] }) }),
+      () => NOW,
+    );
+
+    // Assess
+    expect(formulas.asked).toEqual([]);
+    expect(next.refresh).toBeUndefined();
+    expect(next.plan.syncReason).toBe('incremental');
+  });
+
+  test('a describe that fails does not stop the load: refreshFields are refreshed, the formulas stay due for the next run', async () => {
+    // Prepare
+    withFormulas();
+    const formulas = reader(async () => {
+      throw new Error('Salesforce answered 503');
+    });
+    const state = formulasDue({ refreshFields: ['Status__c'] });
+
+    // Act
+    const next = await startExtract(
+      { ...deps, calculatedFields: formulas.calculatedFields },
+      state,
+      () => NOW,
+    );
+
+    // Assess
+    expect(next.flow?.flowName).toBe(FLOW_NAME);
+    expect(next.refresh?.columns).toEqual(['status__c']);
+    // FinishObject records the formulas' refresh only while the plan still says it was due.
+    expect(next.plan).not.toHaveProperty('formulaRefreshDue');
+  });
+
+  test('a formula refresh of a run waiting on a slow statement reads Salesforce once, on its first invocation', async () => {
+    // Prepare
+    withFormulas();
+    warehouse.runsFor(/information_schema\.columns/, 1);
+    const formulas = reader(async () => ['Days_Open__c']);
+    const dependencies = { ...deps, calculatedFields: formulas.calculatedFields };
+
+    // Act
+    const first = await startExtract(dependencies, formulasDue(), () => NOW);
+    const next = await startExtract(dependencies, first, () => NOW);
+
+    // Assess
+    expect(first.prepare?.calculatedFields).toEqual({ fields: ['Days_Open__c'], known: true });
+    expect(formulas.asked).toEqual(['Account']);
+    expect(next.refresh?.columns).toEqual(['days_open__c']);
+  });
+
+  test('a full load refreshes nothing: every column arrives with its current value', async () => {
+    // Prepare
+    withFormulas();
+    const formulas = reader(async () => ['Days_Open__c']);
+
+    // Act
+    const next = await startExtract(
+      { ...deps, calculatedFields: formulas.calculatedFields },
+      formulasDue({ syncMode: 'full', syncReason: 'reconcile', window: {} }),
+      () => NOW,
+    );
+
+    // Assess
+    expect(formulas.asked).toEqual([]);
+    expect(next.refresh).toBeUndefined();
+    expect(next.plan.formulaRefreshDue).toBe(true);
+  });
+
+  describe('the refresh phase: StartExtract again, once the incremental flow ended', () => {
+    const incremental = { ...startedFlowOf(FLOW_NAME), state: 'SUCCEEDED' as const, recordsProcessed: 3 };
+    const refreshing = () =>
+      anObjectState({
+        plan: anAccountPlan({ formulaRefreshDue: true, syncReason: 'formula-refresh' }),
+        flow: incremental,
+        refresh: {
+          columns: ['days_open__c'],
+          fields: ['Days_Open__c'],
+          reasons: ['formula-refresh'],
+          flowName: REFRESH_FLOW_NAME,
+        },
+      });
+
+    test('creates the refresh flow (key and refreshed fields, every live record, into the refresh table) and starts it, touching no table', async () => {
+      // Prepare
+      withFormulas();
+
+      // Act
+      const next = await startExtract(deps, refreshing(), () => NOW);
+
+      // Assess
+      const request = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
+      expect(request.flowName).toBe(REFRESH_FLOW_NAME);
+      expect(request.tasks?.filter((task) => task.taskType === 'Filter')).toEqual([
+        expect.objectContaining({ sourceFields: ['Id', 'Days_Open__c'] }), // the projection, no cursor filter
+      ]);
+      expect(request.sourceFlowConfig?.sourceConnectorProperties?.Salesforce).toMatchObject({
+        object: 'Account',
+        includeDeletedRecords: false,
+      });
+      expect(request.destinationFlowConfigList?.[0].destinationConnectorProperties?.Redshift?.object).toBe(
+        'salesforce_incremental._refresh_account',
+      );
+      expect(appflowMock).toHaveReceivedCommandWith(StartFlowCommand, {
+        flowName: REFRESH_FLOW_NAME,
+        clientToken: REFRESH_FLOW_NAME,
+      });
+      expect(warehouse.submitted).toEqual([]);
+      expect(next.extract).toEqual(incremental);
+      expect(next.flow).toMatchObject({
+        flowName: REFRESH_FLOW_NAME,
+        executionId: 'exec-1',
+        state: 'RUNNING',
+        deadline: '2026-03-10T18:05:00.000Z',
+      });
+    });
+
+    test('adopts the refresh flow run an earlier attempt started: no CreateFlow, no StartFlow', async () => {
+      // Prepare
+      withFormulas();
+      appflowMock.on(DescribeFlowCommand, { flowName: REFRESH_FLOW_NAME }).resolves({ flowStatus: 'Active' });
+      appflowMock
+        .on(DescribeFlowExecutionRecordsCommand, { flowName: REFRESH_FLOW_NAME })
+        .resolves({ flowExecutions: [{ executionId: 'exec-earlier', executionStatus: 'InProgress' }] });
+
+      // Act
+      const next = await startExtract(deps, refreshing(), () => NOW);
+
+      // Assess
+      expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
+      expect(appflowMock).not.toHaveReceivedCommand(StartFlowCommand);
+      expect(next.flow).toMatchObject({ flowName: REFRESH_FLOW_NAME, executionId: 'exec-earlier' });
+    });
+
+    test('fails naming the field when a field to refresh is gone at the source', async () => {
+      // Act: Days_Open__c was deleted at the source between the two flows
+      const act = startExtract(deps, refreshing(), () => NOW);
+
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'SchemaMismatch',
+        message: 'Account: field(s) Days_Open__c to refresh no longer exist at the source',
+      });
+      expect(appflowMock).not.toHaveReceivedCommand(CreateFlowCommand);
+    });
+  });
+});
+
+/** A flow the incremental phase started, as the wait returned it. */
+function startedFlowOf(flowName: string) {
+  return { flowName, executionId: 'exec-0', state: 'RUNNING' as const, polls: 0, recordsProcessed: 0 };
+}

@@ -53,6 +53,27 @@ describe('per-day table of npm run local', () => {
     });
   });
 
+  test('the note says what a column refresh rewrote and which field types changed (issue 21)', () => {
+    // Act
+    const [refreshed, wide] = dayTableRows(
+      aDay({
+        Deal__c: anObject({
+          consolidationSkipped: true,
+          columnsRefreshed: ['code__c', 'days_open__c'],
+          rowsRefreshed: 3,
+          typeChanges: [{ field: 'Code__c', from: 'VARCHAR(40)', to: 'DECIMAL(18,2)' }],
+        }),
+        Wide__c: anObject({ columnsRefreshed: ['a', 'b', 'c', 'd'], rowsRefreshed: 0 }),
+      }),
+    );
+
+    // Assess
+    expect(byColumn(DAY_TABLE_HEADERS, refreshed).note).toBe(
+      '(empty run: no consolidation); type changed: Code__c; refreshed code__c, days_open__c (3 rows rewritten)',
+    );
+    expect(byColumn(DAY_TABLE_HEADERS, wide).note).toBe('refreshed 4 columns (0 rows rewritten)');
+  });
+
   test('dupes removed shows the staging duplicates of the day (a DuplicateWrite fault)', () => {
     // Act
     const [row] = dayTableRows(

@@ -52,6 +52,12 @@ function catalogColumn(ddlType: string): CatalogColumn {
   };
 }
 
+/** A row of public.source_column_types (sql/030). */
+interface SourceTypeRecord {
+  sourceType: string;
+  refreshPending: boolean;
+}
+
 const COLUMN_DEFINITION = /"(\w+)" (VARCHAR\(\d+\)|DECIMAL\(\d+,\d+\)|DOUBLE PRECISION|[A-Z]+)/g;
 
 type Cell = string | number | boolean | null;
@@ -126,6 +132,8 @@ function awsError(name: string, message: string): Error {
 export class FakeWarehouse {
   /** `schema.table` → column name → catalog description. */
   readonly tables = new Map<string, Map<string, CatalogColumn>>();
+  /** `final schema.table` → column → what public.source_column_types remembers of it. */
+  readonly sourceTypes = new Map<string, Map<string, SourceTypeRecord>>();
   /** Every batch that ran (ended FINISHED), as sent, in order. */
   readonly batches: string[][] = [];
   /** Every statement sent alone that ran, except queries, in order. */
@@ -201,6 +209,28 @@ export class FakeWarehouse {
     this.tables.set(
       `${schema}.${table}`,
       new Map(Object.entries(typed).map(([column, type]) => [column, catalogColumn(type)])),
+    );
+    return this;
+  }
+
+  /**
+   * What public.source_column_types remembers of a final table, as an earlier run recorded it:
+   * column → the source's type (DDL text); `pending` columns still wait for a column refresh.
+   */
+  remembering(
+    finalSchema: string,
+    table: string,
+    types: Record<string, string>,
+    pending: string[] = [],
+  ): this {
+    this.sourceTypes.set(
+      `${finalSchema}.${table}`,
+      new Map(
+        Object.entries(types).map(([column, sourceType]) => [
+          column,
+          { sourceType, refreshPending: pending.includes(column) },
+        ]),
+      ),
     );
     return this;
   }
@@ -371,6 +401,8 @@ export class FakeWarehouse {
   /** Runs one SQL: DDL changes the catalog; a query gets its result set. */
   private run(sql: string, parameters: Record<string, string>): StatementResult | undefined {
     if (/information_schema\.columns/.test(sql)) return this.catalogRead(parameters);
+    if (/^\s*SELECT[\s\S]*FROM public\.source_column_types/.test(sql))
+      return this.sourceTypesRead(parameters);
     if (QUERY.test(sql))
       return this.answerRules.find((answer) => answer.pattern.test(sql))?.result ?? { columns: [], rows: [] };
     this.apply(sql);
@@ -381,10 +413,13 @@ export class FakeWarehouse {
     const rows: Cell[][] = [];
     const schemas = [parameters.staging_schema, parameters.final_schema, parameters.history_schema];
     for (const schema of schemas.filter((name) => name !== undefined)) {
+      let position = 0;
       for (const [column, type] of this.tables.get(`${schema}.${parameters.table_name}`) ?? new Map()) {
+        position += 1;
         rows.push([
           schema,
           column,
+          position,
           type.dataType,
           type.characterMaximumLength,
           type.numericPrecision,
@@ -396,6 +431,7 @@ export class FakeWarehouse {
       columns: [
         'table_schema',
         'column_name',
+        'ordinal_position',
         'data_type',
         'character_maximum_length',
         'numeric_precision',
@@ -405,8 +441,51 @@ export class FakeWarehouse {
     };
   }
 
+  /** The rows of public.source_column_types for one final table (sql/030), as INSERTs left them. */
+  private sourceTypesRead(parameters: Record<string, string>): StatementResult {
+    const remembered = this.sourceTypes.get(`${parameters.final_schema}.${parameters.table_name}`);
+    return {
+      columns: ['column_name', 'source_type', 'refresh_pending'],
+      rows: [...(remembered ?? new Map())].map(([column, record]) => [
+        column,
+        record.sourceType,
+        record.refreshPending,
+      ]),
+    };
+  }
+
+  /** The memory of source types: DELETE and INSERT as the structure sync writes them, UPDATE as refresh_columns clears them. */
+  private applySourceTypes(sql: string): boolean {
+    if (!/^(DELETE FROM|INSERT INTO) public\.source_column_types\b/.test(sql)) return false;
+    const deleted = /WHERE final_schema = '(\w+)' AND table_name = '(\w+)' AND column_name IN \((.*)\)$/.exec(
+      sql,
+    );
+    if (deleted) {
+      const remembered = this.sourceTypes.get(`${deleted[1]}.${deleted[2]}`);
+      for (const [, column] of deleted[3].matchAll(/'(\w+)'/g)) remembered?.delete(column);
+      return true;
+    }
+    for (const tuple of sql.matchAll(/\('(\w+)', '(\w+)', '(\w+)', '((?:[^']|'')*)', (true|false), CAST/g)) {
+      const [, schema, table, column, sourceType, pending] = tuple;
+      const key = `${schema}.${table}`;
+      const remembered = this.sourceTypes.get(key) ?? new Map<string, SourceTypeRecord>();
+      remembered.set(column, {
+        sourceType: sourceType.replace(/''/g, "'"),
+        refreshPending: pending === 'true',
+      });
+      this.sourceTypes.set(key, remembered);
+    }
+    return true;
+  }
+
   private apply(sql: string): void {
-    const create = /^CREATE TABLE IF NOT EXISTS "(\w+)"\."(\w+)" \((.*)\) DISTKEY/.exec(sql);
+    if (this.applySourceTypes(sql)) return;
+    const drop = /^DROP TABLE IF EXISTS "(\w+)"\."(\w+)"$/.exec(sql);
+    if (drop) {
+      this.tables.delete(`${drop[1]}.${drop[2]}`);
+      return;
+    }
+    const create = /^CREATE TABLE (?:IF NOT EXISTS )?"(\w+)"\."(\w+)" \((.*)\) DISTKEY/.exec(sql);
     if (create) {
       const key = `${create[1]}.${create[2]}`;
       if (!this.tables.has(key)) {
@@ -425,6 +504,24 @@ export class FakeWarehouse {
       return;
     }
     const widen = /^ALTER TABLE "(\w+)"\."(\w+)" ALTER COLUMN "(\w+)" TYPE (.+)$/.exec(sql);
-    if (widen) this.tables.get(`${widen[1]}.${widen[2]}`)?.set(widen[3], catalogColumn(widen[4]));
+    if (widen) {
+      this.tables.get(`${widen[1]}.${widen[2]}`)?.set(widen[3], catalogColumn(widen[4]));
+      return;
+    }
+    const dropColumn = /^ALTER TABLE "(\w+)"\."(\w+)" DROP COLUMN "(\w+)"$/.exec(sql);
+    if (dropColumn) {
+      this.tables.get(`${dropColumn[1]}.${dropColumn[2]}`)?.delete(dropColumn[3]);
+      return;
+    }
+    const rename = /^ALTER TABLE "(\w+)"\."(\w+)" RENAME COLUMN "(\w+)" TO "(\w+)"$/.exec(sql);
+    if (rename) {
+      const key = `${rename[1]}.${rename[2]}`;
+      const columns = this.tables.get(key);
+      if (columns)
+        this.tables.set(
+          key,
+          new Map([...columns].map(([name, type]) => [name === rename[3] ? rename[4] : name, type])),
+        );
+    }
   }
 }

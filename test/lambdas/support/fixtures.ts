@@ -25,6 +25,7 @@ export function anAccountConfig(overrides: Partial<ObjectConfig> = {}): ObjectCo
     resetRequested: false,
     fullSyncEveryDays: 0,
     syncEveryMinutes: 1440,
+    formulaRefreshEveryMinutes: 1440,
     targetTable: 'account',
     watermark: PREVIOUS_WATERMARK,
     ...overrides,

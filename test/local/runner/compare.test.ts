@@ -1,0 +1,59 @@
+import { compareWarehouseToSource } from '../../../local/runner/compare';
+import { parseScenario } from '../../../local/runner/scenario';
+
+const scenario = parseScenario({
+  objects: [{ objectName: 'Deal__c' }],
+  sourceObjects: {
+    Deal__c: {
+      fields: [
+        { name: 'Amount__c', type: 'currency', precision: 18, scale: 2 },
+        { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
+        { name: 'Code__c', type: 'double', precision: 18, scale: 2 },
+      ],
+    },
+  },
+  days: [],
+});
+
+const source = (daysOpen: number) => ({
+  Deal__c: [
+    {
+      Id: 'a0D1',
+      Name: 'Edge',
+      SystemModstamp: '2026-04-01T06:00:00.000Z',
+      IsDeleted: false,
+      Amount__c: '1000.00',
+      Days_Open__c: String(daysOpen),
+      Code__c: '42.00',
+    },
+  ],
+});
+const warehouse = (daysOpen: string) => ({
+  deal__c: [
+    {
+      id: 'a0D1',
+      name: 'Edge',
+      systemmodstamp: '2026-04-01T06:00:00.000Z',
+      isdeleted: false,
+      amount__c: '1000.00',
+      days_open__c: daysOpen,
+      // A text field that became a number keeps its VARCHAR column (issue 21): the same number as text.
+      code__c: '42.00',
+    },
+  ],
+});
+
+describe('compareWarehouseToSource: every column, formulas included (issue 21)', () => {
+  test('a formula value the warehouse did not refresh is a difference, though no cursor moved', () => {
+    const [comparison] = compareWarehouseToSource(scenario, warehouse('1'), source(5));
+
+    expect(comparison.equal).toBe(false);
+    expect(comparison.differences).toEqual(['a0D1.days_open__c: "1" ≠ "5"']);
+  });
+
+  test('a refreshed formula and a number kept as text in a VARCHAR column are equal', () => {
+    const [comparison] = compareWarehouseToSource(scenario, warehouse('5'), source(5));
+
+    expect(comparison).toMatchObject({ equal: true, differences: [] });
+  });
+});
