@@ -5,7 +5,7 @@ import { deleteFlowIfExists } from './common/appflow';
 import { type ObjectFigures, recordObjectSuccess } from './common/control-table';
 import { requireEnv } from './common/environment';
 import { durationSeconds, extractFlowOf, type ObjectResult, type ObjectState } from './common/object-state';
-import { logger, objectKeys, publishObjectMetrics } from './common/observability';
+import { logger, objectKeys, publishEnvironmentMetrics, publishObjectMetrics } from './common/observability';
 import { completeThroughAfter } from './common/run-plan';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
@@ -52,6 +52,8 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   const now = new Date();
   await recordObjectSuccess(doc, CONTROL_TABLE_NAME, plan, run, figures, now);
   publishObjectMetrics(plan.objectName, { RecordsExtracted: figures.recordsExtracted, ObjectSucceeded: 1 });
+  // A loaded object counts zero for the environment: the ObjectFailed alarm clears once a period has only these.
+  publishEnvironmentMetrics({ ObjectFailed: 0 });
   logger.info('Object done', { ...objectKeys(state), ...figures, syncMode: plan.syncMode });
   const { consolidationSkipped, ...counts } = figures;
   // A backfill proves nothing newer: the line keeps what the row said.

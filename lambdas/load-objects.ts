@@ -4,8 +4,11 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   completeThroughOf,
+  DEFAULT_TICK_MINUTES,
   dueReason,
+  isDailyTick,
   SCHEDULE_DAILY_AT_VARIABLE,
+  SCHEDULE_TICK_MINUTES_VARIABLE,
   SCHEDULE_TIME_ZONE_VARIABLE,
   type ScheduleAnchor,
   scheduleAnchorFrom,
@@ -42,6 +45,8 @@ const SCHEDULE = scheduleAnchorFrom(
   optionalEnv(SCHEDULE_DAILY_AT_VARIABLE),
   optionalEnv(SCHEDULE_TIME_ZONE_VARIABLE),
 );
+/** The schedule's tick interval: the day's first tick is the one that e-mails repeated failures again. */
+const TICK_MINUTES = Number(optionalEnv(SCHEDULE_TICK_MINUTES_VARIABLE) ?? DEFAULT_TICK_MINUTES);
 /** The environment's flow timeout (lib/config.ts; 12 h by default): part of when an object is overdue. */
 const FLOW_TIMEOUT_MINUTES = Number(optionalEnv('FLOW_TIMEOUT_MINUTES') ?? 12 * 60);
 const s3 = new S3Client({});
@@ -112,6 +117,16 @@ export function selectObjects(
     .map((object) => planObject(object, run, defaultConnectorProfile))
     .sort((a, b) => a.objectName.localeCompare(b.objectName));
   return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
+}
+
+/**
+ * An invalid row fails every tick the same way: the operators hear of it on the day's first tick
+ * (and from an operator's run), the other ticks report it without e-mailing it again.
+ */
+export function markRepeated(result: ObjectResult, run: RunContext): ObjectResult {
+  return result.status === 'FAILED' && run.scheduled && !run.dailyTick
+    ? { ...result, repeatedFailure: true }
+    : result;
 }
 
 /** A tick's line for an object whose slot has not begun: nothing is written to its row. */
@@ -187,14 +202,19 @@ export async function setAsideHeldObjects(
 
 export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResult> => {
   const input = parseExecutionInput(event.input);
-  const run = buildRunContext(input, event.execution);
+  const planned = buildRunContext(input, event.execution);
+  const run =
+    planned.scheduled && isDailyTick(new Date(planned.startedAt), TICK_MINUTES, SCHEDULE)
+      ? { ...planned, dailyTick: true as const }
+      : planned;
   const items = await scanControlTable(doc, CONTROL_TABLE_NAME);
   // The quota guard comes after, in the precheck: it asks the org only when something will run.
   const selected = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES, SCHEDULE);
   // An operator's run names what it wants and fails ObjectBusy on a held object, as before.
-  const { objects, rejected } = run.scheduled
+  const { objects, rejected: notRun } = run.scheduled
     ? await setAsideHeldObjects(selected, items, run, (arn) => executionIsRunning(sfn, arn))
     : selected;
+  const rejected = notRun.map((result) => markRepeated(result, run));
   for (const bad of rejected.filter((result) => result.status !== 'NOT_DUE'))
     logger.warn('Object will not run', { objectName: bad.objectName, status: bad.status, reason: bad.error });
   const keys = runStateKeys(event.execution.name);

@@ -301,7 +301,8 @@ export const handler = async (state: PrecheckState, context: Context): Promise<P
       waiting: statementWaitFor(result.pending, what, state.waiting),
     };
   }
-  const plan = await guardRunPlan(s3, state.plan, result.apiQuota, MIN_API_QUOTA_SHARE);
+  const repeated = state.run.scheduled === true && !state.run.dailyTick;
+  const plan = await guardRunPlan(s3, state.plan, result.apiQuota, MIN_API_QUOTA_SHARE, repeated);
   logger.info('Precheck passed', { checks: result.checks, objects: plan.objectCount });
   return {
     run: state.run,

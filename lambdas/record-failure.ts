@@ -13,7 +13,7 @@ import {
   type ObjectResult,
   type ObjectState,
 } from './common/object-state';
-import { logger, objectKeys, publishObjectMetrics } from './common/observability';
+import { logger, objectKeys, publishEnvironmentMetrics, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
 /** StartExtract's error when another run holds the object (ObjectBusyError's name). */
@@ -67,9 +67,12 @@ export const handler = async (state: ObjectState): Promise<ObjectResult> => {
   if (state.refresh) await deleteFlowIfExists(appflow, state.refresh.flowName, plan.objectName);
   await recordObjectFailure(doc, CONTROL_TABLE_NAME, plan.objectName, run.runId, failure, now);
   publishObjectMetrics(plan.objectName, { ObjectFailed: 1 });
+  // The environment's count, which the ObjectFailed alarm watches (FinishObject sends its zeros).
+  publishEnvironmentMetrics({ ObjectFailed: 1 });
   logger.error('Object failed', { ...objectKeys(state), error: failure });
   return {
     ...emptyResult(plan.objectName, 'FAILED', `${failure.name}: ${failure.message}`),
+    ...(plan.previousFailure === failure.name ? { repeatedFailure: true as const } : {}),
     syncMode: plan.syncMode,
     syncReason: plan.syncReason,
     recordsExtracted: extractFlowOf(state)?.recordsProcessed ?? 0,

@@ -15,7 +15,11 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
-import { SCHEDULE_DAILY_AT_VARIABLE, SCHEDULE_TIME_ZONE_VARIABLE } from '../lambdas/common/cadence';
+import {
+  SCHEDULE_DAILY_AT_VARIABLE,
+  SCHEDULE_TICK_MINUTES_VARIABLE,
+  SCHEDULE_TIME_ZONE_VARIABLE,
+} from '../lambdas/common/cadence';
 import { METRICS_ENVIRONMENT_VARIABLE } from '../lambdas/common/observability';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../lambdas/common/run-events';
 import { RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE, RUN_STATE_PREFIX } from '../lambdas/common/run-state';
@@ -149,6 +153,7 @@ export class PipelineStack extends Stack {
     // and an object is overdue after twice its cadence plus its flow timeout (issue 20).
     functions.loadObjects.addEnvironment(SCHEDULE_DAILY_AT_VARIABLE, config.schedule.dailyAt);
     functions.loadObjects.addEnvironment(SCHEDULE_TIME_ZONE_VARIABLE, config.schedule.timeZone);
+    functions.loadObjects.addEnvironment(SCHEDULE_TICK_MINUTES_VARIABLE, String(config.schedule.tickMinutes));
     functions.loadObjects.addEnvironment('FLOW_TIMEOUT_MINUTES', String(config.flowTimeoutMinutes));
     // The quota guard runs in the precheck, once the run is planned.
     functions.precheck.addEnvironment('MIN_API_QUOTA_SHARE', String(config.minApiQuotaShare));
@@ -328,11 +333,13 @@ export class PipelineStack extends Stack {
 
     // A failed run's report reaches the operators as a readable table; other consumers add their own rules.
     new Rule(this, 'RunFailedRule', {
-      description: 'Sends the report of every failed run to the alarm topic',
+      description:
+        "Sends a failed run's report to the alarm topic: an operator's run, the day's first tick, or a new failure",
       eventPattern: {
         source: [EVENT_SOURCE],
         detailType: [EVENT_DETAIL_TYPE],
-        detail: { status: ['FAILED'] },
+        // A failure that repeats every tick is e-mailed when it first appears and on the day's first tick.
+        detail: { status: ['FAILED'], notify: [true] },
       },
       targets: [
         new SnsTopic(this.alarms.topic, { message: RuleTargetInput.fromEventPath('$.detail.message') }),

@@ -229,10 +229,11 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
     checkObjectName(objectName, command);
   const addRow =
     command === 'add'
-      ? buildNewControlRow(
-          objectName,
-          stringFlags(values, Object.keys(COMMANDS.add.options)) as AddFlagValues,
-        )
+      ? buildNewControlRow(objectName, {
+          ...stringFlags(values, Object.keys(COMMANDS.add.options)),
+          // The one boolean flag of `add`: present means on.
+          ...(values.history === true ? { history: 'true' } : {}),
+        } as AddFlagValues)
       : undefined;
   const runFlags: RunFlags = {
     ...stringFlags(values, ['objects', 'run-date', 'from', 'to'] as const),

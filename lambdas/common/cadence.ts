@@ -90,6 +90,18 @@ export function slotOf(instant: Date, syncEveryMinutes: number, anchor: Schedule
   return Math.floor(minutes / syncEveryMinutes);
 }
 
+/**
+ * Whether the tick at `now` is the day's first (the first at or after the daily time): the tick on
+ * which failures that repeat every tick are reported again, once a day.
+ */
+export function isDailyTick(now: Date, tickMinutes: number, anchor: ScheduleAnchor): boolean {
+  const previousTick = new Date(now.getTime() - tickMinutes * MINUTE_MS);
+  return slotOf(now, 24 * 60, anchor) > slotOf(previousTick, 24 * 60, anchor);
+}
+
+/** The environment variable that tells LoadObjects the schedule's tick interval (minutes). */
+export const SCHEDULE_TICK_MINUTES_VARIABLE = 'SCHEDULE_TICK_MINUTES';
+
 /** What a tick needs of an object's control row to tell whether it is due. */
 export interface CadenceState {
   syncEveryMinutes: number;

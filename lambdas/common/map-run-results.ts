@@ -63,6 +63,7 @@ export const objectResultSchema = z.looseObject({
   typeChanges: z.optional(z.array(z.object({ field: z.string(), from: z.string(), to: z.string() }))),
   durationSeconds: z.optional(z.number()),
   completeThrough: z.optional(z.string()),
+  repeatedFailure: z.optional(z.literal(true)),
   error: z.nullable(z.string()),
 });
 

@@ -189,6 +189,12 @@ export interface ObjectResult {
    */
   completeThrough?: string;
   error: string | null;
+  /**
+   * This failure repeats what the operators heard already (the object's previous run failed the
+   * same way; an invalid row or a spent quota on a tick other than the day's first): reported, not
+   * e-mailed again.
+   */
+  repeatedFailure?: true;
 }
 
 export function emptyResult(objectName: string, status: ObjectStatus, error: string | null): ObjectResult {

@@ -38,6 +38,8 @@ export type ObjectMetricName = keyof typeof OBJECT_METRICS;
 export const ENVIRONMENT_METRICS = {
   /** Enabled objects whose lag exceeds twice their cadence plus their flow timeout. */
   ObjectsOverdue: MetricUnit.Count,
+  /** 1 per object that failed, 0 per object that loaded: the ObjectFailed alarm's metric. */
+  ObjectFailed: MetricUnit.Count,
 } as const;
 export type EnvironmentMetricName = keyof typeof ENVIRONMENT_METRICS;
 

@@ -13,6 +13,8 @@ export function applyQuotaGuard(
   planned: { objects: ObjectPlan[]; rejected: ObjectResult[] },
   quota: ApiQuota | undefined,
   minShare: number,
+  /** A tick other than the day's first: a quota still spent is reported, not e-mailed again. */
+  repeated = false,
 ): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
   if (!quota || !quotaTooLow(quota, minShare)) return planned;
   const share = ((100 * quota.remaining) / quota.max).toFixed(1);
@@ -23,9 +25,10 @@ export function applyQuotaGuard(
     objects: planned.objects.filter((plan) => !spendsQuota(plan)),
     rejected: [
       ...planned.rejected,
-      ...planned.objects
-        .filter(spendsQuota)
-        .map((plan) => emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason)),
+      ...planned.objects.filter(spendsQuota).map((plan) => ({
+        ...emptyResult(plan.objectName, 'SKIPPED_QUOTA', reason),
+        ...(repeated ? { repeatedFailure: true as const } : {}),
+      })),
     ],
   };
 }
@@ -40,6 +43,7 @@ export async function guardRunPlan(
   plan: RunPlanReference,
   quota: ApiQuota | undefined,
   minShare: number,
+  repeated = false,
 ): Promise<RunPlanReference> {
   if (!quota || !quotaTooLow(quota, minShare) || plan.objectCount === 0) return plan;
   const objects = (await getRunStateJson(
@@ -54,7 +58,7 @@ export async function guardRunPlan(
     plan.rejectedKey,
     objectResultsSchema,
   )) as ObjectResult[];
-  const guarded = applyQuotaGuard({ objects, rejected }, quota, minShare);
+  const guarded = applyQuotaGuard({ objects, rejected }, quota, minShare, repeated);
   // Rejected first, then the plan: a retry after the first write finds the skipped objects in
   // both, and names each of them once.
   const named = new Set<string>();

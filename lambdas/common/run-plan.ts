@@ -17,6 +17,11 @@ export interface RunContext {
   syncModeOverride?: 'incremental' | 'full';
   /** A scheduled tick (`{"scheduled": true}`): only due objects run; a busy object is RUNNING, not failed. */
   scheduled?: true;
+  /**
+   * The day's first tick: failures that repeat every tick (an object failing the same way, an
+   * invalid row, a spent API quota) are e-mailed on it, and on the tick they first appear.
+   */
+  dailyTick?: true;
 }
 
 export type SyncReason =
@@ -77,6 +82,11 @@ export interface ObjectPlan {
   refreshFields?: string[];
   /** Issue 21: formulas and `refreshFields` are due for a refresh in this run (`formulaRefreshEveryMinutes`). */
   formulaRefreshDue?: true;
+  /**
+   * The error name the object's previous run failed with, if it failed: a failure with the same
+   * name is a repeat (reported, but e-mailed only on the day's first tick).
+   */
+  previousFailure?: string;
 }
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
@@ -176,6 +186,7 @@ export function planObject(
     // A reset or a full sync reloads final; history is never emptied (the procedure keeps it).
     ...(object.history ? { history: true as const } : {}),
     ...columnRefreshOf(object, run),
+    ...previousFailureOf(object),
   };
   const fullReason = fullSyncReason(object, run);
   if (fullReason) {
@@ -206,6 +217,13 @@ export function planObject(
     window: { start: new Date(watermarkMs - lookbackMs).toISOString(), end: run.startedAt },
     nextWatermark: maxIso(object.watermark, run.startedAt),
   };
+}
+
+/** The error name of the object's previous run when it failed (`lastRun.error` is `Name: message`). */
+function previousFailureOf(object: ObjectConfig): { previousFailure?: string } {
+  const lastRun = object.lastRun;
+  if (lastRun?.status !== 'FAILED' || !lastRun.error) return {};
+  return { previousFailure: lastRun.error.split(':')[0] };
 }
 
 function fullSyncReason(object: ObjectConfig, run: RunContext): SyncReason | undefined {

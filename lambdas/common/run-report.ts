@@ -15,6 +15,13 @@ export interface RunReport {
   failedObjects: string[];
   /** One line for the console's failure cause and the alarm e-mail's subject. */
   summary: string;
+  /**
+   * Whether the failed-run e-mail goes out (the stack's rule matches it): an operator's run, the
+   * day's first tick, or a tick with a failure not reported before. A failure that repeats every
+   * 15-minute tick is e-mailed once, then once a day, while every report still names it. Absent in
+   * reports of older versions (which e-mailed every failed run).
+   */
+  notify?: boolean;
   /** The execution input that reruns just the failed objects. */
   rerunInput?: { objects: string[] };
   /**
@@ -142,6 +149,9 @@ export function buildRunReport(
     finishedAt: finishedAt.toISOString(),
     ...(run.scheduled ? { scheduled: true as const } : {}),
     status: failed.length === 0 ? 'SUCCEEDED' : 'FAILED',
+    notify:
+      failed.length > 0 &&
+      (!run.scheduled || run.dailyTick === true || failed.some((result) => !result.repeatedFailure)),
     objects,
     failedObjects,
     summary,

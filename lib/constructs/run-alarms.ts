@@ -79,6 +79,29 @@ export class RunAlarms extends Construct {
 
     if (props.environmentName) {
       const environment = props.environmentName;
+      // Objects that failed: 1 each from RecordFailure, 0 each from FinishObject. Missing data keeps
+      // the state, so a failure that repeats every tick keeps the alarm up (one e-mail), and a period
+      // in which only loads happened clears it.
+      const objectFailed = new Alarm(this, 'ObjectFailed', {
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'ObjectFailed',
+          dimensionsMap: { environment, service: METRICS_SERVICE },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.IGNORE,
+        alarmDescription:
+          `ObjectFailed of ${environment}: an object failed to load; the other objects went on. ` +
+          `Which and why: "npm run objects -- list --env ${environment}" (error column), the failed run's report ` +
+          '(e-mailed, or "objects status <execution>"), the dashboard\'s ObjectFailed graph. Fix the cause, rerun the object ' +
+          '(docs/operating.md#objectfailed). It clears when a period has loads and no failure.',
+      });
+      objectFailed.addAlarmAction(action);
+      this.alarms.push(objectFailed);
       const overdue = new Alarm(this, 'ObjectsOverdue', {
         metric: new Metric({
           namespace: METRICS_NAMESPACE,

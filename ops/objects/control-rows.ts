@@ -37,6 +37,9 @@ export const ADD_FLAGS = {
   source: 'sourceName',
   entity: 'entityName',
   every: 'syncEveryMinutes',
+  'formulas-every': 'formulaRefreshEveryMinutes',
+  'refresh-fields': 'refreshFields',
+  history: 'history',
 } as const;
 
 export type AddFlag = keyof typeof ADD_FLAGS;
@@ -70,12 +73,14 @@ export function buildNewControlRow(objectName: string, flags: AddFlagValues): Re
   for (const [flag, attribute] of Object.entries(ADD_FLAGS) as [AddFlag, string][]) {
     const value = flags[flag];
     if (value === undefined) continue;
-    if (flag === 'fields') {
+    if (flag === 'history') {
+      row[attribute] = value === 'true';
+    } else if (flag === 'fields' || flag === 'refresh-fields') {
       row[attribute] = value
         .split(',')
         .map((field) => field.trim())
         .filter((field) => field.length > 0);
-    } else if (flag === 'lookback' || flag === 'every') {
+    } else if (flag === 'lookback' || flag === 'every' || flag === 'formulas-every') {
       const minutes = value.trim() === '' ? Number.NaN : Number(value);
       if (!Number.isFinite(minutes)) {
         throw new UsageError(`--${flag} ${JSON.stringify(value)}: must be a number of minutes`, 'add');

@@ -112,6 +112,20 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
         value: 'MINUTES',
         help: 'how often scheduled ticks run it, 15-10080 (default 1440: daily at the daily time; 60: hourly)',
       },
+      'formulas-every': {
+        type: 'string',
+        value: 'MINUTES',
+        help: 'how often formula fields and --refresh-fields are refreshed, 0 = never (default 1440)',
+      },
+      'refresh-fields': {
+        type: 'string',
+        value: 'a,b',
+        help: 'fields that change without moving the cursor, refreshed with the formulas',
+      },
+      history: {
+        type: 'boolean',
+        help: 'keep every captured version in <final schema>_history.<table> (default off)',
+      },
     },
     notes: [
       'Only the flags given are written; everything else keeps the pipeline default.',

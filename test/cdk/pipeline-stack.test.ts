@@ -490,6 +490,32 @@ describe('alarms and notifications', () => {
     expect(alarm?.Properties.AlarmDescription).toContain('FreshnessLagMinutes');
   });
 
+  test('ObjectFailed >= 1 alarms the topic; missing data keeps its state, so a failure repeated every tick is one alarm', () => {
+    const alarm = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).find(
+      (candidate) => candidate.Properties.MetricName === 'ObjectFailed',
+    );
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: 'SaasToRedshift',
+      // RecordFailure's 1s and FinishObject's 0s, per environment only.
+      Dimensions: [
+        { Name: 'environment', Value: 'dev' },
+        { Name: 'service', Value: 'saas-to-redshift' },
+      ],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm?.Properties.AlarmDescription).toContain('npm run objects -- list --env dev');
+  });
+
+  test('LoadObjects learns the tick interval: the day’s first tick e-mails repeated failures again', () => {
+    const variables = lambdaProperties(dev, logicalIdOf(dev.stack.node.findChild('LoadObjectsFunction')))
+      .Environment?.Variables;
+    expect(variables?.SCHEDULE_TICK_MINUTES).toBe('15');
+  });
+
   test("a tick that could not start lands in the schedule's dead-letter queue, which alarms the topic", () => {
     dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
@@ -538,12 +564,12 @@ describe('alarms and notifications', () => {
     });
   });
 
-  test('the RunFailed rule forwards failed-run reports to the topic', () => {
+  test('the RunFailed rule forwards the reports of failed runs to notify (new failures, the daily tick, operators) to the topic', () => {
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['saas-to-redshift'],
         'detail-type': [EVENT_DETAIL_TYPE],
-        detail: { status: ['FAILED'] },
+        detail: Match.exact({ status: ['FAILED'], notify: [true] }),
       },
       Targets: [Match.objectLike({ Arn: topicRef(), InputPath: '$.detail.message' })],
     });

@@ -175,7 +175,7 @@ describe('run dashboard in the stack', () => {
 
     // Assess
     expect(alarmWidgets).toHaveLength(1);
-    expect(dev.stack.alarms.alarms).toHaveLength(5);
+    expect(dev.stack.alarms.alarms).toHaveLength(6);
     expect(shown).toEqual(
       dev.stack.alarms.alarms.map((alarm) => ({ 'Fn::GetAtt': [logicalIdOf(alarm), 'Arn'] })),
     );

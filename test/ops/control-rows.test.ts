@@ -191,6 +191,25 @@ describe('add', () => {
     expect(await rowOf('Opportunity')).toEqual({ objectName: 'Opportunity', syncEveryMinutes: 60 });
   });
 
+  it('--history, --formulas-every and --refresh-fields set history mode and the column refresh', async () => {
+    const result = await objects(
+      'add',
+      'ContractLineItem',
+      '--history',
+      '--formulas-every',
+      '360',
+      '--refresh-fields',
+      'Status, Days_Open__c',
+    );
+    expect(result.code).toBe(0);
+    expect(await rowOf('ContractLineItem')).toEqual({
+      objectName: 'ContractLineItem',
+      history: true,
+      formulaRefreshEveryMinutes: 360,
+      refreshFields: ['Status', 'Days_Open__c'],
+    });
+  });
+
   it('refuses a duplicate and leaves the existing row alone', async () => {
     await put({ objectName: 'Account', deleteMode: 'soft', watermark: '2026-03-10T05:00:00.000Z' });
     const result = await objects('add', 'Account', '--delete-mode', 'hard');
