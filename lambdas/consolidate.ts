@@ -12,7 +12,7 @@ import { logger, objectKeys, publishConsolidationMetrics } from './common/observ
 import { layoutOf } from './common/run-plan';
 import { TRUNCATE_LENGTH } from './common/source-fields';
 import { historySchemaOf } from './common/sources';
-import { statementNameFor, statementWaitFor } from './common/statement-waits';
+import { objectStatement, statementWaitFor } from './common/statement-waits';
 import {
   budgetOf,
   checkStatement,
@@ -88,24 +88,6 @@ export function valuesTruncatedSql(stagingSchema: string, table: string, columns
   });
 }
 
-function consolidationStatement(
-  deps: ConsolidateDependencies,
-  state: ObjectState,
-  step: string,
-  what: string,
-  sql: string,
-  parameters?: Record<string, string>,
-): StatementRequest {
-  const { plan, run } = state;
-  return {
-    what: `${plan.objectName}: ${what}`,
-    name: statementNameFor(deps.statementNamePrefix, plan.objectName, step, run.runId),
-    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
-    sql,
-    ...(parameters ? { parameters } : {}),
-  };
-}
-
 /**
  * The procedure call of DESIGN.md, every value a Data API parameter. An object that keeps history
  * calls the 10-argument form; one that does not (any more) calls the 8-argument form, which leaves
@@ -125,11 +107,25 @@ function callStatement(deps: ConsolidateDependencies, state: ObjectState): State
     sync_mode: plan.syncMode,
   };
   return plan.history
-    ? consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_WITH_HISTORY_SQL, {
-        ...parameters,
-        history_schema: historySchemaOf(layout.finalSchema),
-      })
-    : consolidationStatement(deps, state, 'consolidate', 'consolidate_object', CONSOLIDATE_SQL, parameters);
+    ? objectStatement(
+        deps.statementNamePrefix,
+        state,
+        'consolidate',
+        'consolidate_object',
+        CONSOLIDATE_WITH_HISTORY_SQL,
+        {
+          ...parameters,
+          history_schema: historySchemaOf(layout.finalSchema),
+        },
+      )
+    : objectStatement(
+        deps.statementNamePrefix,
+        state,
+        'consolidate',
+        'consolidate_object',
+        CONSOLIDATE_SQL,
+        parameters,
+      );
 }
 
 function figuresOf(
@@ -217,7 +213,13 @@ async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectSta
     while (done < counts.length) {
       slot = await runStatement(
         runner,
-        consolidationStatement(deps, state, `count${done + 1}`, 'count truncated values', counts[done]),
+        objectStatement(
+          deps.statementNamePrefix,
+          state,
+          `count${done + 1}`,
+          'count truncated values',
+          counts[done],
+        ),
         slot,
         deps.budget,
       );
@@ -240,7 +242,7 @@ async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectSta
 
   const audit = await runStatement(
     runner,
-    consolidationStatement(deps, state, 'audit', 'read the audit row', AUDIT_SQL, {
+    objectStatement(deps.statementNamePrefix, state, 'audit', 'read the audit row', AUDIT_SQL, {
       run_id: run.runId,
       final_schema: layoutOf(plan, deps.layout).finalSchema,
       table_name: plan.targetTable,

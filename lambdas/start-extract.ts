@@ -9,7 +9,7 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { deleteFlowIfExists, describeSourceFields, findExecution } from './common/appflow';
@@ -23,6 +23,7 @@ import {
 import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
 import { classifyAwsError, errorMessage, ObjectBusyError, SchemaMismatchError } from './common/errors';
+import { executionIsRunning } from './common/executions';
 import {
   buildCreateFlowRequest,
   cursorFilterFor,
@@ -35,7 +36,7 @@ import { logger, objectKeys } from './common/observability';
 import { layoutOf, type ObjectPlan, sourceEntityOf } from './common/run-plan';
 import { readCalculatedFields } from './common/source-describe';
 import { type SourceField, selectSourceFields } from './common/source-fields';
-import { statementNameFor, statementWaitFor } from './common/statement-waits';
+import { objectStatement, statementWaitFor } from './common/statement-waits';
 import {
   existingTablesFromRows,
   existingTablesParameters,
@@ -132,24 +133,6 @@ export function calculatedFieldsReader(
 }
 
 /** A statement of this object's step, named and made idempotent per run. */
-function objectStatement(
-  deps: Pick<ExtractDependencies, 'flowSettings'>,
-  state: ObjectState,
-  step: string,
-  what: string,
-  sql: string | string[],
-  parameters?: Record<string, string>,
-): StatementRequest {
-  const { plan, run } = state;
-  return {
-    what: `${plan.objectName}: ${what}`,
-    name: statementNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, step, run.runId),
-    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
-    sql,
-    ...(parameters ? { parameters } : {}),
-  };
-}
-
 /**
  * The structure sync as statements, in the order they must run: DDL in batches of at most 40
  * (tables, new staging columns, grants); the source types the warehouse remembers (one
@@ -166,7 +149,7 @@ export function structureStatements(
   const { plan } = state;
   const batches = chunked(changes.statements, MAX_BATCH_STATEMENTS);
   const step = (name: string, what: string, sql: string | string[]) =>
-    objectStatement(deps, state, name, what, sql);
+    objectStatement(deps.flowSettings.flowNamePrefix, state, name, what, sql);
   return [
     ...batches.map((batch, index) =>
       step(
@@ -301,7 +284,14 @@ export async function syncStructure(
   const parameters = existingTablesParameters(layout, plan.targetTable);
   prepare.catalog = await runStatement(
     runner,
-    objectStatement(deps, state, 'catalog', 'catalog read', TABLE_COLUMNS_SQL, parameters),
+    objectStatement(
+      deps.flowSettings.flowNamePrefix,
+      state,
+      'catalog',
+      'catalog read',
+      TABLE_COLUMNS_SQL,
+      parameters,
+    ),
     prepare.catalog,
     deps.budget,
   );
@@ -310,10 +300,17 @@ export async function syncStructure(
   // Its own query: information_schema is a leader-node catalog on Redshift, never joined with a user table.
   prepare.sourceTypes = await runStatement(
     runner,
-    objectStatement(deps, state, 'catalog-types', 'read the source column types', SOURCE_COLUMN_TYPES_SQL, {
-      final_schema: parameters.final_schema,
-      table_name: parameters.table_name,
-    }),
+    objectStatement(
+      deps.flowSettings.flowNamePrefix,
+      state,
+      'catalog-types',
+      'read the source column types',
+      SOURCE_COLUMN_TYPES_SQL,
+      {
+        final_schema: parameters.final_schema,
+        table_name: parameters.table_name,
+      },
+    ),
     prepare.sourceTypes,
     deps.budget,
   );
@@ -417,7 +414,7 @@ export async function createAndStartFlow(
   const clear = await runStatement(
     { client: deps.redshift, target: deps.target },
     objectStatement(
-      deps,
+      deps.flowSettings.flowNamePrefix,
       state,
       'clear',
       'clear staging',
@@ -603,16 +600,6 @@ export interface ClaimDependencies {
   appflow: AppflowClient;
   sfn: SFNClient;
   flowNamePrefix: string;
-}
-
-async function executionIsRunning(sfn: SFNClient, executionArn: string): Promise<boolean> {
-  try {
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return execution.status === 'RUNNING';
-  } catch (error) {
-    if (error instanceof ExecutionDoesNotExist) return false;
-    throw classifyAwsError(error, 'DescribeExecution of the run holding the object');
-  }
 }
 
 /**

@@ -2,11 +2,10 @@ import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { REFRESH_AUDIT_SQL, REFRESH_COLUMNS_SQL, refreshColumnsParameters } from './column-refresh';
 import type { ObjectState, RefreshFigures, RefreshState } from './object-state';
 import { layoutOf } from './run-plan';
-import { statementNameFor, statementWaitFor } from './statement-waits';
+import { objectStatement, statementWaitFor } from './statement-waits';
 import {
   fetchRows,
   runStatement,
-  type StatementRequest,
   type TimeBudget,
   type WarehouseLayout,
   type WarehouseTarget,
@@ -19,24 +18,6 @@ export interface RefreshCallDependencies {
   layout: WarehouseLayout;
   budget: TimeBudget;
   statementNamePrefix: string;
-}
-
-function refreshStatement(
-  deps: RefreshCallDependencies,
-  state: ObjectState,
-  step: string,
-  what: string,
-  sql: string,
-  parameters: Record<string, string>,
-): StatementRequest {
-  const { plan, run } = state;
-  return {
-    what: `${plan.objectName}: ${what}`,
-    name: statementNameFor(deps.statementNamePrefix, plan.objectName, step, run.runId),
-    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
-    sql,
-    parameters,
-  };
 }
 
 function figuresOf(row: Record<string, unknown> | undefined): RefreshFigures {
@@ -73,8 +54,8 @@ export async function callRefreshColumns(
 
   const call = await runStatement(
     runner,
-    refreshStatement(
-      deps,
+    objectStatement(
+      deps.statementNamePrefix,
       state,
       'refresh',
       'refresh_columns',
@@ -95,11 +76,18 @@ export async function callRefreshColumns(
 
   const audit = await runStatement(
     runner,
-    refreshStatement(deps, state, 'refresh-audit', 'read the refresh audit', REFRESH_AUDIT_SQL, {
-      run_id: run.runId,
-      final_schema: layout.finalSchema,
-      table_name: plan.targetTable,
-    }),
+    objectStatement(
+      deps.statementNamePrefix,
+      state,
+      'refresh-audit',
+      'read the refresh audit',
+      REFRESH_AUDIT_SQL,
+      {
+        run_id: run.runId,
+        final_schema: layout.finalSchema,
+        table_name: plan.targetTable,
+      },
+    ),
     refresh.audit,
     deps.budget,
   );

@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyAwsError } from './errors';
 import { logger } from './observability';
-import type { StatementSlot } from './warehouse';
+import type { StatementRequest, StatementSlot } from './warehouse';
 
 /** The Data API's event when a statement sent `WithEvent` ends (EventBridge `detail-type`). */
 export const STATEMENT_ENDED_DETAIL_TYPE = 'Redshift Data Statement Status Change';
@@ -42,6 +42,28 @@ export function statementWaitFor(
  */
 export function statementNameFor(prefix: string, subject: string, step: string, runId: string): string {
   return `${prefix}-${subject}-${step}-${runId}`.slice(0, 500);
+}
+
+/**
+ * A statement one object's step sends in a run: named `<prefix>-<object>-<step>-<run id>` and made
+ * idempotent per run, object and step (the ClientToken adds the SQL and the attempt).
+ */
+export function objectStatement(
+  prefix: string,
+  state: { plan: { objectName: string }; run: { runId: string } },
+  step: string,
+  what: string,
+  sql: string | string[],
+  parameters?: Record<string, string>,
+): StatementRequest {
+  const { plan, run } = state;
+  return {
+    what: `${plan.objectName}: ${what}`,
+    name: statementNameFor(prefix, plan.objectName, step, run.runId),
+    idempotencyKey: `${run.runId}/${plan.objectName}/${step}`,
+    sql,
+    ...(parameters ? { parameters } : {}),
+  };
 }
 
 /**

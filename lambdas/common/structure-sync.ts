@@ -115,11 +115,6 @@ export interface TableChanges {
    * field changed type (values cast, or converted at the source), and refreshes still pending.
    */
   refreshColumns: string[];
-  /**
-   * Columns the existing final table lacked before this sync.
-   * @deprecated a new column gets a column refresh (`refreshColumns`), not a full reload.
-   */
-  finalColumnsMissing: string[];
   keptColumns: KeptColumn[];
 }
 
@@ -781,7 +776,6 @@ export function planTableChanges(
   for (const [column, record] of existing.sourceTypes ?? []) {
     if (record.refreshPending && columns.has(column) && existing.final.has(column)) refresh.add(column);
   }
-  const finalColumnsMissing = finalExists ? [...columns].filter((column) => !existing.final.has(column)) : [];
   return {
     statements,
     sourceTypeRecords,
@@ -791,7 +785,6 @@ export function planTableChanges(
     typeChanges,
     columnChanges,
     refreshColumns: fields.map((field) => field.column).filter((column) => refresh.has(column)),
-    finalColumnsMissing,
     keptColumns: [...stagingKept, ...keptColumns],
   };
 }
