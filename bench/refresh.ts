@@ -19,8 +19,10 @@ import { buildCreateFlowRequest, type FlowSettings } from '../lambdas/common/flo
 import type { ObjectPlan } from '../lambdas/common/run-plan';
 import { readCalculatedFields } from '../lambdas/common/source-describe';
 import { selectSourceFields } from '../lambdas/common/source-fields';
+import { DEFAULT_SOURCES } from '../lambdas/common/sources';
 import { applyTableChanges, planTableChanges } from '../lambdas/common/structure-sync';
 import { renderTable } from '../lambdas/common/text-table';
+import { warehouseSetupStatements } from '../lambdas/common/warehouse-setup';
 import { AppFlowStandIn } from '../local/stand-ins/appflow-stand-in';
 import { FaultInjector } from '../local/stand-ins/fault-injector';
 import {
@@ -336,6 +338,10 @@ async function benchExtraction(records: number, progress: Progress) {
     },
   );
   const db = await createLocalWarehouse();
+  // The run's schema-level work, as the precheck does it (AppFlow's user's USAGE on staging).
+  for (const statement of warehouseSetupStatements(DEFAULT_SOURCES, APPFLOW_DATABASE_USER)) {
+    await db.exec(toPostgres(statement));
+  }
   const standIn = new AppFlowStandIn({
     org,
     db,
@@ -398,7 +404,9 @@ async function benchExtraction(records: number, progress: Progress) {
     await appflow.send(new DeleteFlowCommand({ flowName: request.flowName, forceDelete: true }));
     const result = flowExecutions?.[0];
     if (result?.executionStatus !== 'Successful')
-      throw new Error(`flow ${request.flowName} ended ${result?.executionStatus}`);
+      throw new Error(
+        `flow ${request.flowName} ended ${result?.executionStatus}: ${result?.executionResult?.errorInfo?.executionMessage ?? 'no message'}`,
+      );
     return {
       bytes: result.executionResult?.bytesProcessed ?? 0,
       records: result.executionResult?.recordsProcessed ?? 0,

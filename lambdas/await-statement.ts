@@ -3,7 +3,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './common/environment';
 import { logger } from './common/observability';
-import { awaitStatement, type StatementWait } from './common/statement-waits';
+import { awaitStatement } from './common/statement-rendezvous';
+import type { StatementWait } from './common/statement-waits';
 
 const STATEMENT_WAITS_TABLE_NAME = requireEnv('STATEMENT_WAITS_TABLE_NAME');
 const sfn = new SFNClient({});

@@ -5,11 +5,8 @@ import * as z from 'zod/mini';
 import './common/schema';
 import { requireEnv } from './common/environment';
 import { logger } from './common/observability';
-import {
-  STATEMENT_ENDED_DETAIL_TYPE,
-  STATEMENT_EVENT_SOURCE,
-  statementEnded,
-} from './common/statement-waits';
+import { statementEnded } from './common/statement-rendezvous';
+import { STATEMENT_ENDED_DETAIL_TYPE, STATEMENT_EVENT_SOURCE } from './common/statement-waits';
 
 const STATEMENT_WAITS_TABLE_NAME = requireEnv('STATEMENT_WAITS_TABLE_NAME');
 const sfn = new SFNClient({});

@@ -5,10 +5,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
   awaitStatement,
-  STATEMENT_ENDED_DETAIL_TYPE,
-  STATEMENT_EVENT_SOURCE,
   type StatementWaitDependencies,
   statementEnded,
+} from '../../lambdas/common/statement-rendezvous';
+import {
+  STATEMENT_ENDED_DETAIL_TYPE,
+  STATEMENT_EVENT_SOURCE,
   statementNameFor,
   statementWaitFor,
 } from '../../lambdas/common/statement-waits';
