@@ -13,6 +13,26 @@ import {
 
 const slugOf = (heading: string) => githubSlug(headingText(heading));
 
+/**
+ * The table of pages under a page's `## <section>` heading: each row's title, the page it links
+ * (relative to the repository, so the README's `docs/x.md` and docs/README.md's `x.md` compare
+ * equal) and its description.
+ */
+function pageMap(file: string, section: string): { title: string; page: string; description: string }[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const start = lines.indexOf(`## ${section}`);
+  if (start === -1) throw new Error(`${path.relative(ROOT, file)} has no "## ${section}"`);
+  const end = lines.findIndex((line, index) => index > start && line.startsWith('## '));
+  const rows: { title: string; page: string; description: string }[] = [];
+  for (const line of lines.slice(start + 1, end === -1 ? undefined : end)) {
+    const row = /^\|\s*\[([^\]]+)\]\(([^)#]+)\)\s*\|\s*(.*?)\s*\|\s*$/.exec(line);
+    if (!row) continue;
+    const page = path.relative(ROOT, path.resolve(path.dirname(file), row[2]));
+    rows.push({ title: row[1], page, description: row[3] });
+  }
+  return rows;
+}
+
 describe('GitHub heading slugs', () => {
   it.each([
     ["One-time setup: AppFlow's database user", 'one-time-setup-appflows-database-user'],
@@ -107,6 +127,17 @@ describe('the README and docs/', () => {
     expect(readme).toContain('`npm ci && npm run local`');
     expect(readme).toContain('`npm ci && npm test`');
     expect(readme).not.toMatch(/^Machine: /m);
+  });
+
+  it("the README's map of the docs and docs/README.md's list the same pages, in the same words, every page once", () => {
+    const readme = pageMap(path.join(ROOT, 'README.md'), 'Where to read on');
+    const index = pageMap(path.join(ROOT, 'docs', 'README.md'), 'Pages');
+    expect(readme).toEqual(index);
+    const pages = files
+      .filter((file) => path.dirname(file) === path.join(ROOT, 'docs') && path.basename(file) !== 'README.md')
+      .map((file) => path.relative(ROOT, file))
+      .sort();
+    expect(readme.map((row) => row.page).sort()).toEqual(pages);
   });
 
   it('every page under docs/ starts with its title and what it is for', () => {
