@@ -49,6 +49,10 @@ test('fails a statement on a table or column that does not exist, as Redshift do
     Status: 'FAILED',
     Error: 'ERROR: column "name" of relation "account" does not exist',
   });
+  expect(await single('GRANT INSERT, SELECT ON TABLE "s"."contact" TO "IAMR:appflow-redshift"')).toEqual({
+    Status: 'FAILED',
+    Error: 'ERROR: relation "s.contact" does not exist',
+  });
   expect(await single('TRUNCATE "s"."account"')).toEqual({ Status: 'FINISHED', Error: undefined });
 });
 
