@@ -56,6 +56,8 @@ export interface DayReport {
   /** Counted from the execution's events and the stand-ins' logs. */
   stats: {
     stateTransitions: number;
+    /** Of stateTransitions, those of each child execution (one object's run), in item order. */
+    childStateTransitions?: number[];
     lambdaInvocations: number;
     consolidationCalls: number;
     startFlowCalls: number;
@@ -107,6 +109,7 @@ export function dayReport(day: DayFigures): DayReport {
     lambdaSeconds: day.lambdaSeconds,
     stats: {
       stateTransitions: outcome.stateTransitions,
+      childStateTransitions: outcome.childStateTransitions,
       lambdaInvocations: outcome.lambdaInvocations,
       consolidationCalls: calls.redshift.filter(
         (call) => call.operation === 'ExecuteStatement' && /CALL\s+consolidate_object/i.test(call.sql ?? ''),

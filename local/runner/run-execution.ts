@@ -43,6 +43,8 @@ export interface ExecutionOutcome {
   report?: RunReport;
   error?: string;
   stateTransitions: number;
+  /** Of stateTransitions, those of each child execution (one per Distributed Map item), in item order. */
+  childStateTransitions: number[];
   lambdaInvocations: number;
   history: HistoryFigures;
   /** The top-level state a failed execution ended in, with its input: where a redrive resumes. */
@@ -142,6 +144,7 @@ export async function runExecution(
   };
 
   let stateTransitions = 0;
+  const childStateTransitions = new Map<number, number>();
   let lambdaInvocations = 0;
   let summary: RunReportSummary | undefined;
   let failure: string | undefined;
@@ -156,6 +159,7 @@ export async function runExecution(
       lastEntered = { stateName: event.state.name, stateType: event.state.type, input: event.state.input };
     if (event.type === 'StateEntered' && event.state) {
       stateTransitions++;
+      if (child !== undefined) childStateTransitions.set(child, (childStateTransitions.get(child) ?? 0) + 1);
       if (event.state.type === 'Task' && !distributedMaps[event.state.name]) {
         lambdaInvocations++;
         const objectName = objectNameOf(event.state.input);
@@ -209,6 +213,7 @@ export async function runExecution(
     report: overLimit || !summary ? undefined : machine.readReport(summary),
     error: status === 'FAILED' ? (error ?? failure) : undefined,
     stateTransitions,
+    childStateTransitions: [...childStateTransitions].sort(([a], [b]) => a - b).map(([, count]) => count),
     lambdaInvocations,
     history: figures,
     ...(status === 'FAILED' && lastEntered ? { failedAt: lastEntered } : {}),

@@ -212,9 +212,11 @@ describe('local run: column refresh (issue 21)', () => {
 
   test('a child with a refresh takes 11 state transitions (the bench allows 12), one with an empty load 5', () => {
     // Day 2: three refreshing children; the same day's later run: three empty loads. Same parent.
-    const refreshing = run.day(1).stats.stateTransitions;
-    const empty = run.day(2).stats.stateTransitions;
-    expect(refreshing - empty).toBe(3 * (11 - 5));
+    const refreshing = run.day(1).stats;
+    const empty = run.day(2).stats;
+    expect(empty.childStateTransitions).toEqual([5, 5, 5]);
+    expect(refreshing.childStateTransitions).toEqual([11, 11, 11]);
+    expect(refreshing.stateTransitions - empty.stateTransitions).toBe(3 * (11 - 5));
   });
 
   test('a run within the formula interval refreshes nothing (the change waits for the next day)', () => {

@@ -60,6 +60,7 @@ describe('local run: the happy paths', () => {
     // A column refresh rewrites final, not history (docs/warehouse.md, what history cannot hold): the
     // two deals whose ExpectedRevenue formula was recalculated on day 3 differ there, and only there.
     const refreshed = new Set(['006Dm0000000011AAA', '006Dm0000000012AAA']);
+    expect(current.filter((row) => refreshed.has(String(row.id)))).toHaveLength(2);
     for (const { _valid_from, _valid_to, _is_active, ...row } of current) {
       const { expectedrevenue, ...rest } = finalById.get(row.id) as Record<string, unknown>;
       expect(row).toEqual({

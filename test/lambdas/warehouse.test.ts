@@ -342,6 +342,10 @@ describe('runSequence (issue 19)', () => {
     sql: `TRUNCATE "s"."${table}"`,
   }));
 
+  beforeEach(() => {
+    for (const table of ['a', 'b', 'c']) warehouse.withTable('s', table, ['id']);
+  });
+
   test('runs the statements in order, each seen finished before the next is sent', async () => {
     // Act
     const progress = await runSequence(runner, requests, undefined, SPENT_BUDGET);

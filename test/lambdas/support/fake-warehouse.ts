@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   BatchExecuteStatementCommand,
   type BatchExecuteStatementCommandInput,
@@ -9,6 +10,7 @@ import {
   type RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { readSqlFiles } from '../../../lambdas/common/sql-files';
 
 /** A column as the catalog describes it. */
 interface CatalogColumn {
@@ -59,6 +61,36 @@ interface SourceTypeRecord {
 }
 
 const COLUMN_DEFINITION = /"(\w+)" (VARCHAR\(\d+\)|DECIMAL\(\d+,\d+\)|DOUBLE PRECISION|[A-Z]+)/g;
+
+/** `a, f(b, c), d` → 3: the commas outside parentheses separate the items. */
+function listLength(list: string): number {
+  const flat = list.replace(/\([^()]*\)/g, '');
+  return flat.trim() === '' ? 0 : flat.split(',').length;
+}
+
+/**
+ * The procedures sql/ deploys, as `name/arity` (Redshift finds a procedure by name and argument
+ * count): a CALL of anything else fails as it would on the warehouse.
+ */
+function deployedProcedures(): Set<string> {
+  const procedures = new Set<string>();
+  for (const { statements } of readSqlFiles(path.join(__dirname, '../../../sql'))) {
+    for (const statement of statements) {
+      const created = /^CREATE OR REPLACE PROCEDURE public\.(\w+)\(((?:[^()]|\([^()]*\))*)\)/m.exec(
+        statement,
+      );
+      if (created) procedures.add(`${created[1]}/${listLength(created[2])}`);
+      const dropped = /^DROP PROCEDURE IF EXISTS public\.(\w+)\(((?:[^()]|\([^()]*\))*)\)/m.exec(statement);
+      if (dropped) procedures.delete(`${dropped[1]}/${listLength(dropped[2])}`);
+    }
+  }
+  return procedures;
+}
+
+const DEPLOYED_PROCEDURES = deployedProcedures();
+
+/** A statement Redshift would run and fail (a missing table, say): its transaction rolls back. */
+class StatementFailure extends Error {}
 
 type Cell = string | number | boolean | null;
 
@@ -119,6 +151,11 @@ function awsError(name: string, message: string): Error {
  * depends on it:
  * - it keeps a tiny catalog: the DDL it receives (batches and single statements) changes it, and
  *   `information_schema.columns` queries read it, so a second attempt of a step sees what the first did;
+ * - it runs only the statement shapes the pipeline sends (apply) and throws on any other, naming it:
+ *   SQL it cannot judge never passes. A statement on a table or column that does not exist, a
+ *   CREATE TABLE of one that does, a CALL of a procedure sql/ does not deploy (name and argument
+ *   count) end FAILED with Redshift's text, and the whole batch rolls back. It keeps no rows and
+ *   runs no procedure: tests that need the SQL to really run use the Data API stand-in over PGlite;
  * - a ClientToken it has seen returns the statement already submitted, which does not run again;
  * - statements run asynchronously: a test makes one stay RUNNING (STARTED) for a number of
  *   DescribeStatement looks, or end FAILED with Redshift's error text (a failed statement changes
@@ -322,8 +359,8 @@ export class FakeWarehouse {
         statement.ending = ending.ending;
       }
     }
+    if (!statement.ending) statement.ending = this.runAll(statement);
     if (!statement.ending) {
-      statement.results = sqls.map((sql) => this.run(sql, statement.parameters));
       if (kind === 'batch') this.batches.push(sqls);
       for (const sql of sqls.filter((sql) => !QUERY.test(sql))) {
         if (kind === 'single') this.singles.push(sql);
@@ -396,6 +433,27 @@ export class FakeWarehouse {
       ),
       TotalNumRows: result.rows.length,
     };
+  }
+
+  /**
+   * Runs a statement's SQL in order (a batch is one transaction): one that fails as Redshift would
+   * fail it ends the statement FAILED and leaves the catalog and memory as they were.
+   */
+  private runAll(statement: SubmittedStatement): SubmittedStatement['ending'] {
+    const tables = new Map([...this.tables].map(([key, columns]) => [key, new Map(columns)]));
+    const sourceTypes = new Map([...this.sourceTypes].map(([key, types]) => [key, new Map(types)]));
+    try {
+      statement.results = statement.sqls.map((sql) => this.run(sql, statement.parameters));
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof StatementFailure)) throw error;
+      this.tables.clear();
+      for (const [key, columns] of tables) this.tables.set(key, columns);
+      this.sourceTypes.clear();
+      for (const [key, types] of sourceTypes) this.sourceTypes.set(key, types);
+      statement.results = [];
+      return { status: 'FAILED', error: error.message };
+    }
   }
 
   /** Runs one SQL: DDL changes the catalog; a query gets its result set. */
@@ -478,50 +536,87 @@ export class FakeWarehouse {
     return true;
   }
 
+  /** The columns of an existing table; Redshift fails a statement on a table that does not exist. */
+  private existingTable(schema: string, table: string): Map<string, CatalogColumn> {
+    const columns = this.tables.get(`${schema}.${table}`);
+    if (!columns) throw new StatementFailure(`ERROR: relation "${schema}.${table}" does not exist`);
+    return columns;
+  }
+
+  private existingColumn(schema: string, table: string, column: string): Map<string, CatalogColumn> {
+    const columns = this.existingTable(schema, table);
+    if (!columns.has(column))
+      throw new StatementFailure(`ERROR: column "${column}" of relation "${table}" does not exist`);
+    return columns;
+  }
+
+  /**
+   * Runs a DDL/DML statement of the shapes the pipeline sends. Anything else throws, naming the
+   * statement: the fake must not pass SQL it cannot judge (a DDL-shape test belongs on the Data
+   * API stand-in over PGlite, which runs it).
+   */
   private apply(sql: string): void {
     if (this.applySourceTypes(sql)) return;
+    if (/^CREATE SCHEMA IF NOT EXISTS "\w+"$/.test(sql)) return;
+    if (/^GRANT USAGE ON SCHEMA "\w+" TO "[^"]+"$/.test(sql)) return;
+    const grant = /^GRANT INSERT, SELECT ON TABLE "(\w+)"\."(\w+)" TO "[^"]+"$/.exec(sql);
+    if (grant) {
+      this.existingTable(grant[1], grant[2]);
+      return;
+    }
+    const truncate = /^TRUNCATE "(\w+)"\."(\w+)"$/.exec(sql);
+    if (truncate) {
+      // The fake keeps no rows: emptying a table that exists changes nothing it knows.
+      this.existingTable(truncate[1], truncate[2]);
+      return;
+    }
+    const call = /^CALL (?:public\.)?(\w+)\(((?:[^()]|\([^()]*\))*)\)$/.exec(sql);
+    if (call) {
+      // The fake does not run procedures: what they leave is answered by `answers`.
+      const arity = listLength(call[2]);
+      if (!DEPLOYED_PROCEDURES.has(`${call[1]}/${arity}`))
+        throw new StatementFailure(`ERROR: procedure ${call[1]} with ${arity} arguments does not exist`);
+      return;
+    }
     const drop = /^DROP TABLE IF EXISTS "(\w+)"\."(\w+)"$/.exec(sql);
     if (drop) {
       this.tables.delete(`${drop[1]}.${drop[2]}`);
       return;
     }
-    const create = /^CREATE TABLE (?:IF NOT EXISTS )?"(\w+)"\."(\w+)" \((.*)\) DISTKEY/.exec(sql);
+    const create =
+      /^CREATE TABLE (IF NOT EXISTS )?"(\w+)"\."(\w+)" \((.*)\) DISTKEY\("\w+"\) SORTKEY\("\w+"\)$/.exec(sql);
     if (create) {
-      const key = `${create[1]}.${create[2]}`;
-      if (!this.tables.has(key)) {
-        this.tables.set(
-          key,
-          new Map(
-            [...create[3].matchAll(COLUMN_DEFINITION)].map((match) => [match[1], catalogColumn(match[2])]),
-          ),
-        );
+      const [, ifNotExists, schema, table, definitions] = create;
+      const key = `${schema}.${table}`;
+      if (this.tables.has(key)) {
+        if (ifNotExists) return;
+        throw new StatementFailure(`ERROR: relation "${table}" already exists`);
       }
+      this.tables.set(
+        key,
+        new Map(
+          [...definitions.matchAll(COLUMN_DEFINITION)].map((match) => [match[1], catalogColumn(match[2])]),
+        ),
+      );
       return;
     }
     const add = /^ALTER TABLE "(\w+)"\."(\w+)" ADD COLUMN "(\w+)" (.+?)(?: ENCODE \w+)?$/.exec(sql);
     if (add) {
-      this.tables.get(`${add[1]}.${add[2]}`)?.set(add[3], catalogColumn(add[4]));
+      const [, schema, table, column, type] = add;
+      const columns = this.existingTable(schema, table);
+      if (columns.has(column))
+        throw new StatementFailure(`ERROR: column "${column}" of relation "${table}" already exists`);
+      columns.set(column, catalogColumn(type));
       return;
     }
     const widen = /^ALTER TABLE "(\w+)"\."(\w+)" ALTER COLUMN "(\w+)" TYPE (.+)$/.exec(sql);
     if (widen) {
-      this.tables.get(`${widen[1]}.${widen[2]}`)?.set(widen[3], catalogColumn(widen[4]));
+      const [, schema, table, column, type] = widen;
+      this.existingColumn(schema, table, column).set(column, catalogColumn(type));
       return;
     }
-    const dropColumn = /^ALTER TABLE "(\w+)"\."(\w+)" DROP COLUMN "(\w+)"$/.exec(sql);
-    if (dropColumn) {
-      this.tables.get(`${dropColumn[1]}.${dropColumn[2]}`)?.delete(dropColumn[3]);
-      return;
-    }
-    const rename = /^ALTER TABLE "(\w+)"\."(\w+)" RENAME COLUMN "(\w+)" TO "(\w+)"$/.exec(sql);
-    if (rename) {
-      const key = `${rename[1]}.${rename[2]}`;
-      const columns = this.tables.get(key);
-      if (columns)
-        this.tables.set(
-          key,
-          new Map([...columns].map(([name, type]) => [name === rename[3] ? rename[4] : name, type])),
-        );
-    }
+    throw new Error(
+      `FakeWarehouse does not understand this statement (teach it, or test it on the stand-in): ${sql}`,
+    );
   }
 }

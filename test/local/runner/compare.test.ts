@@ -8,7 +8,7 @@ const scenario = parseScenario({
       fields: [
         { name: 'Amount__c', type: 'currency', precision: 18, scale: 2 },
         { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
-        { name: 'Code__c', type: 'double', precision: 18, scale: 2 },
+        { name: 'Code__c', type: 'int' },
       ],
     },
   },
@@ -24,11 +24,12 @@ const source = (daysOpen: number) => ({
       IsDeleted: false,
       Amount__c: '1000.00',
       Days_Open__c: String(daysOpen),
-      Code__c: '42.00',
+      // The org keeps an integer field's value as a number.
+      Code__c: 42,
     },
   ],
 });
-const warehouse = (daysOpen: string) => ({
+const warehouse = (daysOpen: string, code = '42') => ({
   deal__c: [
     {
       id: 'a0D1',
@@ -37,8 +38,8 @@ const warehouse = (daysOpen: string) => ({
       isdeleted: false,
       amount__c: '1000.00',
       days_open__c: daysOpen,
-      // A text field that became a number keeps its VARCHAR column (issue 21): the same number as text.
-      code__c: '42.00',
+      // A number kept in a VARCHAR column (a text field that became a number): the number as text.
+      code__c: code,
     },
   ],
 });
@@ -55,5 +56,11 @@ describe('compareWarehouseToSource: every column, formulas included (issue 21)',
     const [comparison] = compareWarehouseToSource(scenario, warehouse('5'), source(5));
 
     expect(comparison).toMatchObject({ equal: true, differences: [] });
+  });
+
+  test('a number kept as text that is not the source number is a difference', () => {
+    const [comparison] = compareWarehouseToSource(scenario, warehouse('5', '43'), source(5));
+
+    expect(comparison.differences).toEqual(['a0D1.code__c: "43" ≠ 42']);
   });
 });
