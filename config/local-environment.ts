@@ -1,3 +1,5 @@
+import type { EnvironmentConfigInput } from '../lib/config';
+
 /**
  * The environment the local run synthesizes (`npm run local`): the same stack, with names the
  * stand-ins answer to. `npm run objects -- --env local` reaches it in the shell `--keep` prepared.
@@ -23,4 +25,4 @@ export const LOCAL_CONFIG = {
   stagingBucketName: 'saas-to-redshift-local-staging',
   mapConcurrency: 5,
   removalPolicy: 'destroy',
-} as const;
+} as const satisfies EnvironmentConfigInput;

@@ -45,10 +45,13 @@ const SCHEDULE = scheduleAnchorFrom(
   optionalEnv(SCHEDULE_DAILY_AT_VARIABLE),
   optionalEnv(SCHEDULE_TIME_ZONE_VARIABLE),
 );
-/** The schedule's tick interval: the day's first tick is the one that e-mails repeated failures again. */
+/**
+ * The schedule's tick interval: the day's first tick is the one that e-mails repeated failures again,
+ * and an object's cadence is rounded up to whole ticks (part of when it is overdue).
+ */
 const TICK_MINUTES = Number(optionalEnv(SCHEDULE_TICK_MINUTES_VARIABLE) ?? DEFAULT_TICK_MINUTES);
-/** The environment's flow timeout (lib/config.ts; 12 h by default): part of when an object is overdue. */
-const FLOW_TIMEOUT_MINUTES = Number(optionalEnv('FLOW_TIMEOUT_MINUTES') ?? 12 * 60);
+/** The environment's flow timeout (lib/config.ts): part of when an object is overdue. */
+const FLOW_TIMEOUT_MINUTES = Number(requireEnv('FLOW_TIMEOUT_MINUTES'));
 const s3 = new S3Client({});
 const sfn = new SFNClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -220,7 +223,7 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
   const keys = runStateKeys(event.execution.name);
   const freshness = freshnessEntries(
     parseControlRows(items, SOURCES).flatMap((row) => (row.ok ? [row.object] : [])),
-    FLOW_TIMEOUT_MINUTES,
+    { tickMinutes: TICK_MINUTES, flowTimeoutMinutes: FLOW_TIMEOUT_MINUTES },
   );
   // A retry of this step rewrites the files with the same content: the keys are the execution's.
   await putRunStateJson(s3, RUN_STATE_BUCKET, keys.rejected, rejected);

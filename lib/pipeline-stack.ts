@@ -150,7 +150,7 @@ export class PipelineStack extends Stack {
     this.controlTable.grantOperationsTo(functions.loadObjects, ['Scan']);
     functions.loadObjects.addEnvironment('DEFAULT_CONNECTOR_PROFILE', config.source.connectorProfileName);
     // A tick runs the objects that are due: cadences are anchored to the daily time in the time zone,
-    // and an object is overdue after twice its cadence plus its flow timeout (issue 20).
+    // and an object is overdue after twice its cadence (in whole ticks) plus its flow timeout (issue 20).
     functions.loadObjects.addEnvironment(SCHEDULE_DAILY_AT_VARIABLE, config.schedule.dailyAt);
     functions.loadObjects.addEnvironment(SCHEDULE_TIME_ZONE_VARIABLE, config.schedule.timeZone);
     functions.loadObjects.addEnvironment(SCHEDULE_TICK_MINUTES_VARIABLE, String(config.schedule.tickMinutes));

@@ -7,6 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environments } from '../config/environments';
 import { LOCAL_CONFIG } from '../config/local-environment';
+import { DEFAULT_TICK_MINUTES } from '../lambdas/common/cadence';
 import {
   DEFAULT_FLOW_TIMEOUT_MINUTES,
   type EnvironmentConfig,
@@ -265,6 +266,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       const listing = await listObjects(doc(), table, target.sources, {
         now: (deps.now ?? (() => new Date()))(),
         flowTimeoutMinutes: target.flowTimeoutMinutes ?? DEFAULT_FLOW_TIMEOUT_MINUTES,
+        tickMinutes: target.tickMinutes ?? DEFAULT_TICK_MINUTES,
       });
       if (listing.count === 0) {
         io.out(`Control table ${table} has no objects yet; add one with: ${hint('add <Object>')}`);

@@ -6,8 +6,8 @@
  * due when a slot has begun since its last successful run started (its `completeThrough`), when it
  * never ran, or when its last run failed.
  *
- * Pure and shared: the CDK app derives the schedule from it, LoadObjects decides what a tick runs,
- * ReportRun and the CLI measure lag with it.
+ * Pure and shared: the CDK app derives the schedule from it, LoadObjects decides what a tick runs and
+ * when each object is overdue (ReportRun measures lag against that), the CLI's `list` does the same.
  */
 
 export const MIN_SYNC_EVERY_MINUTES = 15;
@@ -133,11 +133,31 @@ export function completeThroughOf(object: {
 }
 
 /**
- * Lag past which an object is overdue: two cadences (a slot missed, and the next one under way) plus
- * the longest its flow may run. A 15-minute object with a 12-hour flow timeout is overdue after 12.5 h.
+ * How often the object really runs: only ticks start runs, so its cadence rounded up to whole ticks
+ * (at least one tick). With hourly ticks a 15-minute object runs hourly, a 90-minute one at most two
+ * hours apart; with daily ticks an hourly object runs daily.
  */
-export function overdueAfterMinutes(syncEveryMinutes: number, flowTimeoutMinutes: number): number {
-  return 2 * syncEveryMinutes + flowTimeoutMinutes;
+export function effectiveCadenceMinutes(syncEveryMinutes: number, tickMinutes: number): number {
+  if (!(tickMinutes > 0)) throw new Error(`tickMinutes must be positive, got ${tickMinutes}`);
+  return Math.max(Math.ceil(syncEveryMinutes / tickMinutes), 1) * tickMinutes;
+}
+
+/** What decides when an object is overdue. */
+export interface OverdueRule {
+  syncEveryMinutes: number;
+  /** The schedule's tick interval (`scheduleTickMinutes`). */
+  tickMinutes: number;
+  /** The object's flow timeout: its row's, or the environment's `flowTimeoutMinutes`. */
+  flowTimeoutMinutes: number;
+}
+
+/**
+ * Lag past which an object is overdue: two effective cadences (a slot missed, and the next one under
+ * way) plus the longest its flow may run. A 15-minute object on 15-minute ticks with a 12-hour flow
+ * timeout is overdue after 12.5 h; an hourly object on daily ticks after 60 h.
+ */
+export function overdueAfterMinutes(rule: OverdueRule): number {
+  return 2 * effectiveCadenceMinutes(rule.syncEveryMinutes, rule.tickMinutes) + rule.flowTimeoutMinutes;
 }
 
 /** Minutes from completeThrough to `now`, to a tenth of a minute (never negative). */

@@ -11,7 +11,7 @@ import type { ObjectResult } from './object-state';
 export interface FreshnessEntry {
   objectName: string;
   syncEveryMinutes: number;
-  /** Lag past which the object counts as overdue: twice its cadence plus its flow timeout. */
+  /** Lag past which the object counts as overdue: twice its cadence (in whole ticks) plus its flow timeout. */
   overdueAfterMinutes: number;
   completeThrough?: string;
 }
@@ -25,11 +25,14 @@ export const freshnessEntriesSchema = z.array(
   }),
 );
 
+/** What the environment sets of the overdue rule: its tick interval and its flow timeout. */
+export interface FreshnessSettings {
+  tickMinutes: number;
+  flowTimeoutMinutes: number;
+}
+
 /** Every enabled object's entry, by name; its own flow timeout when the row sets one. */
-export function freshnessEntries(
-  objects: ObjectConfig[],
-  environmentFlowTimeoutMinutes: number,
-): FreshnessEntry[] {
+export function freshnessEntries(objects: ObjectConfig[], environment: FreshnessSettings): FreshnessEntry[] {
   return objects
     .filter((object) => object.enabled)
     .map((object) => {
@@ -37,10 +40,11 @@ export function freshnessEntries(
       return {
         objectName: object.objectName,
         syncEveryMinutes: object.syncEveryMinutes,
-        overdueAfterMinutes: overdueAfterMinutes(
-          object.syncEveryMinutes,
-          object.flowTimeoutMinutes ?? environmentFlowTimeoutMinutes,
-        ),
+        overdueAfterMinutes: overdueAfterMinutes({
+          syncEveryMinutes: object.syncEveryMinutes,
+          tickMinutes: environment.tickMinutes,
+          flowTimeoutMinutes: object.flowTimeoutMinutes ?? environment.flowTimeoutMinutes,
+        }),
         ...(completeThrough ? { completeThrough } : {}),
       };
     })

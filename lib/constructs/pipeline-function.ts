@@ -50,7 +50,8 @@ export class PipelineFunction extends NodejsFunction {
       retention: logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Its own role, allowed to write its own log group only (no AWSLambdaBasicExecutionRole).
+    // The shared role, or one of its own; either may write this function's log group (no
+    // AWSLambdaBasicExecutionRole, which would allow every log group).
     const role =
       sharedRole ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);

@@ -16,7 +16,10 @@ export interface PipelineScheduleProps {
   readonly expression: string;
   /** IANA time zone the cron is read in: a daily 05:00 stays 05:00 across daylight saving time. */
   readonly timeZone: string;
-  /** Minutes between two ticks: a start still failing after that is dropped (the next tick comes). */
+  /**
+   * Minutes between two ticks: a start is retried for at most that long (the next tick supersedes
+   * it); one still failing then goes to the dead-letter queue, which raises ScheduleStartsFailed.
+   */
   readonly tickMinutes: number;
   /** Names the schedule (`<name>-tick`) and says whose it is. */
   readonly name: string;

@@ -131,11 +131,13 @@ class RunResultsWriter extends ResultWriterV2 {
 }
 
 /**
- * Daily load of every enabled object: load the control table, then per object (a Map
- * with bounded concurrency) create and start a temporary flow, wait for its end-of-run event
- * on a task token, consolidate in Redshift, delete the flow and record the result.
- * Every per-object failure is caught, cleaned up and reported, so one object never
- * stops the others; the execution ends FAILED naming the objects that failed.
+ * One run: a scheduled tick runs the objects that are due, an operator's run the objects it names.
+ * LoadObjects plans the run from the control table; a run with objects is prechecked (connector
+ * profiles, secret, warehouse, API quota), then per object (a Distributed Map with bounded
+ * concurrency) a temporary flow is created and started, its end-of-run event awaited on a task
+ * token, the load consolidated in Redshift, the flow deleted and the result recorded. Every
+ * per-object failure is caught, cleaned up and reported, so one object never stops the others;
+ * ReportRun reports every run, and the execution ends FAILED naming the objects that failed.
  */
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: StateMachine;
@@ -235,9 +237,37 @@ export class PipelineStateMachine extends Construct {
     awaitConsolidationStatement.addCatch(recordFailure, onFailure);
     const finishObject = task('FinishObject', fns.finishObject).addCatch(recordFailure, onFailure);
 
+    /**
+     * A Choice whose rules all failed: a step returned a state this definition does not know. The
+     * state the default would go to reads paths the Choice did not check (a wait's `$.waiting`, a
+     * flow's wait times), which would fail the child with States.Runtime, uncatchable, and leave
+     * its flow behind: the object fails here instead, by its name, through RecordFailure.
+     */
+    const unknownState = (id: string, choice: string, step: string, expected: string) =>
+      new Pass(this, id, {
+        parameters: {
+          Error: id,
+          'Cause.$': `States.Format('{}: ${step} returned a state ${choice} does not know: ${expected}', $.plan.objectName)`,
+        },
+        resultPath: '$.error',
+      }).next(recordFailure);
+    // AwaitFlowRun's timeout and heartbeat come from the flow: only a flow with both is waited on.
+    const flowWaitable = Condition.and(
+      Condition.isPresent('$.flow.waitTimeoutSeconds'),
+      Condition.isPresent('$.flow.heartbeatSeconds'),
+    );
+
     const extractStarted = new Choice(this, 'ExtractStarted?')
       .when(Condition.isPresent('$.waiting'), awaitExtractStatement)
-      .otherwise(awaitFlowRun);
+      .when(flowWaitable, awaitFlowRun)
+      .otherwise(
+        unknownState(
+          'ExtractStateUnknown',
+          'ExtractStarted?',
+          'StartExtract',
+          'neither a statement to wait on nor a flow with its wait times',
+        ),
+      );
     // Issue 21: a column refresh due in this run (`$.refresh`, planned by StartExtract) runs its own
     // flow after the incremental one: StartExtract starts it, moving the incremental flow to
     // `$.extract` (so this branch is taken once), the same wait waits on it, and Consolidate calls
@@ -255,12 +285,27 @@ export class PipelineStateMachine extends Construct {
         finishObject, // an empty run has nothing to consolidate
       )
       .when(Condition.stringEquals('$.flow.state', 'SUCCEEDED'), consolidate)
-      .otherwise(awaitFlowRun);
+      .when(Condition.and(Condition.stringEquals('$.flow.state', 'RUNNING'), flowWaitable), awaitFlowRun)
+      .otherwise(
+        unknownState(
+          'FlowStateUnknown',
+          'FlowFinished?',
+          'the flow wait',
+          'a flow neither SUCCEEDED nor RUNNING with its wait times',
+        ),
+      );
     const consolidationFinished = new Choice(this, 'ConsolidationFinished?')
-      // The consolidation finished, the column refresh's CALL still runs.
+      // The consolidation or the column refresh's CALL still runs: wait on its statement.
       .when(Condition.isPresent('$.waiting'), awaitConsolidationStatement)
       .when(Condition.stringEquals('$.consolidation.state', 'FINISHED'), finishObject)
-      .otherwise(awaitConsolidationStatement);
+      .otherwise(
+        unknownState(
+          'ConsolidationStateUnknown',
+          'ConsolidationFinished?',
+          'Consolidate',
+          'a consolidation not FINISHED and no statement to wait on',
+        ),
+      );
 
     startExtract.next(extractStarted);
     awaitFlowRun.next(flowFinished);
@@ -268,8 +313,8 @@ export class PipelineStateMachine extends Construct {
     consolidate.next(consolidationFinished);
 
     // Distributed: every object runs as a Standard child execution with its own 25,000-event
-    // history, so the parent's history stays constant in the number of objects and a long
-    // flow's polls count against its own object only. A redrive reruns only the failed children.
+    // history, so the parent's history stays constant in the number of objects and an object's
+    // waits and retries count against its own history only. A redrive reruns only the failed children.
     // The plans come from S3 and the results go there: the parent's state holds references only,
     // so its payload stays constant in the number of objects too.
     const bucket = props.runStateBucket;

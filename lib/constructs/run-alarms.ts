@@ -1,5 +1,12 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  type MetricOptions,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -8,7 +15,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/common/observability';
+import { environmentMetric, objectsOverdueMetric } from './environment-metrics';
 
 export interface RunAlarmsProps {
   readonly stateMachine: StateMachine;
@@ -29,10 +36,48 @@ export interface RunAlarmsProps {
   readonly scheduleDeadLetterQueue?: IQueue;
 }
 
+const EXECUTION_METRIC_OPTIONS = { period: Duration.minutes(5), statistic: 'Sum' } satisfies MetricOptions;
+
+/** The ways an execution ends badly, each an alarm: its name, its id in the expression, its metric. */
+const EXECUTION_ENDINGS = [
+  {
+    name: 'ExecutionsFailed',
+    id: 'failed',
+    metric: (sm: StateMachine) => sm.metricFailed(EXECUTION_METRIC_OPTIONS),
+  },
+  {
+    name: 'ExecutionsTimedOut',
+    id: 'timedOut',
+    metric: (sm: StateMachine) => sm.metricTimedOut(EXECUTION_METRIC_OPTIONS),
+  },
+  {
+    name: 'ExecutionsAborted',
+    id: 'aborted',
+    metric: (sm: StateMachine) => sm.metricAborted(EXECUTION_METRIC_OPTIONS),
+  },
+] as const;
+
+/**
+ * Executions that ended badly, per period, with a datapoint only where some execution ended badly or
+ * succeeded: IF without a false value drops the periods in which nothing ended, FILL defines the sum
+ * where only one of the two metrics has data. With missing data ignored, the quiet periods between
+ * ticks keep the alarm's state, so a failure repeated every tick is one alarm, not ALARM and OK in
+ * turn (an e-mail each time); the first execution that succeeds clears it (a tick with nothing due
+ * succeeds too).
+ */
+function executionEndingsMetric(id: string, endedBadly: IMetric, succeeded: IMetric): MathExpression {
+  return new MathExpression({
+    expression: `IF(FILL(${id}, 0) + FILL(succeeded, 0) > 0, FILL(${id}, 0))`,
+    usingMetrics: { [id]: endedBadly, succeeded },
+    period: EXECUTION_METRIC_OPTIONS.period,
+    label: `${id} executions (periods in which an execution ended)`,
+  });
+}
+
 /**
  * An encrypted topic for operators (failed-run reports arrive through an EventBridge
- * rule), and an alarm per way an execution can end badly:
- * failed (an object or a step failed), timed out, aborted (someone stopped it). With the
+ * rule), and an alarm per way an execution can end badly, each holding its state until an
+ * execution succeeds: failed (an object or a step failed), timed out, aborted (someone stopped it). With the
  * environment's name, an alarm on objects that fall behind their cadence (`ObjectsOverdue`); with
  * the schedule's dead-letter queue, one on ticks that never started.
  */
@@ -58,20 +103,18 @@ export class RunAlarms extends Construct {
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const sm = props.stateMachine;
-    const metrics = {
-      ExecutionsFailed: sm.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      ExecutionsTimedOut: sm.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
-      ExecutionsAborted: sm.metricAborted({ period: Duration.minutes(5), statistic: 'Sum' }),
-    };
     const action = new SnsAction(this.topic);
-    this.alarms = Object.entries(metrics).map(([name, metric]) => {
+    this.alarms = EXECUTION_ENDINGS.map(({ name, id, metric }) => {
       const alarm = new Alarm(this, name, {
-        metric,
+        metric: executionEndingsMetric(id, metric(sm), sm.metricSucceeded(EXECUTION_METRIC_OPTIONS)),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${name} of ${sm.stateMachineName}: see the execution's RunFailed cause or its report`,
+        // A period in which no execution ended has no datapoint: the alarm keeps its state.
+        treatMissingData: TreatMissingData.IGNORE,
+        alarmDescription:
+          `${name} of ${sm.stateMachineName}: see the execution's RunFailed cause or its report. ` +
+          'It stays in ALARM while executions keep ending so, and clears when an execution succeeds.',
       });
       alarm.addAlarmAction(action);
       return alarm;
@@ -83,12 +126,9 @@ export class RunAlarms extends Construct {
       // the state, so a failure that repeats every tick keeps the alarm up (one e-mail), and a period
       // in which only loads happened clears it.
       const objectFailed = new Alarm(this, 'ObjectFailed', {
-        metric: new Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'ObjectFailed',
-          dimensionsMap: { environment, service: METRICS_SERVICE },
+        metric: environmentMetric('ObjectFailed', environment, {
           statistic: 'Sum',
-          period: Duration.minutes(5),
+          period: EXECUTION_METRIC_OPTIONS.period,
         }),
         threshold: 1,
         evaluationPeriods: 1,
@@ -103,21 +143,14 @@ export class RunAlarms extends Construct {
       objectFailed.addAlarmAction(action);
       this.alarms.push(objectFailed);
       const overdue = new Alarm(this, 'ObjectsOverdue', {
-        metric: new Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'ObjectsOverdue',
-          // The exact dimension set ReportRun emits (Powertools adds `service`).
-          dimensionsMap: { environment, service: METRICS_SERVICE },
-          statistic: 'Maximum',
-          period: Duration.hours(1),
-        }),
+        metric: objectsOverdueMetric(environment),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         // Every run measures every object: between two runs the last measurement stands.
         treatMissingData: TreatMissingData.IGNORE,
         alarmDescription:
-          `ObjectsOverdue of ${environment}: an object's lag (now minus its completeThrough) exceeds twice its cadence plus its flow timeout. ` +
+          `ObjectsOverdue of ${environment}: an object's lag (now minus its completeThrough) exceeds twice its cadence (in whole schedule ticks) plus its flow timeout. ` +
           `Which object: "npm run objects -- list --env ${environment}" marks it OVERDUE in the lag column; the last run report's ` +
           'overdueObjects and summary name it; the dashboard graphs FreshnessLagMinutes per object. ' +
           'Then: its last error in the list, the run report (docs/freshness.md#freshnesslagminutes-and-objectsoverdue).',

@@ -6,7 +6,6 @@ import {
   type IAlarm,
   type IMetric,
   MathExpression,
-  Metric,
   PeriodOverride,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,6 +16,7 @@ import {
   METRICS_SERVICE,
   type ObjectMetricName,
 } from '../../lambdas/common/observability';
+import { objectsOverdueMetric } from './environment-metrics';
 
 export interface RunDashboardProps {
   /** The pipeline's state machine: its executions are the dashboard's first graph. */
@@ -31,7 +31,8 @@ export interface RunDashboardProps {
    */
   readonly dashboardName?: string;
   /**
-   * Period of every graph: the pipeline runs once a day, so one point per day.
+   * Period of the execution and per-object graphs (freshness and overdue objects are hourly):
+   * objects run on cadences from 15 minutes to a week, so one point per day shows each day's totals.
    * @default Duration.days(1)
    */
   readonly period?: Duration;
@@ -211,16 +212,7 @@ export class RunDashboard extends Construct {
       objectGraph(FRESHNESS_GRAPH, 16),
       new GraphWidget({
         title: 'Objects overdue (lag over twice the cadence plus the flow timeout)',
-        left: [
-          new Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'ObjectsOverdue',
-            dimensionsMap: { environment: props.environmentName, service: METRICS_SERVICE },
-            statistic: 'Maximum',
-            period: Duration.hours(1),
-            label: 'objects overdue',
-          }),
-        ],
+        left: [objectsOverdueMetric(props.environmentName, 'objects overdue')],
         leftYAxis: { min: 0, label: 'objects', showUnits: false },
         width: 8,
         height: 6,

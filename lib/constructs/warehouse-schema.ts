@@ -34,12 +34,6 @@ export interface WarehouseSchemaProps {
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
-/**
- * Applies `sql/` to the configured Redshift on every deploy whose SQL changed, through
- * the Data API, waiting for the result: a SQL error fails the deploy, so the procedure
- * in the warehouse always matches the code. The files are idempotent; deleting the
- * stack leaves the warehouse as it is.
- */
 /** The Data API's statement size limit (BatchExecuteStatement also takes at most 40 of them). */
 export const MAX_STATEMENT_BYTES = 100_000;
 
@@ -66,6 +60,12 @@ export function assertWithinDataApiLimits(files: SqlFile[]): void {
   }
 }
 
+/**
+ * Applies `sql/` to the configured Redshift on every deploy whose SQL changed, through
+ * the Data API, waiting for the result: a SQL error fails the deploy, so the procedure
+ * in the warehouse always matches the code. The files are idempotent; deleting the
+ * stack leaves the warehouse as it is.
+ */
 export class WarehouseSchema extends Construct {
   readonly statementCount: number;
 
@@ -75,7 +75,12 @@ export class WarehouseSchema extends Construct {
     assertWithinDataApiLimits(files);
     const statements = files.flatMap((file) => file.statements);
     this.statementCount = statements.length;
-    // One identity for both: the Data API lets only the role that submitted a statement look at it.
+    // One role for both functions, on purpose: the Data API lets only the IAM role that submitted a
+    // statement look at it (any session of that role), so StatusFunction, which describes the batch
+    // ApplyFunction submitted, must run as the submitting role (issue 19 gave up separate roles for
+    // this). It thus holds what submitting needs, BatchExecuteStatement on the warehouse and
+    // GetSecretValue on its secret, though it never calls them; the role's DescribeStatement is
+    // limited to its own statements (statement-owner-iam-userid).
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     const onEvent = new PipelineFunction(this, 'ApplyFunction', {
       role,
@@ -91,7 +96,7 @@ export class WarehouseSchema extends Construct {
       logRetention: RetentionDays.ONE_MONTH,
       logRemovalPolicy: props.logRemovalPolicy,
     });
-    // onEvent submits the batch; isComplete looks at it, as the same role (any of its sessions).
+    // onEvent submits the batch; isComplete looks at it, as the same role (another session of it).
     props.warehouse.grantStatementsTo(onEvent, { batch: true });
     props.warehouse.grantStatementStatusTo(isComplete, role);
     // Its bundle shares the warehouse helpers, which read these variables when called.

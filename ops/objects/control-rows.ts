@@ -14,6 +14,7 @@ import {
   parseControlRows,
 } from '../../lambdas/common/control-row';
 import { scanControlTable } from '../../lambdas/common/control-table';
+import type { FreshnessSettings } from '../../lambdas/common/freshness';
 import {
   connectorDefaults,
   DEFAULT_SOURCE_NAME,
@@ -50,8 +51,6 @@ export const DEFAULT_SCHEMAS = { staging: 'salesforce_incremental', final: 'sale
 export type WarehouseSchemas = { staging: string; final: string };
 
 const ERROR_COLUMN_WIDTH = 60;
-/** lib/config.ts's default flow timeout: what `list` assumes without an environment. */
-const DEFAULT_FLOW_TIMEOUT_MINUTES = 12 * 60;
 
 /** Rejects a name before it reaches DynamoDB or a message: the same pattern the pipeline enforces. */
 export function checkObjectName(objectName: string, command: string): void {
@@ -322,12 +321,19 @@ export async function removeObject(
   }
 }
 
-/** How far behind the object is now; OVERDUE past twice its cadence plus its flow timeout (the alarm's rule). */
+/**
+ * How far behind the object is now; OVERDUE past twice its cadence (in whole ticks) plus its flow
+ * timeout: the rule LoadObjects gives ReportRun, which the ObjectsOverdue alarm watches.
+ */
 function lagCell(row: ObjectConfig, completeThrough: string | undefined, clock: FreshnessClock): string {
   if (!row.enabled) return '';
   if (!completeThrough) return 'never loaded';
   const lag = lagMinutes(completeThrough, clock.now);
-  const limit = overdueAfterMinutes(row.syncEveryMinutes, row.flowTimeoutMinutes ?? clock.flowTimeoutMinutes);
+  const limit = overdueAfterMinutes({
+    syncEveryMinutes: row.syncEveryMinutes,
+    tickMinutes: clock.tickMinutes,
+    flowTimeoutMinutes: row.flowTimeoutMinutes ?? clock.flowTimeoutMinutes,
+  });
   return lag > limit ? `${formatLag(lag)} OVERDUE` : formatLag(lag);
 }
 
@@ -357,11 +363,12 @@ export function formatLag(minutes: number): string {
   return `${Math.floor(whole / 1440)}d${Math.floor((whole % 1440) / 60)}h`;
 }
 
-/** What `list` measures lag with: the time now and the environment's flow timeout. */
-export interface FreshnessClock {
+/**
+ * What `list` measures lag with: the time now, the environment's tick interval and flow timeout
+ * (rows may set their own flow timeout).
+ */
+export interface FreshnessClock extends FreshnessSettings {
   now: Date;
-  /** The environment's flowTimeoutMinutes (rows may set their own); part of when an object is overdue. */
-  flowTimeoutMinutes: number;
 }
 
 export interface ObjectListing {
@@ -375,8 +382,8 @@ export interface ObjectListing {
 export async function listObjects(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  sources?: SourceCatalog,
-  clock: FreshnessClock = { now: new Date(), flowTimeoutMinutes: DEFAULT_FLOW_TIMEOUT_MINUTES },
+  sources: SourceCatalog | undefined,
+  clock: FreshnessClock,
 ): Promise<ObjectListing> {
   const items = await scanControlTable(doc, tableName);
   items.sort((a, b) => text(a.objectName).localeCompare(text(b.objectName)));

@@ -35,6 +35,8 @@ export interface Target {
   sources?: SourceCatalog;
   /** The environment's flowTimeoutMinutes (with `--env`): `list` marks objects overdue with it. */
   flowTimeoutMinutes?: number;
+  /** The environment's scheduleTickMinutes (with `--env`): cadences run in whole ticks (overdue too). */
+  tickMinutes?: number;
 }
 
 export type TargetNeed = 'controlTable' | 'stateMachine' | 'nothing';
@@ -82,6 +84,7 @@ export async function resolveTarget(flags: TargetFlags, need: TargetNeed, deps: 
     target.schemas = { staging: config.source.stagingSchema, final: config.source.finalSchema };
     target.sources = config.sources;
     target.flowTimeoutMinutes = config.flowTimeoutMinutes;
+    target.tickMinutes = config.schedule.tickMinutes;
   }
   const missing =
     (need === 'controlTable' && !target.controlTableName) ||

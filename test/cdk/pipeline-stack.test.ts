@@ -446,27 +446,80 @@ describe('schedule (issue 20: EventBridge Scheduler ticks)', () => {
 describe('alarms and notifications', () => {
   const topicRef = () => ({ Ref: logicalIdOf(dev.stack.alarms.topic) });
 
-  test('one alarm per failed, timed-out and aborted execution of this state machine, each notifying the topic', () => {
-    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).filter(
-      (alarm) => alarm.Properties.Namespace === 'AWS/States',
+  /** The alarms on this state machine's executions: metric math over AWS/States metrics. */
+  const executionAlarms = () =>
+    Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      (alarm.Properties.Metrics ?? []).some(
+        (query: { MetricStat?: { Metric: { Namespace: string } } }) =>
+          query.MetricStat?.Metric.Namespace === 'AWS/States',
+      ),
     );
+
+  test('one alarm per failed, timed-out and aborted execution of this state machine, each notifying the topic', () => {
+    const alarms = executionAlarms();
     expect(alarms).toHaveLength(3);
-    expect(alarms.map((alarm) => alarm.Properties.MetricName).sort()).toEqual([
-      'ExecutionsAborted',
-      'ExecutionsFailed',
-      'ExecutionsTimedOut',
+    const stateMachine = {
+      Namespace: 'AWS/States',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) } }],
+    };
+    const watched = alarms.map((alarm) => {
+      const queries = alarm.Properties.Metrics as {
+        Id: string;
+        Expression?: string;
+        MetricStat?: { Metric: { MetricName: string }; Period: number; Stat: string };
+      }[];
+      return queries
+        .flatMap((query) => (query.MetricStat ? [query.MetricStat.Metric.MetricName] : []))
+        .sort()
+        .join(' + ');
+    });
+    expect(watched.sort()).toEqual([
+      'ExecutionsAborted + ExecutionsSucceeded',
+      'ExecutionsFailed + ExecutionsSucceeded',
+      'ExecutionsSucceeded + ExecutionsTimedOut',
     ]);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
-        Namespace: 'AWS/States',
-        Dimensions: [
-          { Name: 'StateMachineArn', Value: { Ref: logicalIdOf(dev.stack.pipeline.stateMachine) } },
-        ],
         AlarmActions: [topicRef()],
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
       });
+      for (const query of alarm.Properties.Metrics.filter((q: { MetricStat?: unknown }) => q.MetricStat)) {
+        expect(query).toMatchObject({
+          MetricStat: { Metric: stateMachine, Period: 300, Stat: 'Sum' },
+          ReturnData: false,
+        });
+      }
     }
+  });
+
+  test('an execution alarm holds its state while failures repeat every tick, and clears when an execution succeeds', () => {
+    const failed = executionAlarms().find((alarm) =>
+      alarm.Properties.Metrics.some(
+        (query: { MetricStat?: { Metric: { MetricName: string } } }) =>
+          query.MetricStat?.Metric.MetricName === 'ExecutionsFailed',
+      ),
+    );
+    if (!failed) throw new Error('no ExecutionsFailed alarm');
+    const ids = Object.fromEntries(
+      (failed.Properties.Metrics as { Id: string; MetricStat?: { Metric: { MetricName: string } } }[])
+        .filter((query) => query.MetricStat)
+        .map((query) => [query.MetricStat?.Metric.MetricName, query.Id]),
+    );
+    const [expression] = (
+      failed.Properties.Metrics as { Expression?: string; ReturnData?: boolean }[]
+    ).filter((query) => query.Expression);
+    // A datapoint only in periods in which an execution failed (>= 1) or succeeded (0): the quiet
+    // periods between ticks have none, and missing data keeps the state (no ALARM, OK, ALARM …).
+    expect(expression.Expression).toBe(
+      `IF(FILL(${ids.ExecutionsFailed}, 0) + FILL(${ids.ExecutionsSucceeded}, 0) > 0, FILL(${ids.ExecutionsFailed}, 0))`,
+    );
+    expect(expression.ReturnData).not.toBe(false);
+    expect(failed.Properties.TreatMissingData).toBe('ignore');
+    // The description names the state machine by reference (a Fn::Join).
+    expect(JSON.stringify(failed.Properties.AlarmDescription)).toContain('clears when an execution succeeds');
+    for (const alarm of executionAlarms()) expect(alarm.Properties.TreatMissingData).toBe('ignore');
   });
 
   test('ObjectsOverdue >= 1 alarms the topic; its description says where to find the stale object', () => {

@@ -1,4 +1,12 @@
+import '../../local/runner/polyfills';
+import { StateMachine } from 'aws-local-stepfunctions';
 import { environments } from '../../config/environments';
+import {
+  definitionForLibrary,
+  type StateDefinition,
+  type StateMachineDefinition,
+  walkStates,
+} from '../../local/runner/definition';
 import {
   type AslChoiceRule,
   type AslMachine,
@@ -52,14 +60,17 @@ function mapOf(definition: AslMachine): { name: string; state: AslState; process
   return { name, state, processor };
 }
 
-/** Every state of the definition, nested ones included, by name. */
+/** The definition as the local runner's walk takes it (the same JSON, typed for the walk). */
+const forWalk = (machine: AslMachine) => machine as unknown as StateMachineDefinition;
+const asAsl = (state: StateDefinition) => state as unknown as AslState;
+
+/** Every state of the definition, nested ones included, by name: the local runner's one walk. */
 function allStates(machine: AslMachine): Map<string, AslState> {
   const states = new Map<string, AslState>();
-  for (const [name, state] of Object.entries(machine.States)) {
-    expect(states.has(name)).toBe(false);
-    states.set(name, state);
-    const nested = state.ItemProcessor ?? state.Iterator;
-    if (nested) for (const [innerName, inner] of allStates(nested)) states.set(innerName, inner);
+  for (const { name, state } of walkStates(forWalk(machine))) {
+    // Step Functions wants names unique across the whole definition (nested ones included).
+    expect({ name, unique: !states.has(name) }).toEqual({ name, unique: true });
+    states.set(name, asAsl(state));
   }
   return states;
 }
@@ -77,14 +88,18 @@ function successors(state: AslState): string[] {
 const isTerminal = (state: AslState) =>
   state.End === true || state.Type === 'Succeed' || state.Type === 'Fail';
 
-/** Every scope of the definition: the top level and each Map's item processor. */
-function scopes(machine: AslMachine, label = 'top level'): Array<[string, AslMachine]> {
+/** Every scope of the definition: the top level, each Map's item processor and Parallel's branches. */
+function scopes(machine: AslMachine): Array<[string, AslMachine]> {
+  const nested = [...walkStates(forWalk(machine))].flatMap(({ name, state }) => {
+    const processor = state.ItemProcessor ?? state.Iterator;
+    return [
+      ...(processor ? [[`${name} item processor`, processor] as const] : []),
+      ...(state.Branches ?? []).map((branch, index) => [`${name} branch ${index}`, branch] as const),
+    ];
+  });
   return [
-    [label, machine],
-    ...Object.entries(machine.States).flatMap(([name, state]) => {
-      const nested = state.ItemProcessor ?? state.Iterator;
-      return nested ? scopes(nested, `${name} item processor`) : [];
-    }),
+    ['top level', machine],
+    ...nested.map(([label, scope]): [string, AslMachine] => [label, scope as unknown as AslMachine]),
   ];
 }
 
@@ -299,7 +314,14 @@ describe('event-driven flow wait', () => {
   test('StartExtract leads to AwaitFlowRun, a Lambda task that waits for its task token', () => {
     const perObject = states('dev');
     expect(perObject.StartExtract.Next).toBe('ExtractStarted?');
-    expect(perObject['ExtractStarted?'].Default).toBe('AwaitFlowRun');
+    // Only a flow with its wait times is waited on: AwaitFlowRun reads both from $.flow.
+    expect(perObject['ExtractStarted?'].Choices).toContainEqual({
+      And: [
+        { Variable: '$.flow.waitTimeoutSeconds', IsPresent: true },
+        { Variable: '$.flow.heartbeatSeconds', IsPresent: true },
+      ],
+      Next: 'AwaitFlowRun',
+    });
     const wait = perObject.AwaitFlowRun;
     expect(wait.Resource).toEqual(expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/));
     const parameters = wait.Parameters as { Payload: Record<string, unknown> };
@@ -331,7 +353,18 @@ describe('event-driven flow wait', () => {
 
   test('a run still going after the fallback waits again; a finished one is consolidated', () => {
     const choice = states('dev')['FlowFinished?'];
-    expect(choice.Default).toBe('AwaitFlowRun');
+    expect(choice.Choices).toContainEqual({
+      And: [
+        { Variable: '$.flow.state', StringEquals: 'RUNNING' },
+        {
+          And: [
+            { Variable: '$.flow.waitTimeoutSeconds', IsPresent: true },
+            { Variable: '$.flow.heartbeatSeconds', IsPresent: true },
+          ],
+        },
+      ],
+      Next: 'AwaitFlowRun',
+    });
     expect(choice.Choices).toContainEqual({
       Variable: '$.flow.state',
       StringEquals: 'SUCCEEDED',
@@ -365,7 +398,11 @@ describe('event-driven flow wait', () => {
       StringEquals: 'FINISHED',
       Next: 'FinishObject',
     });
-    expect(choice.Default).toBe('AwaitConsolidationStatement');
+    expect(choice.Choices).toContainEqual({
+      Variable: '$.waiting',
+      IsPresent: true,
+      Next: 'AwaitConsolidationStatement',
+    });
     // No Wait state polls the warehouse: the statement's end event answers a task token.
     expect(Object.values(perObject).filter((state) => state.Type === 'Wait')).toEqual([]);
   });
@@ -408,84 +445,101 @@ describe('event-driven flow wait', () => {
   });
 });
 
+/** A Task's scripted answer: its effective input (after Parameters) in, its result out. */
+type Step = (input: Record<string, unknown>) => unknown;
+
+/**
+ * Runs one child execution (the Map's item processor) with aws-local-stepfunctions, as the local
+ * run drives it: each Task answers with the next of its scripted `steps`; Choices, paths, Catch and
+ * Pass states are the library's. Returns the states entered, in order, and the child's output.
+ */
+async function runChild(
+  steps: Record<string, Step[]>,
+): Promise<{ entered: string[]; output: Record<string, unknown> }> {
+  const { processor } = mapOf(definitions.dev);
+  const child: StateMachineDefinition = {
+    StartAt: processor.StartAt,
+    States: forWalk(processor).States,
+  };
+  const tokenTasks = [...walkStates(child)]
+    .filter(({ state }) => String(state.Resource).endsWith('.waitForTaskToken'))
+    .map(({ name }) => name);
+  const { definition } = definitionForLibrary(child, tokenTasks);
+  const tasks = [...walkStates(definition)]
+    .filter(({ state }) => state.Type === 'Task')
+    .map(({ name }) => name);
+  const visits: Record<string, number> = {};
+  const unscripted: string[] = [];
+  const handlers = Object.fromEntries(
+    tasks.map((name) => [
+      name,
+      (input: unknown) => {
+        const visit = visits[name] ?? 0;
+        visits[name] = visit + 1;
+        const step = steps[name]?.[visit];
+        if (!step) {
+          unscripted.push(`${name} entered ${visit + 1} times: no answer scripted`);
+          throw new Error(unscripted.at(-1));
+        }
+        return step(input as Record<string, unknown>);
+      },
+    ]),
+  );
+  // Function ARNs are template tokens (`#{n}`) here: the library never calls them.
+  const library = new StateMachine(definition as never, {
+    validationOptions: { checkArn: false, checkPaths: false },
+  });
+  const execution = library.run(
+    { plan: { objectName: 'Account' } },
+    {
+      overrides: {
+        taskResourceLocalHandlers: handlers as never,
+        retryIntervalOverrides: Object.fromEntries(tasks.map((name) => [name, 0])),
+      },
+      context: { Task: { Token: 'test-task-token' } } as never,
+    },
+  );
+  const entered: string[] = [];
+  const collect = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') entered.push(event.state.name);
+    }
+  })();
+  const output = (await execution.result) as Record<string, unknown>;
+  await collect;
+  expect(unscripted).toEqual([]);
+  return { entered, output };
+}
+
+/** A flow StartExtract started or the wait found still running: with the wait times AwaitFlowRun reads. */
+const runningFlow = (flowName: string) => ({
+  flowName,
+  state: 'RUNNING',
+  waitTimeoutSeconds: 43_200,
+  heartbeatSeconds: 3_600,
+});
+/** AwaitFlowRun's answer (the token's): the flow's new state, which becomes `$.flow`. */
+const finishedFlow = (flowName: string, records: number) => () => ({
+  ...runningFlow(flowName),
+  state: 'SUCCEEDED',
+  recordsProcessed: records,
+});
+const done = (state: Record<string, unknown>) => ({ ...state, consolidation: { state: 'FINISHED' } });
+const end: Step = (state) => state;
+
 describe('column refresh (issue 21): a phase of the same child', () => {
   const perObject = () => mapOf(definitions.dev).processor.States;
-
-  /** The value at a `$.a.b` path of a state, undefined when absent. */
-  const valueAt = (state: Record<string, unknown>, path: string): unknown =>
-    path
-      .slice(2)
-      .split('.')
-      .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], state);
-
-  /** A Choice rule as Step Functions evaluates it (the comparisons this definition uses). */
-  function matches(rule: AslChoiceRule, state: Record<string, unknown>): boolean {
-    if (rule.Not) return !matches(rule.Not as AslChoiceRule, state);
-    if (rule.And) return rule.And.every((inner) => matches(inner, state));
-    if (rule.Or) return rule.Or.some((inner) => matches(inner, state));
-    const value = valueAt(state, rule.Variable as string);
-    if ('IsPresent' in rule) return (value !== undefined) === rule.IsPresent;
-    if ('StringEquals' in rule) return value === rule.StringEquals;
-    if ('NumericEquals' in rule) return value === rule.NumericEquals;
-    if ('NumericGreaterThan' in rule)
-      return typeof value === 'number' && value > (rule.NumericGreaterThan as number);
-    throw new Error(`no evaluation for ${JSON.stringify(rule)}`);
-  }
-
-  /**
-   * Walks one child from StartExtract: each Task's output comes from `steps` (the handler's
-   * answer, by visit), each Choice decides from the state. Returns the states entered, in order.
-   */
-  function walk(steps: Record<string, Array<(state: Record<string, unknown>) => Record<string, unknown>>>) {
-    const states = perObject();
-    const visits: Record<string, number> = {};
-    const entered: string[] = [];
-    let name = 'StartExtract';
-    let state: Record<string, unknown> = { plan: { objectName: 'Account' } };
-    while (entered.length < 40) {
-      entered.push(name);
-      const definition = states[name];
-      if (definition.Type === 'Choice') {
-        name =
-          (definition.Choices ?? []).find((rule) => matches(rule, state))?.Next ??
-          (definition.Default as string);
-        continue;
-      }
-      const visit = visits[name] ?? 0;
-      visits[name] = visit + 1;
-      const step = steps[name]?.[visit];
-      if (!step)
-        throw new Error(`${name} entered ${visit + 1} times: no answer given (path ${entered.join(' → ')})`);
-      state = step(state);
-      if (definition.End) break;
-      name = definition.Next as string;
-    }
-    return entered;
-  }
-
-  const flowOf = (flowName: string, records: number) => ({
-    flowName,
-    state: 'SUCCEEDED',
-    recordsProcessed: records,
-  });
   const refresh = { columns: ['days_open__c'], flowName: 'p-Account-refresh-run' };
-  const done = (state: Record<string, unknown>) => ({ ...state, consolidation: { state: 'FINISHED' } });
-  const end = (state: Record<string, unknown>) => state;
+  /** StartExtract's two answers when a refresh is due: the load's flow, then the refresh's. */
+  const startLoadThenRefresh: Step[] = [
+    (state) => ({ ...state, flow: runningFlow('p-Account-run'), refresh }),
+    (state) => ({ ...state, extract: state.flow, flow: runningFlow(refresh.flowName) }),
+  ];
 
-  test('a due refresh: StartExtract starts the refresh flow once the load ended, the same wait waits on it, Consolidate refreshes: 11 transitions', () => {
-    const entered = walk({
-      StartExtract: [
-        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
-        (state) => ({
-          ...state,
-          extract: state.flow,
-          flow: { flowName: refresh.flowName, state: 'RUNNING' },
-        }),
-      ],
-      AwaitFlowRun: [
-        (state) => ({ ...state, flow: flowOf('p-Account-run', 3) }),
-        (state) => ({ ...state, flow: flowOf(refresh.flowName, 500) }),
-      ],
+  test('a due refresh: StartExtract starts the refresh flow once the load ended, the same wait waits on it, Consolidate refreshes: 11 transitions', async () => {
+    const { entered } = await runChild({
+      StartExtract: startLoadThenRefresh,
+      AwaitFlowRun: [finishedFlow('p-Account-run', 3), finishedFlow(refresh.flowName, 500)],
       Consolidate: [done],
       FinishObject: [end],
     });
@@ -507,21 +561,11 @@ describe('column refresh (issue 21): a phase of the same child', () => {
     expect(entered.length).toBeLessThanOrEqual(12);
   });
 
-  test('an incremental load that found nothing still refreshes: Consolidate runs for the refresh alone', () => {
-    const entered = walk({
-      StartExtract: [
-        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
-        (state) => ({
-          ...state,
-          extract: state.flow,
-          flow: { flowName: refresh.flowName, state: 'RUNNING' },
-        }),
-      ],
-      AwaitFlowRun: [
-        (state) => ({ ...state, flow: flowOf('p-Account-run', 0) }),
-        // A refresh flow that found nothing (an empty object) still clears the pending columns.
-        (state) => ({ ...state, flow: flowOf(refresh.flowName, 0) }),
-      ],
+  test('an incremental load that found nothing still refreshes: Consolidate runs for the refresh alone', async () => {
+    const { entered } = await runChild({
+      StartExtract: startLoadThenRefresh,
+      // A refresh flow that found nothing (an empty object) still clears the pending columns.
+      AwaitFlowRun: [finishedFlow('p-Account-run', 0), finishedFlow(refresh.flowName, 0)],
       Consolidate: [done],
       FinishObject: [end],
     });
@@ -530,17 +574,19 @@ describe('column refresh (issue 21): a phase of the same child', () => {
     expect(entered.at(-1)).toBe('FinishObject');
   });
 
-  test('no refresh due: the path is as before (7 transitions), an empty load goes straight to FinishObject', () => {
-    const load = (records: number) =>
-      walk({
-        StartExtract: [(state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' } })],
-        AwaitFlowRun: [(state) => ({ ...state, flow: flowOf('p-Account-run', records) })],
-        Consolidate: [done],
-        FinishObject: [end],
-      });
+  test('no refresh due: the path is as before (7 transitions), an empty load goes straight to FinishObject', async () => {
+    const load = async (records: number) =>
+      (
+        await runChild({
+          StartExtract: [(state) => ({ ...state, flow: runningFlow('p-Account-run') })],
+          AwaitFlowRun: [finishedFlow('p-Account-run', records)],
+          Consolidate: [done],
+          FinishObject: [end],
+        })
+      ).entered;
 
-    expect(load(3)).toHaveLength(7);
-    expect(load(0)).toEqual([
+    expect(await load(3)).toHaveLength(7);
+    expect(await load(0)).toEqual([
       'StartExtract',
       'ExtractStarted?',
       'AwaitFlowRun',
@@ -549,28 +595,18 @@ describe('column refresh (issue 21): a phase of the same child', () => {
     ]);
   });
 
-  test('a refresh CALL still running after the consolidation finished is waited on by its end event, then Consolidate goes on', () => {
-    const entered = walk({
-      StartExtract: [
-        (state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' }, refresh }),
-        (state) => ({
-          ...state,
-          extract: state.flow,
-          flow: { flowName: refresh.flowName, state: 'RUNNING' },
-        }),
-      ],
-      AwaitFlowRun: [
-        (state) => ({ ...state, flow: flowOf('p-Account-run', 3) }),
-        (state) => ({ ...state, flow: flowOf(refresh.flowName, 500) }),
-      ],
+  test('a refresh CALL still running after the consolidation finished is waited on by its end event, then Consolidate goes on', async () => {
+    const { entered } = await runChild({
+      StartExtract: startLoadThenRefresh,
+      AwaitFlowRun: [finishedFlow('p-Account-run', 3), finishedFlow(refresh.flowName, 500)],
       Consolidate: [
-        (state) => ({ ...done(state), waiting: { statementId: 'refresh-call' } }),
+        (state) => ({ ...done(state), waiting: { statementId: 'refresh-call', timeoutSeconds: 900 } }),
         (state) => {
           const { waiting: _answered, ...rest } = state;
           return rest;
         },
       ],
-      AwaitConsolidationStatement: [end],
+      AwaitConsolidationStatement: [() => ({})],
       FinishObject: [end],
     });
 
@@ -601,6 +637,73 @@ describe('column refresh (issue 21): a phase of the same child', () => {
       ],
       Next: 'StartExtract',
     });
+  });
+});
+
+describe('a step that returns a state no rule knows', () => {
+  // Without these, each Choice's default led to a wait whose paths ($.waiting, the flow's wait
+  // times) were absent: States.Runtime, which no Catch takes, and the object's flow left behind.
+  const failedWith = (output: Record<string, unknown>) => output.error as { Error: string; Cause: string };
+
+  test('Consolidate neither FINISHED nor waiting on a statement: the object fails ConsolidationStateUnknown through RecordFailure', async () => {
+    const { entered, output } = await runChild({
+      StartExtract: [(state) => ({ ...state, flow: runningFlow('p-Account-run') })],
+      AwaitFlowRun: [finishedFlow('p-Account-run', 3)],
+      Consolidate: [(state) => ({ ...state, consolidation: { state: 'RUNNING' } })],
+      RecordFailure: [end],
+    });
+
+    expect(entered.slice(-3)).toEqual([
+      'ConsolidationFinished?',
+      'ConsolidationStateUnknown',
+      'RecordFailure',
+    ]);
+    expect(failedWith(output)).toEqual({
+      Error: 'ConsolidationStateUnknown',
+      Cause: expect.stringMatching(
+        /^Account: Consolidate returned a state ConsolidationFinished\? does not know/,
+      ),
+    });
+  });
+
+  test('StartExtract with neither a statement nor a flow to wait on: ExtractStateUnknown', async () => {
+    const { entered, output } = await runChild({
+      StartExtract: [(state) => ({ ...state, flow: { flowName: 'p-Account-run', state: 'RUNNING' } })],
+      RecordFailure: [end],
+    });
+
+    expect(entered).toEqual(['StartExtract', 'ExtractStarted?', 'ExtractStateUnknown', 'RecordFailure']);
+    expect(failedWith(output).Error).toBe('ExtractStateUnknown');
+  });
+
+  test('a flow neither SUCCEEDED nor RUNNING with its wait times: FlowStateUnknown', async () => {
+    const { entered, output } = await runChild({
+      StartExtract: [(state) => ({ ...state, flow: runningFlow('p-Account-run') })],
+      AwaitFlowRun: [() => ({ flowName: 'p-Account-run', state: 'CANCELED' })],
+      RecordFailure: [end],
+    });
+
+    expect(entered.slice(-3)).toEqual(['FlowFinished?', 'FlowStateUnknown', 'RecordFailure']);
+    expect(failedWith(output).Error).toBe('FlowStateUnknown');
+  });
+
+  test('every Choice of the child ends in a state that reads no unchecked path: its default is such a Pass, into RecordFailure', () => {
+    const states = mapOf(definitions.dev).processor.States;
+    const choices = Object.entries(states).filter(([, state]) => state.Type === 'Choice');
+    expect(choices.map(([name]) => name).sort()).toEqual([
+      'ConsolidationFinished?',
+      'ExtractStarted?',
+      'FlowFinished?',
+    ]);
+    for (const [name, choice] of choices) {
+      const fallback = states[choice.Default ?? ''];
+      expect({ name, type: fallback?.Type, next: fallback?.Next, resultPath: fallback?.ResultPath }).toEqual({
+        name,
+        type: 'Pass',
+        next: 'RecordFailure',
+        resultPath: '$.error',
+      });
+    }
   });
 });
 
@@ -740,11 +843,7 @@ describe('graph', () => {
     const perObject = mapOf(definitions.dev).processor.States;
     // Drop the edges out of the waits (token tasks): what remains must be acyclic.
     const edges = (name: string) =>
-      /^Await\w*Statement$|^AwaitFlowRun$/.test(name)
-        ? []
-        : successors(perObject[name]).filter(
-            (next) => !(perObject[name].Type === 'Choice' && perObject[name].Default === next),
-          );
+      /^Await\w*Statement$|^AwaitFlowRun$/.test(name) ? [] : successors(perObject[name]);
     const visiting = new Set<string>();
     const done = new Set<string>();
     const cycles: string[] = [];
@@ -762,11 +861,19 @@ describe('graph', () => {
     for (const name of Object.keys(perObject)) visit(name, []);
     expect(cycles).toEqual([]);
     // A statement wait loops only while its statement runs: each pass sleeps on the end event.
-    expect(perObject['ConsolidationFinished?'].Default).toBe('AwaitConsolidationStatement');
-    expect(perObject['ExtractStarted?'].Choices).toContainEqual(
-      expect.objectContaining({ Variable: '$.waiting', IsPresent: true, Next: 'AwaitExtractStatement' }),
+    for (const [choice, wait] of [
+      ['ConsolidationFinished?', 'AwaitConsolidationStatement'],
+      ['ExtractStarted?', 'AwaitExtractStatement'],
+    ]) {
+      expect(perObject[choice].Choices).toContainEqual({
+        Variable: '$.waiting',
+        IsPresent: true,
+        Next: wait,
+      });
+    }
+    expect(perObject['FlowFinished?'].Choices).toContainEqual(
+      expect.objectContaining({ Next: 'AwaitFlowRun' }),
     );
-    expect(perObject['FlowFinished?'].Default).toBe('AwaitFlowRun');
     expect(perObject.AwaitFlowRun.TimeoutSecondsPath).toBe('$.flow.waitTimeoutSeconds');
   });
 });

@@ -1,6 +1,7 @@
 import {
   dailyTimeOfCron,
   dueReason,
+  effectiveCadenceMinutes,
   lagMinutes,
   overdueAfterMinutes,
   type ScheduleAnchor,
@@ -22,6 +23,7 @@ Object.assign(process.env, {
   CONTROL_TABLE_NAME: 'control-test',
   DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
   RUN_STATE_BUCKET_NAME: 'run-state-test',
+  FLOW_TIMEOUT_MINUTES: '720',
 });
 const { selectObjects, setAsideHeldObjects } =
   require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects');
@@ -247,7 +249,7 @@ describe('freshness', () => {
         anAccountConfig({ objectName: 'Lead', enabled: false }),
         anAccountConfig({ objectName: 'Order', watermark: undefined }),
       ],
-      720,
+      { tickMinutes: 15, flowTimeoutMinutes: 720 },
     );
     expect(entries.map((entry) => [entry.objectName, entry.overdueAfterMinutes])).toEqual([
       ['Account', 2 * 15 + 720],
@@ -268,7 +270,32 @@ describe('freshness', () => {
       // Never loaded: no lag to chart, not counted overdue.
       ['Order', undefined, false],
     ]);
-    expect(overdueAfterMinutes(60, 720)).toBe(840);
+    expect(overdueAfterMinutes({ syncEveryMinutes: 60, tickMinutes: 15, flowTimeoutMinutes: 720 })).toBe(840);
+  });
+
+  test("an object's cadence counts in whole ticks: it runs no more often than the schedule ticks", () => {
+    expect(effectiveCadenceMinutes(15, 15)).toBe(15);
+    expect(effectiveCadenceMinutes(60, 15)).toBe(60);
+    // Hourly ticks: a 15-minute object runs hourly, a 90-minute one at most two hours apart.
+    expect(effectiveCadenceMinutes(15, 60)).toBe(60);
+    expect(effectiveCadenceMinutes(90, 60)).toBe(120);
+    expect(effectiveCadenceMinutes(60, 1440)).toBe(1440);
+    expect(effectiveCadenceMinutes(7 * 1440, 1440)).toBe(7 * 1440);
+  });
+
+  test('with daily ticks an hourly object is not overdue the day after its run: the limit counts days, not hours', () => {
+    // Daily ticks at 05:00: an hourly object runs once a day; the day after, its lag is a day and a bit.
+    const [entry] = freshnessEntries(
+      [anAccountConfig({ syncEveryMinutes: 60, completeThrough: '2026-03-09T05:00:30.000Z' })],
+      { tickMinutes: 1440, flowTimeoutMinutes: 720 },
+    );
+    expect(entry.overdueAfterMinutes).toBe(2 * 1440 + 720);
+
+    const [nextDay] = measureFreshness([entry], [], at('2026-03-10T05:20:00Z'));
+    expect(nextDay).toMatchObject({ lagMinutes: 1459.5, overdue: false });
+    // Missed two daily runs and the longest flow: overdue.
+    const [stuck] = measureFreshness([entry], [], at('2026-03-11T17:01:00Z'));
+    expect(stuck.overdue).toBe(true);
   });
 
   test('ObjectsOverdue carries exactly the dimensions its alarm watches; FreshnessLagMinutes those of the dashboard', async () => {

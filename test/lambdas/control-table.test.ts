@@ -552,6 +552,7 @@ describe('load-objects handler against DynamoDB', () => {
       DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
       MIN_API_QUOTA_SHARE: '0.2',
       RUN_STATE_BUCKET_NAME: RUN_STATE_BUCKET,
+      FLOW_TIMEOUT_MINUTES: '720',
       AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
       AWS_ENDPOINT_URL_S3: url,
     });

@@ -13,6 +13,7 @@ Object.assign(process.env, {
   CONTROL_TABLE_NAME: 'control-test',
   DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
   RUN_STATE_BUCKET_NAME: 'run-state-test',
+  FLOW_TIMEOUT_MINUTES: '720',
   FLOW_NAME_PREFIX: 'saas2rs-test',
   PIPELINE_ENVIRONMENT: 'prod',
 });

@@ -4,6 +4,7 @@ Object.assign(process.env, {
   CONTROL_TABLE_NAME: 'control-test',
   DEFAULT_CONNECTOR_PROFILE: 'salesforce-default',
   RUN_STATE_BUCKET_NAME: 'run-state-test',
+  FLOW_TIMEOUT_MINUTES: '720',
 });
 const { selectObjects } =
   require('../../lambdas/load-objects') as typeof import('../../lambdas/load-objects');

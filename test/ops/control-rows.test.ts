@@ -128,6 +128,23 @@ describe('list', () => {
     expect(rowFor('Lead').slice(4, 7)).toEqual(['15m', '2026-03-10T11:45:00.000Z', '15m']);
   });
 
+  it("counts cadences in the environment's whole ticks: on daily ticks an hourly object a day behind is on time", async () => {
+    // Daily ticks (--env): the hourly Account runs once a day, so it is overdue after 2 days + 12 h.
+    const daily = { ...environments.dev, scheduleTickMinutes: 1440 };
+    await put({ objectName: 'Account', syncEveryMinutes: 60, completeThrough: '2026-03-09T05:00:00.000Z' });
+    await put({ objectName: 'Contact', syncEveryMinutes: 60, completeThrough: '2026-03-07T23:00:00.000Z' });
+
+    const result = await runCli(['--env', 'daily', '--table', TABLE, 'list'], testClients(doc), {
+      now: () => NOW,
+      environments: { daily },
+    });
+
+    const rowFor = (name: string) =>
+      (result.stdout.split('\n').find((line) => line.startsWith(`${name} `)) ?? '').split(/\s{2,}/);
+    expect(rowFor('Account').slice(4, 7)).toEqual(['1h', '2026-03-09T05:00:00.000Z', '1d7h']);
+    expect(rowFor('Contact').slice(4, 7)).toEqual(['1h', '2026-03-07T23:00:00.000Z', '2d13h OVERDUE']);
+  });
+
   it('flags rows that share a target table, as the pipeline rejects both', async () => {
     await put({ objectName: 'Account' });
     await put({ objectName: 'Account2', targetTable: 'account' });

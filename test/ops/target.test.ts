@@ -79,6 +79,7 @@ describe('--env', () => {
         salesforce: expect.objectContaining({ connectorType: 'Salesforce', finalSchema: 'salesforce' }),
       },
       flowTimeoutMinutes: 720,
+      tickMinutes: 15,
     });
   });
 
