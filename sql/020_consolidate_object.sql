@@ -36,6 +36,8 @@
 -- name, as long as the list fits the limit; beyond it the CALL fails with an error naming the
 -- table and the limit before running anything. Per-column statements exist only for adding
 -- missing columns and for breaking exact cursor ties between different staged rows (rare).
+-- The one statement that names every column is the CREATE TABLE of a new history table (each
+-- column's definition, up to the limit; the rest are added one by one).
 --
 -- Structure: columns of staging that final lacks are added to final here (same type, from the
 -- catalog), inside the CALL's transaction: a CALL that fails leaves them missing, so the
@@ -51,15 +53,20 @@
 -- SORTKEY(key, _valid_from). It is maintained in the same transaction as the final table, so
 -- the two always agree, by set-based statements over the staged keys only:
 -- * The schema must exist (sql/001 creates salesforce_history; the pipeline creates the others
---   before the CALL): a missing one is an error. The table is created here when missing, from
---   final in this transaction (CREATE TABLE AS, so final's column types), and seeded with one
---   current version per live final row (its cursor as _valid_from). Final's columns come after
---   the three validity columns so that rows still move positionally (s.*) when columns are
---   added later: final's columns history lacks are appended here, in final's order (NULL in the
---   older versions). Types follow final's: a history column narrower than final's is an error
---   (widen it with final's, outside a transaction block). A history table whose columns are
---   not the three followed by final's in order is an error (rename it away: the next CALL
---   makes a new one). The cursor must be a date or timestamp.
+--   before the CALL): a missing one is an error. The table is created here when missing, in
+--   this transaction, with final's columns and types, each defined (text ENCODE ZSTD, as the
+--   structure sync defines it: a column Redshift encoded itself might not widen later), and
+--   seeded with one current version per live final row (its cursor as _valid_from). Final's
+--   columns come after the three validity columns so that rows still move positionally (s.*)
+--   when columns are added later: final's columns history lacks are appended here, in final's
+--   order (NULL in the older versions). Its columns are matched with final's by name; where
+--   their order differs (a column history lacked while a later one was added to final, a table
+--   made elsewhere), rows move by name. Dropped columns (the structure sync rebuilds a column
+--   whose type changed in final and history: added anew, copied, the old one dropped) change
+--   nothing. Types follow final's: a history column narrower than final's is an error (widen
+--   it with final's, outside a transaction block); so is a history table without the three
+--   validity columns or with a column final lacks (rename it away: the next CALL makes a new
+--   one). The cursor must be a date or timestamp.
 -- * A version is (key, cursor). A staged version history already has adds nothing (the
 --   lookback overlap, a rerun, a redrive, rows written twice, a full sync); so a value that
 --   changed without its cursor moving (a formula refresh) changes final, not history: history
@@ -79,10 +86,13 @@
 --   history from that cursor on (its current version and anything newer: one row, through the
 --   sort key); any other key (new, deleted, or given an older version) reads all of its rows.
 -- * Switched off (a form without history), the table is kept and no longer updated; switched
---   on again, it first catches up with final (the previous CALL's audit row says whether it
---   maintained this history): a key whose final row is newer than its history closes its
---   current version there and gets final's row as current, a key gone from final closes its
---   current version at this run's time. syncMode full and resets never empty history.
+--   on again, it first catches up with final: a key whose final row is newer than its history
+--   closes its current version there and gets final's row as current, a key gone from final
+--   closes its current version at this run's time. syncMode full and resets never empty
+--   history. Whether the previous CALL maintained the table is the table's comment: each CALL
+--   marks the history table it maintains and unmarks this object's other ones, so concurrent
+--   CALLs of different objects share no table for it (on Redshift, reading a table that every
+--   CALL writes, such as the audit table, makes serializable isolation abort one: error 1023).
 -- * Audit: history_schema, history_versions_added (seed and catching up included),
 --   history_versions_closed.
 --
@@ -219,10 +229,19 @@ DECLARE
   v_history boolean := false;
   v_history_table varchar(512);
   v_history_existed boolean := false;
-  v_history_last varchar(128);
-  v_history_count integer;
-  v_history_max_position integer;
+  v_history_marker varchar(512);
+  v_history_marked boolean := false;
+  v_history_other varchar(128);
+  v_history_created boolean := false;
+  v_history_key_defined boolean := false;
+  v_history_table_attributes varchar(1024);
+  v_history_definition varchar(2048);
+  v_history_positional boolean := true;
+  v_history_previous integer := 0;
+  v_history_previous_name varchar(256);
   v_history_misalignment varchar(1024) := '';
+  v_final_list varchar(65535) := '';
+  v_final_list_bytes integer := 0;
   v_history_multi bigint := 0;
   v_history_added bigint;
   v_history_closed bigint;
@@ -304,6 +323,9 @@ BEGIN
   IF v_history THEN
     v_history_table := '"' || REPLACE(p_history_schema, '"', '""') || '".' || v_table_ref;
   END IF;
+  -- The comment of the history table this object's last CALL maintained (see its marking below).
+  v_history_marker := 'History of ' || p_final_schema || '.' || p_table_name
+    || ', kept up to date by consolidate_object: the last CALL for that table maintained this one';
 
   -- 2. Tables and columns, from the catalog.
   SELECT COUNT(*) INTO v_count FROM information_schema.tables
@@ -496,7 +518,7 @@ BEGIN
 
   -- History: the table, its columns, and its catching up with final (see the top of this file).
   IF v_history THEN
-    SELECT COUNT(*), COALESCE(MAX(a.attnum), 0) INTO v_final_count, v_final_max_position
+    SELECT COUNT(*) INTO v_final_count
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -507,61 +529,135 @@ BEGIN
     END IF;
   END IF;
   IF v_history AND NOT v_history_existed THEN
-    -- Created from final in this transaction, seeded with one current version per live row.
-    EXECUTE 'CREATE TABLE ' || v_history_table || ' DISTKEY(' || v_pk || ') SORTKEY(' || v_pk || ', "_valid_from")'
-      || ' AS SELECT CAST(f.' || v_cursor || ' AS timestamp) AS "_valid_from", ' || v_open_end || ' AS "_valid_to",'
-      || ' true AS "_is_active", f.* FROM ' || v_final_table || ' f'
+    -- Created with final's columns (in final's order, final's types) after the three of its own,
+    -- each defined here, so text gets ZSTD as everywhere else (under ENCODE AUTO, which CREATE
+    -- TABLE AS gives, Redshift may pick BYTEDICT, TEXT255 or TEXT32K, and the structure sync's
+    -- widening of the column would then fail); the key, a sort key, keeps Redshift's RAW. The
+    -- definitions go into the CREATE as long as it stays within a statement; the rest are added
+    -- one by one (the table is still empty). A key column that comes after that (a very wide
+    -- table of long names) leaves only CREATE TABLE AS, with Redshift's encodings.
+    v_history_table_attributes := ' DISTKEY(' || v_pk || ') SORTKEY(' || v_pk || ', "_valid_from")';
+    v_sql := 'CREATE TABLE ' || v_history_table || ' ("_valid_from" timestamp, "_valid_to" timestamp, "_is_active" boolean';
+    FOR v_column IN
+      SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum
+    LOOP
+      v_history_definition := '"' || REPLACE(v_column.column_name, '"', '""') || '" ' || v_column.column_type
+        || CASE WHEN v_column.column_type LIKE 'character varying%' AND v_column.column_name <> p_pk_column
+          THEN ' ENCODE ZSTD' ELSE '' END;
+      IF NOT v_history_created AND OCTET_LENGTH(v_sql) + OCTET_LENGTH(v_history_definition)
+          + OCTET_LENGTH(v_history_table_attributes) + 3 <= v_statement_limit THEN
+        v_sql := v_sql || ', ' || v_history_definition;
+        v_history_key_defined := v_history_key_defined OR v_column.column_name = p_pk_column;
+      ELSE
+        EXIT WHEN NOT v_history_key_defined;
+        IF NOT v_history_created THEN
+          EXECUTE v_sql || ')' || v_history_table_attributes;
+          v_history_created := true;
+        END IF;
+        EXECUTE 'ALTER TABLE ' || v_history_table || ' ADD COLUMN ' || v_history_definition;
+      END IF;
+    END LOOP;
+    IF v_history_key_defined AND NOT v_history_created THEN
+      EXECUTE v_sql || ')' || v_history_table_attributes;
+    ELSIF NOT v_history_key_defined THEN
+      EXECUTE 'CREATE TABLE ' || v_history_table || v_history_table_attributes || ' AS SELECT CAST(NULL AS timestamp)'
+        || ' AS "_valid_from", CAST(NULL AS timestamp) AS "_valid_to", CAST(NULL AS boolean) AS "_is_active", f.*'
+        || ' FROM ' || v_final_table || ' f WHERE 1 = 0';
+    END IF;
+    -- One current version per live final row. Its columns follow final's: rows move as f.*.
+    EXECUTE 'INSERT INTO ' || v_history_table || ' SELECT CAST(f.' || v_cursor || ' AS timestamp), ' || v_open_end
+      || ', true, f.* FROM ' || v_final_table || ' f'
       || CASE WHEN v_has_isdeleted THEN ' WHERE ' || v_f_deleted || ' = 0' ELSE '' END;
-    EXECUTE 'SELECT COUNT(*) FROM ' || v_history_table INTO v_history_added;
+    GET DIAGNOSTICS v_history_added := ROW_COUNT;
   ELSIF v_history THEN
-    -- Its columns are _valid_from, _valid_to, _is_active, then final's in final's order: rows move
-    -- positionally. Final's columns it lacks (added since) are appended in order.
-    SELECT COUNT(*), COALESCE(MAX(a.attnum), 0) INTO v_history_count, v_history_max_position
+    -- Its columns are matched with final's by name: the three validity columns, then final's
+    -- columns, none other. Final's columns it lacks (added since) are appended. Where the order
+    -- is the same (the three first, then final's columns in final's order: what this procedure
+    -- creates and appends, and what the structure sync's rebuild of a column in final and history
+    -- keeps), rows move positionally (s.*, f.*); otherwise by name. Dropped columns' gaps
+    -- (a rebuild leaves one in both tables) count for nothing: only the order matters.
+    SELECT COALESCE(SUM(CASE WHEN a.attname IN ('_valid_from', '_valid_to', '_is_active') THEN 1 ELSE 0 END), 0)
+        AS validity_columns,
+      MAX(CASE WHEN a.attname IN ('_valid_from', '_valid_to', '_is_active') THEN a.attnum END) AS validity_last,
+      MIN(CASE WHEN a.attname NOT IN ('_valid_from', '_valid_to', '_is_active') THEN a.attnum END) AS others_first
+    INTO v_figures
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = p_history_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped;
-    SELECT COUNT(*) INTO v_count
-    FROM pg_catalog.pg_attribute a
-    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = p_history_schema AND c.relname = p_table_name AND NOT a.attisdropped
-      AND ((a.attnum = 1 AND a.attname = '_valid_from') OR (a.attnum = 2 AND a.attname = '_valid_to')
-        OR (a.attnum = 3 AND a.attname = '_is_active'));
-    IF v_count <> 3 THEN
-      v_history_misalignment := 'its first columns are not _valid_from, _valid_to, _is_active';
-    ELSIF v_history_count <> v_history_max_position THEN
-      v_history_misalignment := 'it has dropped columns';
-    ELSIF v_final_count <> v_final_max_position THEN
-      v_history_misalignment := 'the final table has dropped columns';
-    ELSIF v_history_count > v_final_count + 3 THEN
-      v_history_misalignment := 'it has more columns than the final table';
-    ELSE
-      FOR v_column IN
-        SELECT a.attnum AS position, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
-          h.attname AS history_name, format_type(h.atttypid, h.atttypmod) AS history_type
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        LEFT JOIN (
-          SELECT ha.attnum, ha.attname, ha.atttypid, ha.atttypmod
-          FROM pg_catalog.pg_attribute ha
-          JOIN pg_catalog.pg_class hc ON hc.oid = ha.attrelid
-          JOIN pg_catalog.pg_namespace hn ON hn.oid = hc.relnamespace
-          WHERE hn.nspname = p_history_schema AND hc.relname = p_table_name AND ha.attnum > 3 AND NOT ha.attisdropped
-        ) h ON h.attnum = a.attnum + 3
-        WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
-        ORDER BY a.attnum
-      LOOP
-        IF v_column.history_name IS NULL THEN
-          EXECUTE 'ALTER TABLE ' || v_history_table || ' ADD COLUMN "' || REPLACE(v_column.column_name, '"', '""') || '" '
-            || v_column.column_type
-            || CASE WHEN v_column.column_type LIKE 'character varying%' THEN ' ENCODE ZSTD' ELSE '' END;
-        ELSIF v_column.history_name <> v_column.column_name THEN
-          v_history_misalignment := 'column ' || CAST(v_column.position + 3 AS varchar) || ' is ' || v_column.history_name
-            || ' in history but column ' || CAST(v_column.position AS varchar) || ' is ' || v_column.column_name || ' in final';
-          EXIT;
-        ELSIF v_column.history_type <> v_column.column_type AND NOT (
+    IF v_figures.validity_columns <> 3 THEN
+      v_history_misalignment := 'it lacks _valid_from, _valid_to or _is_active';
+    END IF;
+    v_history_positional := v_figures.others_first IS NULL OR v_figures.validity_last < v_figures.others_first;
+    SELECT h.attname AS column_name INTO v_final_column
+    FROM pg_catalog.pg_attribute h
+    JOIN pg_catalog.pg_class hc ON hc.oid = h.attrelid
+    JOIN pg_catalog.pg_namespace hn ON hn.oid = hc.relnamespace
+    LEFT JOIN (
+      SELECT fa.attname
+      FROM pg_catalog.pg_attribute fa
+      JOIN pg_catalog.pg_class fc ON fc.oid = fa.attrelid
+      JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+      WHERE fn.nspname = p_final_schema AND fc.relname = p_table_name AND fa.attnum > 0 AND NOT fa.attisdropped
+    ) f ON f.attname = h.attname
+    WHERE hn.nspname = p_history_schema AND hc.relname = p_table_name AND h.attnum > 0 AND NOT h.attisdropped
+      AND h.attname NOT IN ('_valid_from', '_valid_to', '_is_active') AND f.attname IS NULL
+    ORDER BY h.attnum
+    LIMIT 1;
+    IF FOUND THEN
+      v_history_misalignment := 'its column ' || v_final_column.column_name || ' is not a column of the final table';
+    END IF;
+    IF LENGTH(v_history_misalignment) > 0 THEN
+      RAISE EXCEPTION 'consolidate_object: history table %.% does not follow %.%: %; it must hold _valid_from, _valid_to, _is_active and the final table''s columns (rename it away and the next CALL creates a new one from the final table)',
+        p_history_schema, p_table_name, p_final_schema, p_table_name, v_history_misalignment;
+    END IF;
+
+    -- Final's columns in final's order, each with its history column of that name: in order as
+    -- long as those come in increasing column numbers (the ones appended here come last).
+    v_position := 0;
+    FOR v_column IN
+      SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
+        h.attnum AS history_position, format_type(h.atttypid, h.atttypmod) AS history_type
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN (
+        SELECT ha.attnum, ha.attname, ha.atttypid, ha.atttypmod
+        FROM pg_catalog.pg_attribute ha
+        JOIN pg_catalog.pg_class hc ON hc.oid = ha.attrelid
+        JOIN pg_catalog.pg_namespace hn ON hn.oid = hc.relnamespace
+        WHERE hn.nspname = p_history_schema AND hc.relname = p_table_name AND ha.attnum > 0 AND NOT ha.attisdropped
+      ) h ON h.attname = a.attname
+      WHERE n.nspname = p_final_schema AND c.relname = p_table_name AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum
+    LOOP
+      v_position := v_position + 1;
+      v_quoted := '"' || REPLACE(v_column.column_name, '"', '""') || '"';
+      IF v_final_list_bytes + OCTET_LENGTH(v_quoted) + 2 <= v_column_list_limit THEN
+        IF v_position > 1 THEN
+          v_final_list := v_final_list || ', ';
+        END IF;
+        v_final_list := v_final_list || v_quoted;
+      END IF;
+      v_final_list_bytes := v_final_list_bytes + OCTET_LENGTH(v_quoted) + 2;
+      IF v_column.history_position IS NULL THEN
+        EXECUTE 'ALTER TABLE ' || v_history_table || ' ADD COLUMN ' || v_quoted || ' ' || v_column.column_type
+          || CASE WHEN v_column.column_type LIKE 'character varying%' THEN ' ENCODE ZSTD' ELSE '' END;
+        -- After every column history has: beyond any column number it holds.
+        v_history_previous := 100000 + v_position;
+      ELSE
+        IF v_column.history_position <= v_history_previous AND v_history_positional THEN
+          v_history_positional := false;
+          v_history_misalignment := 'column ' || v_column.column_name || ' comes before '
+            || v_history_previous_name || ' in history but after it in final';
+        END IF;
+        v_history_previous := v_column.history_position;
+        IF v_column.history_type <> v_column.column_type AND NOT (
           (v_column.column_type LIKE 'character varying(%' AND v_column.history_type LIKE 'character varying(%'
             AND CAST(SPLIT_PART(SPLIT_PART(v_column.history_type, '(', 2), ')', 1) AS integer)
               >= CAST(SPLIT_PART(SPLIT_PART(v_column.column_type, '(', 2), ')', 1) AS integer))
@@ -573,22 +669,38 @@ BEGIN
             v_column.column_name, v_column.column_type, p_final_schema, p_table_name, v_column.history_type,
             p_history_schema, p_table_name;
         END IF;
-      END LOOP;
+      END IF;
+      v_history_previous_name := v_column.column_name;
+    END LOOP;
+    IF NOT v_history_positional AND LENGTH(v_history_misalignment) = 0 THEN
+      v_history_misalignment := 'its columns _valid_from, _valid_to, _is_active are not its first three';
     END IF;
-    IF LENGTH(v_history_misalignment) > 0 THEN
-      RAISE EXCEPTION 'consolidate_object: history table %.% does not follow %.%: %; it must hold _valid_from, _valid_to, _is_active, then the final table''s columns in order (rename it away and the next CALL creates a new one from the final table)',
-        p_history_schema, p_table_name, p_final_schema, p_table_name, v_history_misalignment;
+    -- Staged rows then go into history by name (final's rows too, when it catches up below).
+    IF NOT v_history_positional AND v_column_list_bytes > v_column_list_limit THEN
+      RAISE EXCEPTION 'consolidate_object: history table %.% has its columns in another order than %.% (%), so the statements must name all % columns of %.%, and that list (% bytes) would take the SQL past Redshift''s limit of % bytes per statement in a procedure; rename the history table away and the next CALL creates a new one in the final table''s order',
+        p_history_schema, p_table_name, p_final_schema, p_table_name, v_history_misalignment, v_column_count,
+        p_staging_schema, p_table_name, v_column_list_bytes, v_statement_limit;
     END IF;
 
     -- A history table the previous CALL of this object did not maintain (history was switched
-    -- off, or the table was made elsewhere) first catches up with final: a key whose final row is
-    -- newer than its history closes its current version there and gets final's row as its
-    -- current one; a key gone from final (deleted while history was off) closes its current
-    -- version at this run's time. History newer than final is left as it is.
-    SELECT a.history_schema INTO v_history_last FROM public.consolidation_audit a
-    WHERE a.final_schema = p_final_schema AND a.table_name = p_table_name
-    ORDER BY a.finished_at DESC LIMIT 1;
-    IF NOT FOUND OR v_history_last IS NULL OR v_history_last <> p_history_schema THEN
+    -- off, or kept in another schema, or the table was made elsewhere: its comment is not this
+    -- procedure's mark, see below) first catches up with final: a key whose final row is newer
+    -- than its history closes its current version there and gets final's row as its current one;
+    -- a key gone from final (deleted while history was off) closes its current version at this
+    -- run's time. History newer than final is left as it is.
+    SELECT COUNT(*) INTO v_count
+    FROM pg_catalog.pg_description d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objoid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = p_history_schema AND c.relname = p_table_name AND d.objsubid = 0
+      AND d.description = v_history_marker;
+    v_history_marked := v_count > 0;
+    IF NOT v_history_marked THEN
+      IF NOT v_history_positional AND v_final_list_bytes > v_column_list_limit THEN
+        RAISE EXCEPTION 'consolidate_object: history table %.% has its columns in another order than %.% (%), so catching it up must name all % columns of the final table, and that list (% bytes) would take the SQL past Redshift''s limit of % bytes per statement in a procedure; rename the history table away and the next CALL creates a new one in the final table''s order',
+          p_history_schema, p_table_name, p_final_schema, p_table_name, v_history_misalignment, v_final_count,
+          v_final_list_bytes, v_statement_limit;
+      END IF;
       DROP TABLE IF EXISTS tmp_consolidate_history_sync;
       EXECUTE 'CREATE TEMP TABLE tmp_consolidate_history_sync' || v_on_key || ' AS SELECT'
         || ' COALESCE(f.consolidate__key, o.consolidate__key) AS consolidate__key, f.consolidate__at AS consolidate__final_at,'
@@ -609,15 +721,45 @@ BEGIN
         || ' OR (y.consolidate__live = 0 AND y.consolidate__final_at >= y.consolidate__open_at))';
       GET DIAGNOSTICS v_count := ROW_COUNT;
       v_history_closed := v_history_closed + v_count;
-      EXECUTE 'INSERT INTO ' || v_history_table || ' SELECT CAST(f.' || v_cursor || ' AS timestamp), ' || v_open_end
-        || ', true, f.* FROM ' || v_final_table || ' f JOIN tmp_consolidate_history_sync y ON y.consolidate__key = f.'
+      v_sql := 'SELECT f.* FROM ' || v_final_table || ' f JOIN tmp_consolidate_history_sync y ON y.consolidate__key = f.'
         || v_pk || ' WHERE y.consolidate__live = 1 AND (y.consolidate__last_at IS NULL'
         || ' OR y.consolidate__final_at > y.consolidate__last_at)';
+      IF v_history_positional THEN
+        EXECUTE 'INSERT INTO ' || v_history_table || ' SELECT CAST(w.' || v_cursor || ' AS timestamp), ' || v_open_end
+          || ', true, w.* FROM (' || v_sql || ') w';
+      ELSE
+        EXECUTE 'INSERT INTO ' || v_history_table || ' ("_valid_from", "_valid_to", "_is_active", ' || v_final_list
+          || ') SELECT CAST(w.' || v_cursor || ' AS timestamp), ' || v_open_end || ', true, ' || v_final_list
+          || ' FROM (' || v_sql || ') w';
+      END IF;
       GET DIAGNOSTICS v_count := ROW_COUNT;
       v_history_added := v_history_added + v_count;
       DROP TABLE tmp_consolidate_history_sync;
     END IF;
   END IF;
+
+  -- The mark of a maintained history table: its comment, which this CALL sets on the table it
+  -- maintains and takes off any other history table of this object (history switched off, or
+  -- moved to another schema), so that the next CALL with that one catches it up. A comment is
+  -- the table's own: CALLs of different objects, concurrent on Redshift, share no table for it
+  -- (reading the audit table that every CALL writes would make Redshift's serializable isolation
+  -- abort one of them, error 1023). A catalog lookup by table name when nothing is to change.
+  IF v_history AND NOT v_history_marked THEN
+    EXECUTE 'COMMENT ON TABLE ' || v_history_table || ' IS ' || quote_literal(v_history_marker);
+  END IF;
+  LOOP
+    SELECT n.nspname INTO v_history_other
+    FROM pg_catalog.pg_description d
+    JOIN pg_catalog.pg_class c ON c.oid = d.objoid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = p_table_name AND d.objsubid = 0 AND d.description = v_history_marker
+      AND (NOT v_history OR n.nspname <> p_history_schema)
+    LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    EXECUTE 'COMMENT ON TABLE "' || REPLACE(v_history_other, '"', '""') || '".' || v_table_ref || ' IS '
+      || quote_literal('History of ' || p_final_schema || '.' || p_table_name || ', not maintained since run '
+        || p_run_id || ' (the next CALL that keeps history here catches it up with the final table)');
+  END LOOP;
 
   -- 3. What was staged (one scan).
   EXECUTE 'SELECT COUNT(*) AS staged, COUNT(' || v_pk || ') AS keyed FROM ' || v_staging_table INTO v_figures;
@@ -939,7 +1081,8 @@ BEGIN
       END IF;
 
       -- The new versions, straight from staging (or from the de-duplicated rows of a version
-      -- staged several times), positionally behind the three validity columns.
+      -- staged several times), behind the three validity columns: positionally, or by name when
+      -- staging, final and history do not have their columns in one order.
       IF v_figures.added > 0 THEN
         v_history_versions := 'SELECT CAST(s.' || v_cursor || ' AS timestamp) AS consolidate__valid_from,'
           || ' COALESCE(n.consolidate__next, ' || v_open_end || ') AS consolidate__valid_to,'
@@ -956,7 +1099,7 @@ BEGIN
             || ') = n.consolidate__at WHERE n.consolidate__kind = 2 AND n.consolidate__copies > 1'
             || ' AND (n.consolidate__next IS NULL OR n.consolidate__next > n.consolidate__at)';
         END IF;
-        IF v_positional THEN
+        IF v_positional AND v_history_positional THEN
           EXECUTE 'INSERT INTO ' || v_history_table || ' ' || v_history_versions;
         ELSE
           EXECUTE 'INSERT INTO ' || v_history_table || ' ("_valid_from", "_valid_to", "_is_active", ' || v_column_list

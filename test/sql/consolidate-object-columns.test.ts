@@ -66,13 +66,25 @@ async function stopRecording(): Promise<void> {
   `);
 }
 
-/** Longest statement the procedure executed since the last call, in bytes. */
-async function longestExecutedStatement(): Promise<number> {
-  const result = await db.query<{ bytes: number | null }>(
-    'SELECT MAX(bytes) AS bytes FROM public.test_executed_sql',
+/** How a history table's CREATE TABLE begins: it defines every column, so its length follows the columns. */
+const HISTORY_CREATE = `CREATE TABLE "${HISTORY_SCHEMA}".`;
+
+/**
+ * Longest statement the procedure executed since the last call, in bytes, but for the CREATE
+ * TABLE of a history table (`historyCreate`, 0 when none ran).
+ */
+async function longestExecutedStatement(): Promise<{ bytes: number; historyCreate: number }> {
+  const result = await db.query<{ bytes: number | null; history_create: number | null }>(
+    `SELECT MAX(CASE WHEN head NOT LIKE $1 THEN bytes END) AS bytes,
+            MAX(CASE WHEN head LIKE $1 THEN bytes END) AS history_create
+     FROM public.test_executed_sql`,
+    [`${HISTORY_CREATE}%`],
   );
   await db.exec('DELETE FROM public.test_executed_sql');
-  return Number(result.rows[0]?.bytes ?? 0);
+  return {
+    bytes: Number(result.rows[0]?.bytes ?? 0),
+    historyCreate: Number(result.rows[0]?.history_create ?? 0),
+  };
 }
 
 /** `count` column names of exactly `length` characters, unique, lower case. */
@@ -318,7 +330,7 @@ describe('consolidate_object: wide objects', () => {
       table: string,
       extra: string,
       options: ConsolidateOptions = {},
-    ): Promise<number> {
+    ): Promise<{ bytes: number; historyCreate: number }> {
       await db.exec(`INSERT INTO ${STAGING_SCHEMA}.${table} (id, systemmodstamp, isdeleted${extra})
         VALUES ('A', '2026-01-01', false${extra ? ', 1' : ''}), ('B', '2026-01-01', false${extra ? ', 1' : ''})`);
       await consolidate(db, table, { runId: 'run-1', deleteMode: 'soft', ...options });
@@ -336,11 +348,11 @@ describe('consolidate_object: wide objects', () => {
         narrow,
         `id varchar(18), systemmodstamp timestamp, isdeleted boolean, ${names[1596]} bigint`,
       );
-      const narrowLongest = await runTwoDays(narrow, `, ${names[1596]}`);
+      const narrowLongest = (await runTwoDays(narrow, `, ${names[1596]}`)).bytes;
 
       const wide = 'wide_1600';
       await createTables(wide, wideColumns);
-      const wideLongest = await runTwoDays(wide, `, ${names[1596]}`);
+      const wideLongest = (await runTwoDays(wide, `, ${names[1596]}`)).bytes;
 
       const rows = await db.query(
         `SELECT id, isdeleted, CAST(${names[1596]} AS int) AS last FROM ${FINAL_SCHEMA}.${wide} ORDER BY id`,
@@ -360,14 +372,14 @@ describe('consolidate_object: wide objects', () => {
       expect(wideLongest).toBe(narrowLongest);
     });
 
-    test('with history too: 1,597 columns (history adds 3), statements as short as for 4', async () => {
+    test('with history too: 1,597 columns (history adds 3), statements as short as for 4 but the CREATE TABLE of history', async () => {
       const last = names[1593];
       const narrow = 'slim_1597_h';
       await createTables(
         narrow,
         `id varchar(18), systemmodstamp timestamp, isdeleted boolean, ${last} bigint`,
       );
-      const narrowLongest = await runTwoDays(narrow, `, ${last}`, { historySchema: HISTORY_SCHEMA });
+      const narrowRun = await runTwoDays(narrow, `, ${last}`, { historySchema: HISTORY_SCHEMA });
 
       const wide = 'wide_1597_h';
       await createTables(
@@ -377,7 +389,7 @@ describe('consolidate_object: wide objects', () => {
           .map((name) => `${name} bigint`)
           .join(', ')}`,
       );
-      const wideLongest = await runTwoDays(wide, `, ${last}`, { historySchema: HISTORY_SCHEMA });
+      const wideRun = await runTwoDays(wide, `, ${last}`, { historySchema: HISTORY_SCHEMA });
 
       const rows = await db.query(
         `SELECT id, CAST(${last} AS int) AS last, _is_active FROM ${HISTORY_SCHEMA}.${wide}
@@ -389,13 +401,84 @@ describe('consolidate_object: wide objects', () => {
         { id: 'B', last: 1, _is_active: false },
         { id: 'C', last: 3, _is_active: true },
       ]);
-      expect(wideLongest).toBeLessThan(6_000);
-      expect(wideLongest).toBe(narrowLongest);
+      expect(wideRun.bytes).toBeLessThan(6_000);
+      expect(wideRun.bytes).toBe(narrowRun.bytes);
+      // The history table's CREATE defines each column (their encodings): as many as fit in one
+      // statement, the rest added one by one, in final's order.
+      expect(narrowRun.historyCreate).toBeGreaterThan(0);
+      expect(wideRun.historyCreate).toBeGreaterThan(60_000);
+      expect(wideRun.historyCreate).toBeLessThanOrEqual(65_535);
+      const historyColumns = await db.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
+         ORDER BY ordinal_position`,
+        [HISTORY_SCHEMA, wide],
+      );
+      expect(historyColumns.rows.map((row) => row.column_name)).toEqual([
+        '_valid_from',
+        '_valid_to',
+        '_is_active',
+        'id',
+        'systemmodstamp',
+        'isdeleted',
+        ...names.slice(0, 1594),
+      ]);
 
       // 1,600 columns leave no room for history's three: a clear error, not Redshift's.
       await expect(consolidate(db, 'wide_1600', { historySchema: HISTORY_SCHEMA })).rejects.toThrow(
         'consolidate_object: salesforce.wide_1600 has 1600 columns, and its history table would need 3 more: Amazon Redshift allows 1,600 columns per table',
       );
+    });
+
+    test('a key column beyond what one CREATE TABLE can define: history is made as a copy of final', async () => {
+      // The key is the distribution and sort key, so the CREATE must define it: 900 definitions of
+      // 63-byte names before it do not fit in one statement.
+      const table = 'wide_key_last';
+      const first = names[0];
+      await createTables(
+        table,
+        `${names
+          .slice(0, 900)
+          .map((name) => `${name} bigint`)
+          .join(', ')}, systemmodstamp timestamp, isdeleted boolean, id varchar(18)`,
+      );
+      await db.exec('DELETE FROM public.test_executed_sql');
+      for (const [day, value] of [
+        ['2026-01-01', 1],
+        ['2026-01-02', 2],
+      ] as const) {
+        await db.exec(`INSERT INTO ${STAGING_SCHEMA}.${table} (id, systemmodstamp, isdeleted, ${first})
+          VALUES ('A', '${day}', false, ${value})`);
+        await consolidate(db, table, { runId: `run-${day}`, historySchema: HISTORY_SCHEMA });
+      }
+
+      const creates = await db.query<{ head: string }>(
+        'SELECT head FROM public.test_executed_sql WHERE head LIKE $1',
+        [`${HISTORY_CREATE}%`],
+      );
+      expect(creates.rows.map((row) => row.head)).toEqual([
+        expect.stringMatching(new RegExp(`^CREATE TABLE "${HISTORY_SCHEMA}"\\."${table}" DISTKEY\\(`)),
+      ]);
+      const rows = await db.query(
+        `SELECT id, CAST(${first} AS int) AS first, _is_active FROM ${HISTORY_SCHEMA}.${table} ORDER BY _valid_from`,
+      );
+      expect(rows.rows).toEqual([
+        { id: 'A', first: 1, _is_active: false },
+        { id: 'A', first: 2, _is_active: true },
+      ]);
+      const historyColumns = await db.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
+         ORDER BY ordinal_position`,
+        [HISTORY_SCHEMA, table],
+      );
+      expect(historyColumns.rows.map((row) => row.column_name)).toEqual([
+        '_valid_from',
+        '_valid_to',
+        '_is_active',
+        ...names.slice(0, 900),
+        'systemmodstamp',
+        'isdeleted',
+        'id',
+      ]);
     });
 
     test('columns that must be named but exceed the limit are refused before anything runs', async () => {

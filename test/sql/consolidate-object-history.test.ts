@@ -450,7 +450,7 @@ describe('consolidate_object with history: refused calls', () => {
     );
   });
 
-  test('a history column narrower than final, or a history table out of order, is a clear error', async () => {
+  test('a history column narrower than final, or one final lacks, is a clear error', async () => {
     const table = await newObject();
     await stage(db, table, [account('001A', 'Edge', '2026-01-01')]);
     await consolidateWithHistory(table, { runId: 'run-1' });
@@ -469,7 +469,7 @@ describe('consolidate_object with history: refused calls', () => {
     await db.exec(`ALTER TABLE ${HISTORY_SCHEMA}.${table} RENAME COLUMN name TO account_name`);
     await stage(db, table, [account('001A', 'Edge v3', '2026-01-03')]);
     await expect(consolidateWithHistory(table, { runId: 'run-3' })).rejects.toThrow(
-      `consolidate_object: history table salesforce_history.${table} does not follow salesforce.${table}: column 5 is account_name in history but column 2 is name in final`,
+      `consolidate_object: history table salesforce_history.${table} does not follow salesforce.${table}: its column account_name is not a column of the final table`,
     );
   });
 });

@@ -337,8 +337,8 @@ describe('refresh_columns: runs', () => {
     });
   });
 
-  test('runs in the object claim, concurrent with nothing else on the object: the next consolidation loads on top of it', async () => {
-    // The claim serializes an object's steps: incremental load, then refresh, then the next run's load.
+  test("the next consolidation after a refresh replaces only the rows whose cursor moved; another object's refresh rows stay", async () => {
+    // A refresh, then the next run's load of the same object (the pipeline runs them one after another).
     const table = newTable();
     await createTables(table);
     await db.exec(
