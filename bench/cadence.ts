@@ -272,15 +272,16 @@ export async function benchCadence(
 }
 
 export function cadenceSection(c: CadenceFigures): string {
+  // Whole numbers without separators: the table right-aligns a column of plain numbers.
   const row = (cost: TickCost & { dollars: number }) => [
-    n0(cost.transitions),
-    n0(cost.invocations),
-    n0(cost.eventInvocations),
-    n0(cost.appflowRuns),
+    Math.round(cost.transitions),
+    Math.round(cost.invocations),
+    Math.round(cost.eventInvocations),
+    Math.round(cost.appflowRuns),
     usd(cost.dollars),
   ];
   const rows = c.costs.flatMap((cost) => [
-    [`${cost.syncEveryMinutes} min`, n0(cost.runsPerDay), 'alone', ...row(cost.alone)],
+    [`${cost.syncEveryMinutes} min`, Math.round(cost.runsPerDay), 'alone', ...row(cost.alone)],
     ['', '', 'added to busy ticks', ...row(cost.marginal)],
   ]);
   const tick = (cost: TickCost) =>
