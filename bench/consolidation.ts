@@ -5,7 +5,9 @@ import { type Extension, PGlite } from '@electric-sql/pglite';
 import { renderTable } from '../lambdas/common/text-table';
 import { applySqlDir } from '../local/warehouse/apply-sql';
 import { sortKeyIndexName, toPostgresStatements } from '../local/warehouse/redshift-dialect';
+import { indent, n0, n2, secs, verdict } from './format';
 import { median, type Progress, seconds, silentProgress, timed } from './progress';
+import type { TargetLine } from './target-line';
 
 /**
  * Consolidation on the embedded warehouse (PGlite, the local run's Postgres): N staged rows
@@ -145,7 +147,7 @@ export interface DataShape {
 }
 
 /** The issue's targets (issue 12). c/a at M has none: the naive approach is compared at M × 10. */
-export const CONSOLIDATION_TARGETS = {
+const CONSOLIDATION_TARGETS = {
   aOverB: 6,
   dOverA: 1.5,
   naiveLargeOverD: 3,
@@ -153,16 +155,16 @@ export const CONSOLIDATION_TARGETS = {
   fullOverIncremental: 3,
 } as const;
 
-export const STAGING_SCHEMA = 'salesforce_incremental';
-export const FINAL_SCHEMA = 'salesforce';
-export const LARGE_SCHEMA = 'bench_large';
-export const FLOOR_SCHEMA = 'bench_floor';
-export const WIDE_STAGING_SCHEMA = 'bench_wide_incremental';
-export const WIDE_SCHEMA = 'bench_wide';
-export const WIDE_FLOOR_SCHEMA = 'bench_wide_floor';
-export const FULL_STAGING_SCHEMA = 'bench_full_incremental';
-export const CHANGES_STAGING_SCHEMA = 'bench_changes_incremental';
-export const TABLE = 'account';
+const STAGING_SCHEMA = 'salesforce_incremental';
+const FINAL_SCHEMA = 'salesforce';
+const LARGE_SCHEMA = 'bench_large';
+const FLOOR_SCHEMA = 'bench_floor';
+const WIDE_STAGING_SCHEMA = 'bench_wide_incremental';
+const WIDE_SCHEMA = 'bench_wide';
+const WIDE_FLOOR_SCHEMA = 'bench_wide_floor';
+const FULL_STAGING_SCHEMA = 'bench_full_incremental';
+const CHANGES_STAGING_SCHEMA = 'bench_changes_incremental';
+const TABLE = 'account';
 /** New keys start above any final-table key, so they never collide with the large table either. */
 const NEW_KEY_BASE = 100_000_000_000;
 /**
@@ -193,12 +195,7 @@ function rowSelect(i: string, cursor: string, version: string, deleted: string):
     ${cursor}, ${deleted}`;
 }
 
-export function dataShape(
-  staged: number,
-  final: number,
-  duplicateShare: number,
-  deleteShare: number,
-): DataShape {
+function dataShape(staged: number, final: number, duplicateShare: number, deleteShare: number): DataShape {
   const duplicates = Math.round(staged * duplicateShare);
   const distinctKeys = staged - duplicates;
   const existing = Math.min(final, Math.floor(distinctKeys / 2));
@@ -226,7 +223,7 @@ async function createKeyedTable(db: PGlite, qualifiedTable: string, columns: str
   return indexes;
 }
 
-export async function fillFinal(
+async function fillFinal(
   db: PGlite,
   schema: string,
   rows: number,
@@ -257,7 +254,7 @@ export async function fillFinal(
  * the rest new), the first `deletes` of the existing ones deletes, plus `duplicates` older
  * versions of keys spread over all staged keys.
  */
-export async function fillStaging(db: PGlite, shape: DataShape, final: number): Promise<void> {
+async function fillStaging(db: PGlite, shape: DataShape, final: number): Promise<void> {
   const existing = shape.updates + shape.deletes;
   const keys = shape.distinctKeys;
   const keyOf = (k: string) =>
@@ -370,7 +367,7 @@ async function count(db: PGlite, table: string): Promise<number> {
   return Number(result.rows[0].n);
 }
 
-export function callSql(
+function callSql(
   finalSchema: string,
   runId: string,
   stagingSchema = STAGING_SCHEMA,
@@ -436,10 +433,10 @@ const STEP_PATTERNS: [RegExp, string][] = [
 ];
 
 /** History schemas of the history section (normalized to `history.`). */
-export const HISTORY_SCHEMA = 'salesforce_history';
-export const HISTORY_LARGE_FINAL_SCHEMA = 'bench_history_large';
-export const HISTORY_LARGE_SCHEMA = 'bench_history_large_history';
-export const SEED_STAGING_SCHEMA = 'bench_seed_incremental';
+const HISTORY_SCHEMA = 'salesforce_history';
+const HISTORY_LARGE_FINAL_SCHEMA = 'bench_history_large';
+const HISTORY_LARGE_SCHEMA = 'bench_history_large_history';
+const SEED_STAGING_SCHEMA = 'bench_seed_incremental';
 
 function normalize(queryText: string): string {
   // The procedure quotes every identifier: "salesforce"."account" reads as salesforce.account.
@@ -1007,8 +1004,35 @@ async function benchFullSync(
 // ---------------------------------------------------------------------------------------------
 // History (issue 22): the same consolidation with a history table, against none.
 
+/** The final tables' cursors start here (fillFinal): the older versions of a key end by then. */
+const CURRENT_VERSIONS_FROM = Date.parse('2025-01-01T00:00:00Z');
+/** The oldest versions of the large history table start a year before. */
+const OLDER_VERSIONS_FROM = Date.parse('2024-01-01T00:00:00Z');
+
+/**
+ * The `j`th of the `largeFactor - 1` older versions of every key (1 = the oldest): its
+ * `_valid_from` and `_valid_to` (`YYYY-MM-DD HH:MM:SS`, UTC). They share the year before the current
+ * versions evenly, back to back, so no two versions of a key overlap however large the factor;
+ * the newest has no `validTo`: it ends where its key's current version starts.
+ */
+export function olderVersion(j: number, largeFactor: number): { validFrom: string; validTo?: string } {
+  const older = largeFactor - 1;
+  const spacingSeconds = Math.floor((CURRENT_VERSIONS_FROM - OLDER_VERSIONS_FROM) / 1000 / older);
+  if (!Number.isInteger(j) || j < 1 || j > older || spacingSeconds < 1) {
+    throw new Error(
+      `history: version ${j} of ${older} older versions per key does not fit a year of whole seconds`,
+    );
+  }
+  const at = (index: number) =>
+    new Date(OLDER_VERSIONS_FROM + index * spacingSeconds * 1000)
+      .toISOString()
+      .slice(0, 19)
+      .replace('T', ' ');
+  return j === older ? { validFrom: at(j - 1) } : { validFrom: at(j - 1), validTo: at(j) };
+}
+
 /** The issue's targets for history mode. */
-export const HISTORY_TARGETS = { withOverWithout: 1.5, largeOverWith: 1.5 } as const;
+const HISTORY_TARGETS = { withOverWithout: 1.5, largeOverWith: 1.5 } as const;
 /**
  * The planner's cost of a random page in this section (Postgres' default is 4, a spinning
  * disk's): 1.1, an SSD's, as PGlite's data directory sits on one. With 4 the planner reads a
@@ -1016,7 +1040,7 @@ export const HISTORY_TARGETS = { withOverWithout: 1.5, largeOverWith: 1.5 } as c
  * with 1.1 it probes the sort key's index, as Redshift reads a key's rows by its zone maps.
  * All three variants run with it.
  */
-export const HISTORY_RANDOM_PAGE_COST = 1.1;
+const HISTORY_RANDOM_PAGE_COST = 1.1;
 
 export interface HistoryOptions {
   /** Staged rows N. @default 200_000 */
@@ -1119,20 +1143,21 @@ export async function benchHistory(options: HistoryOptions = {}): Promise<Histor
             HISTORY_LARGE_SCHEMA,
           ),
         );
-        // Older versions j = 1 … factor-1 of every key, 30 days each, the last one ending where
-        // the current version starts; the sort key's index is rebuilt once afterwards.
+        // Older versions j = 1 … factor-1 of every key, back to back in the year before the
+        // current versions start, the last one ending where its key's current version starts;
+        // the sort key's index is rebuilt once afterwards.
         const index = sortKeyIndexName(TABLE);
         await db.exec(`DROP INDEX ${HISTORY_LARGE_SCHEMA}.${index}`);
         for (let j = 1; j < largeFactor; j++) {
           await yieldToEventLoop();
+          const version = olderVersion(j, largeFactor);
+          const validTo = version.validTo ? `timestamp '${version.validTo}'` : 'f.systemmodstamp';
           await db.exec(
             `INSERT INTO ${HISTORY_LARGE_SCHEMA}.${TABLE}
-             SELECT timestamp '2024-01-01' + (${j - 1} * 30) * interval '1 day',
-                    CASE WHEN ${j} = ${largeFactor - 1} THEN f.systemmodstamp
-                         ELSE timestamp '2024-01-01' + (${j} * 30) * interval '1 day' END,
+             SELECT timestamp '${version.validFrom}', ${validTo},
                     false, f.id, f.name || ' v0.${j}', f.type, f.industry, f.billingstate, f.annualrevenue,
                     f.numberofemployees, f.ownerid, f.createddate,
-                    timestamp '2024-01-01' + (${j - 1} * 30) * interval '1 day', false
+                    timestamp '${version.validFrom}', false
              FROM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE} f`,
           );
           progress.note(`older versions ${j}/${largeFactor - 1}`);
@@ -1275,15 +1300,7 @@ export async function benchHistory(options: HistoryOptions = {}): Promise<Histor
 
 /** The history section of the bench's output. */
 export function historySection(figures: HistoryFigures): string {
-  const runs = (values: number[]) => values.map((ms) => (ms / 1000).toFixed(1)).join(' / ');
-  const secs = (ms: number) => (ms / 1000).toFixed(1);
-  const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
-  const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
-  const indent = (text: string) =>
-    text
-      .split('\n')
-      .map((line) => `  ${line}`)
-      .join('\n');
+  const runs = (values: number[]) => values.map(secs).join(' / ');
   const rows = [
     ['(n) consolidate_object, no history', '-', runs(figures.timingsMs.n), secs(figures.mediansMs.n)],
     ['(h) with history', n0(figures.historyRows.one), runs(figures.timingsMs.h), secs(figures.mediansMs.h)],
@@ -1298,22 +1315,22 @@ export function historySection(figures: HistoryFigures): string {
     [
       'h/n',
       'consolidation with history vs without, same staged rows',
-      figures.ratios.withOverWithout.toFixed(2),
+      n2(figures.ratios.withOverWithout),
       `<= ${figures.targets.withOverWithout}`,
       verdict(figures.met.withOverWithout),
     ],
     [
       'H/h',
       `history table ×${(figures.historyRows.large / figures.historyRows.one).toFixed(0)} vs ×1`,
-      figures.ratios.largeOverWith.toFixed(2),
+      n2(figures.ratios.largeOverWith),
       `<= ${figures.targets.largeOverWith}`,
       verdict(figures.met.largeOverWith),
     ],
   ];
   const steps = figures.steps.map((step) => [
     step.step,
-    step.hSeconds.toFixed(2),
-    step.largeSeconds.toFixed(2),
+    n2(step.hSeconds),
+    n2(step.largeSeconds),
     step.reads,
   ]);
   return [
@@ -1332,20 +1349,18 @@ export function historySection(figures: HistoryFigures): string {
   ].join('\n');
 }
 
-export function historyTargetLines(
-  figures: HistoryFigures,
-): { area: string; target: string; measured: string; met: boolean }[] {
+export function historyTargetLines(figures: HistoryFigures): TargetLine[] {
   return [
     {
       area: 'history',
       target: `with history <= ${figures.targets.withOverWithout} × without`,
-      measured: figures.ratios.withOverWithout.toFixed(2),
+      measured: n2(figures.ratios.withOverWithout),
       met: figures.met.withOverWithout,
     },
     {
       area: 'history',
       target: `history ×${(figures.historyRows.large / figures.historyRows.one).toFixed(0)} <= ${figures.targets.largeOverWith} × history ×1`,
-      measured: figures.ratios.largeOverWith.toFixed(2),
+      measured: n2(figures.ratios.largeOverWith),
       met: figures.met.largeOverWith,
     },
   ];

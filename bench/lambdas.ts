@@ -16,7 +16,7 @@ const run = promisify(execFile);
  * code (SDK clients, Powertools, environment checks) runs as it does at a Lambda cold start.
  */
 
-export const LAMBDA_TARGETS = { bundleKb: 300, initMs: 150 } as const;
+const LAMBDA_TARGETS = { bundleKb: 300, initMs: 150 } as const;
 const SECONDARY_REPETITIONS = 3;
 
 export interface LambdaOptions {
@@ -153,7 +153,7 @@ function largestPackages(code: string, mapFile: string): { name: string; kb: num
   }
 }
 
-export function findTemplate(assemblyDir: string): string {
+function findTemplate(assemblyDir: string): string {
   const template = fs.readdirSync(assemblyDir).find((file) => file.endsWith('.template.json'));
   if (!template) throw new Error(`no *.template.json in ${assemblyDir}`);
   return path.join(assemblyDir, template);

@@ -41,7 +41,9 @@ export interface LocalRunFigures {
     rowsDeleted: number;
     objectsSucceeded: number;
     stateTransitions: number;
+    /** The steps' invocations, and the functions the event rules invoked. */
     lambdaInvocations: number;
+    eventInvocations: number;
   }[];
   /** Every final table equals the source's truth at the end (the local run's own check). */
   warehouseEqualsSource: boolean;
@@ -110,6 +112,7 @@ export async function benchLocalRun(options: LocalRunOptions = {}): Promise<Loca
       objectsSucceeded: values.filter((o) => o.status === 'SUCCEEDED').length,
       stateTransitions: day.stats.stateTransitions,
       lambdaInvocations: day.stats.lambdaInvocations,
+      eventInvocations: day.stats.eventInvocations,
     };
   });
   const warehouseEqualsSource = compareWarehouseToSource(

@@ -1,4 +1,6 @@
-import { loadAssembly, synthesizeLocalStack } from '../local/runner/assembly';
+import { IN_FUNCTION_WAIT_MS } from '../lambdas/common/warehouse';
+import { type LocalAssembly, loadAssembly, synthesizeLocalStack } from '../local/runner/assembly';
+import { timeoutOverruns } from '../local/runner/day-report';
 import { localEnvironmentConfig } from '../local/runner/local-config';
 import {
   type DayReport,
@@ -6,15 +8,18 @@ import {
   type ProgressEvent,
   runScenario,
 } from '../local/runner/run-scenario';
+import { n1 } from './format';
 import { type Progress, seconds, silentProgress } from './progress';
 import { generatedScenario } from './scenarios';
+import type { TargetLine } from './target-line';
 
 /**
  * Orchestration: local runs of the real state machine with 1, 10 and 50 objects (2-minute
  * flows), and with flows as long as the polling design needed 1, 3 and 10 polls to see
  * finished (0.5, 2 and 27 minutes): children now wait on the flow's end-of-run event. State
- * transitions and Lambda invocations are counted from the execution's events by the local
- * runner (`DayReport.stats`); the cost they imply follows the list prices below.
+ * transitions and the steps' Lambda invocations are counted from the execution's events by the
+ * local runner (`DayReport.stats`), with the functions the event rules invoke (the end-of-run and
+ * statement-ended handlers, the sweep); the cost they imply follows the list prices below.
  */
 
 /** List prices (the issue's figures; us-east-1 / eu-west-1 list prices, free tiers ignored). */
@@ -28,8 +33,9 @@ export const PRICES = {
   lambdaMemoryGb: 256 / 1024,
 } as const;
 
-export const ORCHESTRATION_TARGETS = {
+const ORCHESTRATION_TARGETS = {
   transitionsPerObject: 12,
+  /** Every Lambda invocation: the steps' and the event rules'. */
   invocationsPerObject: 5,
   /** Issue 19: what a 10-minute CALL may add per object, waited on by the state machine. */
   slowCallExtraTransitions: 4,
@@ -63,8 +69,11 @@ export interface RunFigures {
   executionStatus: string;
   objectsSucceeded: number;
   stateTransitions: number;
+  /** The steps' invocations (Task states), and the functions the event rules invoked. */
   lambdaInvocations: number;
+  eventInvocations: number;
   transitionsPerObject: number;
+  /** Every Lambda invocation (steps and event targets) per object. */
   invocationsPerObject: number;
   costPer1000ObjectDays: CostFigures;
   /** Wall time of the local run the execution was part of (setup and other executions included). */
@@ -88,7 +97,10 @@ export interface OrchestrationFigures {
     notes: string[];
   };
   runs: RunFigures[];
-  /** From the object sweep: what one more object adds, and what every execution costs once. */
+  /**
+   * From the object sweep: what one more object adds, and what every execution costs once
+   * (lambdaInvocations: every invocation, the steps' and the event rules').
+   */
   perExecution: { stateTransitions: number; lambdaInvocations: number };
   perObjectMarginal: { stateTransitions: number; lambdaInvocations: number };
   /** Per extra poll of a flow, from the poll sweep (per object). */
@@ -112,14 +124,19 @@ export interface SlowWarehouseFigures {
   label: string;
   objects: number;
   stateTransitions: number;
+  /** The steps' invocations, and the functions the event rules invoked (the statement-ended handler). */
   lambdaInvocations: number;
+  eventInvocations: number;
   transitionsPerObject: number;
+  /** Every Lambda invocation (steps and event targets) per object. */
   invocationsPerObject: number;
   /** Against the fast warehouse's execution of the same objects. */
   extraTransitionsPerObject: number;
   extraInvocationsPerObject: number;
   /** The function that ran longest (simulated), its seconds and its template timeout. */
   longestFunction: { logicalId: string; seconds: number; timeoutSeconds: number };
+  /** Every function whose longest run reached its template timeout (it was killed there). */
+  timeoutOverruns: string[];
   executionStatus: string;
 }
 
@@ -181,7 +198,7 @@ function dayProgress(progress: Progress, label: string, labels: string[]) {
     } else if (event.type === 'day-finished') {
       const { stats } = event.day;
       progress.note(
-        `${label}: execution ${event.index + 1}/${event.total} ${event.day.executionStatus}: ${stats.stateTransitions} transitions, ${stats.lambdaInvocations} invocations (${seconds(performance.now() - dayStarted)})`,
+        `${label}: execution ${event.index + 1}/${event.total} ${event.day.executionStatus}: ${stats.stateTransitions} transitions, ${stats.lambdaInvocations} step + ${stats.eventInvocations} event invocations (${seconds(performance.now() - dayStarted)})`,
       );
     } else if (event.type === 'step' && performance.now() - lastNote > 10_000) {
       lastNote = performance.now();
@@ -281,7 +298,7 @@ async function slowWarehouseRuns(
   objects: number,
   rows: number,
   progress: Progress,
-  timeouts: (logicalId: string) => number,
+  assembly: Pick<LocalAssembly, 'functions'>,
 ): Promise<SlowWarehouseFigures[]> {
   const label = `slow warehouse (${objects} objects)`;
   const scenario = generatedScenario({ objects, rows, days: SLOW_WAREHOUSE_DAYS.length + 1 });
@@ -305,31 +322,69 @@ async function slowWarehouseRuns(
     }),
   );
   checkSucceeded(label, result.report.days);
-  const [, fast, ...slow] = result.report.days;
-  return [fast, ...slow].map((day, index) => {
+  const [, ...measured] = result.report.days;
+  return slowWarehouseFigures(
+    measured.map((day, index) => ({ label: SLOW_WAREHOUSE_DAYS[index].label, day })),
+    objects,
+    assembly,
+  );
+}
+
+/** Every Lambda invocation of a day: its steps' and the functions the event rules invoked. */
+const allInvocations = (day: DayReport) => day.stats.lambdaInvocations + day.stats.eventInvocations;
+
+/**
+ * The slow-warehouse days against the first (the fast warehouse): per object, what each cost and
+ * added, its longest function, and every function that ran to its timeout.
+ */
+export function slowWarehouseFigures(
+  days: { label: string; day: DayReport }[],
+  objects: number,
+  assembly: Pick<LocalAssembly, 'functions'>,
+): SlowWarehouseFigures[] {
+  const fast = days[0].day;
+  return days.map(({ label, day }) => {
     const [logicalId, seconds] = Object.entries(day.lambdaSeconds).sort(([, a], [, b]) => b - a)[0] ?? [
       '',
       0,
     ];
     return {
-      label: SLOW_WAREHOUSE_DAYS[index].label,
+      label,
       objects,
       stateTransitions: day.stats.stateTransitions,
       lambdaInvocations: day.stats.lambdaInvocations,
+      eventInvocations: day.stats.eventInvocations,
       transitionsPerObject: day.stats.stateTransitions / objects,
-      invocationsPerObject: day.stats.lambdaInvocations / objects,
+      invocationsPerObject: allInvocations(day) / objects,
       extraTransitionsPerObject: (day.stats.stateTransitions - fast.stats.stateTransitions) / objects,
-      extraInvocationsPerObject: (day.stats.lambdaInvocations - fast.stats.lambdaInvocations) / objects,
-      longestFunction: { logicalId, seconds, timeoutSeconds: timeouts(logicalId) },
+      extraInvocationsPerObject: (allInvocations(day) - allInvocations(fast)) / objects,
+      longestFunction: {
+        logicalId,
+        seconds,
+        timeoutSeconds: assembly.functions[logicalId]?.timeoutSeconds ?? Number.NaN,
+      },
+      timeoutOverruns: timeoutOverruns(day, assembly),
       executionStatus: day.executionStatus,
     };
   });
 }
 
+/** A function that reached its timeout on any slow-warehouse day misses the target (it was killed). */
+export function slowWarehouseTimeoutTarget(slowWarehouse: SlowWarehouseFigures[]): TargetLine {
+  const overruns = slowWarehouse.flatMap((w) => w.timeoutOverruns);
+  const longest = Math.max(...slowWarehouse.map((w) => w.longestFunction.seconds));
+  return {
+    area: 'orchestration',
+    target: 'slow warehouse: every function ends before its timeout',
+    measured: `longest ${n1(longest)} s; ${overruns.length} at or past${overruns.length ? ` (${overruns.join('; ')})` : ''}`,
+    met: overruns.length === 0,
+  };
+}
+
 function figuresOf(measured: Measured, lambdaMs: number): RunFigures {
   const { day, objects, polls } = measured;
   const transitionsPerObject = day.stats.stateTransitions / objects;
-  const invocationsPerObject = day.stats.lambdaInvocations / objects;
+  const invocationsPerObject = allInvocations(day) / objects;
   const wait = flowWaitSeconds(polls);
   return {
     label: measured.label,
@@ -342,6 +397,7 @@ function figuresOf(measured: Measured, lambdaMs: number): RunFigures {
     objectsSucceeded: Object.values(day.objects).filter((object) => object.status === 'SUCCEEDED').length,
     stateTransitions: day.stats.stateTransitions,
     lambdaInvocations: day.stats.lambdaInvocations,
+    eventInvocations: day.stats.eventInvocations,
     transitionsPerObject,
     invocationsPerObject,
     costPer1000ObjectDays: costPer1000ObjectDays(transitionsPerObject, invocationsPerObject, lambdaMs),
@@ -365,21 +421,16 @@ export async function benchOrchestration(options: OrchestrationOptions = {}): Pr
   }
   const runs = [...sweep, ...pollSweep.filter((r) => !sweep.includes(r))];
   const assembly = loadAssembly(await synthesizeLocalStack(localEnvironmentConfig(), DEFAULT_CACHE_DIR));
-  const slowWarehouse = await slowWarehouseRuns(
-    pollSweepObjects,
-    rows,
-    progress,
-    (logicalId) => assembly.functions[logicalId]?.timeoutSeconds ?? Number.NaN,
-  );
+  const slowWarehouse = await slowWarehouseRuns(pollSweepObjects, rows, progress, assembly);
   for (const r of runs) {
     progress.note(
-      `${r.label}: ${r.transitionsPerObject.toFixed(2)} transitions, ${r.invocationsPerObject.toFixed(2)} invocations per object`,
+      `${r.label}: ${r.transitionsPerObject.toFixed(2)} transitions, ${r.invocationsPerObject.toFixed(2)} invocations (steps + event targets) per object`,
     );
   }
 
   // Fixed and marginal parts from the object sweep (least squares over the counts measured).
   const transitionsFit = linearFit(sweep.map((r) => [r.objects, r.stateTransitions]));
-  const invocationsFit = linearFit(sweep.map((r) => [r.objects, r.lambdaInvocations]));
+  const invocationsFit = linearFit(sweep.map((r) => [r.objects, r.lambdaInvocations + r.eventInvocations]));
   const pollTransitionsFit = linearFit(pollSweep.map((r) => [r.polls, r.transitionsPerObject]));
   const pollInvocationsFit = linearFit(pollSweep.map((r) => [r.polls, r.invocationsPerObject]));
   const firstPoll = pollSweep.find((r) => r.polls === 1) ?? pollSweep[0];
@@ -394,8 +445,9 @@ export async function benchOrchestration(options: OrchestrationOptions = {}): Pr
       flowWaitSchedule: FLOW_WAIT_SCHEDULE,
       notes: [
         `Lambda duration: every invocation is assumed to bill ${lambdaMs} ms on average (256 MB, arm64); the local run cannot measure it.`,
-        'A step waits on a warehouse statement inside its Lambda for at most 20 s per invocation (IN_FUNCTION_WAIT_MS), then hands the wait to the state machine (the statement’s end event answers a task token): 20 s of a 256 MB function cost about what the handover does (3 transitions, 2 invocations), so no wait costs more than the cheaper of the two.',
+        `A step waits on a warehouse statement inside its Lambda for at most ${IN_FUNCTION_WAIT_MS / 1000} s per invocation (IN_FUNCTION_WAIT_MS), then hands the wait to the state machine (the statement’s end event answers a task token): ${IN_FUNCTION_WAIT_MS / 1000} s of a 256 MB function cost about what the handover does (3 transitions; 3 invocations: the token wait's, the statement-ended handler's, the step's again), so no wait costs more than the cheaper of the two.`,
         'Step Functions Standard bills every state entered (Task, Wait, Choice, Pass, Map, Succeed); the count is the StateEntered events of the execution.',
+        'Lambda invocations are the steps’ (Task states entered and retried) plus the functions the event rules invoke, which no state counts: the end-of-run handler (one per object-run), the statement-ended handler (one per statement handed to the state machine) and the flow-wait sweep when a run plays it (a long flow, a lost event; deployed, it runs every 15 minutes whatever is running: see cadence).',
         'Per object = the whole execution divided by its objects, so it includes the per-execution steps (Precheck, LoadObjects, ReportRun …) spread over the objects.',
         'Measured executions are incremental runs (a few records changed per object); the 1/10/50 runs are executions of one local run narrowed with the input {"objects": [...]}.',
         'Prices are list prices as given, without free tiers, AppFlow (per flow run and data processed) or Redshift.',

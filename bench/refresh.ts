@@ -35,6 +35,7 @@ import { APPFLOW_DATABASE_USER } from '../local/warehouse/appflow-user';
 import { applySqlDir } from '../local/warehouse/apply-sql';
 import { createLocalWarehouse } from '../local/warehouse/local-warehouse';
 import { toPostgres, toPostgresStatements } from '../local/warehouse/redshift-dialect';
+import { indent, n0, secs, verdict } from './format';
 import { median, type Progress, seconds, silentProgress, timed } from './progress';
 import type { TargetLine } from './target-line';
 
@@ -65,7 +66,7 @@ export interface RefreshOptions {
   progress?: Progress;
 }
 
-export const REFRESH_TARGETS = { warehouseRatio: 0.2, extractionRatio: 0.05 } as const;
+const REFRESH_TARGETS = { warehouseRatio: 0.2, extractionRatio: 0.05 } as const;
 
 export interface RefreshFigures {
   warehouse: {
@@ -497,9 +498,6 @@ export async function benchRefresh(options: RefreshOptions = {}): Promise<Refres
   };
 }
 
-const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
-const secs = (ms: number) => (ms / 1000).toFixed(1);
-
 export function refreshSection(r: RefreshFigures): string {
   const w = r.warehouse;
   const x = r.extraction;
@@ -512,7 +510,7 @@ export function refreshSection(r: RefreshFigures): string {
         secs(w.mediansMs.fullReload),
         w.ratio.toFixed(3),
         `<= ${r.targets.warehouseRatio}`,
-        r.met.warehouseRatio ? 'met' : 'MISSED',
+        verdict(r.met.warehouseRatio),
       ],
       [
         `(x) bytes extracted: ${x.fields} fields × ${n0(x.records)} records, formulas ${x.formulaFields.join(', ')}`,
@@ -520,17 +518,14 @@ export function refreshSection(r: RefreshFigures): string {
         n0(x.bytes.fullReload),
         x.ratio.toFixed(4),
         `<= ${r.targets.extractionRatio}`,
-        r.met.extractionRatio ? 'met' : 'MISSED',
+        verdict(r.met.extractionRatio),
       ],
     ],
   );
   return [
     'Column refresh — refresh_columns vs a full reload consolidation (PGlite), refresh flow vs full flow (AppFlow stand-in)',
     '',
-    table
-      .split('\n')
-      .map((line) => `  ${line}`)
-      .join('\n'),
+    indent(table),
     `  Audit of the refresh: ${JSON.stringify(w.refreshAudit)}; of the full reload: rows_updated ${w.fullReloadAudit.rows_updated}, rows_unchanged ${w.fullReloadAudit.rows_unchanged}.`,
   ].join('\n');
 }

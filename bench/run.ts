@@ -16,11 +16,11 @@ import { type BenchResults, renderResults, targetLines } from './report';
 import { benchScale } from './scale';
 
 /** The issue's sizes: N staged rows into M final rows, (d) with M × 10. */
-export const ISSUE_STAGED = 200_000;
-export const ISSUE_FINAL = 1_000_000;
+const ISSUE_STAGED = 200_000;
+const ISSUE_FINAL = 1_000_000;
 /** The defaults this bench runs with (see SCALE_NOTE when they are below the issue's). */
-export const DEFAULT_STAGED = 200_000;
-export const DEFAULT_FINAL = 1_000_000;
+const DEFAULT_STAGED = 200_000;
+const DEFAULT_FINAL = 1_000_000;
 
 const PHASES = [
   'lambdas',

@@ -11,7 +11,7 @@ import { generatedScenario } from './scenarios';
  * (`flowRunMinutes`): the local run ends the flow's run when its simulated minutes are up.
  */
 
-export const SCALE_TARGETS = {
+const SCALE_TARGETS = {
   parentHistory: 100,
   maxPayloadBytes: 64 * 1024,
   childHistory: 60,
@@ -52,6 +52,7 @@ export interface FlowLengthFigures {
   objects: number;
   maxChildHistory: number;
   transitionsPerObject: number;
+  /** Every Lambda invocation per object: the steps' and the event rules' (end-of-run handler, sweep). */
   invocationsPerObject: number;
   costPer1000ObjectDays: CostFigures;
   /** The polling design this replaced (issue 13's "today"): 3 transitions and 1 invocation per poll. */
@@ -148,11 +149,13 @@ export async function benchScale(options: ScaleOptions = {}): Promise<ScaleFigur
   succeeded('flow lengths', flowResult.report.days);
   const flowRuns = flowResult.report.days.map((day, index): FlowLengthFigures => {
     const transitionsPerObject = day.stats.stateTransitions / flowObjects;
-    const invocationsPerObject = day.stats.lambdaInvocations / flowObjects;
-    // Polling: StartExtract, P × (Wait, PollFlow, FlowFinished?) where the token wait is AwaitFlowRun + FlowFinished?.
+    const stepInvocationsPerObject = day.stats.lambdaInvocations / flowObjects;
+    const invocationsPerObject = stepInvocationsPerObject + day.stats.eventInvocations / flowObjects;
+    // Polling: StartExtract, P × (Wait, PollFlow, FlowFinished?) where the token wait is AwaitFlowRun + FlowFinished?;
+    // P PollFlow invocations instead of AwaitFlowRun's, and no event rule invoked anything.
     const polls = pollsCoveringMinutes(flowMinutes[index]);
     const pollingTransitions = transitionsPerObject - 2 + 3 * polls;
-    const pollingInvocations = invocationsPerObject - 1 + polls;
+    const pollingInvocations = stepInvocationsPerObject - 1 + polls;
     return {
       polling: {
         polls,

@@ -27,7 +27,7 @@ function decodeSegment(segment: string): number[] {
 }
 
 /** `node_modules/@scope/name/…` → `@scope/name`; project files → `(project) <dir>`. */
-export function packageOf(source: string): string {
+function packageOf(source: string): string {
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
   if (match) return match[1];
   const project = /(?:^|\/)(lambdas|lib|local)\/(.*)$/.exec(source);

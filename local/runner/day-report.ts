@@ -2,6 +2,7 @@ import type { ObjectResult } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
 import type { AppFlowCall } from '../stand-ins/appflow/appflow-protocol';
 import type { RedshiftDataCall } from '../stand-ins/redshift-data-stand-in';
+import type { LocalAssembly } from './assembly';
 import type { ExecutionOutcome } from './run-execution';
 
 /** DESIGN.md report: one entry per object and day (extra fields are compatible additions). */
@@ -58,7 +59,13 @@ export interface DayReport {
     stateTransitions: number;
     /** Of stateTransitions, those of each child execution (one object's run), in item order. */
     childStateTransitions?: number[];
+    /** The execution's Task states (and their retries): the steps' functions. */
     lambdaInvocations: number;
+    /**
+     * Functions the event rules invoked, retries included: AppFlow's end-of-run event, the Data API's
+     * statement-ended event and the flow-wait sweep. No state enters them: not in lambdaInvocations.
+     */
+    eventInvocations: number;
     consolidationCalls: number;
     startFlowCalls: number;
   };
@@ -86,6 +93,8 @@ export interface DayFigures {
   flowsRemaining: number;
   /** Each function's longest simulated run time of the day (seconds), by logical id. */
   lambdaSeconds: Record<string, number>;
+  /** Functions the event rules invoked during the day (their targets' calls, retries included). */
+  eventInvocations: number;
   /** The calls the AppFlow and Redshift Data stand-ins answered during the day. */
   calls: {
     appflow: readonly AppFlowCall[];
@@ -111,12 +120,30 @@ export function dayReport(day: DayFigures): DayReport {
       stateTransitions: outcome.stateTransitions,
       childStateTransitions: outcome.childStateTransitions,
       lambdaInvocations: outcome.lambdaInvocations,
+      eventInvocations: day.eventInvocations,
       consolidationCalls: calls.redshift.filter(
         (call) => call.operation === 'ExecuteStatement' && /CALL\s+consolidate_object/i.test(call.sql ?? ''),
       ).length,
       startFlowCalls: calls.appflow.filter((call) => call.operation === 'StartFlow').length,
     },
   };
+}
+
+/**
+ * The functions whose longest simulated run of the day reached their template `Timeout`: a run
+ * that long was killed there (`Sandbox.Timedout`, its run time capped at the timeout), so "within
+ * its timeout" means strictly less. One line per function: `<date> <logical id>: <s> s of <s> s`.
+ */
+export function timeoutOverruns(
+  day: Pick<DayReport, 'date' | 'lambdaSeconds'>,
+  assembly: Pick<LocalAssembly, 'functions'>,
+): string[] {
+  return Object.entries(day.lambdaSeconds)
+    .filter(([logicalId, seconds]) => !(seconds < (assembly.functions[logicalId]?.timeoutSeconds ?? 0)))
+    .map(
+      ([logicalId, seconds]) =>
+        `${day.date} ${logicalId}: ${seconds} s of ${assembly.functions[logicalId]?.timeoutSeconds} s`,
+    );
 }
 
 function objectReports(report: RunReport | undefined): Record<string, ObjectDayReport> {

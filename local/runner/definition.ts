@@ -36,7 +36,7 @@ export function* walkStates(definition: StateMachineDefinition, nested = false):
 }
 
 /** The definition with every state replaced by what `replace` makes of it, inner definitions first. */
-export function mapStates(
+function mapStates(
   definition: StateMachineDefinition,
   replace: (walked: WalkedState) => StateDefinition,
   nested = false,

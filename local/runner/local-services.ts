@@ -69,6 +69,8 @@ export interface LocalServices {
   startDay(day: ScenarioDay): void;
   /** The longest simulated run time of each function (logical id) since the day started, in seconds. */
   lambdaSeconds(): Record<string, number>;
+  /** Functions the event rules invoked since the day started (retries included): no state counts them. */
+  eventInvocations(): number;
   /** Puts the environment back and stops every stand-in. */
   stop(): Promise<void>;
 }
@@ -85,7 +87,8 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
   const faults = new FaultInjector();
   // Event targets call the bundled functions, bound once the endpoints are known.
   const functionHandlers: Record<string, LocalHandler> = {};
-  const standIns = createStandIns(setup, iam, faults, functionHandlers);
+  const eventTargets = { invocations: 0 };
+  const standIns = createStandIns(setup, iam, faults, functionHandlers, eventTargets);
   const { appflow, redshift, sfn, salesforce, events, s3 } = standIns;
   const restorers: (() => void)[] = [];
   const running: { stop(): Promise<void> }[] = [];
@@ -158,10 +161,12 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
       startDay: (day) => {
         today = day;
         longestRuns = {};
+        eventTargets.invocations = 0;
         faults.clear();
         faults.add(day.faults);
       },
       lambdaSeconds: () => ({ ...longestRuns }),
+      eventInvocations: () => eventTargets.invocations,
       stop,
     };
   } catch (error) {
@@ -177,6 +182,7 @@ function createStandIns(
   iam: IamGate,
   faults: FaultInjector,
   functionHandlers: Record<string, LocalHandler>,
+  eventTargets: { invocations: number },
 ) {
   const { scenario, config, assembly, db, clock, org } = setup;
   const checks = [iam.check];
@@ -222,13 +228,14 @@ function createStandIns(
       name: rule.logicalId,
       ...(rule.eventPattern ? { eventPattern: rule.eventPattern } : {}),
       ...(rule.scheduleExpression ? { scheduleExpression: rule.scheduleExpression } : {}),
-      // A target runs on a timeline of its own, from the time the event was sent.
-      targets: rule.targetFunctions.map(
-        (logicalId) => (event: unknown) =>
-          onTimeline(new Timeline(currentTimeline()?.now() ?? clock.now().getTime()), () =>
-            functionHandlers[logicalId](event),
-          ),
-      ),
+      // A target runs on a timeline of its own, from the time the event was sent; each call
+      // (a retry too) is an invocation Lambda bills.
+      targets: rule.targetFunctions.map((logicalId) => (event: unknown) => {
+        eventTargets.invocations++;
+        return onTimeline(new Timeline(currentTimeline()?.now() ?? clock.now().getTime()), () =>
+          functionHandlers[logicalId](event),
+        );
+      }),
     })),
   });
   const sfn = new StepFunctionsStandIn({ checks, faults });
@@ -392,7 +399,7 @@ function stepHandlers(
 }
 
 /** The deployed sweep's interval: the scheduled rule's `rate(N minutes)`. */
-function sweepMinutesOf(assembly: LocalAssembly): number {
+export function sweepMinutesOf(assembly: LocalAssembly): number {
   const rates = assembly.eventRules.flatMap((rule) => {
     const match = /^rate\((\d+) minutes?\)$/.exec(rule.scheduleExpression ?? '');
     return match ? [Number(match[1])] : [];
