@@ -8,6 +8,7 @@ import {
   DescribeFlowExecutionRecordsCommand,
   StartFlowCommand,
 } from '@aws-sdk/client-appflow';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { PGlite } from '@electric-sql/pglite';
 import { describeSourceFields } from '../lambdas/common/appflow';
 import {
@@ -20,11 +21,18 @@ import type { ObjectPlan } from '../lambdas/common/run-plan';
 import { readCalculatedFields } from '../lambdas/common/source-describe';
 import { selectSourceFields } from '../lambdas/common/source-fields';
 import { DEFAULT_SOURCES } from '../lambdas/common/sources';
-import { applyTableChanges, planTableChanges } from '../lambdas/common/structure-sync';
+import { objectStatement } from '../lambdas/common/statement-waits';
+import {
+  planTableChanges,
+  type StructureStatement,
+  structureSyncStatements,
+} from '../lambdas/common/structure-sync';
 import { renderTable } from '../lambdas/common/text-table';
+import { runSequence, wallClockBudget } from '../lambdas/common/warehouse';
 import { warehouseSetupStatements } from '../lambdas/common/warehouse-setup';
 import { AppFlowStandIn } from '../local/stand-ins/appflow-stand-in';
 import { FaultInjector } from '../local/stand-ins/fault-injector';
+import { RedshiftDataStandIn } from '../local/stand-ins/redshift-data-stand-in';
 import {
   generateConnectedAppKeys,
   SalesforceLimitsStandIn,
@@ -386,15 +394,27 @@ async function benchExtraction(records: number, progress: Progress) {
     window: {},
   };
   const layout = { stagingSchema: STAGING, finalSchema: FINAL };
-  const runner = {
-    batch: async (statements: string[]) => {
-      await db.transaction(async (tx) => {
-        for (const sql of statements) await tx.exec(toPostgres(sql, { inTransactionBlock: true }));
-      });
-    },
-    single: async (statement: string) => {
-      await db.exec(toPostgres(statement));
-    },
+  // The structure sync's statements go as StartExtract sends them: the statement runner, through
+  // the Data API stand-in on the same database (a list is one transaction block).
+  const dataApi = new RedshiftDataStandIn({ db, faults: new FaultInjector() });
+  const redshift = new RedshiftDataClient({
+    region: 'eu-west-1',
+    endpoint: (await dataApi.start()).url,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  const syncStructure = async (statements: StructureStatement[]) => {
+    const requests = statements.map(({ step, what, sql }) =>
+      objectStatement('bench', { plan, run: { runId: 'bench' } }, step, what, sql),
+    );
+    const target = { database: 'dev', secretId: 'bench', workgroupName: 'bench' };
+    const done = await runSequence(
+      { client: redshift, target },
+      requests,
+      undefined,
+      wallClockBudget(600_000),
+    );
+    if (done.current) throw new Error(`${requests[done.done].what} still runs after 10 minutes`);
   };
   const run = async (request: ReturnType<typeof buildCreateFlowRequest>) => {
     await appflow.send(new CreateFlowCommand(request));
@@ -426,7 +446,6 @@ async function benchExtraction(records: number, progress: Progress) {
         appflowDatabaseUser: APPFLOW_DATABASE_USER,
       },
     );
-    await applyTableChanges(changes, runner, plan.objectName);
     const secret = JSON.stringify({
       loginUrl: salesforceUrl,
       clientId: 'bench-app',
@@ -444,14 +463,17 @@ async function benchExtraction(records: number, progress: Progress) {
       structureColumns: [],
     });
     if (!refresh) throw new Error('no formula fields found through the describe');
-    await runner.batch(
-      refreshTableStatements(
-        layout,
-        plan.targetTable,
-        'id',
-        changes.finalColumns,
-        refresh.columns,
-        APPFLOW_DATABASE_USER,
+    await syncStructure(
+      structureSyncStatements(
+        changes,
+        refreshTableStatements(
+          layout,
+          plan.targetTable,
+          'id',
+          changes.finalColumns,
+          refresh.columns,
+          APPFLOW_DATABASE_USER,
+        ),
       ),
     );
     const full = await progress.step('full reload flow: every field of every record', () =>
@@ -470,8 +492,10 @@ async function benchExtraction(records: number, progress: Progress) {
     };
   } finally {
     appflow.destroy();
+    redshift.destroy();
     await standIn.stop();
     await salesforce.stop();
+    await dataApi.stop();
     await db.close();
   }
 }

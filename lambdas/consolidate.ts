@@ -12,7 +12,7 @@ import { logger, objectKeys, publishConsolidationMetrics } from './common/observ
 import { layoutOf } from './common/run-plan';
 import { TRUNCATE_LENGTH } from './common/source-fields';
 import { historySchemaOf } from './common/sources';
-import { objectStatement, statementWaitFor } from './common/statement-waits';
+import { objectStatement, waitingOn } from './common/statement-waits';
 import {
   budgetOf,
   checkStatement,
@@ -21,7 +21,6 @@ import {
   quoteIdent,
   runStatement,
   type StatementRequest,
-  type StatementSlot,
   type TimeBudget,
   type WarehouseLayout,
   type WarehouseTarget,
@@ -152,20 +151,6 @@ function figuresOf(
   };
 }
 
-/** The step hands its running statement to the state machine, keeping how far it got. */
-function waitingOn(
-  state: ObjectState,
-  consolidation: ConsolidationState,
-  slot: StatementSlot,
-  what: string,
-): ObjectState {
-  return {
-    ...state,
-    consolidation,
-    waiting: statementWaitFor(slot, `${state.plan.objectName}: ${what}`, state.waiting),
-  };
-}
-
 /**
  * The step: the consolidation of what the incremental flow staged (none when it found nothing),
  * then the run's column refresh, if one is due (issue 21: its flow ran after the incremental
@@ -225,7 +210,7 @@ async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectSta
       );
       if (slot.status !== 'FINISHED') {
         progress = { ...progress, counting: { done, current: slot, total } };
-        return waitingOn(state, progress, slot, 'count truncated values');
+        return waitingOn(state, { consolidation: progress }, slot, 'count truncated values');
       }
       const [row] = await fetchRows(deps.redshift, slot.id);
       total += Number(row?.values_truncated ?? 0);
@@ -238,7 +223,8 @@ async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectSta
 
   const call = await runStatement(runner, callStatement(deps, state), progress.call, deps.budget);
   progress = { ...progress, call, statementId: call.id };
-  if (call.status !== 'FINISHED') return waitingOn(state, progress, call, 'consolidate_object');
+  if (call.status !== 'FINISHED')
+    return waitingOn(state, { consolidation: progress }, call, 'consolidate_object');
 
   const audit = await runStatement(
     runner,
@@ -251,7 +237,7 @@ async function consolidateStaged(deps: ConsolidateDependencies, state: ObjectSta
     deps.budget,
   );
   if (audit.status !== 'FINISHED')
-    return waitingOn(state, { ...progress, audit }, audit, 'read the audit row');
+    return waitingOn(state, { consolidation: { ...progress, audit } }, audit, 'read the audit row');
   const [row] = await fetchRows(deps.redshift, audit.id);
   const figures = figuresOf(row, progress.valuesTruncated ?? 0, plan.history === true);
   // The CALL's own runtime, for the metrics: the statement is this role's, so it may be described.

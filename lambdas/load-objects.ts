@@ -76,6 +76,7 @@ export interface LoadObjectsResult {
 /**
  * Pure: rows and input in, the run's work list out. A scheduled tick (`run.scheduled`, with the
  * environment's `schedule`) plans only the objects that are due; the others are NOT_DUE lines.
+ * `valid` is every row that parsed, by name (the freshness of the objects the run does not load too).
  */
 export function selectObjects(
   items: Record<string, unknown>[],
@@ -84,7 +85,7 @@ export function selectObjects(
   defaultConnectorProfile: string,
   sources: SourceCatalog = DEFAULT_SOURCES,
   schedule?: ScheduleAnchor,
-): { objects: ObjectPlan[]; rejected: ObjectResult[] } {
+): { objects: ObjectPlan[]; rejected: ObjectResult[]; valid: ObjectConfig[] } {
   const valid = new Map<string, ObjectConfig>();
   const invalid = new Map<string, string>();
   for (const parsed of parseControlRows(items, sources)) {
@@ -119,7 +120,11 @@ export function selectObjects(
   const objects = selected
     .map((object) => planObject(object, run, defaultConnectorProfile))
     .sort((a, b) => a.objectName.localeCompare(b.objectName));
-  return { objects, rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)) };
+  return {
+    objects,
+    rejected: rejected.sort((a, b) => a.objectName.localeCompare(b.objectName)),
+    valid: [...valid.values()].sort((a, b) => a.objectName.localeCompare(b.objectName)),
+  };
 }
 
 /**
@@ -141,7 +146,7 @@ function notDue(object: ObjectConfig): ObjectResult {
   };
 }
 
-/** The claim an earlier run left on a control row (start-extract.ts writes it). */
+/** The claim an earlier run left on a control row (claimObject in control-table.ts writes it). */
 interface ObjectLock {
   runId: string;
   executionArn?: string;
@@ -169,7 +174,7 @@ export async function setAsideHeldObjects(
   planned: { objects: ObjectPlan[]; rejected: ObjectResult[] },
   items: Record<string, unknown>[],
   run: RunContext,
-  isRunning: (executionArn: string) => Promise<boolean>,
+  isRunning: (executionArn: string, objectName: string) => Promise<boolean>,
 ): Promise<{ objects: ObjectPlan[]; rejected: ObjectResult[] }> {
   const locks = new Map(
     items.flatMap((item) => {
@@ -185,7 +190,7 @@ export async function setAsideHeldObjects(
       lock !== undefined &&
       lock.runId !== run.runId &&
       !(lock.expiresAt !== undefined && lock.expiresAt < run.startedAt) &&
-      (lock.executionArn === undefined || (await isRunning(lock.executionArn)));
+      (lock.executionArn === undefined || (await isRunning(lock.executionArn, plan.objectName)));
     if (!live) {
       objects.push(plan);
       continue;
@@ -215,16 +220,18 @@ export const handler = async (event: LoadObjectsEvent): Promise<LoadObjectsResul
   const selected = selectObjects(items, input.objects, run, DEFAULT_CONNECTOR_PROFILE, SOURCES, SCHEDULE);
   // An operator's run names what it wants and fails ObjectBusy on a held object, as before.
   const { objects, rejected: notRun } = run.scheduled
-    ? await setAsideHeldObjects(selected, items, run, (arn) => executionIsRunning(sfn, arn))
+    ? await setAsideHeldObjects(selected, items, run, (arn, objectName) =>
+        executionIsRunning(sfn, arn, objectName),
+      )
     : selected;
   const rejected = notRun.map((result) => markRepeated(result, run));
   for (const bad of rejected.filter((result) => result.status !== 'NOT_DUE'))
     logger.warn('Object will not run', { objectName: bad.objectName, status: bad.status, reason: bad.error });
   const keys = runStateKeys(event.execution.name);
-  const freshness = freshnessEntries(
-    parseControlRows(items, SOURCES).flatMap((row) => (row.ok ? [row.object] : [])),
-    { tickMinutes: TICK_MINUTES, flowTimeoutMinutes: FLOW_TIMEOUT_MINUTES },
-  );
+  const freshness = freshnessEntries(selected.valid, {
+    tickMinutes: TICK_MINUTES,
+    flowTimeoutMinutes: FLOW_TIMEOUT_MINUTES,
+  });
   // A retry of this step rewrites the files with the same content: the keys are the execution's.
   await putRunStateJson(s3, RUN_STATE_BUCKET, keys.rejected, rejected);
   await putRunStateJson(s3, RUN_STATE_BUCKET, keys.freshness, freshness);

@@ -41,6 +41,7 @@ import {
   wallClockBudget,
   warehouseTargetFromEnv,
 } from './common/warehouse';
+import { missingProcedures, warehouseSetupStatements } from './common/warehouse-setup';
 
 const CONNECTOR_PROFILES = requireEnv('CONNECTOR_PROFILES').split(',');
 const LIMITS_SECRET_ID = optionalEnv('SOURCE_LIMITS_SECRET_ID');
@@ -122,10 +123,6 @@ export interface PrecheckResult {
   progress?: PrecheckProgress;
 }
 
-import { warehouseSetupStatements } from './common/warehouse-setup';
-
-export { PROCEDURE_CHECK_SQL, warehouseSetupStatements } from './common/warehouse-setup';
-
 function isNotFound(error: unknown): boolean {
   return (error as { name?: string }).name === 'ResourceNotFoundException';
 }
@@ -189,7 +186,7 @@ export async function precheck(
     const runner = { client: deps.redshift, target: deps.target };
     const budget = deps.budget ?? wallClockBudget(30_000);
     const request = (sql: string[], step: string) => ({
-      what: 'Precheck: schemas and procedure',
+      what: 'Precheck: schemas and procedures',
       name: statementNameFor(deps.statementNamePrefix ?? 's2r', 'run', step, runId),
       idempotencyKey: `${runId}/${step}`,
       sql,
@@ -208,12 +205,15 @@ export async function precheck(
       else {
         // A batch's statements are `<id>:1` … `<id>:n`; the procedure check is the last.
         const [row] = await fetchRows(deps.redshift, `${last.id}:${checkBatch.length}`);
-        if (Number(row?.procedures ?? 0) === 0) {
+        const missing = missingProcedures(row);
+        if (missing.length > 0) {
           problems.push(
-            'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
+            `The warehouse lacks the procedure(s) ${missing.join(' and ')} this version calls: deploy the stack again (it applies sql/)`,
           );
         } else
-          checks.push("warehouse answers, the sources' schemas exist and consolidate_object is deployed");
+          checks.push(
+            "warehouse answers, the sources' schemas exist and consolidate_object and refresh_columns are deployed",
+          );
       }
     }
   } catch (error) {
@@ -292,7 +292,7 @@ export const handler = async (state: PrecheckState, context: Context): Promise<P
     { setup: state.precheck?.setup, warehouse: state.precheck?.warehouse },
   );
   if (result.pending) {
-    const what = 'Precheck: schemas and procedure';
+    const what = 'Precheck: schemas and procedures';
     logger.info('Precheck waits on the warehouse', { statementId: result.pending.id });
     return {
       run: state.run,

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deleteFlowIfExists } from './common/appflow';
 import { recordObjectFailure } from './common/control-table';
 import { requireEnv } from './common/environment';
-import { ObjectBusyError } from './common/errors';
+import { OBJECT_BUSY } from './common/errors';
 import { flowNameFor } from './common/flow-definition';
 import {
   durationSeconds,
@@ -16,8 +16,6 @@ import {
 import { logger, objectKeys, publishEnvironmentMetrics, publishObjectMetrics } from './common/observability';
 
 const CONTROL_TABLE_NAME = requireEnv('CONTROL_TABLE_NAME');
-/** StartExtract's error when another run holds the object (ObjectBusyError's name). */
-const OBJECT_BUSY = new ObjectBusyError('').name;
 const FLOW_NAME_PREFIX = requireEnv('FLOW_NAME_PREFIX');
 const appflow = new AppflowClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {

@@ -71,14 +71,10 @@ export async function collectObjectResults(
 }
 
 /**
- * The end of every execution: the full report goes to the run-state bucket and into an
- * EventBridge event (the stack's rule sends failed runs' events, their `message` a readable
- * table, to the operators' SNS topic); the execution's output is its bounded summary.
- */
-/**
- * Every enabled object's freshness at the end of the run (issue 20): `FreshnessLagMinutes` per object
- * (those the run did not load too) and `ObjectsOverdue` for the environment, which the alarm watches.
- * Runs planned by older versions have no freshness file: nothing is measured.
+ * Every enabled object's freshness at the end of the run (issue 20), those the run did not load
+ * too: publishFreshness sends it as `FreshnessLagMinutes` per object and `ObjectsOverdue` for the
+ * environment, which the alarm watches. Runs planned by older versions have no freshness file:
+ * nothing is measured.
  */
 export async function measureRunFreshness(
   client: S3Client,
@@ -108,6 +104,11 @@ function publishFreshness(freshness: ObjectFreshness[]): void {
   }
 }
 
+/**
+ * The end of every execution: the full report goes to the run-state bucket and into an
+ * EventBridge event (the stack's rule sends failed runs' events, their `message` a readable
+ * table, to the operators' SNS topic); the execution's output is its bounded summary.
+ */
 export const handler = async (event: RunReportEvent): Promise<RunReportSummary> => {
   const results = await collectObjectResults(s3, event.plan, event.mapRun);
   const now = new Date();

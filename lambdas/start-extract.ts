@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AppflowClient,
   ConflictException,
@@ -22,7 +23,14 @@ import {
 } from './common/column-refresh';
 import { claimObject, takeOverObject } from './common/control-table';
 import { optionalEnv, requireEnv } from './common/environment';
-import { classifyAwsError, errorMessage, ObjectBusyError, SchemaMismatchError } from './common/errors';
+import {
+  classifyAwsError,
+  errorMessage,
+  ObjectBusyError,
+  SchemaMismatchError,
+  StatementFailedError,
+  WarehouseConflictError,
+} from './common/errors';
 import { executionIsRunning } from './common/executions';
 import {
   buildCreateFlowRequest,
@@ -34,22 +42,29 @@ import { flowWaitTimes } from './common/flow-waits';
 import type { FlowState, ObjectState, PrepareState, RefreshState } from './common/object-state';
 import { logger, objectKeys } from './common/observability';
 import { layoutOf, type ObjectPlan, sourceEntityOf } from './common/run-plan';
-import { readCalculatedFields } from './common/source-describe';
+import { calculatedFieldsOf } from './common/source-describe';
 import { type SourceField, selectSourceFields } from './common/source-fields';
-import { objectStatement, statementWaitFor } from './common/statement-waits';
+import {
+  openSalesforceSession,
+  parseSalesforceCredentials,
+  type SalesforceRequestOptions,
+  type SalesforceSession,
+  SourceCredentialsError,
+} from './common/source-limits';
+import { objectStatement, waitingOn } from './common/statement-waits';
 import {
   existingTablesFromRows,
   existingTablesParameters,
   planTableChanges,
   SOURCE_COLUMN_TYPES_SQL,
+  structureSyncStatements,
   TABLE_COLUMNS_SQL,
   type TableChanges,
 } from './common/structure-sync';
 import {
   budgetOf,
-  chunked,
+  checkStatement,
   fetchRows,
-  MAX_BATCH_STATEMENTS,
   quoteIdent,
   runSequence,
   runStatement,
@@ -90,6 +105,8 @@ const sfn = new SFNClient({});
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
+/** Formula fields from Salesforce: built once, so its session serves every invocation of this instance for a while. */
+const calculatedFields = LIMITS_SECRET_ID ? calculatedFieldsReader(secrets, LIMITS_SECRET_ID) : undefined;
 
 export interface ExtractDependencies {
   appflow: AppflowClient;
@@ -113,12 +130,35 @@ export interface ExtractDependencies {
   calculatedFields?: (plan: ObjectPlan) => Promise<string[]>;
 }
 
-/** Formula fields from Salesforce's describe, signed in with the secret the quota guard reads. */
+/**
+ * How long a Salesforce session opened for the formula fields serves later objects and invocations
+ * of the same Lambda instance: below Salesforce's shortest session timeout (15 minutes of inactivity).
+ */
+export const SALESFORCE_SESSION_REUSE_MS = 10 * 60_000;
+
+export interface CalculatedFieldsReaderOptions extends Pick<SalesforceRequestOptions, 'fetchImpl'> {
+  /** The clock the session's reuse is measured by. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Formula fields from Salesforce's describe, signed in with the secret the quota guard reads. The
+ * session is kept in the reader (module scope: never in the state, never logged) and reused for
+ * SALESFORCE_SESSION_REUSE_MS, so a run's objects share one secret read and one sign-in; a session
+ * Salesforce refuses before then is opened anew, once.
+ */
 export function calculatedFieldsReader(
   client: SecretsManagerClient,
   secretId: string,
+  options: CalculatedFieldsReaderOptions = {},
 ): (plan: ObjectPlan) => Promise<string[]> {
-  return async (plan) => {
+  const now = options.now ?? Date.now;
+  const requests: SalesforceRequestOptions = {
+    secretId,
+    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+  };
+  let kept: { session: SalesforceSession; until: number } | undefined;
+  const signIn = async (plan: ObjectPlan): Promise<SalesforceSession> => {
     let secret: string;
     try {
       const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -126,78 +166,69 @@ export function calculatedFieldsReader(
     } catch (error) {
       throw classifyAwsError(error, `${plan.objectName}: GetSecretValue ${secretId}`);
     }
+    const session = await openSalesforceSession(parseSalesforceCredentials(secret, requests), requests);
+    kept = { session, until: now() + SALESFORCE_SESSION_REUSE_MS };
+    return session;
+  };
+  return async (plan) => {
     const entity = sourceEntityOf(plan);
-    const found = await readCalculatedFields(secret, [entity], { secretId });
-    return found[entity] ?? [];
+    const reused = kept && now() < kept.until ? kept.session : undefined;
+    try {
+      return await calculatedFieldsOf(reused ?? (await signIn(plan)), entity, requests);
+    } catch (error) {
+      if (!reused || !(error instanceof SourceCredentialsError)) throw error;
+      kept = undefined;
+      return calculatedFieldsOf(await signIn(plan), entity, requests);
+    }
   };
 }
 
-/** A statement of this object's step, named and made idempotent per run. */
 /**
- * The structure sync as statements, in the order they must run: DDL in batches of at most 40
- * (tables, new staging columns, grants); the source types the warehouse remembers (one
- * transaction, before any column changes, so a failure later leaves the refresh pending); each
- * VARCHAR widening alone (Redshift widens only outside a transaction block); each column-change
- * transaction (rebuilt and new final columns, history, staging again); then the refresh table.
+ * The structure sync's statements (structureSyncStatements, the refresh table last), each named and
+ * made idempotent per run, object and step. `round` counts the times the sync was planned again in
+ * this run (PrepareState.replans): a new round's statements are new statements.
  */
 export function structureStatements(
   deps: Pick<ExtractDependencies, 'flowSettings' | 'layout' | 'appflowDatabaseUser'>,
   state: ObjectState,
   changes: TableChanges,
   refresh: ColumnRefreshPlan | undefined,
+  round = 0,
 ): StatementRequest[] {
   const { plan } = state;
-  const batches = chunked(changes.statements, MAX_BATCH_STATEMENTS);
-  const step = (name: string, what: string, sql: string | string[]) =>
-    objectStatement(deps.flowSettings.flowNamePrefix, state, name, what, sql);
-  return [
-    ...batches.map((batch, index) =>
-      step(
-        `ddl${index + 1}`,
-        batches.length > 1 ? `structure sync (batch ${index + 1} of ${batches.length})` : 'structure sync',
-        batch,
-      ),
-    ),
-    ...chunked(changes.sourceTypeRecords, MAX_BATCH_STATEMENTS).map((batch, index) =>
-      step(`types${index + 1}`, 'record the source column types', batch),
-    ),
-    ...changes.widenings.map((widening, index) => step(`widen${index + 1}`, 'widen column', widening)),
-    ...changes.transactions.map((transaction, index) =>
-      step(`change${index + 1}`, 'column changes', transaction),
-    ),
-    ...(refresh
-      ? [
-          step(
-            'refresh-table',
-            'create the refresh table',
-            refreshTableStatements(
-              layoutOf(plan, deps.layout),
-              plan.targetTable,
-              plan.primaryKey.toLowerCase(),
-              changes.finalColumns,
-              refresh.columns,
-              deps.appflowDatabaseUser,
-            ),
-          ),
-        ]
-      : []),
-  ];
+  const refreshTable = refresh
+    ? refreshTableStatements(
+        layoutOf(plan, deps.layout),
+        plan.targetTable,
+        plan.primaryKey.toLowerCase(),
+        changes.finalColumns,
+        refresh.columns,
+        deps.appflowDatabaseUser,
+      )
+    : undefined;
+  return structureSyncStatements(changes, refreshTable).map(({ step, what, sql }) =>
+    objectStatement(deps.flowSettings.flowNamePrefix, state, stepOfRound(step, round), what, sql),
+  );
 }
 
-/** The step hands its running statement to the state machine, keeping how far it got. */
-function waitingOn(
-  state: ObjectState,
-  prepare: PrepareState,
-  slot: StatementSlot,
-  what: string,
-): ObjectState {
-  const prefix = `${state.plan.objectName}: `;
-  return {
-    ...state,
-    prepare,
-    waiting: statementWaitFor(slot, what.startsWith(prefix) ? what : `${prefix}${what}`, state.waiting),
-  };
+/** A step's name in a round of planning: the first round keeps the plain name. */
+function stepOfRound(step: string, round: number): string {
+  return round > 0 ? `${step}-r${round}` : step;
 }
+
+/** What PrepareState.planned keeps of a planned statement list: the same list, the same digest. */
+export function statementsDigest(statements: readonly StatementRequest[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(statements.map((statement) => [statement.name, statement.sql])))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/**
+ * Times a run's structure sync may be planned again because the source's fields changed under it;
+ * after that the object fails SchemaMismatch and the next run syncs afresh.
+ */
+export const MAX_STRUCTURE_REPLANS = 5;
 
 /**
  * The run's sync mode once the source's fields are known: a cursor the source cannot filter on
@@ -254,6 +285,13 @@ async function formulaFieldsFor(
  * planned statements in order (structureStatements), the refresh table last. Each statement is
  * waited on as long as the budget allows; one still running is handed to the state machine
  * (`waiting`), and the next invocation picks it up where the state says.
+ *
+ * Every invocation describes the source again, and plans from the first invocation's catalog read:
+ * the same fields plan the same statements, so `done` counts the same list. When the fields
+ * changed meanwhile (a field added, or of another type), the list differs (PrepareState.planned):
+ * the statement in flight is let end, and the sync is planned again from a fresh catalog read, which
+ * sees what the statements that ran changed. Nothing is lost: the flow is created with the fields
+ * the tables were brought to.
  */
 export async function syncStructure(
   deps: ExtractDependencies,
@@ -270,24 +308,59 @@ export async function syncStructure(
       prepare: PrepareState;
     }
 > {
-  const runner = { client: deps.redshift, target: deps.target };
   const entityFields = await describeSourceFields(deps.appflow, state.plan);
   const fields = selectSourceFields(state.plan.objectName, entityFields, state.plan);
   const plan = effectivePlan(state, fields);
-  const layout = layoutOf(plan, deps.layout);
-  const prepare: PrepareState = { ...state.prepare };
+  let prepare: PrepareState = { ...state.prepare };
   if (!prepare.calculatedFields) {
     const calculatedFields = await formulaFieldsFor(deps, state, plan);
     if (calculatedFields) prepare.calculatedFields = calculatedFields;
   }
+  for (;;) {
+    const planned = await planStructure(deps, state, plan, fields, prepare);
+    if (planned.kind === 'waiting') return planned;
+    if (planned.kind === 'done') return { ...planned, plan, fields };
+    prepare = planned.prepare;
+  }
+}
+
+/**
+ * One round of the structure sync: the catalog reads, the plan, its statements run as far as the
+ * budget allows. `replan`: the plan differs from the one the statements already run belong to, and
+ * none of them is in flight any more; the next round reads the catalog afresh.
+ */
+async function planStructure(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  plan: ObjectPlan,
+  fields: SourceField[],
+  prepare: PrepareState,
+): Promise<
+  | { kind: 'waiting'; state: ObjectState }
+  | { kind: 'replan'; prepare: PrepareState }
+  | {
+      kind: 'done';
+      changes: TableChanges;
+      refresh?: ColumnRefreshPlan;
+      formulasKnown: boolean;
+      prepare: PrepareState;
+    }
+> {
+  const runner = { client: deps.redshift, target: deps.target };
+  const layout = layoutOf(plan, deps.layout);
+  const round = prepare.replans ?? 0;
   const calculated = prepare.calculatedFields ?? { fields: [], known: true };
   const parameters = existingTablesParameters(layout, plan.targetTable);
+  const waiting = (slot: StatementSlot, what: string) => ({
+    kind: 'waiting' as const,
+    state: waitingOn(state, { prepare }, slot, what),
+  });
   prepare.catalog = await runStatement(
     runner,
     objectStatement(
       deps.flowSettings.flowNamePrefix,
       state,
-      'catalog',
+      stepOfRound('catalog', round),
       'catalog read',
       TABLE_COLUMNS_SQL,
       parameters,
@@ -295,15 +368,14 @@ export async function syncStructure(
     prepare.catalog,
     deps.budget,
   );
-  if (prepare.catalog.status !== 'FINISHED')
-    return { kind: 'waiting', state: waitingOn(state, prepare, prepare.catalog, 'catalog read') };
+  if (prepare.catalog.status !== 'FINISHED') return waiting(prepare.catalog, 'catalog read');
   // Its own query: information_schema is a leader-node catalog on Redshift, never joined with a user table.
   prepare.sourceTypes = await runStatement(
     runner,
     objectStatement(
       deps.flowSettings.flowNamePrefix,
       state,
-      'catalog-types',
+      stepOfRound('catalog-types', round),
       'read the source column types',
       SOURCE_COLUMN_TYPES_SQL,
       {
@@ -315,10 +387,7 @@ export async function syncStructure(
     deps.budget,
   );
   if (prepare.sourceTypes.status !== 'FINISHED')
-    return {
-      kind: 'waiting',
-      state: waitingOn(state, prepare, prepare.sourceTypes, 'read the source column types'),
-    };
+    return waiting(prepare.sourceTypes, 'read the source column types');
   const read = existingTablesFromRows(
     layout,
     await fetchRows(deps.redshift, prepare.catalog.id),
@@ -350,6 +419,11 @@ export async function syncStructure(
           typeChanges: changes.typeChanges,
         })
       : undefined;
+  const statements = structureStatements(deps, state, changes, refresh, round);
+  const digest = statementsDigest(statements);
+  if (prepare.planned !== undefined && prepare.planned !== digest) {
+    return replanned(deps, state, prepare, waiting);
+  }
   if (!prepare.changes) {
     for (const kept of changes.keptColumns) {
       logger.warn('Column keeps its existing type', { objectName: plan.objectName, ...kept });
@@ -358,21 +432,56 @@ export async function syncStructure(
       logger.info('Column type changes', { objectName: plan.objectName, ...change });
     }
   }
-  const statements = structureStatements(deps, state, changes, refresh);
+  prepare.planned = digest;
   prepare.changes = await runSequence(runner, statements, prepare.changes, deps.budget);
-  if (prepare.changes.current) {
-    const { what } = statements[prepare.changes.done];
-    return { kind: 'waiting', state: waitingOn(state, prepare, prepare.changes.current, what) };
-  }
+  if (prepare.changes.current) return waiting(prepare.changes.current, statements[prepare.changes.done].what);
   return {
     kind: 'done',
-    plan,
-    fields,
     changes,
     ...(refresh ? { refresh } : {}),
     formulasKnown: calculated.known,
     prepare,
   };
+}
+
+/**
+ * The source's fields changed while the structure sync ran: the statement in flight (of the earlier
+ * plan) is let end first, whatever its end (a failed one rolled back; the fresh catalog read says
+ * what is left), then the sync starts a new round. Fields that keep changing fail the object.
+ */
+async function replanned(
+  deps: ExtractDependencies,
+  state: ObjectState,
+  prepare: PrepareState,
+  waiting: (slot: StatementSlot, what: string) => { kind: 'waiting'; state: ObjectState },
+): Promise<{ kind: 'waiting'; state: ObjectState } | { kind: 'replan'; prepare: PrepareState }> {
+  const { objectName } = state.plan;
+  const inFlight = prepare.changes?.current;
+  if (inFlight) {
+    const what = `${objectName}: structure sync (a statement planned before the source's fields changed)`;
+    try {
+      if ((await checkStatement(deps.redshift, inFlight.id, what)).status === 'RUNNING')
+        return waiting(inFlight, what);
+    } catch (error) {
+      if (!(error instanceof StatementFailedError || error instanceof WarehouseConflictError)) throw error;
+    }
+  }
+  const round = (prepare.replans ?? 0) + 1;
+  if (round > MAX_STRUCTURE_REPLANS) {
+    throw new SchemaMismatchError(
+      `${objectName}: the source's fields changed ${round} times while the structure sync ran; the next run syncs them afresh`,
+    );
+  }
+  logger.warn(
+    "The source's fields changed during the structure sync: planning it again from a fresh catalog read",
+    {
+      ...objectKeys(state),
+      round,
+      statementsRun: prepare.changes?.done ?? 0,
+    },
+  );
+  const { catalog: _stale, sourceTypes: _staleTypes, changes: _earlier, planned: _other, ...kept } = prepare;
+  return { kind: 'replan', prepare: { ...kept, replans: round } };
 }
 
 /**
@@ -424,7 +533,10 @@ export async function createAndStartFlow(
     deps.budget,
   );
   if (clear.status !== 'FINISHED')
-    return { kind: 'waiting', state: waitingOn(state, { ...prepare, clear }, clear, 'clear staging') };
+    return {
+      kind: 'waiting',
+      state: waitingOn(state, { prepare: { ...prepare, clear } }, clear, 'clear staging'),
+    };
   if (!exists) {
     try {
       await deps.appflow.send(
@@ -612,7 +724,11 @@ export async function claimOrTakeOver(deps: ClaimDependencies, state: ObjectStat
     await claimObject(deps.doc, deps.tableName, state.plan, state.run, now);
   } catch (error) {
     const holder = error instanceof ObjectBusyError ? error.holder : undefined;
-    if (!holder?.executionArn || (await executionIsRunning(deps.sfn, holder.executionArn))) throw error;
+    if (
+      !holder?.executionArn ||
+      (await executionIsRunning(deps.sfn, holder.executionArn, state.plan.objectName))
+    )
+      throw error;
     await takeOverObject(deps.doc, deps.tableName, state.plan, state.run, holder.runId, now);
     // Both of its flows: the incremental one and, if it got that far, its column refresh's.
     const deadFlows = [
@@ -645,7 +761,7 @@ export const handler = async (state: ObjectState, context: Context): Promise<Obj
       flowWaitHeartbeatSeconds: FLOW_WAIT_HEARTBEAT_SECONDS,
       budget: budgetOf(context, RESERVED_MS),
       ...(APPFLOW_DATABASE_USER ? { appflowDatabaseUser: APPFLOW_DATABASE_USER } : {}),
-      ...(LIMITS_SECRET_ID ? { calculatedFields: calculatedFieldsReader(secrets, LIMITS_SECRET_ID) } : {}),
+      ...(calculatedFields ? { calculatedFields } : {}),
     },
     state,
   );

@@ -2,7 +2,7 @@ import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { REFRESH_AUDIT_SQL, REFRESH_COLUMNS_SQL, refreshColumnsParameters } from './column-refresh';
 import type { ObjectState, RefreshFigures, RefreshState } from './object-state';
 import { layoutOf } from './run-plan';
-import { objectStatement, statementWaitFor } from './statement-waits';
+import { objectStatement, waitingOn } from './statement-waits';
 import {
   fetchRows,
   runStatement,
@@ -46,12 +46,6 @@ export async function callRefreshColumns(
   const runner = { client: deps.redshift, target: deps.target };
   const { plan, run } = state;
   const layout = layoutOf(plan, deps.layout);
-  const waitingOn = (next: RefreshState, slot: NonNullable<RefreshState['call']>, what: string) => ({
-    ...state,
-    refresh: next,
-    waiting: statementWaitFor(slot, `${plan.objectName}: ${what}`, state.waiting),
-  });
-
   const call = await runStatement(
     runner,
     objectStatement(
@@ -72,7 +66,7 @@ export async function callRefreshColumns(
     deps.budget,
   );
   refresh = { ...refresh, call };
-  if (call.status !== 'FINISHED') return waitingOn(refresh, call, 'refresh_columns');
+  if (call.status !== 'FINISHED') return waitingOn(state, { refresh }, call, 'refresh_columns');
 
   const audit = await runStatement(
     runner,
@@ -92,7 +86,7 @@ export async function callRefreshColumns(
     deps.budget,
   );
   refresh = { ...refresh, audit };
-  if (audit.status !== 'FINISHED') return waitingOn(refresh, audit, 'read the refresh audit');
+  if (audit.status !== 'FINISHED') return waitingOn(state, { refresh }, audit, 'read the refresh audit');
   const [row] = await fetchRows(deps.redshift, audit.id);
   const { waiting: _answered, ...rest } = state;
   return { ...rest, refresh: { ...refresh, figures: figuresOf(row) } };

@@ -5,7 +5,7 @@ import { buildCreateFlowRequest, type FlowSettings, flowNameFor } from './flow-d
 import type { RefreshReason } from './formula-refresh';
 import type { ObjectPlan } from './run-plan';
 import type { SourceField } from './source-fields';
-import type { PlannedColumn, TypeChange } from './structure-sync';
+import { columnDefinition, type PlannedColumn, type TypeChange } from './structure-sync';
 import { quoteIdent, type WarehouseLayout } from './warehouse';
 
 /**
@@ -18,12 +18,6 @@ import { quoteIdent, type WarehouseLayout } from './warehouse';
 
 /** `_refresh_<table>`: a targetTable never starts with an underscore, so no object's staging table has this name. */
 export const REFRESH_TABLE_PREFIX = '_refresh_';
-
-export {
-  DEFAULT_FORMULA_REFRESH_MINUTES,
-  formulaRefreshDue,
-  type RefreshReason,
-} from './formula-refresh';
 
 export function refreshTableName(targetTable: string): string {
   return `${REFRESH_TABLE_PREFIX}${targetTable}`;
@@ -67,18 +61,13 @@ export interface ColumnRefreshInput {
 
 /**
  * What a refresh of this run covers, or `undefined` when none is due. The key, the cursor and
- * `IsDeleted` are never refreshed (a refresh moves no cursor and no delete). A `refreshFields`
- * entry that is not a selected field fails, naming it.
+ * `IsDeleted` are never refreshed (a refresh moves no cursor and no delete). Every `refreshFields`
+ * entry is a selected field: selectSourceFields selects them and fails, naming them, when the
+ * source lacks one.
  */
 export function planColumnRefresh(input: ColumnRefreshInput): ColumnRefreshPlan | undefined {
   const byName = new Map(input.fields.map((field) => [field.name, field]));
   const byColumn = new Map(input.fields.map((field) => [field.column, field]));
-  const unknown = (input.refreshFields ?? []).filter((name) => !byName.has(name));
-  if (unknown.length > 0) {
-    throw new SchemaMismatchError(
-      `${input.objectName}: refreshFields ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a field' : 'are not fields'} the object loads; add ${unknown.length === 1 ? 'it' : 'them'} to fields or check the names`,
-    );
-  }
   const never = new Set([input.primaryKey, input.cursorField, 'IsDeleted']);
   const chosen = new Map<string, RefreshReason>();
   const typeChanged = new Set((input.typeChanges ?? []).map((change) => byName.get(change.field)?.column));
@@ -146,9 +135,7 @@ export function refreshTableStatements(
   const definitions = wanted.map((column) => {
     const planned = types.get(column);
     if (!planned) throw new Error(`${targetTable}: column ${column} is not a column of the final table`);
-    const encoding =
-      planned.columnType.kind === 'varchar' && column !== primaryKeyColumn ? ' ENCODE ZSTD' : '';
-    return `${quoteIdent(column)} ${planned.redshiftType}${encoding}`;
+    return columnDefinition(column, planned.columnType, column === primaryKeyColumn);
   });
   const table = `${quoteIdent(layout.stagingSchema)}.${quoteIdent(refreshTableName(targetTable))}`;
   const statements = [

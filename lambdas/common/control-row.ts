@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { DEFAULT_SYNC_EVERY_MINUTES, MAX_SYNC_EVERY_MINUTES, MIN_SYNC_EVERY_MINUTES } from './cadence';
+import { DEFAULT_FORMULA_REFRESH_MINUTES } from './formula-refresh';
 import { matching } from './schema';
 import {
   APPFLOW_NAME_PATTERN,
@@ -105,7 +106,10 @@ export const controlRowSchema = z.object({
    * Issue 21: how often formula fields (and `refreshFields`) are refreshed, in minutes; 0 = never.
    * A daily object refreshes them in every run, an hourly one once a day.
    */
-  formulaRefreshEveryMinutes: z._default(z.int().check(z.gte(0, 'must be 0 (never) or more minutes')), 1440),
+  formulaRefreshEveryMinutes: z._default(
+    z.int().check(z.gte(0, 'must be 0 (never) or more minutes')),
+    DEFAULT_FORMULA_REFRESH_MINUTES,
+  ),
   /** Issue 21: fields that change without moving the cursor, refreshed with the formula fields. */
   refreshFields: z.optional(z.array(fieldName)),
   // Written by the pipeline:

@@ -62,7 +62,9 @@ async function writeClaim(
 /**
  * Claims the object for this run and marks it RUNNING. While another execution holds
  * it, the claim fails with `ObjectBusy` naming the holder, so two runs never clear or
- * consolidate the same staging table at once.
+ * consolidate the same staging table at once. A claim this run holds already (StartExtract
+ * claims on every invocation, also after each statement wait) is left as it is: its start
+ * and expiry stay those of the first claim.
  */
 export async function claimObject(
   doc: DynamoDBDocumentClient,
@@ -78,24 +80,32 @@ export async function claimObject(
       plan,
       run,
       now,
-      'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockRunId = :runId OR lockExpiresAt < :now)',
+      'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockExpiresAt < :now)',
       { ':now': now.toISOString() },
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) {
       throw classifyAwsError(error, `${plan.objectName}: control table update`);
     }
-    const row = await doc.send(
-      new GetCommand({ TableName: tableName, Key: { objectName: plan.objectName }, ConsistentRead: true }),
-    );
+    let row: Awaited<ReturnType<typeof readRow>>;
+    try {
+      row = await readRow(doc, tableName, plan.objectName);
+    } catch (readError) {
+      throw classifyAwsError(readError, `${plan.objectName}: control table read`);
+    }
     const holder = row.Item?.lockRunId as string | undefined;
     if (!row.Item || !holder) throw new ObjectBusyError(`${plan.objectName}: its control row is gone`);
+    if (holder === run.runId) return; // this run's claim already
     const executionArn = (row.Item.lockExecutionArn as string | undefined) || undefined;
     throw new ObjectBusyError(`${plan.objectName}: run ${holder} holds this object; retry after it ends`, {
       runId: holder,
       ...(executionArn ? { executionArn } : {}),
     });
   }
+}
+
+function readRow(doc: DynamoDBDocumentClient, tableName: string, objectName: string) {
+  return doc.send(new GetCommand({ TableName: tableName, Key: { objectName }, ConsistentRead: true }));
 }
 
 /** Takes the object over from a run known to be dead (aborted, timed out, failed outside its steps). */

@@ -30,7 +30,9 @@ export class StatementFailedError extends PipelineError {
 /**
  * A statement Redshift ended FAILED because it collided with a concurrent transaction
  * (serializable isolation, a catalog row updated concurrently): AWS's guidance is to run it again.
- * Resubmitted within the step first; when that is spent, the state machine retries the step.
+ * Resubmitted within the step (MAX_STATEMENT_ATTEMPTS); when that is spent, the object fails
+ * `WarehouseConflict` (the state machine does not retry it: RETRYABLE_ERRORS leaves it out) and the
+ * next run tries again.
  */
 export class WarehouseConflictError extends PipelineError {
   override name = 'WarehouseConflict';
@@ -38,8 +40,10 @@ export class WarehouseConflictError extends PipelineError {
 export class SchemaMismatchError extends PipelineError {
   override name = 'SchemaMismatch';
 }
+/** ObjectBusyError's name: RecordFailure tells a tick's lost race for the claim by it. */
+export const OBJECT_BUSY = 'ObjectBusy';
 export class ObjectBusyError extends PipelineError {
-  override name = 'ObjectBusy';
+  override name = OBJECT_BUSY;
   constructor(
     message: string,
     /** Who holds the object, when the row says. */

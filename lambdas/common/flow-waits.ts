@@ -16,6 +16,7 @@ import { findExecution } from './appflow';
 import { classifyAwsError, FlowRunFailedError, FlowWaitTimedOutError } from './errors';
 import type { FlowState, ObjectState } from './object-state';
 import { logger, publishFlowRunMetrics } from './observability';
+import { sleep } from './sleep';
 
 /**
  * A child execution waiting on its flow's run (`.waitForTaskToken`), one item per flow in the
@@ -44,8 +45,6 @@ export type Settlement = 'succeeded' | 'failed' | 'running' | 'closed';
 
 /** Pauses before each new look when the end was reported but the record still says InProgress. */
 export const END_REPORTED_REREADS = [1_000, 2_000, 4_000, 8_000];
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** AppFlow's end-of-run event (EventBridge `detail-type`), published to the default bus. */
 export const FLOW_RUN_ENDED_DETAIL_TYPE = 'AppFlow End Flow Run Report';
@@ -108,11 +107,6 @@ export function secondsUntilDeadline(flow: FlowState, now: Date): number {
   const deadline = flow.deadline ? Date.parse(flow.deadline) : Number.NaN;
   if (Number.isNaN(deadline)) return 1;
   return Math.max(1, Math.ceil((deadline - now.getTime()) / 1000));
-}
-
-/** True once the flow's deadline has passed: a run still going then fails `FlowWaitTimedOut`. */
-export function pastDeadline(flow: FlowState, now: Date): boolean {
-  return flow.deadline !== undefined && Date.parse(flow.deadline) <= now.getTime();
 }
 
 /** The shortest wait that can be set up: a 1-second heartbeat needs a timeout of at least 2. */

@@ -70,6 +70,14 @@ export interface PrepareState {
    * each VARCHAR widening alone, each column-change transaction, and the refresh table.
    */
   changes?: SequenceProgress;
+  /**
+   * A digest of the statement list `changes` counts through. An invocation that plans another list
+   * (the source's fields changed meanwhile) lets the statement in flight end and plans again from
+   * a fresh catalog read. Absent in states of older versions.
+   */
+  planned?: string;
+  /** Times the structure sync was planned again in this run: its reads and statements are new ones. */
+  replans?: number;
   /** TRUNCATE of staging before a new flow run. */
   clear?: StatementSlot;
 }

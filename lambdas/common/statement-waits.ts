@@ -39,6 +39,25 @@ export function statementWaitFor(
 }
 
 /**
+ * An object's step hands its running statement to the state machine: the state with `progress`
+ * (how far the step got) and the wait on `slot`, named after the object. A statement still running
+ * after its wait timed out is waited on again, twice as long.
+ */
+export function waitingOn<S extends { plan: { objectName: string }; waiting?: StatementWait }>(
+  state: S,
+  progress: Partial<S>,
+  slot: StatementSlot,
+  what: string,
+): S {
+  const prefix = `${state.plan.objectName}: `;
+  return {
+    ...state,
+    ...progress,
+    waiting: statementWaitFor(slot, what.startsWith(prefix) ? what : `${prefix}${what}`, state.waiting),
+  };
+}
+
+/**
  * StatementName of the pipeline's statements: `<prefix>-<object or run>-<step>-<run id>`. The rule
  * on the Data API's events matches the prefix, so other applications' statements wake nobody.
  */

@@ -7,7 +7,8 @@ import {
   renderColumnType,
   type SourceField,
 } from './source-fields';
-import { quoteIdent, type WarehouseLayout } from './warehouse';
+import { historySchemaOf } from './sources';
+import { chunked, MAX_BATCH_STATEMENTS, quoteIdent, type WarehouseLayout } from './warehouse';
 
 /** A column as `information_schema.columns` describes it. */
 export interface ExistingColumn {
@@ -79,14 +80,11 @@ export interface PlannedColumn {
 }
 
 /**
- * The DDL of one structure sync, in the order `applyTableChanges` runs it:
+ * The DDL of one structure sync; `structureSyncStatements` lists it in the order it runs:
  * `statements`, then `sourceTypeRecords`, `widenings`, and `transactions`.
  */
 export interface TableChanges {
-  /**
-   * DDL that may share a transaction, in order: tables, new staging columns, GRANTs.
-   * The caller runs it in batches of at most 40 statements.
-   */
+  /** DDL that may share a transaction, in order: tables, new staging columns, GRANTs. */
   statements: string[];
   /**
    * Rows of `public.source_column_types` (one transaction): the source types seen now and the
@@ -125,7 +123,10 @@ export interface TableOptions {
   primaryKeyColumn: string;
   /** Sort key of the final table when the control row overrides it (a column of the object). */
   finalSortKeyColumn?: string;
-  /** Database user AppFlow loads staging as; GRANTed usage and insert on every run. */
+  /**
+   * Database user AppFlow loads staging as: granted INSERT and SELECT on the staging table on every
+   * run (USAGE on its schema is the precheck's, once per run).
+   */
   appflowDatabaseUser?: string;
   /** When the source types are recorded. @default new Date() */
   now?: Date;
@@ -139,11 +140,6 @@ const REBUILD_SUFFIX = '__rebuild';
 const REBUILDS_PER_TRANSACTION = 13;
 /** Rows per INSERT into the memory, so a wide object's statement stays far below 100 KB. */
 const RECORDS_PER_STATEMENT = 200;
-
-/** The history table's schema (DESIGN.md). */
-export function historySchemaOf(layout: WarehouseLayout): string {
-  return `${layout.finalSchema}_history`;
-}
 
 /**
  * Catalog columns of staging, final and history, in column order, for `existingTablesFromRows`.
@@ -166,7 +162,7 @@ export function existingTablesParameters(layout: WarehouseLayout, table: string)
     table_name: table,
     staging_schema: layout.stagingSchema,
     final_schema: layout.finalSchema,
-    history_schema: historySchemaOf(layout),
+    history_schema: historySchemaOf(layout.finalSchema),
   };
 }
 
@@ -199,7 +195,7 @@ export function existingTablesFromRows(
         ? existing.staging
         : schema === layout.finalSchema
           ? existing.final
-          : schema === historySchemaOf(layout)
+          : schema === historySchemaOf(layout.finalSchema)
             ? existing.history
             : undefined;
     target?.set(String(row.column_name), column);
@@ -392,8 +388,9 @@ function losslessCast(column: string, from: ExistingType, to: ColumnType): strin
  * A column of CREATE TABLE or ADD COLUMN. Text columns get ZSTD explicitly: with ENCODE AUTO
  * Redshift may later pick BYTEDICT, TEXT255 or TEXT32K for them, and a column so encoded can no
  * longer be widened (ALTER COLUMN … TYPE). Key columns keep Redshift's default for sort keys (RAW).
+ * Postgres' unbounded TEXT becomes Redshift's widest VARCHAR; a type of no known kind keeps its name.
  */
-function columnDefinition(column: string, type: ExistingType, keyColumn: boolean): string {
+export function columnDefinition(column: string, type: ExistingType, keyColumn: boolean): string {
   const encoding = type.kind === 'varchar' && !keyColumn ? ' ENCODE ZSTD' : '';
   const ddl =
     type.kind === 'varchar' && type.length > REDSHIFT_MAX_VARCHAR_BYTES ? 'VARCHAR(65535)' : renderType(type);
@@ -463,7 +460,7 @@ export function planTableChanges(
       `${objectName}: sortKey ${finalSortKeyColumn} is not a field of the object; name one of its fields or remove sortKey`,
     );
   }
-  const historySchema = historySchemaOf(layout);
+  const historySchema = historySchemaOf(layout.finalSchema);
   const history = existing.history ?? new Map<string, ExistingColumn>();
   const qualified = (schema: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   const keyColumns = new Set([primaryKeyColumn, finalSortKeyColumn ?? primaryKeyColumn]);
@@ -576,7 +573,7 @@ export function planTableChanges(
   );
   const wantedOf = new Map(fields.map((field) => [field.column, field]));
 
-  // 2. Tables, schemas, grants (as before).
+  // 2. Tables and grants.
   const create = (schema: string, sortKey: string, planned: PlannedColumn[]) => {
     const definitions = planned.map((column) =>
       columnDefinition(
@@ -789,28 +786,47 @@ export function planTableChanges(
   };
 }
 
-/** How `applyTableChanges` reaches the warehouse (lambdas/common/warehouse.ts' executeBatch and executeStatement). */
-export interface TableChangeRunner {
-  /** Statements in order, in batches of at most 40, each batch one transaction. */
-  batch(statements: string[], what: string): Promise<void>;
-  /** One statement on its own, outside any transaction block. */
-  single(statement: string, what: string): Promise<void>;
+/** One statement of a structure sync: its step (unique in the sync), what it does, its SQL (a list is one transaction). */
+export interface StructureStatement {
+  step: string;
+  what: string;
+  sql: string | string[];
 }
 
 /**
- * Runs a plan in its order: tables and grants; the memory of source types; VARCHAR widenings one
- * by one; then each transaction (rebuilds, final's new columns, staging again). Every step is
- * planned from the catalog, so a retry after a failure plans the rest again.
+ * The structure sync as statements, in the order they must run: DDL in batches of at most 40
+ * (tables, new staging columns, grants); the source types the warehouse remembers (before any
+ * column change, so a failure later leaves the refresh pending); each VARCHAR widening alone
+ * (Redshift widens only outside a transaction block); each column-change transaction (rebuilt and
+ * new final columns, history, staging again); then the refresh table, when the run refreshes
+ * columns (`refreshTable`: its statements, one transaction). Every step is planned from the
+ * catalog, so a sync that failed half-way plans what is left the next time.
  */
-export async function applyTableChanges(
+export function structureSyncStatements(
   changes: TableChanges,
-  runner: TableChangeRunner,
-  objectName: string,
-): Promise<void> {
-  if (changes.statements.length > 0) await runner.batch(changes.statements, `${objectName}: structure sync`);
-  if (changes.sourceTypeRecords.length > 0)
-    await runner.batch(changes.sourceTypeRecords, `${objectName}: source column types`);
-  for (const widening of changes.widenings) await runner.single(widening, `${objectName}: widen column`);
-  for (const transaction of changes.transactions)
-    await runner.batch(transaction, `${objectName}: column type change`);
+  refreshTable?: readonly string[],
+): StructureStatement[] {
+  const batches = chunked(changes.statements, MAX_BATCH_STATEMENTS);
+  return [
+    ...batches.map((sql, index) => ({
+      step: `ddl${index + 1}`,
+      what:
+        batches.length > 1 ? `structure sync (batch ${index + 1} of ${batches.length})` : 'structure sync',
+      sql,
+    })),
+    ...chunked(changes.sourceTypeRecords, MAX_BATCH_STATEMENTS).map((sql, index) => ({
+      step: `types${index + 1}`,
+      what: 'record the source column types',
+      sql,
+    })),
+    ...changes.widenings.map((sql, index) => ({ step: `widen${index + 1}`, what: 'widen column', sql })),
+    ...changes.transactions.map((sql, index) => ({
+      step: `change${index + 1}`,
+      what: 'column changes',
+      sql,
+    })),
+    ...(refreshTable
+      ? [{ step: 'refresh-table', what: 'create the refresh table', sql: [...refreshTable] }]
+      : []),
+  ];
 }

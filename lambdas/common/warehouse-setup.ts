@@ -6,7 +6,7 @@ import { quoteIdent } from './warehouse';
  * Schema-level work, once per run, before any object's child runs (children ran it concurrently
  * before, and Postgres-lineage catalogs answer one of two concurrent GRANTs "tuple concurrently
  * updated"): every source's staging, final and history schemas, and AppFlow's user's USAGE on
- * staging. Then the check that the procedure is deployed, whose answer is the batch's last result.
+ * staging. Then the check that the procedures are deployed, whose answer is the batch's last result.
  */
 export function warehouseSetupStatements(sources: SourceCatalog, appflowDatabaseUser?: string): string[] {
   const schemas = new Set<string>();
@@ -25,5 +25,19 @@ export function warehouseSetupStatements(sources: SourceCatalog, appflowDatabase
   return statements;
 }
 
-export const PROCEDURE_CHECK_SQL =
-  "SELECT COUNT(*) AS procedures FROM pg_proc WHERE proname = 'consolidate_object'";
+/**
+ * The procedures this version calls, as sql/ deploys them: consolidate_object with 10 arguments (the
+ * form every other form calls, history's included) and refresh_columns. A warehouse that missed a
+ * deploy of sql/ has only older forms; counted here, it fails the precheck instead of every object.
+ */
+export const PROCEDURE_CHECK_SQL = `SELECT SUM(CASE WHEN proname = 'consolidate_object' AND pronargs = 10 THEN 1 ELSE 0 END) AS consolidate_object,
+  SUM(CASE WHEN proname = 'refresh_columns' THEN 1 ELSE 0 END) AS refresh_columns
+FROM pg_proc WHERE proname IN ('consolidate_object', 'refresh_columns')`;
+
+/** What the check found missing, in words for the precheck's verdict; empty when both are deployed. */
+export function missingProcedures(row: Record<string, unknown> | undefined): string[] {
+  const missing: string[] = [];
+  if (Number(row?.consolidate_object ?? 0) === 0) missing.push('consolidate_object (its 10-argument form)');
+  if (Number(row?.refresh_columns ?? 0) === 0) missing.push('refresh_columns');
+  return missing;
+}

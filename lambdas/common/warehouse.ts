@@ -18,6 +18,7 @@ import {
   ThrottledError,
   WarehouseConflictError,
 } from './errors';
+import { sleep } from './sleep';
 
 /** Where statements run: a serverless workgroup or a provisioned cluster, authenticated by one secret. */
 export interface WarehouseTarget {
@@ -76,6 +77,13 @@ export interface SubmitOptions {
   clientToken?: string;
   /** WithEvent: the Data API announces the statement's end on EventBridge (statement waits). */
   withEvent?: boolean;
+  /** For errors: the object and what the statement does (`StatementRequest.what`). */
+  what?: string;
+}
+
+/** The context of a submission's error: what the statement was for, when the caller said. */
+function submitContext(operation: string, options: SubmitOptions): string {
+  return options.what ? `${options.what}: Redshift Data API ${operation}` : `Redshift Data API ${operation}`;
 }
 
 function submitOptions(options: SubmitOptions) {
@@ -106,7 +114,7 @@ export async function submitStatement(
     );
     return out.Id as string;
   } catch (error) {
-    throw classifyAwsError(error, 'Redshift Data API ExecuteStatement');
+    throw classifyAwsError(error, submitContext('ExecuteStatement', options));
   }
 }
 
@@ -123,7 +131,7 @@ export async function submitBatch(
     );
     return out.Id as string;
   } catch (error) {
-    throw classifyAwsError(error, 'Redshift Data API BatchExecuteStatement');
+    throw classifyAwsError(error, submitContext('BatchExecuteStatement', options));
   }
 }
 
@@ -217,8 +225,6 @@ export function wallClockBudget(ms: number): TimeBudget {
   return { remainingMs: () => deadline - Date.now() };
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Looks at a statement until it ends or the budget is spent: most statements finish in
  * seconds, and answering in the same invocation saves the state machine a wait.
@@ -247,7 +253,6 @@ export interface StatementSlot {
   /** Times the statement was submitted: a transient failure submits it again (a new ClientToken). */
   attempt: number;
   status: 'RUNNING' | 'FINISHED';
-  hasResultSet?: boolean;
 }
 
 /** A statement of a step: what it is for, how it is sent, what makes it the same statement again. */
@@ -305,6 +310,7 @@ async function submitRequest(
     statementName: request.name,
     clientToken: clientTokenFor(request, attempt, replaces),
     withEvent: true,
+    what: request.what,
   };
   const id = Array.isArray(request.sql)
     ? await submitBatch(runner.client, runner.target, request.sql, options)
@@ -329,8 +335,7 @@ export async function runStatement(
   let current = slot ?? (await submitRequest(runner, request, 1));
   for (;;) {
     const look = await lookUntilEnded(runner.client, current.id, request.what, budget);
-    if (look.status === 'FINISHED')
-      return { ...current, status: 'FINISHED', hasResultSet: look.hasResultSet };
+    if (look.status === 'FINISHED') return { ...current, status: 'FINISHED' };
     if (look.status === 'RUNNING') return current;
     const error: Error = endedError(request.what, look);
     if (!(error instanceof WarehouseConflictError)) throw error;
@@ -351,8 +356,8 @@ export interface SequenceProgress {
 
 /**
  * Runs statements in order from where the progress says, each finished before the next is sent,
- * as far as the budget allows. The list must be the same on every invocation of the step (it is
- * planned from the same catalog read), so `done` counts the same statements.
+ * as far as the budget allows. The list must be the same on every invocation of the step, so that
+ * `done` counts the same statements (StartExtract keeps a digest of it: PrepareState.planned).
  */
 export async function runSequence(
   runner: StatementRunner,
@@ -409,8 +414,8 @@ export async function query(
   parameters: Record<string, string> = {},
   budget: TimeBudget | number = 60_000,
 ): Promise<Row[]> {
-  const id = await submitStatement(client, target, sql, parameters);
   const what = sql.split('\n')[0].slice(0, 80);
+  const id = await submitStatement(client, target, sql, parameters, { what });
   const look = await lookUntilEnded(
     client,
     id,

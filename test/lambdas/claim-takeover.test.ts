@@ -159,4 +159,40 @@ describe('claiming an object held by another run', () => {
     const row = await doc.send(new GetCommand({ TableName: TABLE, Key: { objectName: 'Account' } }));
     expect(row.Item).toMatchObject({ lockRunId: 'fresh-run', lockExecutionArn: run.executionArn });
   });
+
+  test("a DescribeExecution that fails names the object and the holder's execution", async () => {
+    // Prepare
+    await rowHeldBy('live-run', DEAD_EXECUTION);
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    // Act
+    const claim = claimOrTakeOver(deps(), anObjectState(), new Date('2026-03-10T06:00:00Z'));
+
+    // Assess
+    await expect(claim).rejects.toMatchObject({
+      name: 'Throttled',
+      message: expect.stringContaining(`Account: DescribeExecution ${DEAD_EXECUTION}`),
+    });
+  });
+});
+
+describe('claiming again on every StartExtract invocation of the same run', () => {
+  test("keeps the claim's start and expiry: a later invocation (after a statement wait) is the same claim", async () => {
+    // Prepare
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { objectName: 'Account' } }));
+    const state = anObjectState({ run: aRun({ runId: 'slow-run' }) });
+    await claimOrTakeOver(deps(), state, new Date('2026-03-10T06:00:05Z'));
+    const claimed = await doc.send(new GetCommand({ TableName: TABLE, Key: { objectName: 'Account' } }));
+
+    // Act: the next invocations, after the state machine waited on a slow statement
+    await claimOrTakeOver(deps(), state, new Date('2026-03-10T06:20:00Z'));
+    await claimOrTakeOver(deps(), state, new Date('2026-03-10T09:00:00Z'));
+
+    // Assess
+    const row = await doc.send(new GetCommand({ TableName: TABLE, Key: { objectName: 'Account' } }));
+    expect(row.Item).toEqual(claimed.Item);
+    expect(row.Item?.lastRun).toMatchObject({ status: 'RUNNING', startedAt: '2026-03-10T06:00:05.000Z' });
+  });
 });

@@ -1,9 +1,15 @@
+import { AppflowClient, DeleteFlowCommand } from '@aws-sdk/client-appflow';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { captureEmf } from '../support/emf';
 import { anObjectState } from './support/fixtures';
 
 // The handler module reads its configuration at load time.
 process.env.CONTROL_TABLE_NAME = 'control-test';
-const { objectFigures } =
+const { objectFigures, handler } =
   require('../../lambdas/finish-object') as typeof import('../../lambdas/finish-object');
+const appflowMock = mockClient(AppflowClient);
+const dynamoMock = mockClient(DynamoDBDocumentClient);
 
 const FLOW = {
   flowName: 'saas2rs-test-Account-run-2026-03-10',
@@ -128,5 +134,38 @@ describe('objectFigures', () => {
       valuesTruncated: 0,
       consolidationSkipped: true,
     });
+  });
+});
+
+describe('FinishObject metrics', () => {
+  beforeEach(() => {
+    appflowMock.reset();
+    dynamoMock.reset();
+    appflowMock.on(DeleteFlowCommand).resolves({});
+    dynamoMock.on(UpdateCommand).resolves({});
+  });
+
+  test("counts the loaded object 0 for the environment's ObjectFailed (dimensions environment and service only): the alarm's only clear signal", async () => {
+    // Act
+    const { metrics, error } = await captureEmf(() => handler(anObjectState({ flow: FLOW })), {
+      PIPELINE_ENVIRONMENT: 'prod',
+    });
+
+    // Assess
+    expect(error).toBeUndefined();
+    expect(metrics.filter((metric) => metric.name === 'ObjectFailed')).toEqual([
+      expect.objectContaining({
+        namespace: 'SaasToRedshift',
+        value: 0,
+        dimensions: { environment: 'prod', service: 'saas-to-redshift' },
+      }),
+    ]);
+    expect(metrics).toContainEqual(
+      expect.objectContaining({
+        name: 'ObjectSucceeded',
+        value: 1,
+        dimensions: { object: 'Account', environment: 'prod', service: 'saas-to-redshift' },
+      }),
+    );
   });
 });

@@ -2,7 +2,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { claimObject, recordObjectSuccess } from '../../lambdas/common/control-table';
 import type { ObjectResult, ObjectState } from '../../lambdas/common/object-state';
-import { planObject, type RunContext } from '../../lambdas/common/run-plan';
+import { type ObjectPlan, planObject, type RunContext } from '../../lambdas/common/run-plan';
 import type { LoadObjectsResult } from '../../lambdas/load-objects';
 import { S3StandIn } from '../../local/stand-ins/s3-stand-in';
 import { StepFunctionsStandIn } from '../../local/stand-ins/step-functions-stand-in';
@@ -64,18 +64,25 @@ const tickRun = (name: string, startTime: string): RunContext => ({
   scheduled: true,
 });
 
+/** A run-state file the tick wrote to the S3 stand-in. */
+async function runStateFile<T>(key: string): Promise<T> {
+  const file = await new S3Client({}).send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return JSON.parse((await file.Body?.transformToString()) ?? '[]') as T;
+}
+
 async function tick(
   name: string,
   startTime: string,
-): Promise<{ result: LoadObjectsResult; rejected: ObjectResult[] }> {
+): Promise<{ result: LoadObjectsResult; rejected: ObjectResult[]; planned: ObjectPlan[] }> {
   const result = await loadObjects({
     input: { scheduled: true },
     execution: { name, startTime, id: ARN(name) },
   });
-  const file = await new S3Client({}).send(
-    new GetObjectCommand({ Bucket: BUCKET, Key: result.plan.rejectedKey }),
-  );
-  return { result, rejected: JSON.parse((await file.Body?.transformToString()) ?? '[]') as ObjectResult[] };
+  return {
+    result,
+    rejected: await runStateFile<ObjectResult[]>(result.plan.rejectedKey),
+    planned: await runStateFile<ObjectPlan[]>(result.plan.key),
+  };
 }
 
 const row = async (objectName: string) =>
@@ -132,12 +139,7 @@ test('a tick leaves an object to the live run that holds it (RUNNING); the tick 
   // once, from there (the lookback's overlap before it) to its own start.
   expect(await row('Account')).toMatchObject({ completeThrough: '2026-03-10T06:00:00.000Z' });
   expect(ten.rejected).toEqual([]);
-  const planned = JSON.parse(
-    (await (
-      await new S3Client({}).send(new GetObjectCommand({ Bucket: BUCKET, Key: ten.result.plan.key }))
-    ).Body?.transformToString()) ?? '[]',
-  );
-  expect(planned).toEqual([
+  expect(ten.planned).toEqual([
     expect.objectContaining({
       objectName: 'Account',
       window: { start: '2026-03-10T05:00:00.000Z', end: '2026-03-10T10:00:00.000Z' },
@@ -147,33 +149,40 @@ test('a tick leaves an object to the live run that holds it (RUNNING); the tick 
 });
 
 test('a holder that is no longer running (aborted) does not hold the tick: the object is planned for takeover', async () => {
+  // Prepare: Contact (this test's own object) was claimed by a run that was aborted
   await doc.send(new PutCommand({ TableName: TABLE, Item: { objectName: 'Contact', syncEveryMinutes: 15 } }));
   const crashed = tickRun('tick-1100', '2026-03-10T11:00:00.000Z');
   const plan = planObject(anAccountConfig({ objectName: 'Contact', targetTable: 'contact' }), crashed, 'p');
   await claimObject(doc, TABLE, plan, crashed, new Date('2026-03-10T11:00:05.000Z'));
   sfn.setExecutionStatus(ARN('tick-1100'), 'ABORTED');
 
-  const { result, rejected } = await tick('tick-1115', '2026-03-10T11:15:00.000Z');
+  // Act
+  const { rejected, planned } = await tick('tick-1115', '2026-03-10T11:15:00.000Z');
 
+  // Assess: planned (StartExtract takes it over), not reported RUNNING
   expect(rejected.filter((line) => line.objectName === 'Contact')).toEqual([]);
-  expect(result.plan.objectCount).toBeGreaterThanOrEqual(1);
+  expect(planned).toContainEqual(expect.objectContaining({ objectName: 'Contact', targetTable: 'contact' }));
 });
 
 test('a tick whose StartExtract lost the race for the claim reports RUNNING and touches neither flow nor row', async () => {
-  // Prepare: Account is claimed by tick-1130, a later tick's child found it busy.
+  // Prepare: Lead (this test's own object) is claimed by tick-1130, a later tick's child found it busy.
   const holder = tickRun('tick-1130', '2026-03-10T11:30:00.000Z');
   const late = tickRun('tick-1145', '2026-03-10T11:45:00.000Z');
-  const plan = planObject(anAccountConfig({ watermark: '2026-03-10T06:00:00.000Z' }), late, 'p');
-  await doc.send(new PutCommand({ TableName: TABLE, Item: { objectName: 'Account', syncEveryMinutes: 15 } }));
+  const plan = planObject(
+    anAccountConfig({ objectName: 'Lead', targetTable: 'lead', watermark: '2026-03-10T06:00:00.000Z' }),
+    late,
+    'p',
+  );
+  await doc.send(new PutCommand({ TableName: TABLE, Item: { objectName: 'Lead', syncEveryMinutes: 15 } }));
   await claimObject(doc, TABLE, plan, holder, new Date('2026-03-10T11:30:05.000Z'));
-  const before = await row('Account');
+  const before = await row('Lead');
   const state: ObjectState = {
     run: late,
     plan,
     error: {
       Error: 'ObjectBusy',
       Cause: JSON.stringify({
-        errorMessage: 'Account: run tick-1130 holds this object; retry after it ends',
+        errorMessage: 'Lead: run tick-1130 holds this object; retry after it ends',
       }),
     },
   };
@@ -183,11 +192,11 @@ test('a tick whose StartExtract lost the race for the claim reports RUNNING and 
 
   // Assess
   expect(line).toMatchObject({
-    objectName: 'Account',
+    objectName: 'Lead',
     status: 'RUNNING',
     completeThrough: '2026-03-10T06:00:00.000Z',
   });
-  expect(await row('Account')).toEqual(before);
+  expect(await row('Lead')).toEqual(before);
 });
 
 const noFigures = {

@@ -125,7 +125,7 @@ describe('selectObjects', () => {
 
   test('plans nothing for an empty control table', () => {
     // Act / Assess
-    expect(selectObjects([], undefined, aRun(), PROFILE)).toEqual({ objects: [], rejected: [] });
+    expect(selectObjects([], undefined, aRun(), PROFILE)).toEqual({ objects: [], rejected: [], valid: [] });
   });
 
   describe('two rows writing the same targetTable', () => {

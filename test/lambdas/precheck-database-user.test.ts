@@ -4,6 +4,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import type { PrecheckDependencies, PrecheckResult } from '../../lambdas/precheck';
 import { FakeWarehouse } from './support/fake-warehouse';
+import { DEPLOYED_PROCEDURES } from './support/fixtures';
 
 // The handler module reads its environment when loaded.
 process.env.CONNECTOR_PROFILES = 'salesforce-test';
@@ -31,7 +32,7 @@ beforeEach(() => {
     .resolves({ connectorProfileDetails: [{ connectorProfileName: 'salesforce-test' }] });
   secrets.on(DescribeSecretCommand).resolves({});
   // The warehouse has the procedure: the setup batch's last statement counts it.
-  new FakeWarehouse(redshift).answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[1]] });
+  new FakeWarehouse(redshift).answers(/FROM pg_proc/, DEPLOYED_PROCEDURES);
 });
 
 function deps(overrides: Partial<PrecheckDependencies> = {}): PrecheckDependencies {

@@ -14,6 +14,7 @@ import {
 import { SimulatedClock } from '../../local/stand-ins/simulated-clock';
 import { SourceOrg } from '../../local/stand-ins/source-org';
 import { FakeWarehouse } from './support/fake-warehouse';
+import { DEPLOYED_PROCEDURES } from './support/fixtures';
 
 // The handler module reads its environment when loaded.
 process.env.CONNECTOR_PROFILES = 'salesforce-test';
@@ -46,7 +47,7 @@ beforeEach(async () => {
     .resolves({ connectorProfileDetails: [{ connectorProfileName: 'salesforce-test' }] });
   secrets.on(DescribeSecretCommand).resolves({});
   // The warehouse has the procedure: the setup batch's last statement counts it.
-  new FakeWarehouse(redshift).answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[1]] });
+  new FakeWarehouse(redshift).answers(/FROM pg_proc/, DEPLOYED_PROCEDURES);
   const clock = new SimulatedClock();
   salesforce = new SalesforceLimitsStandIn({ org: new SourceOrg(clock), clock });
   salesforce.registerConnectedApp({

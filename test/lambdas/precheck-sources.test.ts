@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_SOURCES, type SourceCatalog } from '../../lambdas/common/sources';
 import type { PrecheckDependencies, PrecheckResult } from '../../lambdas/precheck';
 import { FakeWarehouse } from './support/fake-warehouse';
+import { DEPLOYED_PROCEDURES } from './support/fixtures';
 
 // The handler module reads its environment when loaded.
 process.env.CONNECTOR_PROFILES = 'salesforce-test,tidb-cloud';
@@ -43,7 +44,7 @@ beforeEach(() => {
   secrets.reset();
   secrets.on(DescribeSecretCommand).resolves({});
   // The warehouse has the procedure: the setup batch's last statement counts it.
-  new FakeWarehouse(redshift).answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[1]] });
+  new FakeWarehouse(redshift).answers(/FROM pg_proc/, DEPLOYED_PROCEDURES);
 });
 
 function deps(): PrecheckDependencies {

@@ -1,14 +1,22 @@
 import { AppflowClient, DescribeConnectorProfilesCommand } from '@aws-sdk/client-appflow';
 import { BatchExecuteStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DEFAULT_SOURCES, type SourceCatalog, type SourceDefinition } from '../../lambdas/common/sources';
+import {
+  missingProcedures,
+  PROCEDURE_CHECK_SQL,
+  warehouseSetupStatements,
+} from '../../lambdas/common/warehouse-setup';
 import type { PrecheckDependencies, PrecheckState } from '../../lambdas/precheck';
+import { toPostgres } from '../../local/warehouse/redshift-dialect';
+import { createWarehouse } from '../support/warehouse';
 import { SPENT_BUDGET } from './support/budgets';
 import { FakeWarehouse } from './support/fake-warehouse';
-import { aRun } from './support/fixtures';
+import { aRun, DEPLOYED_PROCEDURES } from './support/fixtures';
 
 const tidb: SourceDefinition = {
   connectorType: 'CustomConnector',
@@ -37,8 +45,7 @@ Object.assign(process.env, {
   APPFLOW_DATABASE_USER: 'appflow_loader',
   PIPELINE_SOURCES: JSON.stringify(SOURCES),
 });
-const { precheck, warehouseSetupStatements, PROCEDURE_CHECK_SQL, handler } =
-  require('../../lambdas/precheck') as typeof import('../../lambdas/precheck');
+const { precheck, handler } = require('../../lambdas/precheck') as typeof import('../../lambdas/precheck');
 
 const appflow = mockClient(AppflowClient);
 const redshift = mockClient(RedshiftDataClient);
@@ -84,7 +91,7 @@ beforeEach(() => {
     ],
   });
   secrets.on(DescribeSecretCommand).resolves({});
-  warehouse = new FakeWarehouse(redshift).answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[1]] });
+  warehouse = new FakeWarehouse(redshift).answers(/FROM pg_proc/, DEPLOYED_PROCEDURES);
 });
 
 describe('precheck: schema-level work once per run (issue 19)', () => {
@@ -107,7 +114,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
       ],
     ]);
     expect(result.checks).toContain(
-      "warehouse answers, the sources' schemas exist and consolidate_object is deployed",
+      "warehouse answers, the sources' schemas exist and consolidate_object and refresh_columns are deployed",
     );
     expect(result.pending).toBeUndefined();
   });
@@ -146,21 +153,32 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     );
   });
 
-  test('fails the precheck, saying to deploy again, when the procedure is missing', async () => {
-    // Prepare
-    warehouse.answers(/FROM pg_proc/, { columns: ['procedures'], rows: [[0]] });
+  test.each([
+    ['no procedure at all', [0, 0], 'consolidate_object (its 10-argument form) and refresh_columns'],
+    ['an sql/ from before the column refresh', [1, 0], 'refresh_columns'],
+    [
+      "an sql/ from before history: consolidate_object's shorter forms only",
+      [0, 1],
+      'consolidate_object (its 10-argument form)',
+    ],
+  ])(
+    'fails the precheck, naming what is missing and saying to deploy again: %s',
+    async (_, counts, missing) => {
+      // Prepare
+      warehouse.answers(/FROM pg_proc/, { ...DEPLOYED_PROCEDURES, rows: [counts] });
 
-    // Act
-    const act = precheck(deps());
+      // Act
+      const act = precheck(deps());
 
-    // Assess
-    await expect(act).rejects.toMatchObject({
-      name: 'PrecheckFailed',
-      message: expect.stringContaining(
-        'The warehouse has no consolidate_object procedure: deploy the stack again (it applies sql/)',
-      ),
-    });
-  });
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'PrecheckFailed',
+        message: expect.stringContaining(
+          `The warehouse lacks the procedure(s) ${missing} this version calls: deploy the stack again (it applies sql/)`,
+        ),
+      });
+    },
+  );
 
   test('hands a batch still running over as pending, and the next call picks it up: sent once', async () => {
     // Prepare
@@ -175,7 +193,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     expect(first.pending).toEqual({ id: batch.id, attempt: 1, status: 'RUNNING' });
     expect(next.pending).toBeUndefined();
     expect(next.checks).toContain(
-      "warehouse answers, the sources' schemas exist and consolidate_object is deployed",
+      "warehouse answers, the sources' schemas exist and consolidate_object and refresh_columns are deployed",
     );
     expect(warehouse.submittedMatching(SETUP)).toHaveLength(1);
   });
@@ -206,7 +224,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     expect(batches.map((batch) => batch.ending?.status ?? 'FINISHED')).toEqual(['FAILED', 'FINISHED']);
     expect(batches[1].clientToken).not.toBe(batches[0].clientToken);
     expect(result.checks).toContain(
-      "warehouse answers, the sources' schemas exist and consolidate_object is deployed",
+      "warehouse answers, the sources' schemas exist and consolidate_object and refresh_columns are deployed",
     );
   });
 
@@ -248,7 +266,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     await expect(act).rejects.toMatchObject({
       name: 'PrecheckFailed',
       message: expect.stringContaining(
-        'The warehouse does not answer through the Data API or refused the schema setup: Precheck: schemas and procedure failed in Redshift: ERROR: permission denied for database dev',
+        'The warehouse does not answer through the Data API or refused the schema setup: Precheck: schemas and procedures failed in Redshift: ERROR: permission denied for database dev',
       ),
     });
     expect(warehouse.submittedMatching(SETUP)).toHaveLength(1);
@@ -267,7 +285,7 @@ describe('precheck: schema-level work once per run (issue 19)', () => {
     expect(warehouse.batches.every((batch) => batch.length <= 40)).toBe(true);
     expect(warehouse.statements().filter((sql) => sql.startsWith('CREATE SCHEMA'))).toHaveLength(30);
     expect(result.checks).toContain(
-      "warehouse answers, the sources' schemas exist and consolidate_object is deployed",
+      "warehouse answers, the sources' schemas exist and consolidate_object and refresh_columns are deployed",
     );
   });
 });
@@ -301,7 +319,7 @@ describe('precheck handler: the run state across a slow warehouse', () => {
       precheck: { warehouse: { id: batch.id, attempt: 1, status: 'RUNNING' } },
       waiting: {
         statementId: batch.id,
-        what: 'Precheck: schemas and procedure',
+        what: 'Precheck: schemas and procedures',
         timeoutSeconds: FIRST_WAIT_SECONDS,
       },
     });
@@ -319,5 +337,39 @@ describe('precheck handler: the run state across a slow warehouse', () => {
 
     // Assess
     expect(next.waiting).toEqual({ ...first.waiting, timeoutSeconds: 2 * FIRST_WAIT_SECONDS });
+  });
+});
+
+describe('the procedure check in a real catalog (PGlite)', () => {
+  const check = async (db: PGlite) =>
+    (await db.query<Record<string, unknown>>(toPostgres(PROCEDURE_CHECK_SQL))).rows[0];
+
+  test("finds both procedures where this version's sql/ was applied", async () => {
+    // Prepare
+    const db = await createWarehouse({ applySql: true });
+
+    // Act / Assess
+    try {
+      expect(missingProcedures(await check(db))).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('names both where only an older consolidate_object (8 arguments) exists', async () => {
+    // Prepare
+    const db = await createWarehouse();
+    const args = Array.from({ length: 8 }, (_, index) => `p${index} varchar`).join(', ');
+    await db.exec(`CREATE PROCEDURE public.consolidate_object(${args}) LANGUAGE plpgsql AS $$ BEGIN END; $$`);
+
+    // Act / Assess
+    try {
+      expect(missingProcedures(await check(db))).toEqual([
+        'consolidate_object (its 10-argument form)',
+        'refresh_columns',
+      ]);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -1,14 +1,11 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-jest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { emptyResult, type ObjectResult } from '../../lambdas/common/object-state';
 import { applyQuotaGuard, guardRunPlan } from '../../lambdas/common/quota-guard';
 import type { ObjectPlan } from '../../lambdas/common/run-plan';
 import type { RunPlanReference } from '../../lambdas/common/run-state';
+import { ServiceError, type StandInCall } from '../../local/stand-ins/http-service';
+import { S3StandIn } from '../../local/stand-ins/s3-stand-in';
 import { anAccountPlan } from './support/fixtures';
-
-const s3Mock = mockClient(S3Client);
-const s3 = new S3Client({});
 
 const BUCKET = 'run-state-test';
 const FOLDER = 'runs/daily-2026-03-10';
@@ -40,28 +37,49 @@ const planned: ObjectPlan[] = [
 ];
 const widget = emptyResult('Widget', 'FAILED', 'Unknown object "Widget": no control-table row');
 
-/** The run-state bucket: what was put is what is got, as JSON text. */
-let objects: Map<string, string>;
+/** The run-state bucket: the S3 stand-in, as the Lambda reaches it. */
+const s3StandIn = new S3StandIn([BUCKET], { checks: [(call) => slowDown(call)] });
+let s3: S3Client;
+/** PutObject keys the stand-in answers SlowDown once each (S3's 503 when a prefix is too busy). */
+const slowDownOnce = new Set<string>();
+function slowDown(call: StandInCall): void {
+  const key = call.request.path.split('/').slice(2).join('/');
+  if (call.request.method === 'PUT' && slowDownOnce.delete(key))
+    throw new ServiceError('SlowDown', 'Please reduce your request rate.', 503);
+}
 
-beforeEach(() => {
-  s3Mock.reset();
-  objects = new Map([
-    [PLAN.key, JSON.stringify(planned)],
-    [PLAN.rejectedKey, JSON.stringify([widget])],
-  ]);
-  s3Mock.on(GetObjectCommand).callsFake((input) => {
-    const text = objects.get(input.Key ?? '');
-    if (text === undefined)
-      throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
-    return { Body: { transformToString: async () => text } };
-  });
-  s3Mock.on(PutObjectCommand).callsFake((input) => {
-    objects.set(input.Key ?? '', String(input.Body));
-    return {};
+beforeAll(async () => {
+  s3 = new S3Client({
+    region: 'eu-west-1',
+    endpoint: (await s3StandIn.start()).url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1, // see the SlowDown instead of the SDK's retries
   });
 });
 
-const read = <T>(key: string) => JSON.parse(objects.get(key) ?? 'null') as T;
+afterAll(async () => {
+  s3.destroy();
+  await s3StandIn.stop();
+});
+
+/** Calls the stand-in had before the test acted: each test looks at its own. */
+let callsBefore = 0;
+const callsSince = () => s3StandIn.calls.slice(callsBefore);
+
+beforeEach(async () => {
+  slowDownOnce.clear();
+  for (const [key, value] of [
+    [PLAN.key, planned],
+    [PLAN.rejectedKey, [widget]],
+  ] as const)
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(value) }));
+  callsBefore = s3StandIn.calls.length;
+});
+
+const read = <T>(key: string) => JSON.parse(s3StandIn.readText(BUCKET, key) ?? 'null') as T;
+const bucketContents = () =>
+  new Map(s3StandIn.keys(BUCKET).map((key) => [key, s3StandIn.readText(BUCKET, key)]));
 
 describe('guardRunPlan: the quota guard on the plan in S3 (issue 19)', () => {
   test("moves the Salesforce objects to the rejected list as SKIPPED_QUOTA when the org's quota is low, and the counts follow", async () => {
@@ -88,35 +106,34 @@ describe('guardRunPlan: the quota guard on the plan in S3 (issue 19)', () => {
     await guardRunPlan(s3, PLAN, LOW, MIN_SHARE);
 
     // Assess
-    expect(s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
-      PLAN.rejectedKey,
-      PLAN.key,
-    ]);
+    expect(
+      callsSince()
+        .filter((call) => call.operation === 'PutObject')
+        .map((call) => call.key),
+    ).toEqual([PLAN.rejectedKey, PLAN.key]);
   });
 
   test('is idempotent: the state machine retrying it with the same input writes the same plan and counts', async () => {
     // Prepare
     const first = await guardRunPlan(s3, PLAN, LOW, MIN_SHARE);
-    const after = new Map(objects);
+    const after = bucketContents();
 
     // Act
     const again = await guardRunPlan(s3, PLAN, LOW, MIN_SHARE);
 
     // Assess
     expect(again).toEqual(first);
-    expect(objects).toEqual(after);
+    expect(bucketContents()).toEqual(after);
   });
 
   test('a retry after only the rejected list was written (the plan write failed) ends as one clean run would', async () => {
-    // Prepare
-    s3Mock
-      .on(PutObjectCommand, { Key: PLAN.key })
-      .rejectsOnce(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }));
-    await expect(guardRunPlan(s3, PLAN, LOW, MIN_SHARE)).rejects.toThrow();
-    s3Mock.on(PutObjectCommand, { Key: PLAN.key }).callsFake((input) => {
-      objects.set(input.Key ?? '', String(input.Body));
-      return {};
+    // Prepare: S3 answers the plan's PutObject SlowDown (503) once: Throttled, which the state machine retries
+    slowDownOnce.add(PLAN.key);
+    await expect(guardRunPlan(s3, PLAN, LOW, MIN_SHARE)).rejects.toMatchObject({
+      name: 'Throttled',
+      message: expect.stringContaining('SlowDown'),
     });
+    expect(read<ObjectPlan[]>(PLAN.key)).toEqual(planned);
 
     // Act
     const guarded = await guardRunPlan(s3, PLAN, LOW, MIN_SHARE);
@@ -140,7 +157,7 @@ describe('guardRunPlan: the quota guard on the plan in S3 (issue 19)', () => {
 
     // Assess
     expect(guarded).toBe(PLAN);
-    expect(s3Mock.calls()).toHaveLength(0);
+    expect(callsSince()).toEqual([]);
   });
 
   test('leaves an empty plan as it is', async () => {
@@ -149,7 +166,7 @@ describe('guardRunPlan: the quota guard on the plan in S3 (issue 19)', () => {
 
     // Assess
     expect(guarded.objectCount).toBe(0);
-    expect(s3Mock.calls()).toHaveLength(0);
+    expect(callsSince()).toEqual([]);
   });
 });
 

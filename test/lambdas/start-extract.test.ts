@@ -17,12 +17,23 @@ import {
   ExecuteStatementCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { claimObject, recordObjectSuccess } from '../../lambdas/common/control-table';
 import { buildCreateFlowRequest } from '../../lambdas/common/flow-definition';
 import type { ObjectPlan } from '../../lambdas/common/run-plan';
 import { selectSourceFields } from '../../lambdas/common/source-fields';
 import type { ExtractDependencies } from '../../lambdas/start-extract';
+import {
+  generateConnectedAppKeys,
+  SalesforceLimitsStandIn,
+} from '../../local/stand-ins/salesforce-limits-stand-in';
+import { SecretsManagerStandIn } from '../../local/stand-ins/secrets-manager-stand-in';
+import { SimulatedClock } from '../../local/stand-ins/simulated-clock';
+import { SourceOrg } from '../../local/stand-ins/source-org';
+import { createControlTable, Dynalite } from '../support/dynalite';
 import { SPENT_BUDGET } from './support/budgets';
 import { FakeWarehouse } from './support/fake-warehouse';
 import {
@@ -47,8 +58,16 @@ Object.assign(process.env, {
   FLOW_TIMEOUT_MINUTES: '720',
   FLOW_WAIT_HEARTBEAT_SECONDS: '3600',
 });
-const { startExtract, createAndStartFlow, syncStructure } =
-  require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');
+const {
+  startExtract,
+  createAndStartFlow,
+  syncStructure,
+  MAX_STRUCTURE_REPLANS,
+  calculatedFieldsReader,
+  SALESFORCE_SESSION_REUSE_MS,
+} = require('../../lambdas/start-extract') as typeof import('../../lambdas/start-extract');
+const { objectFigures } =
+  require('../../lambdas/finish-object') as typeof import('../../lambdas/finish-object');
 
 const appflowMock = mockClient(AppflowClient);
 const redshiftMock = mockClient(RedshiftDataClient);
@@ -60,6 +79,7 @@ const CLEAR_STAGING = 'TRUNCATE "salesforce_incremental"."account"';
 /** When StartExtract starts the flow: its deadline counts from here. */
 const NOW = new Date('2026-03-10T06:05:00.000Z');
 const INDUSTRY = () => entityField('Industry', 'picklist', { length: '255' });
+const RATING = () => entityField('Rating', 'picklist', { length: '40' });
 
 const deps: ExtractDependencies = {
   appflow: new AppflowClient({}),
@@ -859,6 +879,7 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
       catalog: expect.objectContaining({ status: 'FINISHED' }),
       sourceTypes: expect.objectContaining({ status: 'FINISHED' }),
       changes: { done: 0, current: { id: ddl.id, attempt: 1, status: 'RUNNING' } },
+      planned: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     expect(first.waiting).toEqual({
       statementId: ddl.id,
@@ -933,6 +954,87 @@ describe('startExtract with a slow warehouse (issue 19)', () => {
     ]);
     expect(appflowMock).toHaveReceivedCommandTimes(CreateFlowCommand, 1);
     expect(appflowMock).toHaveReceivedCommandTimes(StartFlowCommand, 1);
+  });
+
+  test('a field added while a statement is waited on: the statement ends, the sync is planned again from a fresh catalog read, and the flow loads tables that hold every field', async () => {
+    // Prepare: the source gained Industry; the first DDL batch (staging's new column) is slow
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.runsFor(/^ALTER TABLE/, 1, 1);
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+    // Meanwhile the source gains Rating too
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY(), RATING()] });
+
+    // Act: the state machine calls the step again after the wait
+    const next = await startExtract(deps, first, () => NOW);
+
+    // Assess
+    expect(first.waiting?.what).toBe('Account: structure sync');
+    for (const schema of ['salesforce_incremental', 'salesforce'])
+      expect(warehouse.columnsOf(schema, 'account')).toEqual(expect.arrayContaining(['industry', 'rating']));
+    const flow = appflowMock.commandCalls(CreateFlowCommand)[0].args[0].input;
+    expect(flow.tasks?.find((task) => task.taskType === 'Filter')?.sourceFields).toEqual(
+      expect.arrayContaining(['Industry', 'Rating']),
+    );
+    expect(next.refresh?.columns).toEqual(['industry', 'rating']);
+    // The catalog was read again, as new statements; none of the earlier plan was sent twice.
+    expect(warehouse.submittedMatching(CATALOG_READ).map((statement) => statement.statementName)).toEqual([
+      `saas2rs-test-Account-catalog-${RUN_ID}`,
+      `saas2rs-test-Account-catalog-r1-${RUN_ID}`,
+    ]);
+    expect(warehouse.submittedMatching(/ADD COLUMN "industry"/)).toHaveLength(2); // staging, then final
+    expect(next).not.toHaveProperty('prepare');
+  });
+
+  test('a plan that changes while its statement still runs waits on that statement first, then plans again', async () => {
+    // Prepare: staging's new column runs through two looks; the source gains Rating after the first
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.runsFor(/^ALTER TABLE/, 2, 1);
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY(), RATING()] });
+
+    // Act
+    const second = await startExtract(deps, first, () => NOW);
+    const third = await startExtract(deps, second, () => NOW);
+
+    // Assess: still the same statement, not a second catalog read, until it ended
+    expect(second.waiting).toMatchObject({ statementId: first.waiting?.statementId });
+    expect(second.prepare?.changes).toEqual(first.prepare?.changes);
+    expect(third.flow?.executionId).toBe('exec-1');
+    expect(warehouse.columnsOf('salesforce_incremental', 'account')).toEqual(
+      expect.arrayContaining(['industry', 'rating']),
+    );
+  });
+
+  test('fails SchemaMismatch, naming the object, when the source fields keep changing under the structure sync', async () => {
+    // Prepare: the sync was planned again as often as it may be already
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY()] });
+    warehouse.runsFor(/^ALTER TABLE/, 1, 1);
+    const first = await startExtract(deps, anObjectState(), () => NOW);
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), INDUSTRY(), RATING()] });
+    const exhausted = { ...first, prepare: { ...first.prepare, replans: MAX_STRUCTURE_REPLANS } };
+
+    // Act
+    const act = startExtract(deps, exhausted, () => NOW);
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'SchemaMismatch',
+      message: expect.stringMatching(
+        /^Account: the source's fields changed 6 times while the structure sync ran/,
+      ),
+    });
   });
 
   test('waits twice as long on a statement still running when its wait timed out (the end event is best effort)', async () => {
@@ -1081,6 +1183,62 @@ describe('column refresh (issue 21)', () => {
       'CREATE TABLE "salesforce_incremental"."_refresh_account" ("id" VARCHAR(18), "days_open__c" DECIMAL(18,0), "status__c" VARCHAR(160) ENCODE ZSTD) DISTKEY("id") SORTKEY("id")',
       CLEAR_STAGING,
     ]);
+  });
+
+  test("a refresh cut at 30,000 bytes of column names is not the formulas' refresh: they stay due", async () => {
+    // Prepare: 400 new fields of 80-character names (32,400 bytes) come first; the formula is left out
+    withFormulas();
+    const added = Array.from({ length: 400 }, (_, index) =>
+      entityField(`Field_${String(index).padStart(3, '0')}_${'x'.repeat(70)}`, 'string', { length: '10' }),
+    );
+    appflowMock
+      .on(DescribeConnectorEntityCommand)
+      .resolves({ connectorEntityFields: [...accountEntityFields(), DAYS_OPEN(), STATUS(), ...added] });
+    const formulas = reader(async () => ['Days_Open__c']);
+    const state = formulasDue();
+
+    // Act
+    const next = await startExtract(
+      { ...deps, calculatedFields: formulas.calculatedFields },
+      state,
+      () => NOW,
+    );
+
+    // Assess
+    expect(next.refresh?.reasons).toEqual(['new-columns']);
+    expect(next.refresh?.columns).not.toContain('days_open__c');
+    expect(Buffer.byteLength(next.refresh?.columns.join(',') ?? '')).toBeLessThanOrEqual(30_000);
+    // FinishObject records the formulas' refresh only while the plan still says they were due.
+    expect(next.plan).not.toHaveProperty('formulaRefreshDue');
+    expect(next.plan.syncReason).toBe('new-columns');
+    // ... and the control row (DynamoDB) keeps the last refresh it had: the next run refreshes them.
+    const dynalite = new Dynalite();
+    await dynalite.start();
+    const client = dynalite.client();
+    try {
+      const doc = DynamoDBDocumentClient.from(client);
+      await createControlTable(client, 'control-formulas');
+      const lastRefresh = '2026-03-09T06:00:00.000Z';
+      await doc.send(
+        new PutCommand({
+          TableName: 'control-formulas',
+          Item: { objectName: 'Account', lastFormulaRefreshAt: lastRefresh },
+        }),
+      );
+      await claimObject(doc, 'control-formulas', next.plan, next.run, NOW);
+      await recordObjectSuccess(doc, 'control-formulas', next.plan, next.run, objectFigures(next), NOW);
+      const row = await doc.send(
+        new GetCommand({
+          TableName: 'control-formulas',
+          Key: { objectName: 'Account' },
+          ConsistentRead: true,
+        }),
+      );
+      expect(row.Item).toMatchObject({ lastFormulaRefreshAt: lastRefresh, lastRun: { status: 'SUCCEEDED' } });
+    } finally {
+      client.destroy();
+      await dynalite.stop();
+    }
   });
 
   test('formulas not due: Salesforce is not asked, nothing is refreshed', async () => {
@@ -1241,3 +1399,86 @@ describe('column refresh (issue 21)', () => {
 function startedFlowOf(flowName: string) {
   return { flowName, executionId: 'exec-0', state: 'RUNNING' as const, polls: 0, recordsProcessed: 0 };
 }
+
+describe('the formula fields reader: one Salesforce session for a while (issue 21)', () => {
+  const SECRET_ID = 'saas-to-redshift/test/salesforce-limits';
+  const keys = generateConnectedAppKeys();
+  const clock = new SimulatedClock('2026-03-10T06:00:00.000Z');
+  const org = new SourceOrg(clock);
+  const salesforce = new SalesforceLimitsStandIn({ org, clock });
+  let secretsStandIn: SecretsManagerStandIn;
+  let secrets: SecretsManagerClient;
+  let nowMs = NOW.getTime();
+  const contact = () => anAccountPlan({ objectName: 'Contact', targetTable: 'contact' });
+  const signIns = () => salesforce.calls.filter((call) => call.path === '/services/oauth2/token').length;
+  const secretReads = () => secretsStandIn.calls.filter((call) => call.operation === 'GetSecretValue').length;
+
+  beforeAll(async () => {
+    org.defineObject('Account', [
+      { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
+    ]);
+    org.defineObject('Contact', [
+      { name: 'Score__c', type: 'double', precision: 18, scale: 0, formula: true },
+    ]);
+    salesforce.registerConnectedApp({
+      clientId: 'app',
+      certificate: keys.publicKey,
+      usernames: ['u@example.com'],
+    });
+    const { url } = await salesforce.start();
+    secretsStandIn = new SecretsManagerStandIn({
+      [SECRET_ID]: JSON.stringify({
+        loginUrl: url,
+        clientId: 'app',
+        username: 'u@example.com',
+        privateKey: keys.privateKey,
+      }),
+    });
+    secrets = new SecretsManagerClient({
+      region: 'eu-west-1',
+      endpoint: (await secretsStandIn.start()).url,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    secrets.destroy();
+    await secretsStandIn.stop();
+    await salesforce.stop();
+  });
+
+  test('reads the secret and signs in once for every object within the reuse window, then again after it', async () => {
+    // Prepare
+    const read = calculatedFieldsReader(secrets, SECRET_ID, { now: () => nowMs });
+
+    // Act
+    const account = await read(anAccountPlan());
+    nowMs += SALESFORCE_SESSION_REUSE_MS - 60_000;
+    const inWindow = await read(contact());
+    const before = { signIns: signIns(), secretReads: secretReads() };
+    nowMs += 2 * 60_000;
+    const afterWindow = await read(contact());
+
+    // Assess
+    expect([account, inWindow, afterWindow]).toEqual([['Days_Open__c'], ['Score__c'], ['Score__c']]);
+    expect(before).toEqual({ signIns: 1, secretReads: 1 });
+    expect({ signIns: signIns(), secretReads: secretReads() }).toEqual({ signIns: 2, secretReads: 2 });
+  });
+
+  test('opens a new session, once, when Salesforce refuses the one it keeps', async () => {
+    // Prepare: a session opened, then Salesforce ends it (a new day) within the reuse window
+    const read = calculatedFieldsReader(secrets, SECRET_ID, { now: () => nowMs });
+    await read(anAccountPlan());
+    const signedIn = signIns();
+    clock.advanceToDate('2026-03-11');
+
+    // Act
+    const fields = await read(contact());
+
+    // Assess
+    expect(fields).toEqual(['Score__c']);
+    expect(signIns()).toBe(signedIn + 1);
+    expect(salesforce.calls.filter((call) => call.status === 401)).toHaveLength(1);
+  });
+});

@@ -5,7 +5,6 @@ import {
   type SourceField,
 } from '../../lambdas/common/source-fields';
 import {
-  applyTableChanges,
   type ExistingColumn,
   type ExistingTables,
   existingColumnType,
@@ -13,6 +12,7 @@ import {
   existingTablesParameters,
   mergeColumnType,
   planTableChanges,
+  structureSyncStatements,
   type TableOptions,
 } from '../../lambdas/common/structure-sync';
 
@@ -533,16 +533,21 @@ describe('mergeColumnType: the merged-type lattice', () => {
 
   test('never narrower: every merged type holds the existing type and the wanted one', () => {
     const existingTypes: ExistingColumn[] = [
+      varchar(4),
       varchar(8),
+      varchar(20),
       varchar(1020),
+      numeric(10, 2),
       numeric(18, 2),
       numeric(38, 0),
       DOUBLE,
       TIMESTAMP,
     ].concat(['integer', 'bigint', 'boolean', 'date'].map((dataType) => ({ dataType })));
     const wantedTypes = [
+      wanted('string', { length: 1 }),
       wanted('string', { length: 10 }),
       wanted('currency', { precision: 18, scale: 4 }),
+      wanted('percent', { precision: 5, scale: 2 }),
       wanted('int', { precision: 9 }),
       wanted('long'),
       wanted('double'),
@@ -550,8 +555,33 @@ describe('mergeColumnType: the merged-type lattice', () => {
       wanted('date'),
       wanted('datetime'),
     ];
+    /**
+     * Bytes a value of the type takes as text: sign, digits and point of a number, `false`,
+     * `2026-01-31`, `2026-01-31 23:59:59.999999+00`; a double as the planner reckons it (textBytes).
+     */
+    const asText = (type: ColumnType): number => {
+      switch (type.kind) {
+        case 'varchar':
+          return type.length;
+        case 'decimal':
+          return type.precision + 2;
+        case 'bigint':
+          return 20;
+        case 'integer':
+          return 11;
+        case 'timestamp':
+          return 29;
+        case 'date':
+          return 10;
+        case 'boolean':
+          return 5;
+        case 'double':
+          return 32;
+      }
+    };
     const holds = (outer: ColumnType, inner: ColumnType): boolean => {
-      if (outer.kind === 'varchar') return inner.kind === 'varchar' ? outer.length >= inner.length : true;
+      // A VARCHAR holds any value whose text fits, and text of its length.
+      if (outer.kind === 'varchar') return outer.length >= asText(inner);
       if (outer.kind === 'double') return ['integer', 'bigint', 'decimal', 'double'].includes(inner.kind);
       if (outer.kind === 'decimal') {
         if (inner.kind === 'decimal')
@@ -565,22 +595,27 @@ describe('mergeColumnType: the merged-type lattice', () => {
       if (outer.kind === 'timestamp') return inner.kind === 'timestamp' || inner.kind === 'date';
       return outer.kind === inner.kind;
     };
+    const checked: string[] = [];
     for (const existing of existingTypes) {
       const from = existingColumnType(existing) as ColumnType;
       for (const target of wantedTypes) {
         const merge = mergeColumnType(from, target);
         if (!merge) throw new Error('every known type merges');
-        if (merge.action === 'keep' || merge.action === 'kept-other-type') continue;
-        expect({ from, target, holdsOld: holds(merge.type, from) }).toEqual({ from, target, holdsOld: true });
-        // VARCHAR takes the new values as text; any other merged type holds them as they are.
-        if (merge.type.kind !== 'varchar')
-          expect({ from, target, holdsNew: holds(merge.type, target) }).toEqual({
-            from,
-            target,
-            holdsNew: true,
-          });
+        // Kept: the column as it is must take the new values; changed: it holds the old and the new ones.
+        const next = merge.action === 'keep' || merge.action === 'kept-other-type' ? from : merge.type;
+        const result = {
+          from: renderColumnType(from),
+          target: renderColumnType(target),
+          action: merge.action,
+          holdsOld: holds(next, from),
+          holdsNew: holds(next, target),
+        };
+        expect(result).toEqual({ ...result, holdsOld: true, holdsNew: true });
+        checked.push(result.action);
       }
     }
+    // Every action of the lattice was checked, so none of them is left out of the property.
+    expect(new Set(checked)).toEqual(new Set(['keep', 'kept-other-type', 'widen', 'rebuild']));
   });
 });
 
@@ -911,7 +946,7 @@ describe('planTableChanges: the memory of source types', () => {
   });
 });
 
-describe('existingTablesFromRows and applyTableChanges', () => {
+describe('existingTablesFromRows and structureSyncStatements', () => {
   test('puts each table columns in column order and reads the memory', () => {
     // Act
     const existing = existingTablesFromRows(
@@ -965,17 +1000,8 @@ describe('existingTablesFromRows and applyTableChanges', () => {
     });
   });
 
-  test('runs tables and grants, the memory, widenings one by one, then each transaction, in that order', async () => {
+  test('lists tables and grants, the memory, widenings one by one, each transaction, then the refresh table, in that order', () => {
     // Prepare
-    const calls: string[] = [];
-    const runner = {
-      batch: async (statements: string[]) => {
-        calls.push(`batch ${statements.map((sql) => sql.split(' ').slice(0, 2).join(' ')).join(' | ')}`);
-      },
-      single: async (statement: string) => {
-        calls.push(`single ${statement.split(' ').slice(0, 2).join(' ')}`);
-      },
-    };
     const changes = planTableChanges(
       layout,
       'account',
@@ -994,16 +1020,47 @@ describe('existingTablesFromRows and applyTableChanges', () => {
     );
 
     // Act
-    await applyTableChanges(changes, runner, 'Account');
+    const statements = structureSyncStatements(changes, ['DROP TABLE IF EXISTS x', 'CREATE TABLE x']);
+
+    // Assess: a list is one transaction (a batch); a string runs alone, outside any transaction block
+    const shape = (sql: string) => sql.split(' ').slice(0, 2).join(' ');
+    expect(
+      statements.map(({ step, sql }) =>
+        Array.isArray(sql) ? `${step}: batch ${sql.map(shape).join(' | ')}` : `${step}: single ${shape(sql)}`,
+      ),
+    ).toEqual([
+      'ddl1: batch GRANT INSERT,',
+      'types1: batch DELETE FROM | INSERT INTO',
+      'widen1: single ALTER TABLE',
+      'change1: batch ALTER TABLE | UPDATE "salesforce"."account" | ALTER TABLE | ALTER TABLE',
+      'change2: batch ALTER TABLE',
+      'change3: batch DROP TABLE | CREATE TABLE | GRANT INSERT,',
+      'refresh-table: batch DROP TABLE | CREATE TABLE',
+    ]);
+  });
+
+  test('splits the DDL into batches of at most 40, named in order', () => {
+    // Prepare: 45 new columns of an existing table
+    const added = Array.from({ length: 45 }, (_, index) =>
+      field(`Extra_${index}__c`, 'string', { length: 10 }),
+    );
+    const changes = planTableChanges(
+      layout,
+      'account',
+      [...fields, ...added],
+      { staging: currentTable(), final: currentTable(), sourceTypes: new Map() },
+      options,
+    );
+
+    // Act
+    const statements = structureSyncStatements(changes);
 
     // Assess
-    expect(calls).toEqual([
-      'batch GRANT INSERT,',
-      'batch DELETE FROM | INSERT INTO',
-      'single ALTER TABLE',
-      'batch ALTER TABLE | UPDATE "salesforce"."account" | ALTER TABLE | ALTER TABLE',
-      'batch ALTER TABLE',
-      'batch DROP TABLE | CREATE TABLE | GRANT INSERT,',
+    expect(statements.slice(0, 2).map(({ step, what, sql }) => [step, what, sql.length])).toEqual([
+      ['ddl1', 'structure sync (batch 1 of 2)', 40],
+      ['ddl2', 'structure sync (batch 2 of 2)', 5],
     ]);
+    expect(statements.every(({ sql }) => !Array.isArray(sql) || sql.length <= 40)).toBe(true);
+    expect(statements.at(-1)?.step).not.toBe('refresh-table');
   });
 });

@@ -93,7 +93,7 @@ describe('runStatement (issue 19)', () => {
 
     // Assess
     const [statement] = warehouse.submitted;
-    expect(slot).toEqual({ id: statement.id, attempt: 1, status: 'FINISHED', hasResultSet: true });
+    expect(slot).toEqual({ id: statement.id, attempt: 1, status: 'FINISHED' });
     expect(statement.looks).toBe(4);
     expect(warehouse.requests).toBe(1);
   });
@@ -162,13 +162,13 @@ describe('runStatement (issue 19)', () => {
 
     // Assess
     expect(running.status).toBe('RUNNING');
-    expect(slot).toEqual({ ...running, status: 'FINISHED', hasResultSet: true });
+    expect(slot).toEqual({ ...running, status: 'FINISHED' });
     expect(warehouse.requests).toBe(1);
   });
 
   test('returns a FINISHED slot as it is, asking the Data API nothing', async () => {
     // Prepare
-    const finished = { id: 'stmt-earlier', attempt: 1, status: 'FINISHED' as const, hasResultSet: false };
+    const finished = { id: 'stmt-earlier', attempt: 1, status: 'FINISHED' as const };
 
     // Act
     const slot = await runStatement(runner, request, finished, SPENT_BUDGET);
@@ -190,7 +190,6 @@ describe('runStatement (issue 19)', () => {
       id: warehouse.submitted[1].id,
       attempt: 2,
       status: 'FINISHED',
-      hasResultSet: true,
     });
     // The resubmission's token names the statement it replaces.
     expect(tokens()).toEqual([
@@ -308,7 +307,7 @@ describe('runStatement (issue 19)', () => {
     const again = await runStatement(runner, request, undefined, SPENT_BUDGET);
 
     // Assess
-    expect(again).toEqual({ ...first, status: 'FINISHED', hasResultSet: true });
+    expect(again).toEqual({ ...first, status: 'FINISHED' });
     expect(tokens()).toEqual([clientTokenFor(request, 1), clientTokenFor(request, 1)]);
     expect(warehouse.submitted).toHaveLength(1);
   });
@@ -317,21 +316,26 @@ describe('runStatement (issue 19)', () => {
     'ActiveStatementsExceededException',
     'ActiveSessionsExceededException',
     'ActiveWaitingRequestsExceededException',
-  ])('turns the Data API capacity error %s into Throttled', async (name) => {
-    // Prepare
-    redshiftMock
-      .on(ExecuteStatementCommand)
-      .rejects(Object.assign(new Error('Active statements exceeded the allowed quota'), { name }));
+  ])(
+    'turns the Data API capacity error %s into Throttled, naming the object and the statement',
+    async (name) => {
+      // Prepare
+      redshiftMock
+        .on(ExecuteStatementCommand)
+        .rejects(Object.assign(new Error('Active statements exceeded the allowed quota'), { name }));
 
-    // Act
-    const act = runStatement(runner, request, undefined, SPENT_BUDGET);
+      // Act
+      const act = runStatement(runner, request, undefined, SPENT_BUDGET);
 
-    // Assess
-    await expect(act).rejects.toMatchObject({
-      name: 'Throttled',
-      message: expect.stringContaining(`Redshift Data API ExecuteStatement: ${name}`),
-    });
-  });
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: 'Throttled',
+        message: expect.stringContaining(
+          `Account: count staging: Redshift Data API ExecuteStatement: ${name}`,
+        ),
+      });
+    },
+  );
 });
 
 describe('runSequence (issue 19)', () => {

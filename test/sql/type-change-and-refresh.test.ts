@@ -1,8 +1,10 @@
 import { AppflowClient, CreateFlowCommand, StartFlowCommand } from '@aws-sdk/client-appflow';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { PGlite } from '@electric-sql/pglite';
 import { describeSourceFields } from '../../lambdas/common/appflow';
 import {
   buildRefreshFlowRequest,
+  type ColumnRefreshPlan,
   planColumnRefresh,
   REFRESH_COLUMNS_SQL,
   refreshColumnsParameters,
@@ -12,18 +14,22 @@ import { buildCreateFlowRequest, type FlowSettings } from '../../lambdas/common/
 import type { ObjectPlan } from '../../lambdas/common/run-plan';
 import { type SourceField, selectSourceFields } from '../../lambdas/common/source-fields';
 import { DEFAULT_SOURCES } from '../../lambdas/common/sources';
+import { objectStatement } from '../../lambdas/common/statement-waits';
 import {
-  applyTableChanges,
   existingTablesFromRows,
   existingTablesParameters,
   planTableChanges,
   SOURCE_COLUMN_TYPES_SQL,
+  type StructureStatement,
+  structureSyncStatements,
   TABLE_COLUMNS_SQL,
   type TableChanges,
 } from '../../lambdas/common/structure-sync';
+import { runSequence, wallClockBudget } from '../../lambdas/common/warehouse';
 import { warehouseSetupStatements } from '../../lambdas/common/warehouse-setup';
 import { AppFlowStandIn } from '../../local/stand-ins/appflow-stand-in';
 import { FaultInjector } from '../../local/stand-ins/fault-injector';
+import { RedshiftDataStandIn } from '../../local/stand-ins/redshift-data-stand-in';
 import { SimulatedClock } from '../../local/stand-ins/simulated-clock';
 import { SourceOrg } from '../../local/stand-ins/source-org';
 import { substituteNamedParameters } from '../../local/stand-ins/sql-parameters';
@@ -53,18 +59,26 @@ let clock: SimulatedClock;
 let org: SourceOrg;
 let standIn: AppFlowStandIn;
 let appflow: AppflowClient;
+let dataApi: RedshiftDataStandIn;
+let redshift: RedshiftDataClient;
 
-/** Runs DDL as the Data API would: a batch is one transaction block, a single statement is not. */
-const runner = {
-  batch: async (statements: string[]) => {
-    await db.transaction(async (tx) => {
-      for (const sql of statements) await tx.exec(toPostgres(sql, { inTransactionBlock: true }));
-    });
-  },
-  single: async (statement: string) => {
-    await db.exec(toPostgres(statement));
-  },
-};
+/**
+ * Runs the structure sync's statements as StartExtract does: the statement runner, through the Data
+ * API stand-in on the same database (a list is one BatchExecuteStatement, one transaction block; a
+ * single statement runs outside any). `runId` names the statements: each sync sends its own.
+ */
+async function runStructureStatements(plan: ObjectPlan, runId: string, statements: StructureStatement[]) {
+  const requests = statements.map(({ step, what, sql }) =>
+    objectStatement('test', { plan, run: { runId } }, step, what, sql),
+  );
+  const progress = await runSequence(
+    { client: redshift, target: { database: 'dev', secretId: 'redshift-secret', workgroupName: 'local' } },
+    requests,
+    undefined,
+    wallClockBudget(60_000),
+  );
+  if (progress.current) throw new Error(`${requests[progress.done].what} still runs after a minute`);
+}
 
 async function query(
   sql: string,
@@ -77,8 +91,16 @@ async function query(
   return (await db.query<Record<string, unknown>>(text)).rows;
 }
 
-/** The structure sync of StartExtract, with the catalog and memory read as the integrator will read them. */
-async function syncStructure(plan: ObjectPlan): Promise<{ fields: SourceField[]; changes: TableChanges }> {
+/**
+ * The structure sync of StartExtract, with the catalog and memory read as the integrator will read
+ * them; with `formulasDue`, the column refresh planned with it (Days_Open__c is a formula) and its
+ * refresh table created last, as StartExtract does before the incremental flow.
+ */
+async function syncStructure(
+  plan: ObjectPlan,
+  runId: string,
+  formulasDue = false,
+): Promise<{ fields: SourceField[]; changes: TableChanges; refresh?: ColumnRefreshPlan }> {
   const fields = selectSourceFields(plan.objectName, await describeSourceFields(appflow, plan), plan);
   const parameters = existingTablesParameters(layout, plan.targetTable);
   const existing = existingTablesFromRows(
@@ -92,8 +114,30 @@ async function syncStructure(plan: ObjectPlan): Promise<{ fields: SourceField[];
     appflowDatabaseUser: APPFLOW_DATABASE_USER,
     now: clock.now(),
   });
-  await applyTableChanges(changes, runner, plan.objectName);
-  return { fields, changes };
+  const refresh = formulasDue
+    ? planColumnRefresh({
+        objectName: plan.objectName,
+        fields,
+        primaryKey: 'Id',
+        cursorField: 'SystemModstamp',
+        calculatedFields: ['Days_Open__c'],
+        formulaDue: true,
+        structureColumns: changes.refreshColumns,
+        typeChanges: changes.typeChanges,
+      })
+    : undefined;
+  const refreshTable = refresh
+    ? refreshTableStatements(
+        layout,
+        'account',
+        'id',
+        changes.finalColumns,
+        refresh.columns,
+        APPFLOW_DATABASE_USER,
+      )
+    : undefined;
+  await runStructureStatements(plan, runId, structureSyncStatements(changes, refreshTable));
+  return { fields, changes, ...(refresh ? { refresh } : {}) };
 }
 
 async function runFlow(request: ReturnType<typeof buildCreateFlowRequest>): Promise<void> {
@@ -106,6 +150,13 @@ async function finalRows(): Promise<Record<string, unknown>[]> {
     `SELECT id, name, CAST(annualrevenue AS text) AS annualrevenue, CAST(code__c AS text) AS code__c,
             CAST(days_open__c AS text) AS days_open__c, tier__c
      FROM salesforce.account ORDER BY id`,
+  );
+}
+
+/** Each final row's cursor, as text: a refresh must leave it as the load wrote it. */
+async function cursors(): Promise<Record<string, unknown>[]> {
+  return query(
+    'SELECT id, CAST(systemmodstamp AS text) AS systemmodstamp FROM salesforce.account ORDER BY id',
   );
 }
 
@@ -145,11 +196,20 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
+  dataApi = new RedshiftDataStandIn({ db, faults: new FaultInjector() });
+  redshift = new RedshiftDataClient({
+    region: 'eu-west-1',
+    endpoint: (await dataApi.start()).url,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
 });
 
 afterAll(async () => {
   appflow.destroy();
+  redshift.destroy();
   await standIn.stop();
+  await dataApi.stop();
   await db.close();
 });
 
@@ -165,7 +225,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     { Id: '001B', Days_Open__c: 2 },
   ]);
   const day1 = anAccountPlan({ syncMode: 'full', syncReason: 'first-run', window: {} });
-  const first = await syncStructure(day1);
+  const first = await syncStructure(day1, 'run-1');
   expect(first.changes.refreshColumns).toEqual([]);
   await runFlow(buildCreateFlowRequest(day1, first.fields, 'run-1', settings));
   await db.exec(
@@ -186,7 +246,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   org.delete('Account', ['001C']);
   const day2 = anAccountPlan({ window: { start: day1End, end: clock.tick(60_000).toISOString() } });
 
-  const second = await syncStructure(day2);
+  const second = await syncStructure(day2, 'run-2', true);
   expect(second.changes.typeChanges).toEqual([
     { field: 'AnnualRevenue', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' },
     { field: 'Code__c', from: 'VARCHAR(40)', to: 'DECIMAL(18,2)' },
@@ -218,32 +278,14 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     days_open__c: '1',
   });
 
-  // The column refresh: type-changed and new columns, and the formula (due).
-  const refresh = planColumnRefresh({
-    objectName: 'Account',
-    fields: second.fields,
-    primaryKey: 'Id',
-    cursorField: 'SystemModstamp',
-    calculatedFields: ['Days_Open__c'],
-    formulaDue: true,
-    structureColumns: second.changes.refreshColumns,
-    typeChanges: second.changes.typeChanges,
-  });
+  // The column refresh, planned with the structure sync: type-changed and new columns, and the formula (due).
+  const { refresh } = second;
   expect(refresh).toMatchObject({
     columns: ['annualrevenue', 'code__c', 'days_open__c', 'tier__c'],
     syncReason: 'type-change',
   });
   if (!refresh) throw new Error('a refresh is due');
-  await runner.batch(
-    refreshTableStatements(
-      layout,
-      'account',
-      'id',
-      second.changes.finalColumns,
-      refresh.columns,
-      APPFLOW_DATABASE_USER,
-    ),
-  );
+  const loaded = await cursors();
   await runFlow(buildRefreshFlowRequest(day2, refresh, 'run-2', settings));
   await query(
     REFRESH_COLUMNS_SQL,
@@ -251,6 +293,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   );
 
   // The warehouse is the source's truth, the deleted record gone, the cursor untouched.
+  expect(await cursors()).toEqual(loaded);
   expect(await finalRows()).toEqual([
     {
       id: '001A',
@@ -290,7 +333,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   expect(audit).toEqual({ rows_staged: 2, keys_matched: 2, keys_missing: 0, rows_refreshed: 1 });
 
   // The next sync finds nothing to change and nothing pending.
-  const third = await syncStructure(day2);
+  const third = await syncStructure(day2, 'run-3');
   expect(third.changes).toMatchObject({
     // Only the table's grant, every run (the schema's USAGE is the precheck's, once per run).
     statements: [expect.stringMatching(/^GRANT INSERT, SELECT ON TABLE/)],

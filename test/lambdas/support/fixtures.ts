@@ -89,3 +89,6 @@ export const ACCOUNT_TABLE: Record<string, string> = {
   annualrevenue: 'DECIMAL(18,2)',
   numberofemployees: 'INTEGER',
 };
+
+/** The precheck's procedure check (PROCEDURE_CHECK_SQL) on a warehouse that has this version's sql/. */
+export const DEPLOYED_PROCEDURES = { columns: ['consolidate_object', 'refresh_columns'], rows: [[1, 1]] };
