@@ -1,11 +1,11 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type ColumnType, renderColumnType, type SourceField } from '../../lambdas/common/source-fields';
 import {
-  applyTableChanges,
   existingTablesFromRows,
   existingTablesParameters,
   planTableChanges,
   SOURCE_COLUMN_TYPES_SQL,
+  structureSyncStatements,
   TABLE_COLUMNS_SQL,
   type TableChanges,
 } from '../../lambdas/common/structure-sync';
@@ -63,17 +63,16 @@ const CODE_NUMBER = field('Code__c', 'int', { kind: 'integer' });
 const CODE_TEXT = field('Code__c', 'string', { kind: 'varchar', length: 40 });
 const INDUSTRY = field('Industry', 'picklist', { kind: 'varchar', length: 160 });
 
-/** Runs DDL as the Data API would: a batch is one transaction block, a single statement is not. */
-const runner = {
-  batch: async (statements: string[]) => {
-    await db.transaction(async (tx) => {
-      for (const sql of statements) await tx.exec(toPostgres(sql, { inTransactionBlock: true }));
-    });
-  },
-  single: async (statement: string) => {
-    await db.exec(toPostgres(statement));
-  },
-};
+/** Runs a statement as the Data API would: a list is one transaction block, a single statement is not. */
+async function runStatement(sql: string | string[]): Promise<void> {
+  if (typeof sql === 'string') {
+    await db.exec(toPostgres(sql));
+    return;
+  }
+  await db.transaction(async (tx) => {
+    for (const statement of sql) await tx.exec(toPostgres(statement, { inTransactionBlock: true }));
+  });
+}
 
 async function query(sql: string, parameters: Record<string, string>): Promise<Record<string, unknown>[]> {
   const text = substituteNamedParameters(
@@ -95,7 +94,7 @@ async function syncStructure(table: string, fields: SourceField[]): Promise<Tabl
     objectName: 'Account',
     primaryKeyColumn: 'id',
   });
-  await applyTableChanges(changes, runner, 'Account');
+  for (const { sql } of structureSyncStatements(changes)) await runStatement(sql);
   return changes;
 }
 
