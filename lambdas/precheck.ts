@@ -141,7 +141,7 @@ export async function precheck(
   // Without it no staging table is granted to AppFlow, and every flow's load would fail.
   if (!deps.appflowDatabaseUser) {
     problems.push(
-      "redshift.appflowDatabaseUser is not set: set it in config/environments.ts to the database user AppFlow loads as (IAMR:<data-api-role-name> on Serverless; the connection's database user on a provisioned cluster), run the README's one-time setup SQL, and deploy again",
+      "redshift.appflowDatabaseUser is not set: set it in config/environments.ts to the database user AppFlow loads as (IAMR:<data-api-role-name> on Serverless; the connection's database user on a provisioned cluster), run the one-time setup SQL (docs/deploying.md, one-time setup), and deploy again",
     );
   } else checks.push(`AppFlow loads staging as database user ${deps.appflowDatabaseUser}`);
 
@@ -252,7 +252,7 @@ export async function precheck(
         throw new PrecheckFailedError(`Precheck failed, no flow was created: ${error.message}`);
       if (isNotFound(error))
         throw new PrecheckFailedError(
-          `Precheck failed, no flow was created: the API limits secret "${deps.limitsSecretId}" does not exist: create it (README "Quota guard") or remove source.apiLimitsSecretName`,
+          `Precheck failed, no flow was created: the API limits secret "${deps.limitsSecretId}" does not exist: create it (docs/deploying.md, "Quota guard: the API-limits secret") or remove source.apiLimitsSecretName`,
         );
       // A Salesforce outage must not stop the daily load: the run goes on, the log says why.
       logger.warn('Could not read the source API quota', { reason: errorMessage(error) });

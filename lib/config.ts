@@ -24,7 +24,7 @@ import {
 /**
  * Salesforce allows 25 concurrent long-running (over 20 s) API requests per production org;
  * every object in flight holds at most one, so more objects at once than that only queue
- * inside Salesforce and fail with REQUEST_LIMIT_EXCEEDED. README: sizing concurrency.
+ * inside Salesforce and fail with REQUEST_LIMIT_EXCEEDED. docs/scale.md: sizing mapConcurrency.
  */
 export const MAX_MAP_CONCURRENCY = 25;
 /** Time a flow run may take before its object fails with `FlowWaitTimedOut` (an initial full load takes hours). */
@@ -42,7 +42,7 @@ const sqlIdentifier = z.string().regex(SQL_IDENTIFIER_PATTERN, 'must be a lower-
  * the staging schema and tables. With the recommended Data API connection: Serverless maps
  * the connection's Data API IAM role to `IAMR:<role-name>`; a provisioned cluster uses the
  * connection's database user name (or `IAMR:<role-name>` when none is given). The precheck
- * refuses to run while it is unset. See the README's one-time setup SQL.
+ * refuses to run while it is unset. See docs/deploying.md, one-time setup.
  */
 const appflowDatabaseUser = z
   .string()
@@ -150,7 +150,7 @@ export const environmentConfigSchema = z
       finalSchema: sqlIdentifier.default('salesforce'),
       /**
        * Secret with the Salesforce credentials the quota guard signs in with each run (JWT bearer
-       * flow or refresh token; README: "Quota guard: the API-limits secret"); when set, each run
+       * flow or refresh token; docs/deploying.md, "Quota guard: the API-limits secret"); when set, each run
        * first reads the org's remaining daily API requests.
        */
       apiLimitsSecretName: z.string().min(1).optional(),

@@ -337,7 +337,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       if (!limitsSecretId) {
         throw new OperationError(
           `Environment ${config.name} has no source.apiLimitsSecretName: verify reads Salesforce with the quota guard's ` +
-            'credentials; create that secret (README "Quota guard: the API-limits secret") and name it in config/environments.ts',
+            'credentials; create that secret (docs/deploying.md, "Quota guard: the API-limits secret") and name it in config/environments.ts',
         );
       }
       const results = await verifyObjects(

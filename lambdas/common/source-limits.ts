@@ -133,7 +133,7 @@ export function parseSalesforceCredentials(secretString: string, label: SecretLa
     throw new SourceCredentialsError(
       `${secretIs(label)} holds {"instanceUrl", "accessToken"}, which is no longer accepted: access tokens expire ` +
         "after the org's session timeout, so the quota guard failed from the next day on. Replace its value with " +
-        `${SECRET_FORMATS} (README: "Quota guard: the API-limits secret")`,
+        `${SECRET_FORMATS} (docs/deploying.md, "Quota guard: the API-limits secret")`,
     );
   }
   if (keys.includes('privateKey') && keys.includes('refreshToken')) {

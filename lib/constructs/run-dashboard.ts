@@ -137,7 +137,7 @@ export function objectMetricSearch(
 
 /**
  * One CloudWatch dashboard per environment: how the runs ended, each object's figures per
- * day, and the alarms' state. `consoleUrl` is the link for the stack outputs and the README.
+ * day, and the alarms' state. `consoleUrl` is the link for the stack outputs and the docs.
  */
 export class RunDashboard extends Construct {
   readonly dashboard: Dashboard;
