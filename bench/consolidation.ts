@@ -405,6 +405,9 @@ interface LoggedStatement {
 const STEP_PATTERNS: [RegExp, string][] = [
   [/tmp_consolidate_history_sync/i, 'H0. history: catch up with final'],
   [/^CREATE TABLE history\./i, 'H0. history: create and seed'],
+  // The seed: one current version per live final row, moved as f.* (before H6's INSERT pattern).
+  [/^INSERT INTO history\.\S+ SELECT CAST\(f\./i, 'H0. history: create and seed'],
+  [/^ALTER TABLE history\./i, 'H0. history: columns added'],
   [
     /^CREATE TEMP TABLE tmp_consolidate_history_staged|FROM tmp_consolidate_history_staged$/i,
     'H1. history: staged versions',

@@ -200,7 +200,8 @@ export interface TimeBudget {
 
 /**
  * Waiting in a Lambda costs its duration; handing a wait to the state machine costs three
- * transitions and two invocations, about what 20 s of a 256 MB function cost. So a step waits at
+ * transitions and three invocations (the await function that parks the token, the statement-ended
+ * event's function, the step again), about what 20 s of a 256 MB function cost. So a step waits at
  * most this long per invocation, and never into the time it keeps for after its last wait.
  */
 export const IN_FUNCTION_WAIT_MS = 20_000;

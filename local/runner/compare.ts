@@ -13,8 +13,8 @@ export interface ObjectComparison {
   /** `<id>.<column>: warehouse value ≠ source value`, the first few only. */
   differences: string[];
   /**
-   * `<id>.<column>` of text values longer than the flow's Truncate task keeps (README:
-   * long text): the warehouse holds their first TRUNCATE_LENGTH characters, by design.
+   * `<id>.<column>` of text values longer than the flow's Truncate task keeps (docs/warehouse.md:
+   * what is cut): the warehouse holds their first TRUNCATE_LENGTH characters, by design.
    */
   truncated: string[];
   equal: boolean;

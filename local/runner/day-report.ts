@@ -20,7 +20,7 @@ export interface ObjectDayReport {
   rowsUpdated?: number;
   /** Staged keys whose newest version was already current (the lookback overlap): not rewritten. */
   rowsUnchanged?: number;
-  /** Text values cut to the flow's Truncate length (contract 7; README: long text). */
+  /** Text values cut to the flow's Truncate length (contract 7; docs/warehouse.md: what is cut). */
   valuesTruncated?: number;
   consolidationSkipped?: boolean;
   /** DESIGN.md (issue 20): every change with a cursor at or before it is in the final table (ISO). */
