@@ -98,6 +98,7 @@ export async function playDay(
     parentHistory,
     flowsRemaining: services.appflow.flowCount(),
     lambdaSeconds: services.lambdaSeconds(),
+    faultsNotFired: services.faultsNotFired(),
     calls: {
       appflow: services.appflow.calls.slice(appflowCallsBefore),
       redshift: services.redshift.calls.slice(redshiftCallsBefore),
