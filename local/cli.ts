@@ -28,7 +28,12 @@ function printDay(day: DayReport): void {
       .join('\n'),
   );
   const status = `${day.executionStatus}${day.error ? ` (${day.error.slice(0, 200)})` : ''}`;
-  console.log(`    execution ${day.executionName}: ${status}; flows left behind: ${day.flowsRemaining}\n`);
+  console.log(`    execution ${day.executionName}: ${status}; flows left behind: ${day.flowsRemaining}`);
+  // A fault no call met tested nothing: the scenario probably names the wrong operation or object.
+  for (const fault of day.faultsNotFired ?? []) {
+    console.log(`    warning: fault never fired (${fault.times} left): ${JSON.stringify(fault)}`);
+  }
+  console.log('');
 }
 
 function progressPrinter(): (event: ProgressEvent) => void {

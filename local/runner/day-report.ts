@@ -1,6 +1,7 @@
 import type { ObjectResult } from '../../lambdas/common/object-state';
 import type { RunReport } from '../../lambdas/common/run-report';
 import type { AppFlowCall } from '../stand-ins/appflow/appflow-protocol';
+import type { FaultSpec } from '../stand-ins/fault-injector';
 import type { RedshiftDataCall } from '../stand-ins/redshift-data-stand-in';
 import type { LocalAssembly } from './assembly';
 import type { ExecutionOutcome } from './run-execution';
@@ -54,6 +55,10 @@ export interface DayReport {
    * CloudFormation logical id: what its waits took, to compare with its template timeout.
    */
   lambdaSeconds: Record<string, number>;
+  /** The run report's objects past their freshness bound when ReportRun ran (simulated time); absent when none. */
+  overdueObjects?: RunReport['overdueObjects'];
+  /** The day's faults (what is left of their `times`) that no call met: they tested nothing. Absent when none. */
+  faultsNotFired?: FaultSpec[];
   /** Counted from the execution's events and the stand-ins' logs. */
   stats: {
     stateTransitions: number;
@@ -95,6 +100,7 @@ export interface DayFigures {
   lambdaSeconds: Record<string, number>;
   /** Functions the event rules invoked during the day (their targets' calls, retries included). */
   eventInvocations: number;
+  faultsNotFired: FaultSpec[];
   /** The calls the AppFlow and Redshift Data stand-ins answered during the day. */
   calls: {
     appflow: readonly AppFlowCall[];
@@ -116,6 +122,8 @@ export function dayReport(day: DayFigures): DayReport {
     historyEvents: { parent: day.parentHistory, maxChild: outcome.history.maxChild },
     maxPayloadBytes: outcome.history.maxPayloadBytes,
     lambdaSeconds: day.lambdaSeconds,
+    ...(outcome.report?.overdueObjects ? { overdueObjects: outcome.report.overdueObjects } : {}),
+    ...(day.faultsNotFired.length > 0 ? { faultsNotFired: day.faultsNotFired } : {}),
     stats: {
       stateTransitions: outcome.stateTransitions,
       childStateTransitions: outcome.childStateTransitions,

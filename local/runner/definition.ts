@@ -84,13 +84,24 @@ export interface LibraryDefinition {
 }
 
 /**
+ * Real seconds the library gives any other Task (a function's invocation) before it raises
+ * States.Timeout. The function's own timeout is applied in simulated time (Sandbox.Timedout,
+ * local-lambda.ts), which the task's `TimeoutSeconds` (function timeout + 30 s) always outlasts;
+ * in real time the bound only stops a hung handler, and must not fire on a slow PGlite CALL of a
+ * busy machine.
+ */
+export const LOCAL_TASK_REAL_TIMEOUT_SECONDS = 3600;
+
+/**
  * The definition as aws-local-stepfunctions can run it:
  * - each Distributed Map becomes a Task the runner plays (only the top level may hold one, as the
  *   pipeline's does; a nested one is refused);
  * - a token task's `TimeoutSecondsPath` becomes a bound the library never reaches: it would read
  *   the path from the effective input (the Parameters), where Step Functions reads the state
  *   input, and time the wait out in wall-clock time; FlowWaitEmulation applies the wait's timeout
- *   in simulated time instead.
+ *   in simulated time instead;
+ * - every other Task's `TimeoutSeconds`, which the library counts in real time, becomes
+ *   LOCAL_TASK_REAL_TIMEOUT_SECONDS.
  */
 export function definitionForLibrary(
   definition: StateMachineDefinition,
@@ -107,6 +118,9 @@ export function definitionForLibrary(
         ...rest
       } = next;
       next = { ...rest, TimeoutSeconds: 7 * 24 * 3600 };
+    } else if (next.Type === 'Task' && !tokenTasks.includes(name)) {
+      const { TimeoutSecondsPath: _path, ...rest } = next;
+      next = { ...rest, TimeoutSeconds: LOCAL_TASK_REAL_TIMEOUT_SECONDS };
     }
     if (!isDistributedMap(next)) return next;
     if (nested) throw new Error(`Distributed Map ${name} is nested: the local run plays top-level ones only`);

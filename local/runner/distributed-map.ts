@@ -18,10 +18,45 @@ export interface MapContext {
   Task?: { Token: string };
 }
 
+/** Where a failed child stopped: the state it failed in, with that state's input (where a redrive resumes it). */
+export interface ChildFailurePoint {
+  stateName: string;
+  input: unknown;
+}
+
 /** How one child execution ended (its history is the runner's business). */
 export type ChildOutcome =
   | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: string; cause: string };
+  | { status: 'FAILED'; error: string; cause: string; failedAt?: ChildFailurePoint };
+
+/** What the Map Run asks of one child execution; `redrive` continues a failed one from where it failed. */
+export interface ChildRequest {
+  index: number;
+  input: unknown;
+  executionArn: string;
+  /** The child's own timeline, from when its slot of MaxConcurrency became free (simulated). */
+  timeline: Timeline;
+  redrive?: ChildFailurePoint;
+}
+
+/** One child of a Map Run as the Map Run keeps it: what a redrive of the parent continues. */
+export interface MapRunChild {
+  record: ChildRecord;
+  input: unknown;
+  output?: unknown;
+  failedAt?: ChildFailurePoint;
+}
+
+/**
+ * A Map Run as an attempt of the parent left it. RedriveExecution of the parent continues the same
+ * Map Run: its children that succeeded are not run again, the others are redriven from where they
+ * failed (a Standard child is redriven, not restarted).
+ */
+export interface MapRunState {
+  mapRunId: string;
+  mapRunArn: string;
+  children: MapRunChild[];
+}
 
 /** Step Functions' own S3 calls for the Map, signed as the state machine's role. */
 export interface MapStorage {
@@ -34,21 +69,30 @@ export interface DistributedMapRun {
   state: StateDefinition;
   context: MapContext;
   storage: MapStorage;
-  /** Runs one child execution of the ItemProcessor with this input. */
-  runChild(child: { index: number; input: unknown; executionArn: string }): Promise<ChildOutcome>;
-  /** When children start and stop (the simulated clock). @default the wall clock */
-  now?: () => Date;
+  /** Runs one child execution of the ItemProcessor with this input, on its timeline. */
+  runChild(child: ChildRequest): Promise<ChildOutcome>;
+  /** When the Map Run starts (epoch ms, simulated). @default the wall clock */
+  startMs?: number;
+  /** The Map Run a failed attempt of the parent left (a redrive continues it). @default none: a new Map Run */
+  previous?: MapRunState;
+  /** Hears the Map Run as this attempt leaves it, once its children ended. */
+  onMapRun?: (mapRun: MapRunState) => void;
 }
 
 /** What the library needs to run a child: the overrides the parent runs with. */
 export interface ChildRunOptions {
-  /** The parent's overrides (local Task handlers, instant waits and retries). */
+  /** The parent's overrides (local Task handlers, instant retries). */
   overrides: Record<string, unknown>;
   context: MapContext;
   storage: MapStorage;
   now: () => Date;
-  /** Each event of the child execution for item `index`. */
-  onChildEvent: (index: number, event: never) => void;
+  /** Each event of the child execution for item `index`, with the child's timeline. */
+  onChildEvent: (index: number, event: never, timeline: Timeline) => void;
+  /**
+   * The Map Runs of the execution by state name: a redrive finds the failed attempt's here, and
+   * each Map Run is left here for the next attempt. @default none
+   */
+  mapRuns?: Record<string, MapRunState>;
 }
 
 /**
@@ -63,27 +107,25 @@ export function distributedMapHandlers(
   return Object.fromEntries(
     Object.entries(distributedMaps).map(([stateName, state]) => {
       const processor = state.ItemProcessor ?? state.Iterator;
-      const childMachine = new StateMachine(processor as never, { validationOptions: { noValidate: true } });
-      const runChild = async (child: {
-        index: number;
-        input: unknown;
-        executionArn: string;
-      }): Promise<ChildOutcome> => {
-        // Each child runs on a timeline of its own, from the parent's time when it starts.
+      const childMachine = (startAt?: string) =>
+        new StateMachine((startAt ? { ...processor, StartAt: startAt } : processor) as never, {
+          validationOptions: { noValidate: true },
+        });
+      const fromStart = childMachine();
+      const runChild = async (child: ChildRequest): Promise<ChildOutcome> => {
+        // Each child runs on a timeline of its own, from when its slot became free.
         const parent = currentTimeline();
-        const timeline = new Timeline(parent?.now() ?? options.now().getTime());
         try {
-          return await onTimeline(timeline, () => runOneChild(child, timeline));
+          return await onTimeline(child.timeline, () => runOneChild(child, child.timeline));
         } finally {
           // The Map ends when its last child does.
-          parent?.advanceTo(timeline.now());
+          parent?.advanceTo(child.timeline.now());
         }
       };
-      const runOneChild = async (
-        child: { index: number; input: unknown; executionArn: string },
-        timeline: Timeline,
-      ): Promise<ChildOutcome> => {
-        const execution = childMachine.run(child.input as never, {
+      const runOneChild = async (child: ChildRequest, timeline: Timeline): Promise<ChildOutcome> => {
+        // A redriven child goes on from the state it failed in, with that state's input.
+        const machine = child.redrive ? childMachine(child.redrive.stateName) : fromStart;
+        const execution = machine.run((child.redrive ? child.redrive.input : child.input) as never, {
           overrides: options.overrides as never,
           context: {
             Execution: {
@@ -100,11 +142,19 @@ export function distributedMapHandlers(
             ...(context.Task ? { Task: context.Task } : {}),
           } as never,
         });
+        // A child's states run one at a time: the last one entered is where a failure happened.
+        let lastEntered: ChildFailurePoint | undefined;
         const events = (async () => {
-          for await (const event of execution.eventLogs) options.onChildEvent(child.index, event as never);
+          for await (const event of execution.eventLogs) {
+            const entered = event as { type: string; state?: { name: string; input?: unknown } };
+            if (entered.type === 'StateEntered' && entered.state)
+              lastEntered = { stateName: entered.state.name, input: entered.state.input };
+            options.onChildEvent(child.index, event as never, timeline);
+          }
         })();
+        let outcome: ChildOutcome;
         try {
-          return { status: 'SUCCEEDED', output: await execution.result };
+          outcome = { status: 'SUCCEEDED', output: await execution.result };
         } catch (caught) {
           // The library wraps what failed the execution: its name is the error, its message the cause.
           const failed = ((caught as { cause?: unknown }).cause ?? caught) as {
@@ -113,14 +163,25 @@ export function distributedMapHandlers(
             cause?: unknown;
           };
           const cause = typeof failed.cause === 'string' ? failed.cause : (failed.message ?? String(failed));
-          return { status: 'FAILED', error: failed.name ?? 'States.Runtime', cause };
-        } finally {
-          await events;
+          outcome = { status: 'FAILED', error: failed.name ?? 'States.Runtime', cause };
         }
+        await events;
+        return outcome.status === 'FAILED' && lastEntered ? { ...outcome, failedAt: lastEntered } : outcome;
       };
       const handler = (input: unknown) =>
         runDistributedMap(
-          { stateName, state, context, storage: options.storage, runChild, now: options.now },
+          {
+            stateName,
+            state,
+            context,
+            storage: options.storage,
+            runChild,
+            startMs: currentTimeline()?.now() ?? options.now().getTime(),
+            previous: options.mapRuns?.[stateName],
+            onMapRun: (mapRun) => {
+              if (options.mapRuns) options.mapRuns[stateName] = mapRun;
+            },
+          },
           input,
         );
       return [stateName, handler];
@@ -183,7 +244,7 @@ async function readItems(run: DistributedMapRun, input: unknown): Promise<unknow
 }
 
 /** A child execution as a ResultWriter file lists it (DescribeExecution's fields, PascalCase). */
-interface ChildRecord {
+export interface ChildRecord {
   ExecutionArn: string;
   Input: string;
   InputDetails: { Included: boolean };
@@ -204,86 +265,174 @@ interface ChildRecord {
 /**
  * One Distributed Map state as Step Functions runs it: reads the items (ItemReader or
  * ItemsPath), starts a child execution per item with the ItemSelector's input (at most
- * MaxConcurrency at once), fails with States.ExceedToleratedFailureThreshold when more children
- * failed than tolerated, and with a ResultWriter writes `SUCCEEDED_0.json`, `FAILED_0.json` and
+ * MaxConcurrency at once: each slot starts its next child when its last one stopped, in simulated
+ * time), fails with States.ExceedToleratedFailureThreshold when more children failed than
+ * tolerated, and with a ResultWriter writes `SUCCEEDED_0.json`, `FAILED_0.json` and
  * `manifest.json` under `<Prefix>/<map run id>/` and returns `{ MapRunArn, ResultWriterDetails }`.
+ * Continuing a failed attempt's Map Run (`previous`, a redrive), it redrives only the children
+ * that did not succeed, each from the state it failed in, and writes the results of all.
  */
 export async function runDistributedMap(run: DistributedMapRun, input: unknown): Promise<unknown> {
-  const { state, context } = run;
-  const now = run.now ?? (() => new Date());
-  const items = await readItems(run, input);
-  if (items.length === 0) {
-    // AWS does not document what a Map Run over no items writes (its ResultWriter manifest):
-    // the local run refuses it rather than guess, so the definition must skip an empty Map.
-    throw new MapRunError(
-      'States.Runtime',
-      `${run.stateName}: a Distributed Map over zero items; AWS does not document its ResultWriter output, skip the Map when the plan is empty`,
-    );
-  }
+  const { state, context, previous } = run;
+  const startMs = run.startMs ?? Date.now();
   const label = typeof state.Label === 'string' ? state.Label : run.stateName;
   const [, , , region, account] = context.StateMachine.Id.split(':');
-  const mapRunId = randomUUID();
-  const mapRunArn = `arn:aws:states:${region}:${account}:mapRun:${context.StateMachine.Name}/${label}:${mapRunId}`;
   const childMachineArn = `${context.StateMachine.Id}/${label}`;
-
-  const records: ChildRecord[] = new Array(items.length);
-  const outputs: unknown[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
+  const mapRunId = previous?.mapRunId ?? randomUUID();
+  const mapRunArn =
+    previous?.mapRunArn ??
+    `arn:aws:states:${region}:${account}:mapRun:${context.StateMachine.Name}/${label}:${mapRunId}`;
+  const children: MapRunChild[] = previous ? [...previous.children] : [];
+  let toRun: { index: number; input: unknown; name: string; before?: MapRunChild }[];
+  if (previous) {
+    toRun = previous.children.flatMap((child, index) =>
+      child.record.Status === 'SUCCEEDED'
+        ? []
+        : [{ index, input: child.input, name: child.record.Name, before: child }],
+    );
+  } else {
+    const items = await readItems(run, input);
+    if (items.length === 0) {
+      // AWS does not document what a Map Run over no items writes (its ResultWriter manifest):
+      // the local run refuses it rather than guess, so the definition must skip an empty Map.
+      throw new MapRunError(
+        'States.Runtime',
+        `${run.stateName}: a Distributed Map over zero items; AWS does not document its ResultWriter output, skip the Map when the plan is empty`,
+      );
+    }
+    toRun = [];
+    for (const [index, item] of items.entries()) {
       const childInput = state.ItemSelector
         ? await evaluate(state.ItemSelector, input, {
             ...context,
-            Map: { Item: { Index: index, Value: items[index] } },
+            Map: { Item: { Index: index, Value: item } },
           })
-        : items[index];
-      const name = randomUUID();
-      const executionArn = `arn:aws:states:${region}:${account}:execution:${context.StateMachine.Name}/${label}:${name}`;
-      const startDate = now().toISOString();
-      const outcome = await run.runChild({ index, input: childInput, executionArn });
-      const common = {
-        ExecutionArn: executionArn,
-        Input: JSON.stringify(childInput),
-        InputDetails: { Included: true },
-        Name: name,
-        RedriveCount: 0,
-        StartDate: startDate,
-        StateMachineArn: childMachineArn,
-        StopDate: now().toISOString(),
-      };
-      outputs[index] = outcome.status === 'SUCCEEDED' ? outcome.output : undefined;
-      records[index] =
-        outcome.status === 'SUCCEEDED'
-          ? {
-              ...common,
-              Output: JSON.stringify(outcome.output),
-              OutputDetails: { Included: true },
-              RedriveStatus: 'NOT_REDRIVABLE',
-              RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven',
-              Status: 'SUCCEEDED',
-            }
-          : {
-              ...common,
-              Error: outcome.error,
-              Cause: outcome.cause,
-              RedriveStatus: 'REDRIVABLE',
-              Status: 'FAILED',
-            };
+        : item;
+      toRun.push({ index, input: childInput, name: randomUUID() });
     }
-  };
-  const concurrency = Number(state.MaxConcurrency) > 0 ? Number(state.MaxConcurrency) : items.length;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  }
 
+  const runOne = async (child: (typeof toRun)[number], timeline: Timeline) => {
+    const { index, input: childInput, name, before } = child;
+    const executionArn = `arn:aws:states:${region}:${account}:execution:${context.StateMachine.Name}/${label}:${name}`;
+    const startMs = timeline.now();
+    const outcome = await run.runChild({
+      index,
+      input: childInput,
+      executionArn,
+      timeline,
+      ...(before?.failedAt ? { redrive: before.failedAt } : {}),
+    });
+    children[index] = mapRunChild(outcome, childInput, {
+      ExecutionArn: executionArn,
+      Input: JSON.stringify(childInput),
+      InputDetails: { Included: true },
+      Name: name,
+      RedriveCount: before ? before.record.RedriveCount + 1 : 0,
+      // A redriven child keeps its first start; it stops when its last attempt does.
+      StartDate: before?.record.StartDate ?? new Date(startMs).toISOString(),
+      StateMachineArn: childMachineArn,
+      StopDate: new Date(timeline.now()).toISOString(),
+    });
+  };
+  const concurrency = Number(state.MaxConcurrency) > 0 ? Number(state.MaxConcurrency) : toRun.length;
+  await inSlots(toRun, Math.min(concurrency, toRun.length), startMs, runOne);
+  run.onMapRun?.({ mapRunId, mapRunArn, children });
+
+  const records = children.map((child) => child.record);
   const failed = records.filter((record) => record.Status !== 'SUCCEEDED');
-  const result = state.ResultWriter ? await writeResults(run, input, mapRunArn, mapRunId, records) : outputs;
-  if (exceedsToleratedFailures(state, failed.length, items.length)) {
+  const result = state.ResultWriter
+    ? await writeResults(run, input, mapRunArn, mapRunId, records)
+    : children.map((child) => child.output);
+  if (exceedsToleratedFailures(state, failed.length, records.length)) {
     throw new MapRunError(
       'States.ExceedToleratedFailureThreshold',
-      `The specified tolerated failure threshold was exceeded: ${failed.length} of ${items.length} child executions failed (${failed[0].Error}: ${failed[0].Cause})`,
+      `The specified tolerated failure threshold was exceeded: ${failed.length} of ${records.length} child executions failed (${failed[0].Error}: ${failed[0].Cause})`,
     );
   }
   return result;
+}
+
+type CommonChildRecord = Omit<
+  ChildRecord,
+  'Output' | 'OutputDetails' | 'Error' | 'Cause' | 'RedriveStatus' | 'RedriveStatusReason' | 'Status'
+>;
+
+function mapRunChild(ran: ChildOutcome, input: unknown, common: CommonChildRecord): MapRunChild {
+  if (ran.status === 'SUCCEEDED') {
+    return {
+      input,
+      output: ran.output,
+      record: {
+        ...common,
+        Output: JSON.stringify(ran.output),
+        OutputDetails: { Included: true },
+        RedriveStatus: 'NOT_REDRIVABLE',
+        RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven',
+        Status: 'SUCCEEDED',
+      },
+    };
+  }
+  return {
+    input,
+    ...(ran.failedAt ? { failedAt: ran.failedAt } : {}),
+    record: { ...common, Error: ran.error, Cause: ran.cause, RedriveStatus: 'REDRIVABLE', Status: 'FAILED' },
+  };
+}
+
+/**
+ * Runs `work` for each item, at most `slots` at once, in simulated time: each slot starts its next
+ * item when its last one stopped, and the next item goes to the slot that became free first. The
+ * children run side by side in real time, so a slot free at T waits until every running child has
+ * reached T (or stopped): one still behind could free its slot earlier, and take the item then.
+ */
+async function inSlots<T>(
+  items: readonly T[],
+  slots: number,
+  startMs: number,
+  work: (item: T, timeline: Timeline) => Promise<void>,
+): Promise<void> {
+  const free = Array.from({ length: slots }, () => startMs);
+  const running = new Set<Timeline>();
+  const failures: unknown[] = [];
+  // Settles when a child moves on or stops; each wait takes the next one.
+  let wake: () => void = () => undefined;
+  const changed = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  let signal = changed();
+  const notify = () => {
+    const waiting = wake;
+    signal = changed();
+    waiting();
+  };
+  const settled: Promise<void>[] = [];
+  for (const item of items) {
+    for (;;) {
+      const earliest = Math.min(...free);
+      const behind = [...running].some((timeline) => timeline.now() < earliest);
+      if (free.length > 0 && !behind) break;
+      await signal;
+    }
+    const slotFreeAt = Math.min(...free);
+    free.splice(free.indexOf(slotFreeAt), 1);
+    const timeline = new Timeline(slotFreeAt, notify);
+    running.add(timeline);
+    settled.push(
+      work(item, timeline)
+        .catch((error: unknown) => {
+          failures.push(error);
+        })
+        .finally(() => {
+          running.delete(timeline);
+          free.push(timeline.now());
+          notify();
+        }),
+    );
+  }
+  await Promise.all(settled);
+  if (failures.length > 0) throw failures[0];
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
 import type { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import type { StepFunctionsStandIn, TaskAnswer } from '../stand-ins/step-functions-stand-in';
 import { currentTimeline } from './simulated-time';
+import { secondsAtPath, statesRuntimeError, TaskFailure } from './task-failure';
 
 /** Minutes a flow run takes when the scenario does not say (a small object's incremental run). */
 export const DEFAULT_FLOW_RUN_MINUTES = 2;
@@ -20,14 +21,6 @@ export interface FlowWaitEmulationOptions {
   duplicatesEvent: (objectName: string) => boolean;
   /** The deployed sweep schedule's interval, in minutes. */
   sweepMinutes: number;
-}
-
-/** A task's failure as Step Functions raises it in the state machine (`Error`, `Cause`). */
-export class TaskFailure extends Error {
-  constructor(name: string, cause: string) {
-    super(cause);
-    this.name = name;
-  }
 }
 
 /**
@@ -47,14 +40,22 @@ export class FlowWaitEmulation {
 
   constructor(private readonly options: FlowWaitEmulationOptions) {}
 
-  /** Runs the wait of a registered token to its end: the task's output, or its error thrown. */
-  async wait(token: string, answer: Promise<TaskAnswer>, state: ObjectState): Promise<unknown> {
+  /**
+   * Runs the wait of a registered token to its end: the task's output, or its error thrown. `times`
+   * are the wait's, as `waitTimes` read them from the state before the task started.
+   */
+  async wait(
+    token: string,
+    answer: Promise<TaskAnswer>,
+    state: ObjectState,
+    times: WaitTimes,
+  ): Promise<unknown> {
     const { sfn } = this.options;
-    if (sfn.isOpen(token)) await this.passTime(token, state);
+    if (sfn.isOpen(token)) await this.passTime(token, state, times);
     return resultOf(await answer);
   }
 
-  private async passTime(token: string, state: ObjectState): Promise<void> {
+  private async passTime(token: string, state: ObjectState, times: WaitTimes): Promise<void> {
     const { sfn, appflow, events, sweepMinutes } = this.options;
     const objectName = state.plan.objectName;
     const flow = state.flow as FlowState;
@@ -63,7 +64,7 @@ export class FlowWaitEmulation {
       0,
       (this.options.runMinutes(objectName) ?? DEFAULT_FLOW_RUN_MINUTES) - elapsed,
     );
-    const { heartbeatSeconds, timeoutSeconds } = waitTimes(flow);
+    const { heartbeatSeconds, timeoutSeconds } = times;
     const heartbeatMinutes = heartbeatSeconds / 60;
     const timeoutMinutes = timeoutSeconds / 60;
     // The child's timeline moves as the wait's simulated minutes pass.
@@ -126,18 +127,26 @@ export class FlowWaitEmulation {
   }
 }
 
+export interface WaitTimes {
+  heartbeatSeconds: number;
+  timeoutSeconds: number;
+}
+
+/** Where AwaitFlowRun's definition reads its wait's timeout and heartbeat (TimeoutSecondsPath, HeartbeatSecondsPath). */
+export const FLOW_WAIT_PATHS = { timeout: '$.flow.waitTimeoutSeconds', heartbeat: '$.flow.heartbeatSeconds' };
+
 /**
- * The wait's timeout and heartbeat as Step Functions reads them from the state (TimeoutSecondsPath,
- * HeartbeatSecondsPath). Step Functions requires the heartbeat below the timeout: a state that
- * breaks it fails the task (States.Runtime), here as there.
+ * The wait's timeout and heartbeat as Step Functions reads them from the state when the task
+ * starts. As there, a path that holds no positive integer, or a heartbeat not below the timeout,
+ * fails the execution (States.Runtime, which no Catch stops) before the task runs.
  */
-export function waitTimes(flow: FlowState): { heartbeatSeconds: number; timeoutSeconds: number } {
-  const timeoutSeconds = flow.waitTimeoutSeconds ?? Number.POSITIVE_INFINITY;
-  const heartbeatSeconds = flow.heartbeatSeconds ?? 3600;
+export function waitTimes(flow: FlowState | undefined): WaitTimes {
+  const what = `The wait on flow ${flow?.flowName ?? '(no $.flow)'}`;
+  const timeoutSeconds = secondsAtPath(what, FLOW_WAIT_PATHS.timeout, flow?.waitTimeoutSeconds);
+  const heartbeatSeconds = secondsAtPath(what, FLOW_WAIT_PATHS.heartbeat, flow?.heartbeatSeconds);
   if (!(heartbeatSeconds < timeoutSeconds)) {
-    throw new TaskFailure(
-      'States.Runtime',
-      `The wait on flow ${flow.flowName}: HeartbeatSeconds (${heartbeatSeconds}) must be smaller than TimeoutSeconds (${timeoutSeconds})`,
+    throw statesRuntimeError(
+      `${what}: HeartbeatSeconds (${heartbeatSeconds}) must be smaller than TimeoutSeconds (${timeoutSeconds})`,
     );
   }
   return { heartbeatSeconds, timeoutSeconds };

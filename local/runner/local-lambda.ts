@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
-import { SIMULATED_NOW_HEADER } from '../stand-ins/redshift-data-stand-in';
+import { SIMULATED_NOW_HEADER } from '../stand-ins/simulated-clock';
 import type { LocalFunction } from './assembly';
 import {
   currentInvocation,
@@ -11,6 +11,7 @@ import {
   duringInvocation,
   Invocation,
   SandboxTimedOut,
+  simulatedDateOf,
   simulatedTimers,
   Timeline,
 } from './simulated-time';
@@ -135,17 +136,47 @@ export function loadBundledHandler(
       return id.startsWith('@aws-sdk/client-') ? withIdentity(loaded as SdkModule, identity) : loaded;
     }) as NodeJS.Require;
   }
-  // The bundle's timers are the run's simulated ones (its sleeps pass simulated time); prepended on
-  // the first line, so the source map's lines still match. The SDK (external) keeps Node's.
-  (nodeGlobal as Record<string, unknown>)[SIMULATED_TIMERS_GLOBAL] = simulatedTimers;
-  const timers = `var setTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.setTimeout, clearTimeout = globalThis.${SIMULATED_TIMERS_GLOBAL}.clearTimeout;`;
-  bundle._compile(timers + fs.readFileSync(fn.bundlePath, 'utf8'), fn.bundlePath);
+  // The bundle's timers and clock are the run's simulated ones (its sleeps pass simulated time, its
+  // `Date` reads it, its `fetch` tells the callee that time); prepended on the first line, so the
+  // source map's lines still match. The SDK (external) keeps Node's: it signs with the wall clock,
+  // which the stand-ins do not check (its clients send the simulated time in a header, withIdentity).
+  (nodeGlobal as Record<string, unknown>)[SIMULATED_GLOBALS] = {
+    ...simulatedTimers,
+    Date: simulatedDate,
+    fetch: simulatedFetch,
+  };
+  const prelude = ['setTimeout', 'clearTimeout', 'Date', 'fetch']
+    .map((name) => `${name} = globalThis.${SIMULATED_GLOBALS}.${name}`)
+    .join(', ');
+  const source = fs.readFileSync(fn.bundlePath, 'utf8');
+  // After the bundle's "use strict" directive, which only counts as the first statement.
+  const directive = /^(['"])use strict\1;?/.exec(source)?.[0] ?? '';
+  bundle._compile(`${directive}var ${prelude};${source.slice(directive.length)}`, fn.bundlePath);
   const handler = (bundle.exports as { handler?: Handler }).handler;
   if (typeof handler !== 'function') throw new Error(`${fn.bundlePath} exports no handler`);
   return handler;
 }
 
-const SIMULATED_TIMERS_GLOBAL = '__saasToRedshiftSimulatedTimers';
+const SIMULATED_GLOBALS = '__saasToRedshiftSimulated';
+/** Node's own `Date` (the bundles' realm), reading simulated time inside an invocation. */
+const simulatedDate = simulatedDateOf(nodeGlobal.Date);
+
+/**
+ * `fetch` as a bundle sees it (its calls to Salesforce): each request carries the invocation's
+ * simulated time, the clock its JWT assertion was signed with, as the SDK clients' requests do;
+ * an invocation that died at its timeout sends nothing more.
+ */
+function simulatedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const invocation = currentInvocation();
+  if (!invocation) return nodeGlobal.fetch(input, init);
+  if (invocation.isDead())
+    return Promise.reject(new SandboxTimedOut(`${invocation.functionId} timed out earlier`));
+  const headers = new nodeGlobal.Headers(
+    init?.headers ?? (input instanceof nodeGlobal.Request ? input.headers : undefined),
+  );
+  headers.set(SIMULATED_NOW_HEADER, String(invocation.now()));
+  return nodeGlobal.fetch(input, { ...init, headers });
+}
 
 /** The parts of the Lambda context object our handlers and Powertools read; the remaining time is simulated. */
 export function lambdaContext(

@@ -10,7 +10,7 @@ import type { ConnectorProfile } from '../stand-ins/appflow/connector-catalog';
 import { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
 import { DynamoDbStandIn } from '../stand-ins/dynamodb-stand-in';
 import { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
-import { FaultInjector } from '../stand-ins/fault-injector';
+import { FaultInjector, type FaultSpec } from '../stand-ins/fault-injector';
 import type { RequestCheck } from '../stand-ins/http-service';
 import { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
 import { S3StandIn } from '../stand-ins/s3-stand-in';
@@ -22,7 +22,7 @@ import { StepFunctionsStandIn } from '../stand-ins/step-functions-stand-in';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { LOCAL_STACK_NAME, type LocalAssembly } from './assembly';
 import type { MapStorage } from './distributed-map';
-import { FlowWaitEmulation } from './flow-wait-emulation';
+import { FlowWaitEmulation, waitTimes } from './flow-wait-emulation';
 import { LOCAL_CONNECTED_APP } from './local-config';
 import {
   type InvocationClock,
@@ -34,7 +34,11 @@ import {
 import type { LocalStateMachine } from './run-execution';
 import type { Scenario, ScenarioDay } from './scenario';
 import { currentTimeline, onTimeline, Timeline } from './simulated-time';
-import { StatementWaitEmulation, type StatementWaitRequest } from './statement-wait-emulation';
+import {
+  StatementWaitEmulation,
+  type StatementWaitRequest,
+  statementWaitTimeout,
+} from './statement-wait-emulation';
 
 /** What the stand-ins play against: the run's scenario, environment, template and simulated world. */
 export interface LocalServicesSetup {
@@ -71,6 +75,8 @@ export interface LocalServices {
   lambdaSeconds(): Record<string, number>;
   /** Functions the event rules invoked since the day started (retries included): no state counts them. */
   eventInvocations(): number;
+  /** The day's faults no call has met yet (what is left of their `times`). */
+  faultsNotFired(): FaultSpec[];
   /** Puts the environment back and stops every stand-in. */
   stop(): Promise<void>;
 }
@@ -167,6 +173,7 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
       },
       lambdaSeconds: () => ({ ...longestRuns }),
       eventInvocations: () => eventTargets.invocations,
+      faultsNotFired: () => faults.pending(),
       stop,
     };
   } catch (error) {
@@ -383,6 +390,9 @@ function stepHandlers(
       // `lambda:invoke.waitForTaskToken` hands the function its Parameters' Payload.
       const request = (input as { Payload: { state?: ObjectState } & Partial<StatementWaitRequest> }).Payload;
       const label = request.state?.plan.objectName ?? request.objectName ?? stateName;
+      // Step Functions reads the wait's timeouts from the state before the task starts: a bad one
+      // fails the execution (States.Runtime) and no function runs.
+      const times = request.wait ? statementWaitTimeout(request) : waitTimes(request.state?.flow);
       const { token, answer } = sfn.issueToken(label);
       try {
         await register({ ...request, taskToken: token });
@@ -391,8 +401,9 @@ function stepHandlers(
         throw error;
       }
       // A flow's run (AwaitFlowRun) or a slow statement (Await…Statement), each in simulated time.
-      if (request.wait) return waits.statements.wait(token, answer, request as StatementWaitRequest);
-      return waits.flows.wait(token, answer, request.state as ObjectState);
+      if (typeof times === 'number')
+        return waits.statements.wait(token, answer, request as StatementWaitRequest, times);
+      return waits.flows.wait(token, answer, request.state as ObjectState, times);
     };
   }
   return handlers;

@@ -99,6 +99,7 @@ export async function playDay(
     flowsRemaining: services.appflow.flowCount(),
     lambdaSeconds: services.lambdaSeconds(),
     eventInvocations: services.eventInvocations(),
+    faultsNotFired: services.faultsNotFired(),
     calls: {
       appflow: services.appflow.calls.slice(appflowCallsBefore),
       redshift: services.redshift.calls.slice(redshiftCallsBefore),

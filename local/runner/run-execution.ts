@@ -2,7 +2,12 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { RunReport, RunReportSummary } from '../../lambdas/common/run-report';
 import type { LocalAssembly } from './assembly';
 import { definitionForLibrary, walkStates } from './definition';
-import { distributedMapHandlers, type MapContext, type MapStorage } from './distributed-map';
+import {
+  distributedMapHandlers,
+  type MapContext,
+  type MapRunState,
+  type MapStorage,
+} from './distributed-map';
 import {
   ExecutionHistory,
   type HistoryFigures,
@@ -10,6 +15,7 @@ import {
   withinPayloadLimit,
 } from './execution-history';
 import type { LocalHandler } from './local-lambda';
+import { currentTimeline } from './simulated-time';
 
 /** The pipeline's state machine as the local run plays it: the same for every execution of a run. */
 export interface LocalStateMachine {
@@ -33,7 +39,8 @@ export interface ExecutionRun {
   onStep: (objectName: string, step: string) => void;
   /**
    * RedriveExecution: the same execution continues from the state it failed in, with that
-   * state's input; states that succeeded (a finished Map Run, its children) are not rerun.
+   * state's input; states that succeeded (a finished Map Run, its children) are not rerun, and a
+   * failed Map Run reruns only its unsuccessful children.
    */
   redrive?: RedriveFrom;
 }
@@ -47,14 +54,21 @@ export interface ExecutionOutcome {
   childStateTransitions: number[];
   lambdaInvocations: number;
   history: HistoryFigures;
-  /** The top-level state a failed execution ended in, with its input: where a redrive resumes. */
+  /**
+   * The top-level state a failed execution ended in (its type as the definition has it), with its
+   * input: where a redrive resumes.
+   */
   failedAt?: { stateName: string; stateType: string; input: unknown };
+  /** The execution's Distributed Map Runs by state name, as this attempt left them. */
+  mapRuns: Record<string, MapRunState>;
 }
 
 /** What a redrive needs of the attempt it continues. */
 export interface RedriveFrom {
   input: unknown;
   failedAt: NonNullable<ExecutionOutcome['failedAt']>;
+  /** The failed attempt's Map Runs: a redriven Map continues its own. */
+  mapRuns: Record<string, MapRunState>;
 }
 
 /** An execution a day started or redrove: what a redrive the next day continues. */
@@ -78,6 +92,25 @@ interface StateEvent extends LocalStateEvent {
   state?: { name: string; type: string; input?: unknown; output?: unknown };
   Error?: string;
   Cause?: string;
+  /** StateRetried: the retrier that matched, and which of its retries this is (from 1). */
+  retry?: { retrier: Retrier; attempt: number };
+}
+
+/** A state's `Retry` entry, as the definition has it. */
+interface Retrier {
+  IntervalSeconds?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+}
+
+/**
+ * The pause before a retry, as the definition asks (States Language defaults: 1 s, rate 2.0):
+ * IntervalSeconds × BackoffRate^(attempt − 1), at most MaxDelaySeconds. With JitterStrategy FULL
+ * Step Functions waits a random part of it; the local run waits all of it, the longest it can be.
+ */
+export function retryBackoffMs(retrier: Retrier, attempt: number): number {
+  const seconds = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** Math.max(0, attempt - 1);
+  return 1000 * Math.min(seconds, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
 }
 
 function objectNameOf(input: unknown): string | undefined {
@@ -95,6 +128,9 @@ export async function runExecution(
   run: ExecutionRun,
 ): Promise<ExecutionOutcome> {
   const { assembly, handlers } = machine;
+  // The library would sleep a Wait state's seconds in real time; the pipeline has none.
+  const wait = [...walkStates(assembly.definition)].find(({ state }) => state.Type === 'Wait');
+  if (wait) throw new Error(`Wait state ${wait.name}: the local run plays no Wait state in simulated time`);
   const forLibrary = definitionForLibrary(assembly.definition, assembly.tokenTasks);
   const distributedMaps = forLibrary.distributedMaps;
   const definition = run.redrive
@@ -104,11 +140,9 @@ export async function runExecution(
   const library = new StateMachine(definition as never, {
     validationOptions: run.redrive ? { noValidate: true } : { checkPaths: false },
   });
-  const instant = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
-  const waits = Object.fromEntries(
-    [...walkStates(assembly.definition)]
-      .filter(({ state }) => state.Type === 'Wait')
-      .map(({ name }) => [name, 0]),
+  // Retries go at once in real time; their backoff passes in simulated time (observe, below).
+  const instant = Object.fromEntries(
+    [...Object.keys(handlers), ...Object.keys(forLibrary.distributedMaps)].map((name) => [name, 0]),
   );
   // aws-local-stepfunctions 3 overwrites the context's Execution.StartTime with the wall
   // clock; AWS would hand the steps the execution's (here: simulated) start time.
@@ -116,7 +150,8 @@ export async function runExecution(
   const withStartTime = Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
-      (event: unknown) => {
+      async (event: unknown) => {
+        await retryObserved();
         const invoke = () => handler(replaceExecutionStartTime(event, startTime));
         return machine.enforcePayloadLimit ? withinPayloadLimit(name, event, invoke) : invoke();
       },
@@ -139,9 +174,10 @@ export async function runExecution(
   };
   const childOverrides = {
     taskResourceLocalHandlers: withStartTime as never,
-    waitTimeOverrides: waits,
     retryIntervalOverrides: instant,
   };
+  const mapRuns: Record<string, MapRunState> = { ...run.redrive?.mapRuns };
+  const timeline = currentTimeline();
 
   let stateTransitions = 0;
   const childStateTransitions = new Map<number, number>();
@@ -150,13 +186,18 @@ export async function runExecution(
   let failure: string | undefined;
   const history = new ExecutionHistory(assembly.definition, assembly.tokenTasks);
   let lastEntered: ExecutionOutcome['failedAt'];
-  /** Every event of the parent (child undefined) and of each child execution. */
-  const observe = (event: StateEvent, child?: number) => {
+  /** Every event of the parent (child undefined) and of each child execution, on its timeline. */
+  const observe = (event: StateEvent, child?: number, on = timeline) => {
     if (child === undefined) history.observe(event);
     else history.observeChild(child, event);
-    // The parent's states run one at a time: the last one entered is where a failure happened.
-    if (child === undefined && event.type === 'StateEntered' && event.state)
-      lastEntered = { stateName: event.state.name, stateType: event.state.type, input: event.state.input };
+    // The parent's states run one at a time: the last one entered is where a failure happened. Its
+    // type is the definition's (the library runs a Distributed Map as a Task).
+    if (child === undefined && event.type === 'StateEntered' && event.state) {
+      const stateType = assembly.definition.States[event.state.name]?.Type ?? event.state.type;
+      lastEntered = { stateName: event.state.name, stateType, input: event.state.input };
+    }
+    if (event.type === 'StateRetried' && event.retry && on)
+      on.advanceTo(on.now() + retryBackoffMs(event.retry.retrier, event.retry.attempt));
     if (event.type === 'StateEntered' && event.state) {
       stateTransitions++;
       if (child !== undefined) childStateTransitions.set(child, (childStateTransitions.get(child) ?? 0) + 1);
@@ -179,13 +220,23 @@ export async function runExecution(
     context,
     storage: machine.storage,
     now: machine.now,
-    onChildEvent: (index, event: StateEvent) => observe(event, index),
+    onChildEvent: (index, event: StateEvent, childTimeline) => observe(event, index, childTimeline),
+    mapRuns,
   });
 
+  const afterRetries = Object.fromEntries(
+    Object.entries(mapHandlers).map(([name, handler]) => [
+      name,
+      async (event: unknown) => {
+        await retryObserved();
+        return handler(event);
+      },
+    ]),
+  );
   const execution = library.run(input as never, {
     overrides: {
       ...childOverrides,
-      taskResourceLocalHandlers: { ...withStartTime, ...mapHandlers } as never,
+      taskResourceLocalHandlers: { ...withStartTime, ...afterRetries } as never,
     },
     context: context as never,
   });
@@ -217,13 +268,24 @@ export async function runExecution(
     lambdaInvocations,
     history: figures,
     ...(status === 'FAILED' && lastEntered ? { failedAt: lastEntered } : {}),
+    mapRuns,
   };
 }
 
 /**
- * Where RedriveExecution would resume the day's failed execution. A run that ended in its Fail
- * state (objects failed, each caught and reported by its child) has nothing to redo there: the
- * local run refuses, and the report's rerun input (`{"objects": [...]}`) starts a new execution.
+ * The library announces a retry (StateRetried) just before it calls the Task's handler again: one
+ * turn of the event loop lets `observe` hear it and move the timeline on by the retry's backoff
+ * before the attempt reads the time.
+ */
+function retryObserved(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Where RedriveExecution would resume the day's failed execution (a failed Distributed Map: its
+ * Map Run, whose unsuccessful children only run again). A run that ended in its Fail state (objects
+ * failed, each caught and reported by its child) has nothing to redo there: the local run refuses,
+ * and the report's rerun input (`{"objects": [...]}`) starts a new execution.
  */
 export function redrivePoint(previous: AttemptedExecution): RedriveFrom {
   const { outcome } = previous;
@@ -232,17 +294,12 @@ export function redrivePoint(previous: AttemptedExecution): RedriveFrom {
       `Scenario: "redrive" needs the previous day's execution to have failed (${previous.executionName} ${outcome?.status ?? 'did not run'})`,
     );
   }
-  if (outcome.failedAt.stateType === 'Map') {
-    throw new Error(
-      `Scenario: ${previous.executionName} failed in its Distributed Map ${outcome.failedAt.stateName}: AWS would redrive only its unsuccessful children, which the local run does not play`,
-    );
-  }
   if (outcome.failedAt.stateType === 'Fail') {
     throw new Error(
       `Scenario: ${previous.executionName} ended in its Fail state ${outcome.failedAt.stateName}: a redrive would fail there again; rerun the failed objects with a new execution`,
     );
   }
-  return { input: previous.input, failedAt: outcome.failedAt };
+  return { input: previous.input, failedAt: outcome.failedAt, mapRuns: outcome.mapRuns };
 }
 
 /** The `execution.startTime` a step received from `$$.Execution.StartTime`, set to the run's start. */

@@ -18,7 +18,7 @@ import { defineSourceObjects } from './source-changes';
 
 // The local run's API, in one place for the CLI, the bench and the tests.
 export type { DayReport, LocalReport, ObjectDayReport, ProgressEvent } from './day-report';
-export { LOCAL_CONNECTED_APP, scenarioConnectorProfiles, scenarioEnvironmentConfig } from './local-config';
+export { scenarioEnvironmentConfig } from './local-config';
 
 export const DEFAULT_CACHE_DIR = path.join(__dirname, '..', '..', '.local-out');
 

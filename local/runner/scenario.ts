@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { DUPLICATE_WRITE } from '../stand-ins/fault-injector';
+import { faultProblems } from '../stand-ins/fault-injector';
 import { SOURCE_FIELD_TYPES } from '../stand-ins/source-org';
 
 const sourceRecord = z.record(z.string(), z.unknown());
@@ -80,21 +80,10 @@ const fault = z
     error: z.string().min(1).optional(),
   })
   .strict()
+  // Checked up front, as the injector checks it: a fault that cannot fire must not wait for its day.
   .superRefine((spec, context) => {
-    const duplicateWrite = spec.operation.toLowerCase() === DUPLICATE_WRITE.toLowerCase();
-    if (!duplicateWrite && spec.error === undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['error'],
-        message: `required for operation ${spec.operation}`,
-      });
-    }
-    if (duplicateWrite && spec.service.toLowerCase() !== 'appflow') {
-      context.addIssue({
-        code: 'custom',
-        path: ['service'],
-        message: `${DUPLICATE_WRITE} is a fault of service appflow`,
-      });
+    for (const problem of faultProblems(spec)) {
+      context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
     }
   });
 
@@ -151,7 +140,11 @@ export const scenarioSchema = z
            */
           redrive: z.boolean().optional(),
         })
-        .strict(),
+        .strict()
+        .refine((day) => !day.startTime || new Date(day.startTime).toISOString().slice(0, 10) === day.date, {
+          message: 'must fall on the day’s date (UTC)',
+          path: ['startTime'],
+        }),
     ),
   })
   .strict();

@@ -7,10 +7,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * run side by side, each at its own simulated time. A function invocation starts at its
  * timeline's time; its sleeps (`setTimeout` inside the bundle) pass simulated time instead of
  * wall-clock time, count against its template `Timeout`, and move the timeline on when it
- * returns. Waits the state machine does (a flow's run, a slow statement) move the timeline too.
+ * returns; its clock (`Date` inside the bundle) reads that simulated time. Waits the state
+ * machine does (a flow's run, a slow statement, a Retry's backoff) move the timeline too.
  */
 export class Timeline {
-  constructor(private nowMs: number) {}
+  /** `onAdvance` hears each move (a Map Run's scheduler waits on its children's time). */
+  constructor(
+    private nowMs: number,
+    private readonly onAdvance?: () => void,
+  ) {}
 
   now(): number {
     return this.nowMs;
@@ -18,11 +23,9 @@ export class Timeline {
 
   /** Time only moves forward. */
   advanceTo(ms: number): void {
-    if (ms > this.nowMs) this.nowMs = ms;
-  }
-
-  advanceBy(ms: number): void {
-    this.nowMs += Math.max(0, ms);
+    if (ms <= this.nowMs) return;
+    this.nowMs = ms;
+    this.onAdvance?.();
   }
 }
 
@@ -128,3 +131,32 @@ export const simulatedTimers = {
     clearImmediate(handle as ReturnType<typeof setImmediate>);
   },
 };
+
+/** The simulated time of the work under way: its invocation's, else its timeline's; undefined outside both. */
+export function simulatedNow(): number | undefined {
+  return currentInvocation()?.now() ?? currentTimeline()?.now();
+}
+
+/**
+ * `Date` as a bundle sees it in the local run: `Date.now()` and `new Date()` read the simulated
+ * time of the invocation (or timeline) under way, so a deadline a function sets and one it checks
+ * later are both simulated, as both are real in Lambda; outside any (module scope, tools) they read
+ * the wall clock. Everything else is the realm's own `Date`: a Proxy rather than a subclass, so
+ * `Date.prototype` (and `instanceof Date` on the SDK's dates) stays the same.
+ */
+export function simulatedDateOf(RealDate: DateConstructor): DateConstructor {
+  const now = () => simulatedNow() ?? RealDate.now();
+  return new Proxy(RealDate, {
+    construct(target, args, newTarget) {
+      return Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget);
+    },
+    // `Date()` called as a function: the current time as a string.
+    apply() {
+      return new RealDate(now()).toString();
+    },
+    get(target, property, receiver) {
+      if (property === 'now') return now;
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}

@@ -2,8 +2,8 @@ import { STATEMENT_ENDED_DETAIL_TYPE, STATEMENT_EVENT_SOURCE } from '../../lambd
 import type { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import type { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
 import type { StepFunctionsStandIn, TaskAnswer } from '../stand-ins/step-functions-stand-in';
-import { TaskFailure } from './flow-wait-emulation';
 import { currentTimeline, onTimeline, Timeline } from './simulated-time';
+import { secondsAtPath, TaskFailure } from './task-failure';
 
 export interface StatementWaitEmulationOptions {
   sfn: StepFunctionsStandIn;
@@ -19,6 +19,22 @@ export interface StatementWaitRequest {
   objectName?: string;
 }
 
+/** Where the Await…Statement tasks' definition reads the wait's timeout (TimeoutSecondsPath). */
+export const STATEMENT_WAIT_TIMEOUT_PATH = '$.waiting.timeoutSeconds';
+
+/**
+ * The statement wait's timeout as Step Functions reads it from the state when the task starts (the
+ * task hands the function `$.waiting` as `wait`): not a positive integer fails the execution
+ * (States.Runtime) before the task runs.
+ */
+export function statementWaitTimeout(request: Partial<StatementWaitRequest>): number {
+  return secondsAtPath(
+    `The wait on statement ${request.wait?.statementId ?? '(no $.waiting)'}`,
+    STATEMENT_WAIT_TIMEOUT_PATH,
+    request.wait?.timeoutSeconds,
+  );
+}
+
 /**
  * What happens in simulated time while an execution waits on a slow statement
  * (`.waitForTaskToken`): the waiting execution's timeline moves to the statement's end, the Data
@@ -29,12 +45,18 @@ export interface StatementWaitRequest {
 export class StatementWaitEmulation {
   constructor(private readonly options: StatementWaitEmulationOptions) {}
 
-  async wait(token: string, answer: Promise<TaskAnswer>, request: StatementWaitRequest): Promise<unknown> {
+  /** `timeoutSeconds` is the wait's, as `statementWaitTimeout` read it before the task started. */
+  async wait(
+    token: string,
+    answer: Promise<TaskAnswer>,
+    request: StatementWaitRequest,
+    timeoutSeconds: number,
+  ): Promise<unknown> {
     const { sfn, redshift, events } = this.options;
     const timeline = currentTimeline();
     const now = timeline?.now() ?? Date.now();
     const end = redshift.statementEnd(request.wait.statementId);
-    const timeoutAt = now + request.wait.timeoutSeconds * 1000;
+    const timeoutAt = now + timeoutSeconds * 1000;
     if (sfn.isOpen(token) && end.readyAtMs > timeoutAt) {
       timeline?.advanceTo(timeoutAt);
       sfn.timeOut(token, 'States.Timeout');

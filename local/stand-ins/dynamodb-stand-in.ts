@@ -1,9 +1,8 @@
 import { Agent, request as httpRequest, type Server } from 'node:http';
-import type { FaultInjector } from './fault-injector';
+import { type FaultInjector, injectedServiceError } from './fault-injector';
 import {
   awsJson,
   closeServer,
-  faultError,
   HttpStandInServer,
   listenOnLoopback,
   type ServiceRequest,
@@ -23,12 +22,6 @@ type CreateDynalite = (options: DynaliteOptions) => Server;
 const createDynalite: CreateDynalite = require('dynalite');
 
 /** HTTP status of the DynamoDB error codes a scenario may inject. */
-const DYNAMODB_ERROR_STATUS: Record<string, number> = {
-  ProvisionedThroughputExceededException: 400,
-  ThrottlingException: 400,
-  RequestLimitExceeded: 400,
-  InternalServerError: 500,
-};
 
 // Response headers of dynalite's that the SDK reads; the proxy sets its own length.
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'x-amzn-requestid', 'x-amz-crc32'];
@@ -85,7 +78,7 @@ export class DynamoDbStandIn {
     const key = request.body?.Key as { objectName?: { S?: string } } | undefined;
     const fault = this.faults?.take('dynamodb', awsJson.operationOf(request), key?.objectName?.S);
     if (fault !== undefined) {
-      return Promise.resolve(awsJson.error(faultError(fault, DYNAMODB_ERROR_STATUS, 'ValidationException')));
+      return Promise.resolve(awsJson.error(injectedServiceError('dynamodb', fault)));
     }
     const body = request.method === 'POST' ? JSON.stringify(request.body) : '';
     const headers = { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };

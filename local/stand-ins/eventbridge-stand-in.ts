@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { matchesEventPattern } from './event-pattern';
-import type { FaultInjector } from './fault-injector';
+import { type FaultInjector, injectedServiceError } from './fault-injector';
 import {
   awsJson,
-  faultError,
   HttpStandInServer,
   ServiceError,
   type ServiceRequest,
@@ -60,11 +59,6 @@ export interface EventBridgeStandInOptions extends StandInChecksOptions {
 }
 
 /** HTTP status of the errors a scenario may inject into PutEvents. */
-const EVENTS_ERROR_STATUS: Record<string, number> = {
-  AccessDeniedException: 400,
-  InternalException: 500,
-  ThrottlingException: 400,
-};
 
 /** Lambda's asynchronous invocation: the first attempt and two retries. */
 const ASYNC_INVOKE_ATTEMPTS = 3;
@@ -211,8 +205,7 @@ export class EventBridgeStandIn {
       return awsJson.error(new ServiceError('UnknownOperationException', `${operation} is not simulated`));
     }
     const fault = this.options.faults?.take('events', operation);
-    if (fault !== undefined)
-      return awsJson.error(faultError(fault, EVENTS_ERROR_STATUS, 'InternalException'));
+    if (fault !== undefined) return awsJson.error(injectedServiceError('events', fault));
     const entries = (request.body.Entries ?? []) as PutEventsEntry[];
     const size = entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0);
     if (size > PUT_EVENTS_MAX_BYTES) {

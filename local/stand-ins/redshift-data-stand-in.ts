@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { PGlite, Results } from '@electric-sql/pglite';
 import { splitSqlStatements } from '../../lambdas/common/sql-statements';
 import { toPostgresStatements } from '../warehouse/redshift-dialect';
-import type { FaultInjector } from './fault-injector';
+import { type FaultInjector, injectedServiceError } from './fault-injector';
 import {
   awsJson,
   epochSeconds,
   errorMessage,
-  faultError,
   HttpStandInServer,
   isJsonObject,
   type JsonObject,
@@ -20,6 +19,7 @@ import {
   type StandInChecksOptions,
   validationError,
 } from './http-service';
+import { callerSimulatedNow } from './simulated-clock';
 import {
   MissingSqlParameterError,
   type SqlParameter,
@@ -40,8 +40,7 @@ export interface StatementTime {
   now(): number;
 }
 
-/** The header that carries the calling function's simulated time (local run only). */
-export const SIMULATED_NOW_HEADER = 'x-local-simulated-now';
+export { SIMULATED_NOW_HEADER } from './simulated-clock';
 
 /** The Data API's end-of-statement event (EventBridge detail), for statements sent WithEvent. */
 export interface StatementEndedDetail {
@@ -148,19 +147,6 @@ const MAX_BATCH_STATEMENTS = 40;
 export const MAX_STATEMENT_BYTES = 100_000;
 
 /** HTTP status of Redshift Data error codes (from the SDK's error schemas). */
-const ERROR_STATUS: Record<string, number> = {
-  ActiveSessionsExceededException: 400,
-  ActiveStatementsExceededException: 400,
-  ActiveWaitingRequestsExceededException: 400,
-  BatchExecuteStatementException: 500,
-  DatabaseConnectionException: 500,
-  ExecuteStatementException: 500,
-  InternalServerException: 500,
-  QueryTimeoutException: 400,
-  ResourceNotFoundException: 404,
-  ThrottlingException: 400,
-  ValidationException: 400,
-};
 
 // Postgres type OIDs: which Field member carries the value, and Redshift's type name.
 const BOOLEAN_TYPES = new Set([16]);
@@ -326,7 +312,7 @@ export class RedshiftDataStandIn {
     this.calls.push(sqlTexts.length > 0 ? { operation, sql: sqlTexts.join(';\n') } : { operation });
     const fault = this.takeFault(operation, [...sqlTexts, ...parameterTexts]);
     if (fault !== undefined) {
-      throw faultError(fault, ERROR_STATUS, 'ValidationException');
+      throw injectedServiceError('redshift-data', fault);
     }
   }
 
@@ -471,9 +457,7 @@ export class RedshiftDataStandIn {
 
   /** The caller's simulated time (its header), or the stand-in's own clock. */
   private callerNow(request: ServiceRequest): number {
-    const header = request.headers[SIMULATED_NOW_HEADER];
-    const sent = Number(Array.isArray(header) ? header[0] : header);
-    return Number.isFinite(sent) && sent > 0 ? sent : (this.opts.time?.now() ?? Date.now());
+    return callerSimulatedNow(request.headers) ?? this.opts.time?.now() ?? Date.now();
   }
 
   /**

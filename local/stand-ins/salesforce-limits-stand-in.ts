@@ -14,7 +14,7 @@ import {
   SALESFORCE_TOKEN_PATH,
 } from '../../lambdas/common/source-limits';
 import { closeServer, listenOnLoopback } from './http-service';
-import type { SimulatedClock } from './simulated-clock';
+import { callerSimulatedNow, type SimulatedClock } from './simulated-clock';
 import { isCustomConnectorEntity, type SourceField, type SourceOrg, typeFamily } from './source-org';
 
 /** A connected app as Setup holds it: consumer key, uploaded certificate, pre-authorized users. */
@@ -35,8 +35,9 @@ export interface SalesforceStandInOptions {
   /** The org's session timeout. @default 2 hours (Salesforce's default) */
   sessionTimeoutMs?: number;
   /**
-   * Wall clock for the assertion's `exp`: the caller signs it with its real clock, as it
-   * would against Salesforce. @default Date.now
+   * The clock an assertion's `exp` is checked on when its caller sends no simulated time (a tool, a
+   * test): it signs with its real clock, as it would against Salesforce. A local run's function sends
+   * its invocation's simulated time (`x-local-simulated-now`), the clock it signed with. @default Date.now
    */
   wallClockMs?: () => number;
 }
@@ -219,12 +220,15 @@ export class SalesforceLimitsStandIn {
       ? new URLSearchParams(text)
       : new URLSearchParams();
     const grantType = form.get('grant_type');
-    if (grantType === JWT_BEARER_GRANT_TYPE) return this.jwtBearer(form.get('assertion') ?? '');
+    if (grantType === JWT_BEARER_GRANT_TYPE) {
+      const nowMs = callerSimulatedNow(request.headers) ?? (this.options.wallClockMs ?? Date.now)();
+      return this.jwtBearer(form.get('assertion') ?? '', nowMs);
+    }
     if (grantType === 'refresh_token') return this.refresh(form);
     throw oauthError('unsupported_grant_type', 'grant type not supported');
   }
 
-  private jwtBearer(assertion: string): unknown {
+  private jwtBearer(assertion: string, nowMs: number): unknown {
     const parts = assertion.split('.');
     if (parts.length !== 3) throw oauthError('invalid_grant', 'invalid assertion');
     const decode = (part: string): Record<string, unknown> => {
@@ -247,7 +251,7 @@ export class SalesforceLimitsStandIn {
       .verify(app.publicKey, Buffer.from(parts[2], 'base64url'));
     if (!signatureValid) throw oauthError('invalid_grant', 'invalid assertion');
     if (claims.aud !== this.baseUrl) throw oauthError('invalid_grant', 'audience is invalid');
-    const nowSeconds = Math.floor((this.options.wallClockMs ?? Date.now)() / 1000);
+    const nowSeconds = Math.floor(nowMs / 1000);
     if (typeof claims.exp !== 'number' || claims.exp <= nowSeconds)
       throw oauthError('invalid_grant', 'expired authorization code');
     if (claims.exp > nowSeconds + MAX_ASSERTION_LIFETIME_SECONDS)

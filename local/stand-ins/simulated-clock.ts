@@ -1,4 +1,19 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The header a local function's requests carry with its invocation's simulated time (epoch ms):
+ * stand-ins whose answers depend on the caller's time (a statement's run, a JWT's expiry) read it.
+ */
+export const SIMULATED_NOW_HEADER = 'x-local-simulated-now';
+
+/** The caller's simulated time from its request headers, if it sent one. */
+export function callerSimulatedNow(headers: IncomingHttpHeaders): number | undefined {
+  const header = headers[SIMULATED_NOW_HEADER];
+  const sent = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(sent) && sent > 0 ? sent : undefined;
+}
 
 /**
  * Simulated time shared by the source org (SystemModstamp) and the AppFlow stand-in

@@ -534,7 +534,9 @@ export class SourceOrg {
    * as Salesforce does when a field's type changes: a number becomes its decimal text, a text a
    * number where it parses (else null), a shorter text keeps what fits its new length, a date a
    * datetime at midnight UTC and a datetime its date; what cannot convert (a checkbox to a
-   * number, …) is lost (null). The key, the cursor and IsDeleted cannot change.
+   * number, …) is lost (null). The key, the cursor and IsDeleted cannot change. A Salesforce object
+   * changes and gains custom (`__c`) fields only, as Salesforce's Setup allows; a custom
+   * connector's entity may change any other field.
    */
   alterFields(objectName: string, alterations: FieldAlteration[]): void {
     const object = this.requireObject(objectName);
@@ -550,6 +552,11 @@ export class SourceOrg {
       if ([primaryKey, cursorField, 'Id', 'SystemModstamp', 'IsDeleted'].includes(alteration.name)) {
         throw new Error(
           `SourceOrg: ${object.name}.${alteration.name} is a system field; its type cannot change`,
+        );
+      }
+      if (!custom && !alteration.name.endsWith('__c')) {
+        throw new Error(
+          `SourceOrg: ${object.name}.${alteration.name} is a standard Salesforce field: Salesforce changes the type of custom fields (ending in __c) only, and adds only custom fields`,
         );
       }
       const before = object.fields.get(alteration.name);

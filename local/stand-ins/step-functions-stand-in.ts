@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { FaultInjector } from './fault-injector';
+import { type FaultInjector, injectedServiceError } from './fault-injector';
 import {
   awsJson,
-  faultError,
   HttpStandInServer,
   type JsonObject,
   requiredString,
@@ -31,7 +30,6 @@ interface OpenTask {
 /** What Step Functions says of a token whose task has ended (settled, timed out, execution gone). */
 const TASK_TIMED_OUT = 'Task Timed Out';
 /** HTTP status of the errors a scenario may inject (`"service": "stepfunctions"`). */
-const SFN_ERROR_STATUS: Record<string, number> = { ThrottlingException: 400, ServiceUnavailable: 503 };
 const TOKEN_PATTERN = /^[A-Za-z0-9+/=]{40,}$/;
 
 /**
@@ -113,7 +111,7 @@ export class StepFunctionsStandIn {
     const token = requiredString(body, 'taskToken');
     const task = this.open.get(token);
     const fault = task ? this.faults?.take('stepfunctions', operation, task.label) : undefined;
-    if (fault !== undefined) throw faultError(fault, SFN_ERROR_STATUS, 'ServiceUnavailable');
+    if (fault !== undefined) throw injectedServiceError('stepfunctions', fault);
     if (task) return [token, task];
     if (this.closed.has(token)) throw new ServiceError('TaskTimedOut', TASK_TIMED_OUT);
     if (!TOKEN_PATTERN.test(token)) throw new ServiceError('InvalidToken', 'Invalid Token');

@@ -1,4 +1,6 @@
+import { FIRST_STATEMENT_WAIT_SECONDS } from '../../lambdas/common/statement-waits';
 import { IN_FUNCTION_WAIT_MS } from '../../lambdas/common/warehouse';
+import type { DayReport } from '../../local/runner/run-scenario';
 /**
  * Issue 19, end to end: AWS's edges. Statements slower than any function's timeout, the Data API's
  * capacity errors, statements that lose a race with a concurrent transaction, DynamoDB and AppFlow
@@ -39,6 +41,15 @@ describe('local run: AWS’s edges (issue 19)', () => {
           // the step looks for itself.
           dropStatementEvents: ['Contact'],
         },
+        {
+          // The same day with every end event: the waits end when the statements do.
+          date: '2026-01-03',
+          changes: {
+            Account: { upsert: [{ Id: '001A00003', Name: 'Renamed' }], delete: ['001A00004'] },
+            Contact: { upsert: [{ Id: '003C0', Name: 'Contact v3' }], delete: ['003C1'] },
+          },
+          statementSeconds: 600,
+        },
       ],
     });
     const assembly = await localAssemblyOf(run.scenario);
@@ -47,14 +58,18 @@ describe('local run: AWS’s edges (issue 19)', () => {
       (rule.eventPattern?.source as string[] | undefined)?.includes('aws.redshift-data'),
     )?.targetFunctions[0];
 
-    expect(run.report.days.map((day) => day.executionStatus)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(run.report.days.map((day) => day.executionStatus)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
     for (const day of run.report.days) {
       expect(Object.values(day.objects).map((object) => object.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     }
     expect(run.report.days.flatMap((day) => timeoutOverruns(day, assembly))).toEqual([]);
     // A step waits at most 20 s per invocation (IN_FUNCTION_WAIT_MS): statements of 75 s and of
     // 600 s are both handed to the state machine, and their end events answer the waits.
-    for (const day of [run.day(0), run.day(1)]) {
+    for (const day of run.report.days) {
       expect(day.lambdaSeconds[logicalIdOf('Precheck')]).toBeLessThanOrEqual(IN_FUNCTION_WAIT_MS / 1000 + 1);
       expect(Object.keys(day.lambdaSeconds)).toEqual(
         expect.arrayContaining([
@@ -64,10 +79,82 @@ describe('local run: AWS’s edges (issue 19)', () => {
         ]),
       );
     }
+    // Lost end events cost Contact's waits their whole first timeout (900 s) instead of the
+    // statement's 600 s: its child, the day's longest, ends at least 300 s later than with events.
+    const seconds = (day: DayReport) => (Date.parse(day.endTime) - Date.parse(day.startTime)) / 1000;
+    expect(seconds(run.day(1)) - seconds(run.day(2))).toBeGreaterThanOrEqual(
+      FIRST_STATEMENT_WAIT_SECONDS - 600,
+    );
     expect(run.day(1).objects.Contact).toMatchObject({ rowsInserted: 4, rowsUpdated: 3, rowsDeleted: 1 });
     expect(run.finalTables.account.find((row) => row.id === '001A00001')?.name).toBe('Renamed');
     expectWarehouseEqualsSource(run);
     expectNoFlowsLeft(run);
+  });
+
+  test('a flow that outlasts its deadline after a missed heartbeat fails FlowWaitTimedOut, as in AWS: the deadline is set and checked on the same (simulated) clock', async () => {
+    const run = await runWatchingFaults({
+      objects: [{ objectName: 'Account', flowTimeoutMinutes: 60 }],
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(3) } },
+          // 70 minutes of a 60-minute deadline; the sweep's heartbeats fail, so the wait's heartbeat
+          // times out first and PollFlow looks: a minute before the deadline, too late to wait again.
+          flowRunMinutes: { Account: 70 },
+          faults: [
+            {
+              service: 'stepfunctions',
+              operation: 'SendTaskHeartbeat',
+              object: 'Account',
+              times: 20,
+              error: 'ThrottlingException',
+            },
+          ],
+        },
+      ],
+    });
+
+    const day = run.day(0);
+    expect(day.executionStatus).toBe('FAILED');
+    expect(day.objects.Account.status).toBe('FAILED');
+    expect(day.objects.Account.error).toMatch(
+      /^FlowWaitTimedOut: Account: flow \S+ still running at its deadline 2026-01-01T07:0\d:\d\d\.\d{3}Z \(flowTimeoutMinutes\)$/,
+    );
+    // The heartbeat was asked for, and refused.
+    expect(run.unfiredFaults[0][0].times).toBeLessThan(20);
+    expectNoFlowsLeft(run);
+  });
+
+  test('ReportRun measures freshness in simulated time: an object not run for four simulated days is overdue by that lag', async () => {
+    const run = await runLocalScenario({
+      objects: twoObjects,
+      days: [
+        {
+          date: '2026-01-01',
+          changes: { Account: { upsert: accounts(2) }, Contact: { upsert: contacts(2) } },
+        },
+        {
+          // Only Contact runs: Account's data is still that of four days ago.
+          date: '2026-01-05',
+          changes: { Contact: { upsert: [{ Id: '003C1', Name: 'Renamed' }] } },
+          input: { objects: ['Contact'] },
+        },
+      ],
+    });
+
+    expect(run.report.days.map((day) => day.executionStatus)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    // Right after its load nothing is overdue (the wall clock would see the whole year since).
+    expect(run.day(0).overdueObjects).toBeUndefined();
+    // Daily cadence, 12-hour flow timeout: overdue past 2 × 1,440 + 720 minutes.
+    const [account] = run.day(1).overdueObjects ?? [];
+    expect(account).toEqual({
+      objectName: 'Account',
+      lagMinutes: expect.any(Number),
+      overdueAfterMinutes: 3600,
+    });
+    const lagFromDay1 = (Date.parse(run.day(1).endTime) - Date.parse(run.day(0).startTime)) / 60_000;
+    expect(account.lagMinutes).toBeGreaterThan(4 * 1440 - 5);
+    expect(account.lagMinutes).toBeLessThanOrEqual(Math.ceil(lagFromDay1));
   });
 
   test('capacity errors (two ExecuteStatement, one BatchExecuteStatement) and a statement ended by "tuple concurrently updated" are retried: the day SUCCEEDS', async () => {

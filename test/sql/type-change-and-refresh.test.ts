@@ -147,7 +147,7 @@ async function runFlow(request: ReturnType<typeof buildCreateFlowRequest>): Prom
 
 async function finalRows(): Promise<Record<string, unknown>[]> {
   return query(
-    `SELECT id, name, CAST(annualrevenue AS text) AS annualrevenue, CAST(code__c AS text) AS code__c,
+    `SELECT id, name, CAST(revenue__c AS text) AS revenue__c, CAST(code__c AS text) AS code__c,
             CAST(days_open__c AS text) AS days_open__c, tier__c
      FROM salesforce.account ORDER BY id`,
   );
@@ -178,7 +178,7 @@ beforeAll(async () => {
   clock = new SimulatedClock('2026-01-01T06:00:00.000Z');
   org = new SourceOrg(clock);
   org.defineObject('Account', [
-    { name: 'AnnualRevenue', type: 'currency', precision: 18, scale: 2 },
+    { name: 'Revenue__c', type: 'currency', precision: 18, scale: 2 },
     { name: 'Code__c', type: 'string', length: 10 },
     { name: 'Days_Open__c', type: 'double', precision: 18, scale: 0, formula: true },
   ]);
@@ -216,9 +216,9 @@ afterAll(async () => {
 test('a type change, a new field and a recalculated formula reach the warehouse without a full reload', async () => {
   // Day 1: the first load, in full.
   org.upsert('Account', [
-    { Id: '001A', Name: 'Edge', AnnualRevenue: 1234.5, Code__c: '42' },
-    { Id: '001B', Name: 'Burlington', AnnualRevenue: 99, Code__c: 'ABC-1' },
-    { Id: '001C', Name: 'Gone soon', AnnualRevenue: 1, Code__c: '7' },
+    { Id: '001A', Name: 'Edge', Revenue__c: 1234.5, Code__c: '42' },
+    { Id: '001B', Name: 'Burlington', Revenue__c: 99, Code__c: 'ABC-1' },
+    { Id: '001C', Name: 'Gone soon', Revenue__c: 1, Code__c: '7' },
   ]);
   org.recompute('Account', [
     { Id: '001A', Days_Open__c: 1 },
@@ -237,7 +237,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   // record is edited and one deleted.
   clock.advanceToDate('2026-01-02');
   org.alterFields('Account', [
-    { name: 'AnnualRevenue', type: 'string', length: 40 },
+    { name: 'Revenue__c', type: 'string', length: 40 },
     { name: 'Code__c', type: 'double', precision: 18, scale: 2 },
     { name: 'Tier__c', type: 'picklist', length: 20 },
   ]);
@@ -248,10 +248,10 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
 
   const second = await syncStructure(day2, 'run-2', true);
   expect(second.changes.typeChanges).toEqual([
-    { field: 'AnnualRevenue', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' },
+    { field: 'Revenue__c', from: 'DECIMAL(18,2)', to: 'VARCHAR(160)' },
     { field: 'Code__c', from: 'VARCHAR(40)', to: 'DECIMAL(18,2)' },
   ]);
-  expect(second.changes.refreshColumns).toEqual(['annualrevenue', 'code__c', 'tier__c']);
+  expect(second.changes.refreshColumns).toEqual(['revenue__c', 'code__c', 'tier__c']);
   // Final: revenue rebuilt as text (moved to the end), Code__c kept as text, Tier__c added; staging follows.
   const expectedColumns = [
     'id character varying(18)',
@@ -260,7 +260,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     'code__c character varying(40)',
     'days_open__c numeric(18,0)',
     'name character varying(1020)',
-    'annualrevenue character varying(160)',
+    'revenue__c character varying(160)',
     'tier__c character varying(80)',
   ];
   expect(await columnTypes('salesforce')).toEqual(expectedColumns);
@@ -274,14 +274,14 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   );
   // Without the refresh, 001A keeps the cast of its old revenue and its old formula value.
   expect((await finalRows()).find((row) => row.id === '001A')).toMatchObject({
-    annualrevenue: '1234.50',
+    revenue__c: '1234.50',
     days_open__c: '1',
   });
 
   // The column refresh, planned with the structure sync: type-changed and new columns, and the formula (due).
   const { refresh } = second;
   expect(refresh).toMatchObject({
-    columns: ['annualrevenue', 'code__c', 'days_open__c', 'tier__c'],
+    columns: ['revenue__c', 'code__c', 'days_open__c', 'tier__c'],
     syncReason: 'type-change',
   });
   if (!refresh) throw new Error('a refresh is due');
@@ -298,7 +298,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     {
       id: '001A',
       name: 'Edge',
-      annualrevenue: '1234.50',
+      revenue__c: '1234.50',
       code__c: '42.00',
       days_open__c: '5',
       tier__c: null,
@@ -306,7 +306,7 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
     {
       id: '001B',
       name: 'Burlington Textiles',
-      annualrevenue: '99.00',
+      revenue__c: '99.00',
       code__c: null,
       days_open__c: '2',
       tier__c: 'Gold',
@@ -314,14 +314,14 @@ test('a type change, a new field and a recalculated formula reach the warehouse 
   ]);
   const truth = org.truth('Account').map((record) => ({
     id: record.Id,
-    annualrevenue: record.AnnualRevenue,
+    revenue__c: record.Revenue__c,
     code__c: record.Code__c,
     tier__c: record.Tier__c,
   }));
   expect(
-    (await finalRows()).map(({ id, annualrevenue, code__c, tier__c }) => ({
+    (await finalRows()).map(({ id, revenue__c, code__c, tier__c }) => ({
       id,
-      annualrevenue,
+      revenue__c,
       code__c,
       tier__c,
     })),

@@ -1,6 +1,5 @@
-import type { FaultInjector } from '../fault-injector';
+import { type FaultInjector, injectedServiceError } from '../fault-injector';
 import {
-  faultError,
   type JsonObject,
   type RequestHandler,
   restJson,
@@ -40,18 +39,6 @@ export interface AppFlowProtocolOptions {
 }
 
 /** HTTP status of each AppFlow error code (from the SDK's error schemas). */
-export const APPFLOW_ERROR_STATUS: Record<string, number> = {
-  AccessDeniedException: 403,
-  ConflictException: 409,
-  ConnectorAuthenticationException: 401,
-  ConnectorServerException: 400,
-  InternalServerException: 500,
-  ResourceNotFoundException: 404,
-  ServiceQuotaExceededException: 402,
-  ThrottlingException: 429,
-  UnsupportedOperationException: 400,
-  ValidationException: 400,
-};
 
 /** restJson1 routes (AppFlow's model: POST with the operation in the path). */
 const ROUTES: Record<string, AppFlowOperation> = {
@@ -87,7 +74,7 @@ export function appFlowRequestHandler(options: AppFlowProtocolOptions): RequestH
     try {
       const fault = options.faults.take('appflow', operation, options.objectOfRequest(request.body));
       if (fault !== undefined) {
-        throw faultError(fault, APPFLOW_ERROR_STATUS, 'ConnectorServerException');
+        throw injectedServiceError('appflow', fault);
       }
       return restJson.ok(await options.operations[operation](request.body, request));
     } catch (error) {

@@ -1,6 +1,7 @@
 import {
   DISTRIBUTED_MAP_RESOURCE,
   definitionForLibrary,
+  LOCAL_TASK_REAL_TIMEOUT_SECONDS,
   type StateMachineDefinition,
   walkStates,
 } from '../../../local/runner/definition';
@@ -12,7 +13,7 @@ function pipeline(): StateMachineDefinition {
   return {
     StartAt: 'Plan',
     States: {
-      Plan: { Type: 'Task', Resource: lambda, Next: 'Objects' },
+      Plan: { Type: 'Task', Resource: lambda, TimeoutSeconds: 90, Next: 'Objects' },
       Objects: {
         Type: 'Map',
         ItemReader: { Resource: 'arn:aws:states:::s3:getObject' },
@@ -77,7 +78,13 @@ describe('definitionForLibrary', () => {
   });
 
   test('gives a token task a timeout the library never reaches, in place of its TimeoutSecondsPath and heartbeat', () => {
-    const { distributedMaps } = definitionForLibrary(pipeline(), ['AwaitFlow']);
+    // Prepare
+    const given = pipeline();
+
+    // Act
+    const { distributedMaps } = definitionForLibrary(given, ['AwaitFlow']);
+
+    // Assess
     const awaitFlow = distributedMaps.Objects.ItemProcessor?.States.AwaitFlow;
     expect(awaitFlow).toEqual({
       Type: 'Task',
@@ -87,7 +94,22 @@ describe('definitionForLibrary', () => {
     });
     // The processor keeps its configuration; the given definition is not changed.
     expect(distributedMaps.Objects.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED' } });
-    expect(pipeline().States.Objects.ItemProcessor?.States.AwaitFlow.TimeoutSecondsPath).toBeDefined();
+    expect(given.States.Objects.ItemProcessor?.States.AwaitFlow).toMatchObject({
+      TimeoutSecondsPath: '$.flow.timeoutSeconds',
+      HeartbeatSeconds: 900,
+    });
+    expect(given.States.Plan.TimeoutSeconds).toBe(90);
+  });
+
+  test('gives every other Task a real-time bound far beyond its function’s timeout: the simulated invocation applies that', () => {
+    const { definition, distributedMaps } = definitionForLibrary(pipeline(), ['AwaitFlow']);
+
+    expect(LOCAL_TASK_REAL_TIMEOUT_SECONDS).toBeGreaterThanOrEqual(3600);
+    expect(definition.States.Plan.TimeoutSeconds).toBe(LOCAL_TASK_REAL_TIMEOUT_SECONDS);
+    expect(definition.States.Report.TimeoutSeconds).toBe(LOCAL_TASK_REAL_TIMEOUT_SECONDS);
+    expect(distributedMaps.Objects.ItemProcessor?.States.Start.TimeoutSeconds).toBe(
+      LOCAL_TASK_REAL_TIMEOUT_SECONDS,
+    );
   });
 
   test('refuses a Distributed Map inside another state, naming it', () => {

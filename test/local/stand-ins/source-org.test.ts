@@ -65,7 +65,7 @@ describe('FaultInjector', () => {
       /DuplicateWrite is a fault of service appflow/,
     );
     expect(() => faults.add([{ service: 'appflow', operation: 'StartFlow', times: 1 }])).toThrow(
-      /needs service, operation and error/,
+      /error: required for operation StartFlow/,
     );
   });
 
@@ -583,28 +583,60 @@ describe('SourceOrg: formulas, recomputed values and type changes (issue 21)', (
 
   test('alterFields converts values as Salesforce does: numbers to decimal text, text to numbers where they parse', () => {
     const { org } = formulaOrg();
+    org.alterFields('Account', [{ name: 'Revenue__c', type: 'currency', precision: 18, scale: 2 }]);
+    org.upsert('Account', [{ Id: '001A', Revenue__c: 1234.5 }]);
     const before = recordOf(org, '001A')?.SystemModstamp;
 
     org.alterFields('Account', [
-      { name: 'AnnualRevenue', type: 'string', length: 40 },
+      { name: 'Revenue__c', type: 'string', length: 40 },
       { name: 'Code__c', type: 'double', precision: 18, scale: 2 },
     ]);
 
-    expect(org.fields('Account').find((field) => field.name === 'AnnualRevenue')).toEqual({
-      name: 'AnnualRevenue',
+    expect(org.fields('Account').find((field) => field.name === 'Revenue__c')).toEqual({
+      name: 'Revenue__c',
       type: 'string',
       length: 40,
     });
     expect(recordOf(org, '001A')).toMatchObject({
-      AnnualRevenue: '1234.50',
+      Revenue__c: '1234.50',
       Code__c: '42.00',
       SystemModstamp: before,
     });
-    expect(recordOf(org, '001B')).toMatchObject({ AnnualRevenue: null, Code__c: null });
+    expect(recordOf(org, '001B')).toMatchObject({ Revenue__c: null, Code__c: null });
     // From now on values are checked against the new types.
     expect(() => org.upsert('Account', [{ Id: '001A', Code__c: 'not a number' }])).toThrow(
       /expects a number/,
     );
+  });
+
+  test('alterFields refuses what Salesforce refuses: a standard field’s type, a new field without __c', () => {
+    const { org } = formulaOrg();
+
+    expect(() => org.alterFields('Account', [{ name: 'AnnualRevenue', type: 'string', length: 40 }])).toThrow(
+      'SourceOrg: Account.AnnualRevenue is a standard Salesforce field: Salesforce changes the type of custom fields (ending in __c) only, and adds only custom fields',
+    );
+    expect(() => org.alterFields('Account', [{ name: 'Tier', type: 'picklist' }])).toThrow(
+      /Account\.Tier is a standard Salesforce field/,
+    );
+    // Nothing changed: the whole call is refused.
+    expect(org.fields('Account').find((field) => field.name === 'AnnualRevenue')?.type).toBe('currency');
+  });
+
+  test('alterFields on a custom connector’s entity may change any field but its key and cursor', () => {
+    const org = new SourceOrg(new SimulatedClock());
+    org.defineObject('orders', [{ name: 'total', type: 'decimal', precision: 12, scale: 2 }], {
+      profile: 'tidb-cloud',
+      connectorType: 'CustomConnector',
+    });
+    org.upsert('orders', [{ id: '1', total: '12.50' }]);
+
+    org.alterFields('orders', [
+      { name: 'total', type: 'string', length: 20 },
+      { name: 'status', type: 'string', length: 10 },
+    ]);
+
+    expect(org.fields('orders').find((field) => field.name === 'total')?.type).toBe('string');
+    expect(org.query('orders', { includeDeleted: false })[0]).toMatchObject({ total: '12.50', status: null });
   });
 
   test('alterFields: a shorter text keeps what fits, dates become datetimes, a checkbox becomes nothing as a number', () => {
