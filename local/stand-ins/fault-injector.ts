@@ -1,3 +1,4 @@
+import { API_MODEL_SUBSET } from '../strict/api-model-extract';
 import { faultError, type ServiceError } from './http-service';
 
 /**
@@ -38,16 +39,7 @@ interface FaultCatalogEntry {
  */
 const FAULT_CATALOG = {
   appflow: {
-    operations: [
-      'CreateFlow',
-      'DeleteFlow',
-      'DescribeConnectorEntity',
-      'DescribeConnectorProfiles',
-      'DescribeFlow',
-      'DescribeFlowExecutionRecords',
-      'ListFlows',
-      'StartFlow',
-    ],
+    operations: API_MODEL_SUBSET.appflow.operations,
     outcomes: ['FlowRun'],
     errors: {
       AccessDeniedException: 403,
@@ -64,13 +56,7 @@ const FAULT_CATALOG = {
     catchAll: 'ConnectorServerException',
   },
   'redshift-data': {
-    operations: [
-      'BatchExecuteStatement',
-      'CancelStatement',
-      'DescribeStatement',
-      'ExecuteStatement',
-      'GetStatementResult',
-    ],
+    operations: API_MODEL_SUBSET['redshift-data'].operations,
     outcomes: ['Statement'],
     errors: {
       ActiveSessionsExceededException: 400,
@@ -88,21 +74,7 @@ const FAULT_CATALOG = {
     catchAll: 'ValidationException',
   },
   dynamodb: {
-    operations: [
-      'BatchGetItem',
-      'BatchWriteItem',
-      'CreateTable',
-      'DeleteItem',
-      'DeleteTable',
-      'DescribeTable',
-      'GetItem',
-      'ListTables',
-      'PutItem',
-      'Query',
-      'Scan',
-      'UpdateItem',
-      'UpdateTable',
-    ],
+    operations: API_MODEL_SUBSET.dynamodb.operations,
     outcomes: [],
     errors: {
       ConditionalCheckFailedException: 400,
@@ -121,14 +93,16 @@ const FAULT_CATALOG = {
     catchAll: 'ValidationException',
   },
   events: {
-    operations: ['PutEvents'],
+    operations: API_MODEL_SUBSET.events.operations,
     outcomes: [],
     errors: { AccessDeniedException: 400, InternalException: 500, ThrottlingException: 400 },
     catchAll: 'InternalException',
   },
   stepfunctions: {
     // DescribeExecution answers from the runner's own record of its executions: no faults.
-    operations: ['SendTaskFailure', 'SendTaskHeartbeat', 'SendTaskSuccess'],
+    operations: API_MODEL_SUBSET.stepfunctions.operations.filter(
+      (operation) => operation !== 'DescribeExecution',
+    ),
     outcomes: [],
     errors: {
       InvalidOutput: 400,
