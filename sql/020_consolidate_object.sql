@@ -584,7 +584,10 @@ BEGIN
     SELECT COALESCE(SUM(CASE WHEN a.attname IN ('_valid_from', '_valid_to', '_is_active') THEN 1 ELSE 0 END), 0)
         AS validity_columns,
       MAX(CASE WHEN a.attname IN ('_valid_from', '_valid_to', '_is_active') THEN a.attnum END) AS validity_last,
-      MIN(CASE WHEN a.attname NOT IN ('_valid_from', '_valid_to', '_is_active') THEN a.attnum END) AS others_first
+      MIN(CASE WHEN a.attname NOT IN ('_valid_from', '_valid_to', '_is_active') THEN a.attnum END) AS others_first,
+      MAX(CASE WHEN a.attname = '_valid_from' THEN a.attnum END) AS valid_from_at,
+      MAX(CASE WHEN a.attname = '_valid_to' THEN a.attnum END) AS valid_to_at,
+      MAX(CASE WHEN a.attname = '_is_active' THEN a.attnum END) AS is_active_at
     INTO v_figures
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
@@ -593,7 +596,10 @@ BEGIN
     IF v_figures.validity_columns <> 3 THEN
       v_history_misalignment := 'it lacks _valid_from, _valid_to or _is_active';
     END IF;
-    v_history_positional := v_figures.others_first IS NULL OR v_figures.validity_last < v_figures.others_first;
+    -- Positional only with the three first and in their order: a start and an end swapped by
+    -- position would be wrong history without an error.
+    v_history_positional := (v_figures.others_first IS NULL OR v_figures.validity_last < v_figures.others_first)
+      AND v_figures.valid_from_at < v_figures.valid_to_at AND v_figures.valid_to_at < v_figures.is_active_at;
     SELECT h.attname AS column_name INTO v_final_column
     FROM pg_catalog.pg_attribute h
     JOIN pg_catalog.pg_class hc ON hc.oid = h.attrelid
@@ -673,7 +679,7 @@ BEGIN
       v_history_previous_name := v_column.column_name;
     END LOOP;
     IF NOT v_history_positional AND LENGTH(v_history_misalignment) = 0 THEN
-      v_history_misalignment := 'its columns _valid_from, _valid_to, _is_active are not its first three';
+      v_history_misalignment := 'its columns _valid_from, _valid_to, _is_active are not its first three in that order';
     END IF;
     -- Staged rows then go into history by name (final's rows too, when it catches up below).
     IF NOT v_history_positional AND v_column_list_bytes > v_column_list_limit THEN

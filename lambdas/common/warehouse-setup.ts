@@ -27,8 +27,9 @@ export function warehouseSetupStatements(sources: SourceCatalog, appflowDatabase
 
 /**
  * The procedures this version calls, as sql/ deploys them: consolidate_object with 10 arguments (the
- * form every other form calls, history's included) and refresh_columns. A warehouse that missed a
- * deploy of sql/ has only older forms; counted here, it fails the precheck instead of every object.
+ * form every other form calls, history's included) and refresh_columns. A warehouse that missed the
+ * deploys that added them (history, column refresh) fails the precheck instead of every object; one
+ * that missed only a later change of a procedure's body passes: the check reads signatures.
  */
 export const PROCEDURE_CHECK_SQL = `SELECT SUM(CASE WHEN proname = 'consolidate_object' AND pronargs = 10 THEN 1 ELSE 0 END) AS consolidate_object,
   SUM(CASE WHEN proname = 'refresh_columns' THEN 1 ELSE 0 END) AS refresh_columns

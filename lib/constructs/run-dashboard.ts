@@ -211,7 +211,7 @@ export class RunDashboard extends Construct {
     this.dashboard.addWidgets(
       objectGraph(FRESHNESS_GRAPH, 16),
       new GraphWidget({
-        title: 'Objects overdue (lag over twice the cadence plus the flow timeout)',
+        title: 'Objects overdue (lag over twice the cadence, in whole ticks, plus the flow timeout)',
         left: [objectsOverdueMetric(props.environmentName, 'objects overdue')],
         leftYAxis: { min: 0, label: 'objects', showUnits: false },
         width: 8,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateDefinition } from './definition';
 import { currentTimeline, onTimeline, Timeline } from './simulated-time';
+import { statesRuntimeError } from './task-failure';
 
 /*
  * aws-local-stepfunctions 3 runs a DISTRIBUTED Map as an inline one. The runner hands the library
@@ -89,10 +90,16 @@ export interface ChildRunOptions {
   /** Each event of the child execution for item `index`, with the child's timeline. */
   onChildEvent: (index: number, event: never, timeline: Timeline) => void;
   /**
-   * The Map Runs of the execution by state name: a redrive finds the failed attempt's here, and
-   * each Map Run is left here for the next attempt. @default none
+   * The Map Runs of the execution by state name: each Map Run is left here for a redrive of this
+   * attempt. @default none
    */
   mapRuns?: Record<string, MapRunState>;
+  /**
+   * A redrive's failed Map Runs by state name: the first run of that state in this attempt continues
+   * its Map Run; any later one (a Retry, a loop back) starts a new Map Run, as Step Functions does.
+   * Taken out as used. @default none
+   */
+  redriveMapRuns?: Record<string, MapRunState>;
 }
 
 /**
@@ -168,8 +175,10 @@ export function distributedMapHandlers(
         await events;
         return outcome.status === 'FAILED' && lastEntered ? { ...outcome, failedAt: lastEntered } : outcome;
       };
-      const handler = (input: unknown) =>
-        runDistributedMap(
+      const handler = (input: unknown) => {
+        const previous = options.redriveMapRuns?.[stateName];
+        if (previous) delete options.redriveMapRuns?.[stateName];
+        return runDistributedMap(
           {
             stateName,
             state,
@@ -177,19 +186,20 @@ export function distributedMapHandlers(
             storage: options.storage,
             runChild,
             startMs: currentTimeline()?.now() ?? options.now().getTime(),
-            previous: options.mapRuns?.[stateName],
+            previous,
             onMapRun: (mapRun) => {
               if (options.mapRuns) options.mapRuns[stateName] = mapRun;
             },
           },
           input,
         );
+      };
       return [stateName, handler];
     }),
   );
 }
 
-/** States' errors of a Map Run, as Step Functions names them. */
+/** States' errors of a Map Run, as Step Functions names them (States.Runtime is statesRuntimeError: never caught). */
 export class MapRunError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -217,7 +227,7 @@ async function readItems(run: DistributedMapRun, input: unknown): Promise<unknow
   if (!reader) {
     const items = await evaluate({ 'items.$': run.state.ItemsPath ?? '$' }, input, run.context);
     if (!Array.isArray(items.items)) {
-      throw new MapRunError('States.Runtime', `The items of ${run.stateName} are not an array`);
+      throw statesRuntimeError(`The items of ${run.stateName} are not an array`);
     }
     return items.items;
   }
@@ -295,8 +305,7 @@ export async function runDistributedMap(run: DistributedMapRun, input: unknown):
     if (items.length === 0) {
       // AWS does not document what a Map Run over no items writes (its ResultWriter manifest):
       // the local run refuses it rather than guess, so the definition must skip an empty Map.
-      throw new MapRunError(
-        'States.Runtime',
+      throw statesRuntimeError(
         `${run.stateName}: a Distributed Map over zero items; AWS does not document its ResultWriter output, skip the Map when the plan is empty`,
       );
     }

@@ -113,6 +113,25 @@ export function retryBackoffMs(retrier: Retrier, attempt: number): number {
   return 1000 * Math.min(seconds, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
 }
 
+/**
+ * A function's Task runs with a real-time bound in the library (definitionForLibrary); what stops it
+ * in simulated time is the function's own timeout. A state timeout that would fire first (or one
+ * read from a path) would go unplayed, more lenient than AWS: refused instead.
+ */
+function refuseTaskTimeoutsNotPlayed(assembly: LocalAssembly): void {
+  for (const { name, state } of walkStates(assembly.definition)) {
+    const fn = assembly.taskFunctions?.[name];
+    if (!fn || assembly.tokenTasks.includes(name)) continue;
+    if (state.TimeoutSecondsPath !== undefined)
+      throw new Error(`Task ${name}: the local run plays no TimeoutSecondsPath on a function's Task`);
+    const seconds = state.TimeoutSeconds as number | undefined;
+    if (seconds !== undefined && seconds <= fn.timeoutSeconds)
+      throw new Error(
+        `Task ${name}: its TimeoutSeconds (${seconds}) would end it before its function's timeout (${fn.timeoutSeconds} s), which the local run does not play`,
+      );
+  }
+}
+
 function objectNameOf(input: unknown): string | undefined {
   const plan = (input as { plan?: { objectName?: string } } | undefined)?.plan;
   return plan?.objectName;
@@ -131,6 +150,7 @@ export async function runExecution(
   // The library would sleep a Wait state's seconds in real time; the pipeline has none.
   const wait = [...walkStates(assembly.definition)].find(({ state }) => state.Type === 'Wait');
   if (wait) throw new Error(`Wait state ${wait.name}: the local run plays no Wait state in simulated time`);
+  refuseTaskTimeoutsNotPlayed(assembly);
   const forLibrary = definitionForLibrary(assembly.definition, assembly.tokenTasks);
   const distributedMaps = forLibrary.distributedMaps;
   const definition = run.redrive
@@ -222,6 +242,7 @@ export async function runExecution(
     now: machine.now,
     onChildEvent: (index, event: StateEvent, childTimeline) => observe(event, index, childTimeline),
     mapRuns,
+    redriveMapRuns: { ...run.redrive?.mapRuns },
   });
 
   const afterRetries = Object.fromEntries(

@@ -80,11 +80,14 @@ export class Invocation {
     return this.killed;
   }
 
-  /** A sleep of `ms`: true when it ends within the timeout; false when the invocation died in it. */
+  /**
+   * A sleep of `ms`: true when it ends before the timeout; false when the invocation died in it (a
+   * sleep that ends at the timeout ends with it: Lambda has killed the function by then).
+   */
   sleep(ms: number): boolean {
     if (this.killed) return false;
     this.elapsedMs += Math.max(0, ms);
-    if (this.elapsedMs <= this.timeoutMs) return true;
+    if (this.elapsedMs < this.timeoutMs) return true;
     this.elapsedMs = this.timeoutMs;
     this.killed = true;
     this.kill(

@@ -21,8 +21,6 @@ type CreateDynalite = (options: DynaliteOptions) => Server;
 // dynalite ships no type declarations; this is the one function the stand-in uses.
 const createDynalite: CreateDynalite = require('dynalite');
 
-/** HTTP status of the DynamoDB error codes a scenario may inject. */
-
 // Response headers of dynalite's that the SDK reads; the proxy sets its own length.
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'x-amzn-requestid', 'x-amz-crc32'];
 

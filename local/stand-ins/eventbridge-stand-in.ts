@@ -58,8 +58,6 @@ export interface EventBridgeStandInOptions extends StandInChecksOptions {
   region?: string;
 }
 
-/** HTTP status of the errors a scenario may inject into PutEvents. */
-
 /** Lambda's asynchronous invocation: the first attempt and two retries. */
 const ASYNC_INVOKE_ATTEMPTS = 3;
 

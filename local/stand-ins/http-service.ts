@@ -117,7 +117,9 @@ export function faultError(
 ): ServiceError {
   const status = statusByCode[fault];
   if (status !== undefined) return new ServiceError(fault, `${fault} (injected fault)`, status);
-  return new ServiceError(fallbackCode, fault, 400);
+  // The catch-all answers with its own status: a 5xx one (ServiceUnavailable, InternalException)
+  // is retried by the SDK, as AWS's would be.
+  return new ServiceError(fallbackCode, fault, statusByCode[fallbackCode] ?? 400);
 }
 
 export function validationError(message: string): ServiceError {

@@ -146,8 +146,6 @@ const MAX_BATCH_STATEMENTS = 40;
  */
 export const MAX_STATEMENT_BYTES = 100_000;
 
-/** HTTP status of Redshift Data error codes (from the SDK's error schemas). */
-
 // Postgres type OIDs: which Field member carries the value, and Redshift's type name.
 const BOOLEAN_TYPES = new Set([16]);
 const INTEGER_TYPES = new Set([20, 21, 23, 26]);

@@ -29,7 +29,7 @@ interface OpenTask {
 
 /** What Step Functions says of a token whose task has ended (settled, timed out, execution gone). */
 const TASK_TIMED_OUT = 'Task Timed Out';
-/** HTTP status of the errors a scenario may inject (`"service": "stepfunctions"`). */
+/** The shape of the task tokens the runner issues: anything else is InvalidToken. */
 const TOKEN_PATTERN = /^[A-Za-z0-9+/=]{40,}$/;
 
 /**

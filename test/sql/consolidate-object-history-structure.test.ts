@@ -374,6 +374,33 @@ describe('consolidate_object with history: the history table', () => {
     ]);
     expect(await historyRows(db, table)).toEqual([version(account('001A', 'Edge', '2026-01-01'))]);
   });
+
+  test('one whose validity columns come first but in another order takes versions by name, never swapping start and end', async () => {
+    // Prepare: a history table made elsewhere with _valid_to before _valid_from
+    const table = newTable();
+    await createObjectTables(db, table);
+    await stage(db, table, [account('001A', 'Edge', '2026-01-01')]);
+    await consolidateWithHistory(table, 'run-1');
+    const mark = (await tableComment(HISTORY_SCHEMA, table)) ?? '';
+    await db.exec(`
+      CREATE TABLE ${HISTORY_SCHEMA}.${table}_swapped AS
+        SELECT _valid_to, _valid_from, _is_active, id, name, systemmodstamp, isdeleted FROM ${HISTORY_SCHEMA}.${table};
+      COMMENT ON TABLE ${HISTORY_SCHEMA}.${table}_swapped IS '${mark.replaceAll("'", "''")}';
+      DROP TABLE ${HISTORY_SCHEMA}.${table};
+      ALTER TABLE ${HISTORY_SCHEMA}.${table}_swapped RENAME TO ${table};
+    `);
+    await stage(db, table, [account('001A', 'Edge Communications', '2026-01-02')]);
+
+    // Act
+    await consolidateWithHistory(table, 'run-2');
+
+    // Assess
+    expect(await historyRows(db, table)).toEqual([
+      version(account('001A', 'Edge', '2026-01-01'), '2026-01-02'),
+      version(account('001A', 'Edge Communications', '2026-01-02')),
+    ]);
+    expect(historyViolations(await historyRows(db, table))).toEqual([]);
+  });
 });
 
 describe('consolidate_object with history: whether the previous CALL maintained it', () => {

@@ -38,8 +38,6 @@ export interface AppFlowProtocolOptions {
   onCall(call: AppFlowCall): void;
 }
 
-/** HTTP status of each AppFlow error code (from the SDK's error schemas). */
-
 /** restJson1 routes (AppFlow's model: POST with the operation in the path). */
 const ROUTES: Record<string, AppFlowOperation> = {
   '/create-flow': 'CreateFlow',

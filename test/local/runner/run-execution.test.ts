@@ -71,7 +71,12 @@ function withMap(
 async function execute(
   definition: StateMachineDefinition,
   handlers: Record<string, LocalHandler>,
-  options: { input?: unknown; storage?: MapStorage; redriveOf?: AttemptedExecution } = {},
+  options: {
+    input?: unknown;
+    storage?: MapStorage;
+    redriveOf?: AttemptedExecution;
+    taskFunctions?: Record<string, { timeoutSeconds: number }>;
+  } = {},
 ): Promise<{ outcome: ExecutionOutcome; timeline: Timeline; attempt: AttemptedExecution }> {
   const timeline = new Timeline(START);
   const input = options.redriveOf?.input ?? options.input ?? {};
@@ -79,7 +84,11 @@ async function execute(
   const outcome = await onTimeline(timeline, () =>
     runExecution(
       {
-        assembly: { definition, tokenTasks: [] } as unknown as LocalAssembly,
+        assembly: {
+          definition,
+          tokenTasks: [],
+          taskFunctions: options.taskFunctions ?? {},
+        } as unknown as LocalAssembly,
         handlers,
         storage: options.storage ?? memoryStorage(),
         readReport: () => undefined,
@@ -265,6 +274,24 @@ describe('errors Step Functions does not let a Catch stop', () => {
     expect(outcome.error).toContain('$.flow.heartbeatSeconds must hold a positive integer');
   });
 
+  test('a Distributed Map over zero items fails the execution with States.Runtime, whatever the Map’s Catch', async () => {
+    const definition = withMap(
+      { StartAt: 'Load', States: { Load: task() } },
+      { Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Report' }] },
+    );
+
+    const { outcome } = await execute(
+      definition,
+      { Load: async (input) => input, Report: async (input) => input },
+      {
+        input: { items: [] },
+      },
+    );
+
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toContain('a Distributed Map over zero items');
+  });
+
   test('any other task failure (States.Timeout) is caught as the definition says', async () => {
     const error = new TaskFailure('States.Timeout', "The task's timeout elapsed");
     const { outcome } = await execute(caught(error), {
@@ -273,6 +300,24 @@ describe('errors Step Functions does not let a Catch stop', () => {
       },
     });
 
+    expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  test('a function’s Task whose state timeout would end it before the function’s own is refused: only the latter is played', async () => {
+    const definition = {
+      StartAt: 'Load',
+      States: { Load: task(undefined, { TimeoutSeconds: 60 }) },
+    } as StateMachineDefinition;
+    const handlers = { Load: async (input: unknown) => input };
+
+    await expect(
+      execute(definition, handlers, { taskFunctions: { Load: { timeoutSeconds: 120 } } }),
+    ).rejects.toThrow(
+      "Task Load: its TimeoutSeconds (60) would end it before its function's timeout (120 s)",
+    );
+    const { outcome } = await execute(definition, handlers, {
+      taskFunctions: { Load: { timeoutSeconds: 30 } },
+    });
     expect(outcome.status).toBe('SUCCEEDED');
   });
 

@@ -12,6 +12,7 @@ import {
   FaultInjector,
   type FaultService,
   faultProblems,
+  injectedServiceError,
 } from '../../../local/stand-ins/fault-injector';
 import { RedshiftDataStandIn } from '../../../local/stand-ins/redshift-data-stand-in';
 import { SimulatedClock } from '../../../local/stand-ins/simulated-clock';
@@ -170,6 +171,22 @@ describe('the fault injector, through each stand-in that asks it', () => {
     } finally {
       await target.stop();
     }
+  });
+});
+
+test('a message answers with the catch-all’s own status: a 5xx one, which the SDK retries as it would AWS’s', () => {
+  expect(injectedServiceError('stepfunctions', 'service melting')).toMatchObject({
+    code: 'ServiceUnavailable',
+    message: 'service melting',
+    statusCode: 503,
+  });
+  expect(injectedServiceError('events', 'partition down')).toMatchObject({
+    code: 'InternalException',
+    statusCode: 500,
+  });
+  expect(injectedServiceError('dynamodb', 'table is being rebuilt')).toMatchObject({
+    code: 'ValidationException',
+    statusCode: 400,
   });
 });
 
