@@ -73,34 +73,45 @@ export async function claimObject(
   run: RunContext,
   now: Date,
 ): Promise<void> {
-  try {
-    await writeClaim(
-      doc,
-      tableName,
-      plan,
-      run,
-      now,
-      'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockExpiresAt < :now)',
-      { ':now': now.toISOString() },
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) {
-      throw classifyAwsError(error, `${plan.objectName}: control table update`);
-    }
-    let row: Awaited<ReturnType<typeof readRow>>;
+  // Two attempts: the holder may release the object between a refused claim and the read of who
+  // holds it; then the claim is tried once more rather than failed with a wrong reason.
+  for (let attempt = 1; ; attempt++) {
     try {
-      row = await readRow(doc, tableName, plan.objectName);
-    } catch (readError) {
-      throw classifyAwsError(readError, `${plan.objectName}: control table read`);
+      await writeClaim(
+        doc,
+        tableName,
+        plan,
+        run,
+        now,
+        'attribute_exists(objectName) AND (attribute_not_exists(lockRunId) OR lockExpiresAt < :now)',
+        { ':now': now.toISOString() },
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw classifyAwsError(error, `${plan.objectName}: control table update`);
+      }
+      let row: Awaited<ReturnType<typeof readRow>>;
+      try {
+        row = await readRow(doc, tableName, plan.objectName);
+      } catch (readError) {
+        throw classifyAwsError(readError, `${plan.objectName}: control table read`);
+      }
+      if (!row.Item) throw new ObjectBusyError(`${plan.objectName}: its control row is gone`);
+      const holder = row.Item.lockRunId as string | undefined;
+      if (!holder) {
+        if (attempt < 2) continue;
+        throw new ObjectBusyError(
+          `${plan.objectName}: other runs claimed and released it while this run claimed it`,
+        );
+      }
+      if (holder === run.runId) return; // this run's claim already
+      const executionArn = (row.Item.lockExecutionArn as string | undefined) || undefined;
+      throw new ObjectBusyError(`${plan.objectName}: run ${holder} holds this object; retry after it ends`, {
+        runId: holder,
+        ...(executionArn ? { executionArn } : {}),
+      });
     }
-    const holder = row.Item?.lockRunId as string | undefined;
-    if (!row.Item || !holder) throw new ObjectBusyError(`${plan.objectName}: its control row is gone`);
-    if (holder === run.runId) return; // this run's claim already
-    const executionArn = (row.Item.lockExecutionArn as string | undefined) || undefined;
-    throw new ObjectBusyError(`${plan.objectName}: run ${holder} holds this object; retry after it ends`, {
-      runId: holder,
-      ...(executionArn ? { executionArn } : {}),
-    });
   }
 }
 

@@ -1,5 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import {
   claimObject,
   type ObjectFigures,
@@ -151,6 +157,41 @@ describe('claimObject', () => {
     await claimObject(doc, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + 25 * HOUR_MS));
 
     // Assess
+    expect(await getRow()).toMatchObject({
+      lockRunId: 'run-b',
+      lastRun: { runId: 'run-b', status: 'RUNNING' },
+    });
+  });
+
+  test('claims an object its holder released between the refused claim and the look at who holds it', async () => {
+    // Prepare: run A holds it; A releases it just after B's claim was refused
+    await claimObject(doc, TABLE, anAccountPlan(), runA, CLAIMED_AT);
+    let released = false;
+    const racing = {
+      send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+        try {
+          return await doc.send(command);
+        } catch (error) {
+          if (!released && (error as Error).name === 'ConditionalCheckFailedException') {
+            released = true;
+            await doc.send(
+              new UpdateCommand({
+                TableName: TABLE,
+                Key: { objectName: 'Account' },
+                UpdateExpression: 'REMOVE lockRunId, lockExpiresAt',
+              }),
+            );
+          }
+          throw error;
+        }
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    // Act
+    await claimObject(racing, TABLE, anAccountPlan(), runB, new Date(CLAIMED_AT.getTime() + HOUR_MS));
+
+    // Assess
+    expect(released).toBe(true);
     expect(await getRow()).toMatchObject({
       lockRunId: 'run-b',
       lastRun: { runId: 'run-b', status: 'RUNNING' },
