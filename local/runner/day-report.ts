@@ -62,7 +62,7 @@ export interface DayReport {
   /** Counted from the execution's events and the stand-ins' logs. */
   stats: {
     stateTransitions: number;
-    /** Of stateTransitions, those of each child execution (one object's run), in item order. */
+    /** Of stateTransitions, those of each child execution the day ran (one object's run), in item order; a redrive's: the children it reran. */
     childStateTransitions?: number[];
     /** The execution's Task states (and their retries): the steps' functions. */
     lambdaInvocations: number;

@@ -50,7 +50,10 @@ export interface ExecutionOutcome {
   report?: RunReport;
   error?: string;
   stateTransitions: number;
-  /** Of stateTransitions, those of each child execution (one per Distributed Map item), in item order. */
+  /**
+   * Of stateTransitions, those of each child execution this attempt ran (one per Distributed Map
+   * item), in item order; a redrive's lists only the children it reran.
+   */
   childStateTransitions: number[];
   lambdaInvocations: number;
   history: HistoryFigures;
