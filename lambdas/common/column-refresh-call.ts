@@ -1,6 +1,7 @@
 import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { REFRESH_AUDIT_SQL, REFRESH_COLUMNS_SQL, refreshColumnsParameters } from './column-refresh';
 import type { ObjectState, RefreshFigures, RefreshState } from './object-state';
+import { publishObjectMetrics } from './observability';
 import { layoutOf } from './run-plan';
 import { objectStatement, waitingOn } from './statement-waits';
 import {
@@ -88,6 +89,9 @@ export async function callRefreshColumns(
   refresh = { ...refresh, audit };
   if (audit.status !== 'FINISHED') return waitingOn(state, { refresh }, audit, 'read the refresh audit');
   const [row] = await fetchRows(deps.redshift, audit.id);
+  const figures = figuresOf(row);
+  // Once: a refresh with figures is not called again (above).
+  publishObjectMetrics(plan.objectName, { RowsRefreshed: figures.rowsRefreshed });
   const { waiting: _answered, ...rest } = state;
-  return { ...rest, refresh: { ...refresh, figures: figuresOf(row) } };
+  return { ...rest, refresh: { ...refresh, figures } };
 }

@@ -31,6 +31,11 @@ export const OBJECT_METRICS = {
   ObjectFailed: MetricUnit.Count,
   /** Minutes from the object's completeThrough to the end of the run (issue 20); every run, every enabled object. */
   FreshnessLagMinutes: MetricUnit.NoUnit,
+  /** Final rows whose refreshed columns a column refresh rewrote (issue 21). */
+  RowsRefreshed: MetricUnit.Count,
+  /** History versions a consolidation added and closed (issue 22); objects that keep history only. */
+  HistoryVersionsAdded: MetricUnit.Count,
+  HistoryVersionsClosed: MetricUnit.Count,
 } as const;
 export type ObjectMetricName = keyof typeof OBJECT_METRICS;
 
@@ -131,6 +136,9 @@ export interface ConsolidationMetricFigures {
   readonly rowsUpdated?: number;
   readonly rowsUnchanged?: number;
   readonly rowsDeleted?: number;
+  /** Present when the CALL kept history. */
+  readonly historyVersionsAdded?: number;
+  readonly historyVersionsClosed?: number;
 }
 
 /** Every figure of one finished consolidation, and how long its CALL ran in Redshift. */
@@ -146,6 +154,8 @@ export function publishConsolidationMetrics(
     RowsUpdated: figures.rowsUpdated,
     RowsUnchanged: figures.rowsUnchanged,
     RowsDeleted: figures.rowsDeleted,
+    HistoryVersionsAdded: figures.historyVersionsAdded,
+    HistoryVersionsClosed: figures.historyVersionsClosed,
     ConsolidationSeconds: statementSeconds(statement),
   });
 }

@@ -107,6 +107,24 @@ export const OBJECT_GRAPHS: readonly ObjectGraph[] = [
     unitLabel: 'seconds',
   },
   { metricName: 'ObjectFailed', title: 'Object failures', statistic: 'Sum', unitLabel: 'failures' },
+  {
+    metricName: 'RowsRefreshed',
+    title: 'Rows refreshed (column refresh)',
+    statistic: 'Sum',
+    unitLabel: 'rows',
+  },
+  {
+    metricName: 'HistoryVersionsAdded',
+    title: 'History versions added',
+    statistic: 'Sum',
+    unitLabel: 'versions',
+  },
+  {
+    metricName: 'HistoryVersionsClosed',
+    title: 'History versions closed',
+    statistic: 'Sum',
+    unitLabel: 'versions',
+  },
 ];
 
 /** CloudWatch's dynamic label: each SEARCH result is named after its object. */

@@ -61,6 +61,9 @@ const PER_OBJECT_METRICS: [string, string][] = [
   ['FlowRunMinutes', 'Maximum'],
   ['ConsolidationSeconds', 'Maximum'],
   ['ObjectFailed', 'Sum'],
+  ['RowsRefreshed', 'Sum'],
+  ['HistoryVersionsAdded', 'Sum'],
+  ['HistoryVersionsClosed', 'Sum'],
 ];
 
 let dev: BuiltPipeline;

@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { ObjectState } from '../../lambdas/common/object-state';
 import type { ConsolidateDependencies } from '../../lambdas/consolidate';
+import { captureEmf } from '../support/emf';
 import { SPENT_BUDGET } from './support/budgets';
 import { FakeWarehouse } from './support/fake-warehouse';
 import { anAccountPlan, anObjectState } from './support/fixtures';
@@ -527,9 +528,31 @@ describe('consolidate with history (issue 22)', () => {
       historyVersionsClosed: 35,
     });
   });
+
+  test('emits the versions added and closed per object; an object without history emits neither', async () => {
+    // Prepare
+    warehouse.answers(AUDIT, HISTORY_AUDIT_ROW);
+
+    // Act
+    const withHistory = await captureEmf(() =>
+      consolidate(deps, anObjectState({ plan: anAccountPlan({ history: true }) })),
+    );
+    const without = await captureEmf(() => consolidate(deps, anObjectState()));
+
+    // Assess
+    const named = (metrics: typeof withHistory.metrics) =>
+      Object.fromEntries(
+        metrics
+          .filter((metric) => metric.name.startsWith('History'))
+          .map((metric) => [metric.name, metric.value]),
+      );
+    expect(named(withHistory.metrics)).toEqual({ HistoryVersionsAdded: 91, HistoryVersionsClosed: 35 });
+    expect(named(without.metrics)).toEqual({});
+  });
 });
 
 describe('consolidate: the column refresh (issue 21)', () => {
+  let running: ObjectState;
   const REFRESH_CALL = /^CALL refresh_columns/;
   const REFRESH_AUDIT = /FROM public\.column_refresh_audit/;
   const REFRESH = {
@@ -588,6 +611,27 @@ describe('consolidate: the column refresh (issue 21)', () => {
       rowsRefreshed: 7,
     });
     expect(next).not.toHaveProperty('waiting');
+  });
+
+  test('emits RowsRefreshed once, when the refresh’s figures are read: nothing while its CALL runs', async () => {
+    // Prepare
+    warehouse.runsFor(REFRESH_CALL, 1);
+
+    // Act
+    const first = await captureEmf(async () => {
+      running = await consolidate(deps, stateAfterRefreshFlow(120));
+    });
+    const second = await captureEmf(() => consolidate(deps, running));
+
+    // Assess
+    expect(first.metrics.map((metric) => metric.name)).not.toContain('RowsRefreshed');
+    expect(second.metrics.filter((metric) => metric.name === 'RowsRefreshed')).toEqual([
+      expect.objectContaining({
+        value: 7,
+        unit: 'Count',
+        dimensions: expect.objectContaining({ object: 'Account' }),
+      }),
+    ]);
   });
 
   test('refreshes instead of consolidating when the incremental flow found nothing', async () => {
