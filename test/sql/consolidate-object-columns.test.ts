@@ -3,6 +3,7 @@ import { EMULATION_SCHEMA } from '../../local/warehouse/redshift-dialect';
 import { createWarehouse } from '../support/warehouse';
 import {
   type ConsolidateOptions,
+  columnsOf,
   consolidate,
   countsOf,
   FINAL_SCHEMA,
@@ -408,12 +409,7 @@ describe('consolidate_object: wide objects', () => {
       expect(narrowRun.historyCreate).toBeGreaterThan(0);
       expect(wideRun.historyCreate).toBeGreaterThan(60_000);
       expect(wideRun.historyCreate).toBeLessThanOrEqual(65_535);
-      const historyColumns = await db.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
-         ORDER BY ordinal_position`,
-        [HISTORY_SCHEMA, wide],
-      );
-      expect(historyColumns.rows.map((row) => row.column_name)).toEqual([
+      expect(await columnsOf(db, HISTORY_SCHEMA, wide)).toEqual([
         '_valid_from',
         '_valid_to',
         '_is_active',
@@ -465,12 +461,7 @@ describe('consolidate_object: wide objects', () => {
         { id: 'A', first: 1, _is_active: false },
         { id: 'A', first: 2, _is_active: true },
       ]);
-      const historyColumns = await db.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
-         ORDER BY ordinal_position`,
-        [HISTORY_SCHEMA, table],
-      );
-      expect(historyColumns.rows.map((row) => row.column_name)).toEqual([
+      expect(await columnsOf(db, HISTORY_SCHEMA, table)).toEqual([
         '_valid_from',
         '_valid_to',
         '_is_active',

@@ -15,14 +15,15 @@ import { createWarehouse } from '../support/warehouse';
 import {
   AUDIT_TABLE,
   account,
+  columnsOf,
   consolidate,
   createObjectTables,
   deletedAccount,
   FINAL_SCHEMA,
   HISTORY_SCHEMA,
+  historyFigures,
   historyRows,
   historyViolations,
-  lastAudit,
   OPEN_END,
   STAGING_SCHEMA,
   stage,
@@ -153,20 +154,6 @@ async function droppedColumns(schema: string, table: string): Promise<number> {
   return result.rows[0]?.n ?? 0;
 }
 
-async function columnsOf(schema: string, table: string): Promise<string[]> {
-  const result = await db.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
-     ORDER BY ordinal_position`,
-    [schema, table],
-  );
-  return result.rows.map((row) => row.column_name);
-}
-
-async function historyFigures(table: string): Promise<{ added: number; closed: number }> {
-  const audit = await lastAudit(db, table);
-  return { added: Number(audit.history_versions_added), closed: Number(audit.history_versions_closed) };
-}
-
 async function tableComment(schema: string, table: string): Promise<string | null> {
   const result = await db.query<{ comment: string | null }>(
     `SELECT obj_description(CAST($1 AS regclass), 'pg_class') AS comment`,
@@ -233,14 +220,14 @@ describe('consolidate_object with history: a column the structure sync rebuilt',
       { id: '001B', name: 'Burlington', systemmodstamp: day('2026-01-01'), isdeleted: false, code__c: '2' },
     ]);
     await consolidateWithHistory(table, 'run-3');
-    expect(await historyFigures(table)).toEqual({ added: 1, closed: 1 });
+    expect(await historyFigures(db, table)).toEqual({ added: 1, closed: 1 });
     // The third: B deleted, C new.
     await stageRows(table, [
       { id: '001B', name: 'Burlington', systemmodstamp: day('2026-01-04'), isdeleted: true, code__c: '2' },
       { id: '001C', name: 'Pyramid', systemmodstamp: day('2026-01-04'), isdeleted: false, code__c: 'C-1' },
     ]);
     await consolidateWithHistory(table, 'run-4');
-    expect(await historyFigures(table)).toEqual({ added: 1, closed: 1 });
+    expect(await historyFigures(db, table)).toEqual({ added: 1, closed: 1 });
 
     // A field added after the rebuild: structure sync adds it to final and staging, the CALL to history.
     await syncStructure(table, [ID, NAME, STAMP, DELETED, CODE_TEXT, INDUSTRY]);
@@ -265,7 +252,7 @@ describe('consolidate_object with history: a column the structure sync rebuilt',
       versionOf({ id: '001C', code__c: 'C-1', industry: 'Energy' }, '2026-01-05'),
     ]);
     expect(historyViolations(await historyRows(db, table))).toEqual([]);
-    expect(await columnsOf(HISTORY_SCHEMA, table)).toEqual([
+    expect(await columnsOf(db, HISTORY_SCHEMA, table)).toEqual([
       '_valid_from',
       '_valid_to',
       '_is_active',
@@ -300,7 +287,7 @@ describe('consolidate_object with history: a column the structure sync rebuilt',
     ]);
     await consolidate(db, table, { runId: 'run-2', deleteMode: 'soft' });
     await syncStructure(table, [ID, NAME, STAMP, DELETED, CODE_TEXT, INDUSTRY]);
-    expect((await columnsOf(FINAL_SCHEMA, table)).slice(-2)).toEqual(['industry', 'code__c']);
+    expect((await columnsOf(db, FINAL_SCHEMA, table)).slice(-2)).toEqual(['industry', 'code__c']);
 
     // On again: history gets Industry appended, after code__c, so its order is not final's.
     await stageRows(table, [
@@ -315,14 +302,14 @@ describe('consolidate_object with history: a column the structure sync rebuilt',
     ]);
     await consolidateWithHistory(table, 'run-3');
 
-    expect((await columnsOf(HISTORY_SCHEMA, table)).slice(-2)).toEqual(['code__c', 'industry']);
+    expect((await columnsOf(db, HISTORY_SCHEMA, table)).slice(-2)).toEqual(['code__c', 'industry']);
     // Caught up with final's row of A (by name), then B from staging (by name).
     expect(await historyOf(table, { withIndustry: true })).toEqual([
       versionOf({ id: '001A', code__c: '1', industry: null }, '2026-01-01', '2026-01-02'),
       versionOf({ id: '001A', code__c: '2', industry: 'Energy' }, '2026-01-02'),
       versionOf({ id: '001B', code__c: 'B-1', industry: 'Retail' }, '2026-01-03'),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 2, closed: 1 });
+    expect(await historyFigures(db, table)).toEqual({ added: 2, closed: 1 });
 
     // And the next CALL too.
     await stageRows(table, [
@@ -461,7 +448,7 @@ describe('consolidate_object with history: whether the previous CALL maintained 
       version(account('001C', 'Pyramid', '2026-01-02')),
       version(account('001D', 'Dickenson', '2026-01-04')),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 2, closed: 2 });
+    expect(await historyFigures(db, table)).toEqual({ added: 2, closed: 2 });
     expect(await tableComment(HISTORY_SCHEMA, table)).toBe(
       `History of ${FINAL_SCHEMA}.${table}, kept up to date by consolidate_object: the last CALL for that table maintained this one`,
     );
@@ -498,7 +485,7 @@ describe('consolidate_object with history: whether the previous CALL maintained 
       true,
     );
     expect(await historyRows(db, table)).toEqual(before);
-    expect(await historyFigures(table)).toEqual({ added: 0, closed: 0 });
+    expect(await historyFigures(db, table)).toEqual({ added: 0, closed: 0 });
   });
 
   test('a maintained history table is not caught up again; one kept in another schema meanwhile is', async () => {

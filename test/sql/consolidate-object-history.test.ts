@@ -5,6 +5,7 @@ import {
   account,
   auditRows,
   type ConsolidateOptions,
+  columnsOf,
   consolidate,
   createObjectTables,
   deletedAccount,
@@ -12,6 +13,7 @@ import {
   finalRows,
   HISTORY_SCHEMA,
   type HistoryRow,
+  historyFigures,
   historyRows,
   historyViolations,
   lastAudit,
@@ -50,11 +52,6 @@ async function history(table: string): Promise<HistoryRow[]> {
   return rows;
 }
 
-async function historyFigures(table: string): Promise<{ added: number; closed: number }> {
-  const audit = await lastAudit(db, table);
-  return { added: Number(audit.history_versions_added), closed: Number(audit.history_versions_closed) };
-}
-
 /** The current versions, without their validity columns: what the final table must hold. */
 function currentVersions(rows: HistoryRow[]): AccountRow[] {
   return rows.filter((row) => row._is_active).map(({ _valid_from, _valid_to, _is_active, ...row }) => row);
@@ -87,7 +84,7 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001B', 'Burlington', '2026-01-01')),
     ]);
     expect(currentVersions(await history(table))).toEqual(await finalRows(db, table));
-    expect(await historyFigures(table)).toEqual({ added: 4, closed: 0 });
+    expect(await historyFigures(db, table)).toEqual({ added: 4, closed: 0 });
   });
 
   test('a tie on the cursor with different content', async () => {
@@ -109,7 +106,7 @@ describe('consolidate_object with history: hazards', () => {
 
     expect(await finalRows(db, table)).toEqual([account('001A', 'Alpha (formula recomputed)', '2026-01-01')]);
     expect(await history(table)).toEqual([version(account('001A', 'Alpha', '2026-01-01'))]);
-    expect(await historyFigures(table)).toEqual({ added: 0, closed: 0 });
+    expect(await historyFigures(db, table)).toEqual({ added: 0, closed: 0 });
   });
 
   test('a late older version', async () => {
@@ -130,7 +127,7 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001A', 'Edge v3', '2026-01-03')),
     ]);
     // Nothing closed: v1 was closed already, and only its end moved.
-    expect(await historyFigures(table)).toEqual({ added: 1, closed: 0 });
+    expect(await historyFigures(db, table)).toEqual({ added: 1, closed: 0 });
   });
 
   test('a delete then a stale live version', async () => {
@@ -143,7 +140,7 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001A', 'Edge', '2026-01-01'), '2026-01-03'),
       version(account('001B', 'Other', '2026-01-01')),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 0, closed: 1 });
+    expect(await historyFigures(db, table)).toEqual({ added: 0, closed: 1 });
 
     // A copy from before the delete arrives late: the tombstone keeps it out of final, and out
     // of history too; a version at the delete's instant loses as well.
@@ -158,7 +155,7 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001A', 'Edge', '2026-01-01'), '2026-01-03'),
       version(account('001B', 'Other', '2026-01-01')),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 0, closed: 0 });
+    expect(await historyFigures(db, table)).toEqual({ added: 0, closed: 0 });
   });
 
   test('a rerun', async () => {
@@ -206,13 +203,8 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001A', 'Edge', '2026-01-01')),
       version(account('001B', 'Burlington', '2026-01-02')),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 2, closed: 0 });
-    const columns = await db.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
-       ORDER BY ordinal_position`,
-      [HISTORY_SCHEMA, table],
-    );
-    expect(columns.rows.map((row) => row.column_name)).toEqual([
+    expect(await historyFigures(db, table)).toEqual({ added: 2, closed: 0 });
+    expect(await columnsOf(db, HISTORY_SCHEMA, table)).toEqual([
       '_valid_from',
       '_valid_to',
       '_is_active',
@@ -239,7 +231,7 @@ describe('consolidate_object with history: hazards', () => {
       version(account('001B', 'Burlington', '2026-01-02'), '2026-01-03'),
       version(account('001D', 'Dickenson', '2026-01-04')),
     ]);
-    expect(await historyFigures(table)).toEqual({ added: 2, closed: 2 });
+    expect(await historyFigures(db, table)).toEqual({ added: 2, closed: 2 });
     const live = (await finalRows(db, table)).filter((row) => !row.isdeleted);
     expect(currentVersions(await history(table))).toEqual(live);
   });
@@ -296,7 +288,7 @@ describe('consolidate_object with history: hazards', () => {
     expect(purged).toMatchObject({ id: '001C', _valid_from: '2026-01-02T00:00:00.000Z', _is_active: false });
     const audit = await lastAudit(db, table);
     expect(Date.parse(purged._valid_to ?? '')).toBe(Date.parse(audit.started_at));
-    expect(await historyFigures(table)).toEqual({ added: 0, closed: 1 });
+    expect(await historyFigures(db, table)).toEqual({ added: 0, closed: 1 });
   });
 });
 

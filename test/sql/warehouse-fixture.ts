@@ -237,6 +237,22 @@ export async function lastAudit(db: PGlite, table: string): Promise<AuditRow> {
   return last;
 }
 
+/** The history figures of the table's last audit row, as numbers. */
+export async function historyFigures(db: PGlite, table: string): Promise<{ added: number; closed: number }> {
+  const audit = await lastAudit(db, table);
+  return { added: Number(audit.history_versions_added), closed: Number(audit.history_versions_closed) };
+}
+
+/** A table's column names in column order. */
+export async function columnsOf(db: PGlite, schema: string, table: string): Promise<string[]> {
+  const result = await db.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2
+     ORDER BY ordinal_position`,
+    [schema, table],
+  );
+  return result.rows.map((row) => row.column_name);
+}
+
 /** The figures of an audit row, without the identifying columns and timestamps. */
 export function countsOf(
   audit: AuditRow,
