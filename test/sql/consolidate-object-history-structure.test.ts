@@ -27,6 +27,7 @@ import {
   OPEN_END,
   STAGING_SCHEMA,
   stage,
+  toIso,
   version,
 } from './warehouse-fixture';
 
@@ -118,10 +119,6 @@ function consolidateWithHistory(table: string, runId: string, historySchema = HI
 
 function day(date: string): string {
   return `${date}T00:00:00.000Z`;
-}
-
-function toIso(value: unknown): string | null {
-  return value instanceof Date ? value.toISOString() : (value as string | null);
 }
 
 /** History rows of the test's columns, code__c as text (it is INTEGER before the rebuild). */

@@ -122,7 +122,7 @@ export async function consolidate(
 }
 
 /** PGlite returns timestamps as Dates (read as UTC); the tests compare ISO strings. */
-function toIso(value: unknown): string | null {
+export function toIso(value: unknown): string | null {
   if (value === null) return null;
   return value instanceof Date ? value.toISOString() : String(value);
 }
