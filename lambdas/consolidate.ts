@@ -105,26 +105,14 @@ function callStatement(deps: ConsolidateDependencies, state: ObjectState): State
     run_id: run.runId,
     sync_mode: plan.syncMode,
   };
-  return plan.history
-    ? objectStatement(
-        deps.statementNamePrefix,
-        state,
-        'consolidate',
-        'consolidate_object',
-        CONSOLIDATE_WITH_HISTORY_SQL,
-        {
-          ...parameters,
-          history_schema: historySchemaOf(layout.finalSchema),
-        },
-      )
-    : objectStatement(
-        deps.statementNamePrefix,
-        state,
-        'consolidate',
-        'consolidate_object',
-        CONSOLIDATE_SQL,
-        parameters,
-      );
+  return objectStatement(
+    deps.statementNamePrefix,
+    state,
+    'consolidate',
+    'consolidate_object',
+    plan.history ? CONSOLIDATE_WITH_HISTORY_SQL : CONSOLIDATE_SQL,
+    plan.history ? { ...parameters, history_schema: historySchemaOf(layout.finalSchema) } : parameters,
+  );
 }
 
 function figuresOf(

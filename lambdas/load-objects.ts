@@ -21,7 +21,13 @@ import { executionIsRunning } from './common/executions';
 import { freshnessEntries } from './common/freshness';
 import { emptyResult, type ObjectResult } from './common/object-state';
 import { logger } from './common/observability';
-import { buildRunContext, type ObjectPlan, planObject, type RunContext } from './common/run-plan';
+import {
+  buildRunContext,
+  isLaterTick,
+  type ObjectPlan,
+  planObject,
+  type RunContext,
+} from './common/run-plan';
 import {
   putRunStateJson,
   RUN_STATE_BUCKET_ENVIRONMENT_VARIABLE,
@@ -132,9 +138,7 @@ export function selectObjects(
  * (and from an operator's run), the other ticks report it without e-mailing it again.
  */
 export function markRepeated(result: ObjectResult, run: RunContext): ObjectResult {
-  return result.status === 'FAILED' && run.scheduled && !run.dailyTick
-    ? { ...result, repeatedFailure: true }
-    : result;
+  return result.status === 'FAILED' && isLaterTick(run) ? { ...result, repeatedFailure: true } : result;
 }
 
 /** A tick's line for an object whose slot has not begun: nothing is written to its row. */

@@ -17,7 +17,7 @@ import {
 } from './common/errors';
 import { logger } from './common/observability';
 import { guardRunPlan } from './common/quota-guard';
-import type { RunContext } from './common/run-plan';
+import { isLaterTick, type RunContext } from './common/run-plan';
 import type { RunPlanReference } from './common/run-state';
 import { type ApiQuota, readApiQuota, SourceCredentialsError } from './common/source-limits';
 import {
@@ -301,7 +301,7 @@ export const handler = async (state: PrecheckState, context: Context): Promise<P
       waiting: statementWaitFor(result.pending, what, state.waiting),
     };
   }
-  const repeated = state.run.scheduled === true && !state.run.dailyTick;
+  const repeated = isLaterTick(state.run);
   const plan = await guardRunPlan(s3, state.plan, result.apiQuota, MIN_API_QUOTA_SHARE, repeated);
   logger.info('Precheck passed', { checks: result.checks, objects: plan.objectCount });
   return {

@@ -3,6 +3,7 @@ import {
   AppflowClient,
   ConflictException,
   CreateFlowCommand,
+  type CreateFlowCommandInput,
   DescribeFlowCommand,
   ResourceNotFoundException,
   StartFlowCommand,
@@ -507,7 +508,7 @@ export async function createAndStartFlow(
   const { plan, run } = state;
   const flowName = flowNameFor(deps.flowSettings.flowNamePrefix, plan.objectName, run.runId);
   const context = `${plan.objectName}: flow ${flowName}`;
-  let exists = await flowExists(deps.appflow, flowName, context);
+  const exists = await flowExists(deps.appflow, flowName, context);
   if (exists) {
     const earlier = await findExecution(deps.appflow, flowName, undefined, context);
     if (earlier?.executionId) {
@@ -537,20 +538,33 @@ export async function createAndStartFlow(
       kind: 'waiting',
       state: waitingOn(state, { prepare: { ...prepare, clear } }, clear, 'clear staging'),
     };
-  if (!exists) {
-    try {
-      await deps.appflow.send(
-        new CreateFlowCommand(buildCreateFlowRequest(plan, fields, run.runId, deps.flowSettings)),
-      );
-    } catch (error) {
-      if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
-      exists = true; // made by a concurrent attempt of this same run: same name, same definition
-    }
-  }
+  if (!exists)
+    await createFlow(
+      deps.appflow,
+      () => buildCreateFlowRequest(plan, fields, run.runId, deps.flowSettings),
+      context,
+    );
+  return { kind: 'started', flowName, executionId: await startFlow(deps.appflow, flowName, context) };
+}
+
+/** CreateFlow; a conflict means a concurrent attempt of this same run made it: same name, same definition. */
+async function createFlow(
+  client: AppflowClient,
+  request: () => CreateFlowCommandInput,
+  context: string,
+): Promise<void> {
   try {
-    // One token per flow (object and run): a retry replays its own start, never another object's.
-    const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: flowName }));
-    return { kind: 'started', flowName, executionId: started.executionId as string };
+    await client.send(new CreateFlowCommand(request()));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
+  }
+}
+
+/** StartFlow with one token per flow (object and run): a retry replays its own start, never another object's. */
+async function startFlow(client: AppflowClient, flowName: string, context: string): Promise<string> {
+  try {
+    const started = await client.send(new StartFlowCommand({ flowName, clientToken: flowName }));
+    return started.executionId as string;
   } catch (error) {
     throw classifyAwsError(error, `${context}: StartFlow`);
   }
@@ -587,6 +601,23 @@ function startedFlow(
   };
 }
 
+/** The refresh flow's fields: the key and the refreshed fields, each as the source describes it now. */
+async function refreshFlowFields(
+  deps: ExtractDependencies,
+  plan: ObjectPlan,
+  refresh: RefreshState,
+): Promise<SourceField[]> {
+  const fields = selectSourceFields(plan.objectName, await describeSourceFields(deps.appflow, plan), plan);
+  const byName = new Map(fields.map((field) => [field.name, field]));
+  const chosen = [plan.primaryKey, ...refresh.fields];
+  const gone = chosen.filter((name) => !byName.has(name));
+  if (gone.length > 0)
+    throw new SchemaMismatchError(
+      `${plan.objectName}: field(s) ${gone.join(', ')} to refresh no longer exist at the source`,
+    );
+  return chosen.map((name) => byName.get(name) as SourceField);
+}
+
 /**
  * The refresh phase (issue 21): the incremental flow ended, and the column refresh's flow comes
  * next. Creates it (the key and the refreshed fields of every live record, no cursor filter, into
@@ -603,7 +634,7 @@ export async function startRefreshFlow(
   const refresh = state.refresh as RefreshState;
   const { flowName } = refresh;
   const context = `${plan.objectName}: refresh flow ${flowName}`;
-  let exists = await flowExists(deps.appflow, flowName, context);
+  const exists = await flowExists(deps.appflow, flowName, context);
   const earlier = exists ? await findExecution(deps.appflow, flowName, undefined, context) : undefined;
   let executionId = earlier?.executionId;
   if (executionId) {
@@ -614,41 +645,20 @@ export async function startRefreshFlow(
     });
   } else {
     if (!exists) {
-      const fields = selectSourceFields(
-        plan.objectName,
-        await describeSourceFields(deps.appflow, plan),
-        plan,
-      );
-      const byName = new Map(fields.map((field) => [field.name, field]));
-      const chosen = [plan.primaryKey, ...refresh.fields];
-      const gone = chosen.filter((name) => !byName.has(name));
-      if (gone.length > 0)
-        throw new SchemaMismatchError(
-          `${plan.objectName}: field(s) ${gone.join(', ')} to refresh no longer exist at the source`,
-        );
-      const flowFields = chosen.map((name) => byName.get(name) as SourceField);
-      try {
-        await deps.appflow.send(
-          new CreateFlowCommand(
-            buildRefreshFlowRequest(
-              plan,
-              { flowFields, reasons: refresh.reasons },
-              run.runId,
-              deps.flowSettings,
-            ),
+      const flowFields = await refreshFlowFields(deps, plan, refresh);
+      await createFlow(
+        deps.appflow,
+        () =>
+          buildRefreshFlowRequest(
+            plan,
+            { flowFields, reasons: refresh.reasons },
+            run.runId,
+            deps.flowSettings,
           ),
-        );
-      } catch (error) {
-        if (!(error instanceof ConflictException)) throw classifyAwsError(error, `${context}: CreateFlow`);
-        exists = true; // made by a concurrent attempt of this same run
-      }
+        context,
+      );
     }
-    try {
-      const started = await deps.appflow.send(new StartFlowCommand({ flowName, clientToken: flowName }));
-      executionId = started.executionId as string;
-    } catch (error) {
-      throw classifyAwsError(error, `${context}: StartFlow`);
-    }
+    executionId = await startFlow(deps.appflow, flowName, context);
   }
   return {
     ...state,

@@ -24,6 +24,11 @@ export interface RunContext {
   dailyTick?: true;
 }
 
+/** A scheduled tick other than the day's first: failures that repeat every tick are reported, not e-mailed again. */
+export function isLaterTick(run: RunContext): boolean {
+  return run.scheduled === true && run.dailyTick !== true;
+}
+
 export type SyncReason =
   | 'incremental'
   | 'first-run'

@@ -1,5 +1,5 @@
 import type { ObjectResult, ObjectStatus } from './object-state';
-import type { RunContext } from './run-plan';
+import { isLaterTick, type RunContext } from './run-plan';
 import { TRUNCATE_LENGTH } from './source-fields';
 import { renderTable } from './text-table';
 
@@ -149,9 +149,7 @@ export function buildRunReport(
     finishedAt: finishedAt.toISOString(),
     ...(run.scheduled ? { scheduled: true as const } : {}),
     status: failed.length === 0 ? 'SUCCEEDED' : 'FAILED',
-    notify:
-      failed.length > 0 &&
-      (!run.scheduled || run.dailyTick === true || failed.some((result) => !result.repeatedFailure)),
+    notify: failed.length > 0 && (!isLaterTick(run) || failed.some((result) => !result.repeatedFailure)),
     objects,
     failedObjects,
     summary,

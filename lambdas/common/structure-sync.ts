@@ -700,9 +700,8 @@ export function planTableChanges(
 
   // 5. Transactions: rebuilt columns (atomic per batch), final's new columns, staging again.
   const rebuildTransactions = (schema: string, list: typeof rebuilds, tableColumns: Set<string>) => {
-    for (let start = 0; start < list.length; start += REBUILDS_PER_TRANSACTION) {
-      const group = list.slice(start, start + REBUILDS_PER_TRANSACTION);
-      const target = qualified(schema);
+    const target = qualified(schema);
+    for (const group of chunked(list, REBUILDS_PER_TRANSACTION)) {
       for (const { column } of group) {
         if (tableColumns.has(`${column}${REBUILD_SUFFIX}`)) {
           throw new SchemaMismatchError(
@@ -730,15 +729,13 @@ export function planTableChanges(
     }
   };
   rebuildTransactions(layout.finalSchema, rebuilds, new Set(existing.final.keys()));
-  for (let start = 0; start < added.length; start += 40) {
+  for (const group of chunked(added, MAX_BATCH_STATEMENTS)) {
     // Redshift adds one column per ALTER TABLE.
     transactions.push(
-      added
-        .slice(start, start + 40)
-        .map(
-          (field) =>
-            `ALTER TABLE ${qualified(layout.finalSchema)} ADD COLUMN ${columnDefinition(field.column, field.columnType, false)}`,
-        ),
+      group.map(
+        (field) =>
+          `ALTER TABLE ${qualified(layout.finalSchema)} ADD COLUMN ${columnDefinition(field.column, field.columnType, false)}`,
+      ),
     );
   }
   rebuildTransactions(historySchema, historyRebuilds, new Set(history.keys()));
@@ -754,9 +751,8 @@ export function planTableChanges(
   const sourceTypeRecords: string[] = [];
   if (existing.sourceTypes && records.length > 0) {
     const now = (options.now ?? new Date()).toISOString().replace('T', ' ').replace('Z', '');
-    for (let start = 0; start < records.length; start += RECORDS_PER_STATEMENT) {
-      const chunk = records.slice(start, start + RECORDS_PER_STATEMENT);
-      const where = `final_schema = ${sqlLiteral(layout.finalSchema)} AND table_name = ${sqlLiteral(table)}`;
+    const where = `final_schema = ${sqlLiteral(layout.finalSchema)} AND table_name = ${sqlLiteral(table)}`;
+    for (const chunk of chunked(records, RECORDS_PER_STATEMENT)) {
       sourceTypeRecords.push(
         `DELETE FROM ${SOURCE_COLUMN_TYPES_TABLE} WHERE ${where} AND column_name IN (${chunk.map((record) => sqlLiteral(record.column)).join(', ')})`,
         `INSERT INTO ${SOURCE_COLUMN_TYPES_TABLE} (final_schema, table_name, column_name, source_type, refresh_pending, recorded_at) VALUES ${chunk
