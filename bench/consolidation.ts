@@ -1186,67 +1186,46 @@ export async function benchHistory(options: HistoryOptions = {}): Promise<Histor
       );
       return Object.fromEntries(Object.entries(row.rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
     };
+    const historyTables = {
+      h: { finalSchema: FINAL_SCHEMA, historySchema: HISTORY_SCHEMA },
+      large: { finalSchema: HISTORY_LARGE_FINAL_SCHEMA, historySchema: HISTORY_LARGE_SCHEMA },
+    };
+    // One run with history (rolled back), then a VACUUM of the tables it wrote.
+    const runWithHistory = async (variant: 'h' | 'large', runId: string, inspect?: () => Promise<void>) => {
+      const { finalSchema, historySchema } = historyTables[variant];
+      const run = await timedCall(
+        db,
+        finalSchema,
+        runId,
+        inspect,
+        STAGING_SCHEMA,
+        'incremental',
+        historySchema,
+      );
+      await db.exec(`VACUUM ${finalSchema}.${TABLE}, ${historySchema}.${TABLE}, ${staging}`);
+      return run;
+    };
     await progress.step('warm-up: one untimed run of each variant', async () => {
       await timedCall(db, FINAL_SCHEMA, 'bench-history-warm-n');
       await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
-      await timedCall(
-        db,
-        FINAL_SCHEMA,
-        'bench-history-warm-h',
-        undefined,
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_SCHEMA,
-      );
-      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
-      await timedCall(
-        db,
-        HISTORY_LARGE_FINAL_SCHEMA,
-        'bench-history-warm-large',
-        undefined,
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_LARGE_SCHEMA,
-      );
-      await db.exec(
-        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
-      );
+      await runWithHistory('h', 'bench-history-warm-h');
+      await runWithHistory('large', 'bench-history-warm-large');
     });
     for (let round = 1; round <= repetitions; round++) {
       const tag = `round ${round}/${repetitions}`;
       const n = await timedCall(db, FINAL_SCHEMA, `bench-history-n-${round}`);
       timings.n.push(n.ms);
       await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
-      const h = await timedCall(
-        db,
-        FINAL_SCHEMA,
-        `bench-history-h-${round}`,
-        async () => {
-          audit.h = await historyAudit(`bench-history-h-${round}`);
-        },
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_SCHEMA,
-      );
+      const h = await runWithHistory('h', `bench-history-h-${round}`, async () => {
+        audit.h = await historyAudit(`bench-history-h-${round}`);
+      });
       timings.h.push(h.ms);
       statements.h.push(h.statements);
-      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
-      const large = await timedCall(
-        db,
-        HISTORY_LARGE_FINAL_SCHEMA,
-        `bench-history-large-${round}`,
-        async () => {
-          audit.large = await historyAudit(`bench-history-large-${round}`);
-        },
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_LARGE_SCHEMA,
-      );
+      const large = await runWithHistory('large', `bench-history-large-${round}`, async () => {
+        audit.large = await historyAudit(`bench-history-large-${round}`);
+      });
       timings.large.push(large.ms);
       statements.large.push(large.statements);
-      await db.exec(
-        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
-      );
       progress.note(
         `${tag}: without history ${seconds(n.ms)}, with history (${fmt(historyRows.one)} rows) ${seconds(h.ms)}, with history (${fmt(historyRows.large)} rows) ${seconds(large.ms)}`,
       );
