@@ -358,7 +358,7 @@ async function fillWide(db: PGlite, final: number, staged: number): Promise<void
  * PGlite runs statements synchronously and resolves its promises without giving the event
  * loop a turn, so signals (Ctrl-C) would wait for the end of the bench: yield between steps.
  */
-function yieldToEventLoop(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
@@ -535,7 +535,7 @@ async function timedCall(
 }
 
 /** Runs `work` in a transaction that is rolled back, and returns how long `work` took. */
-async function inRolledBackTransaction(
+export async function inRolledBackTransaction(
   db: PGlite,
   work: () => Promise<void>,
   inspect?: () => Promise<void>,

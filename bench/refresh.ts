@@ -43,8 +43,9 @@ import { APPFLOW_DATABASE_USER } from '../local/warehouse/appflow-user';
 import { applySqlDir } from '../local/warehouse/apply-sql';
 import { createLocalWarehouse } from '../local/warehouse/local-warehouse';
 import { toPostgres, toPostgresStatements } from '../local/warehouse/redshift-dialect';
+import { inRolledBackTransaction, yieldToEventLoop } from './consolidation';
 import { indent, n0, secs, verdict } from './format';
-import { median, type Progress, seconds, silentProgress, timed } from './progress';
+import { median, type Progress, seconds, silentProgress } from './progress';
 import type { TargetLine } from './target-line';
 
 /**
@@ -108,10 +109,6 @@ const COLUMNS = `id varchar(18), name varchar(255), type varchar(40), industry v
   systemmodstamp timestamp, isdeleted boolean, days_open__c numeric(18,0), score__c numeric(18,2)`;
 const CHUNK = 250_000;
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** One row from key number `i`; `changed` (SQL boolean) gives the formula columns their new values. */
 function rowSelect(i: string, changed: string): string {
   return `'001' || lpad(CAST(${i} AS text), 15, '0'), 'Account ' || ${i},
@@ -139,18 +136,6 @@ async function fill(db: PGlite, table: string, columns: string, rows: number, se
     await db.exec(`INSERT INTO ${table} SELECT ${select('i')} FROM generate_series(${from}, ${to}) i`);
   }
   for (const index of indexes) await db.exec(index);
-}
-
-async function inRolledBackTransaction(db: PGlite, work: () => Promise<void>, inspect: () => Promise<void>) {
-  await yieldToEventLoop();
-  await db.exec('BEGIN');
-  try {
-    const ms = await timed(work);
-    await inspect();
-    return ms;
-  } finally {
-    await db.exec('ROLLBACK');
-  }
 }
 
 async function auditRow(db: PGlite, table: string, runId: string): Promise<Record<string, number>> {
