@@ -215,7 +215,11 @@ function dataShape(staged: number, final: number, duplicateShare: number, delete
  * local warehouse's dialect: runs the CREATE TABLE and returns the sort key's index statements,
  * to run after the table is filled (building an index once is cheaper than maintaining it).
  */
-async function createKeyedTable(db: PGlite, qualifiedTable: string, columns: string): Promise<string[]> {
+export async function createKeyedTable(
+  db: PGlite,
+  qualifiedTable: string,
+  columns: string,
+): Promise<string[]> {
   const [create, ...indexes] = toPostgresStatements(
     `CREATE TABLE ${qualifiedTable} (${columns}) DISTKEY(id) SORTKEY(id)`,
   );

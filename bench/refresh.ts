@@ -42,8 +42,8 @@ import { type SourceField, SourceOrg } from '../local/stand-ins/source-org';
 import { APPFLOW_DATABASE_USER } from '../local/warehouse/appflow-user';
 import { applySqlDir } from '../local/warehouse/apply-sql';
 import { createLocalWarehouse } from '../local/warehouse/local-warehouse';
-import { toPostgres, toPostgresStatements } from '../local/warehouse/redshift-dialect';
-import { inRolledBackTransaction, yieldToEventLoop } from './consolidation';
+import { toPostgres } from '../local/warehouse/redshift-dialect';
+import { createKeyedTable, inRolledBackTransaction, yieldToEventLoop } from './consolidation';
 import { indent, n0, secs, verdict } from './format';
 import { median, type Progress, seconds, silentProgress } from './progress';
 import type { TargetLine } from './target-line';
@@ -120,16 +120,8 @@ function rowSelect(i: string, changed: string): string {
     CASE WHEN ${changed} THEN CAST(${i} % 997 AS numeric) / 7 + 1 ELSE CAST(${i} % 997 AS numeric) / 7 END`;
 }
 
-async function keyedTable(db: PGlite, table: string, columns: string): Promise<string[]> {
-  const [create, ...indexes] = toPostgresStatements(
-    `CREATE TABLE ${table} (${columns}) DISTKEY(id) SORTKEY(id)`,
-  );
-  await db.exec(create);
-  return indexes;
-}
-
 async function fill(db: PGlite, table: string, columns: string, rows: number, select: (i: string) => string) {
-  const indexes = await keyedTable(db, table, columns);
+  const indexes = await createKeyedTable(db, table, columns);
   for (let from = 1; from <= rows; from += CHUNK) {
     await yieldToEventLoop();
     const to = Math.min(rows, from + CHUNK - 1);
