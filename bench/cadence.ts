@@ -1,6 +1,7 @@
 import { DEFAULT_TICK_MINUTES } from '../lambdas/common/cadence';
 import { renderTable } from '../lambdas/common/text-table';
 import { IN_FUNCTION_WAIT_MS } from '../lambdas/common/warehouse';
+import { SCHEDULED_INPUT } from '../lib/constructs/pipeline-schedule';
 import { loadAssembly, synthesizeLocalStack } from '../local/runner/assembly';
 import { DEFAULT_FLOW_RUN_MINUTES } from '../local/runner/flow-wait-emulation';
 import { sweepMinutesOf } from '../local/runner/local-services';
@@ -158,7 +159,6 @@ export function latencyBoundMinutes(tickMinutes: number, flowRunMinutes: number)
 }
 
 const at = (time: string) => `2026-01-05T${time}:00.000Z`;
-const TICK = { scheduled: true };
 
 /** Ticks 15 minutes apart; the 07:45 tick gets a change stamped just after its start, the 08:00 tick loads it. */
 const SHARED_TICKS = ['07:00', '07:15', '07:30', '07:45', '08:00'];
@@ -182,7 +182,7 @@ export async function benchCadence(
     days: SHARED_TICKS.map((time, index) => ({
       date: '2026-01-05',
       startTime: at(time),
-      input: TICK,
+      input: SCHEDULED_INPUT,
       changes: {
         Account: { upsert: [{ Id: `001CADENCE00000${10 + index}`, Name: `Tick ${time}` }] },
         Contact: { upsert: [{ Id: `003CADENCE00000${10 + index}`, LastName: `Tick ${time}` }] },
@@ -202,7 +202,7 @@ export async function benchCadence(
     days: ['07:00', '07:15'].map((time) => ({
       date: '2026-01-05',
       startTime: at(time),
-      input: TICK,
+      input: SCHEDULED_INPUT,
       changes: {},
     })),
   });
