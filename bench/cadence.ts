@@ -1,5 +1,7 @@
+import { DEFAULT_TICK_MINUTES } from '../lambdas/common/cadence';
 import { renderTable } from '../lambdas/common/text-table';
 import { IN_FUNCTION_WAIT_MS } from '../lambdas/common/warehouse';
+import { SCHEDULED_INPUT } from '../lib/constructs/pipeline-schedule';
 import { loadAssembly, synthesizeLocalStack } from '../local/runner/assembly';
 import { DEFAULT_FLOW_RUN_MINUTES } from '../local/runner/flow-wait-emulation';
 import { sweepMinutesOf } from '../local/runner/local-services';
@@ -33,9 +35,8 @@ const CADENCE_TARGETS = {
 
 /** AppFlow's list price per flow run (each object-run is one on-demand run of its temporary flow). */
 const APPFLOW_PER_FLOW_RUN = 0.001;
-/** The schedule's default tick: 96 ticks a day. */
-const TICK_MINUTES = 15;
-const TICKS_PER_DAY = (24 * 60) / TICK_MINUTES;
+/** The schedule's default tick (the local run's): 96 ticks a day. */
+const TICKS_PER_DAY = (24 * 60) / DEFAULT_TICK_MINUTES;
 const CADENCES = [15, 60, 1440] as const;
 
 export interface TickCost {
@@ -158,7 +159,6 @@ export function latencyBoundMinutes(tickMinutes: number, flowRunMinutes: number)
 }
 
 const at = (time: string) => `2026-01-05T${time}:00.000Z`;
-const TICK = { scheduled: true };
 
 /** Ticks 15 minutes apart; the 07:45 tick gets a change stamped just after its start, the 08:00 tick loads it. */
 const SHARED_TICKS = ['07:00', '07:15', '07:30', '07:45', '08:00'];
@@ -182,7 +182,7 @@ export async function benchCadence(
     days: SHARED_TICKS.map((time, index) => ({
       date: '2026-01-05',
       startTime: at(time),
-      input: TICK,
+      input: SCHEDULED_INPUT,
       changes: {
         Account: { upsert: [{ Id: `001CADENCE00000${10 + index}`, Name: `Tick ${time}` }] },
         Contact: { upsert: [{ Id: `003CADENCE00000${10 + index}`, LastName: `Tick ${time}` }] },
@@ -202,7 +202,7 @@ export async function benchCadence(
     days: ['07:00', '07:15'].map((time) => ({
       date: '2026-01-05',
       startTime: at(time),
-      input: TICK,
+      input: SCHEDULED_INPUT,
       changes: {},
     })),
   });
@@ -248,7 +248,7 @@ export async function benchCadence(
   const latencyMinutes = (Date.parse(loading.endTime) - Date.parse(LATE_CHANGE_AT)) / 60_000;
   const account = sharedRun.finalTables.account ?? [];
   return {
-    tickMinutes: TICK_MINUTES,
+    tickMinutes: DEFAULT_TICK_MINUTES,
     assumedLambdaMs: lambdaMs,
     idleTick: { ...idle, mapRuns: idleDay.historyEvents.maxChild > 0 ? 1 : 0 },
     oneObjectTick: one,
@@ -263,7 +263,7 @@ export async function benchCadence(
       minutes: latencyMinutes,
       // The scenario sets no flowRunMinutes: every flow runs the local run's default.
       flowRunMinutes: DEFAULT_FLOW_RUN_MINUTES,
-      boundMinutes: latencyBoundMinutes(TICK_MINUTES, DEFAULT_FLOW_RUN_MINUTES),
+      boundMinutes: latencyBoundMinutes(DEFAULT_TICK_MINUTES, DEFAULT_FLOW_RUN_MINUTES),
       inWarehouse: account.some((row) => row.name === LATE_CHANGE.Name),
     },
     statuses,

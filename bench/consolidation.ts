@@ -215,7 +215,11 @@ function dataShape(staged: number, final: number, duplicateShare: number, delete
  * local warehouse's dialect: runs the CREATE TABLE and returns the sort key's index statements,
  * to run after the table is filled (building an index once is cheaper than maintaining it).
  */
-async function createKeyedTable(db: PGlite, qualifiedTable: string, columns: string): Promise<string[]> {
+export async function createKeyedTable(
+  db: PGlite,
+  qualifiedTable: string,
+  columns: string,
+): Promise<string[]> {
   const [create, ...indexes] = toPostgresStatements(
     `CREATE TABLE ${qualifiedTable} (${columns}) DISTKEY(id) SORTKEY(id)`,
   );
@@ -358,7 +362,7 @@ async function fillWide(db: PGlite, final: number, staged: number): Promise<void
  * PGlite runs statements synchronously and resolves its promises without giving the event
  * loop a turn, so signals (Ctrl-C) would wait for the end of the bench: yield between steps.
  */
-function yieldToEventLoop(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
@@ -535,7 +539,7 @@ async function timedCall(
 }
 
 /** Runs `work` in a transaction that is rolled back, and returns how long `work` took. */
-async function inRolledBackTransaction(
+export async function inRolledBackTransaction(
   db: PGlite,
   work: () => Promise<void>,
   inspect?: () => Promise<void>,
@@ -1186,67 +1190,46 @@ export async function benchHistory(options: HistoryOptions = {}): Promise<Histor
       );
       return Object.fromEntries(Object.entries(row.rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
     };
+    const historyTables = {
+      h: { finalSchema: FINAL_SCHEMA, historySchema: HISTORY_SCHEMA },
+      large: { finalSchema: HISTORY_LARGE_FINAL_SCHEMA, historySchema: HISTORY_LARGE_SCHEMA },
+    };
+    // One run with history (rolled back), then a VACUUM of the tables it wrote.
+    const runWithHistory = async (variant: 'h' | 'large', runId: string, inspect?: () => Promise<void>) => {
+      const { finalSchema, historySchema } = historyTables[variant];
+      const run = await timedCall(
+        db,
+        finalSchema,
+        runId,
+        inspect,
+        STAGING_SCHEMA,
+        'incremental',
+        historySchema,
+      );
+      await db.exec(`VACUUM ${finalSchema}.${TABLE}, ${historySchema}.${TABLE}, ${staging}`);
+      return run;
+    };
     await progress.step('warm-up: one untimed run of each variant', async () => {
       await timedCall(db, FINAL_SCHEMA, 'bench-history-warm-n');
       await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
-      await timedCall(
-        db,
-        FINAL_SCHEMA,
-        'bench-history-warm-h',
-        undefined,
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_SCHEMA,
-      );
-      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
-      await timedCall(
-        db,
-        HISTORY_LARGE_FINAL_SCHEMA,
-        'bench-history-warm-large',
-        undefined,
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_LARGE_SCHEMA,
-      );
-      await db.exec(
-        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
-      );
+      await runWithHistory('h', 'bench-history-warm-h');
+      await runWithHistory('large', 'bench-history-warm-large');
     });
     for (let round = 1; round <= repetitions; round++) {
       const tag = `round ${round}/${repetitions}`;
       const n = await timedCall(db, FINAL_SCHEMA, `bench-history-n-${round}`);
       timings.n.push(n.ms);
       await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${staging}`);
-      const h = await timedCall(
-        db,
-        FINAL_SCHEMA,
-        `bench-history-h-${round}`,
-        async () => {
-          audit.h = await historyAudit(`bench-history-h-${round}`);
-        },
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_SCHEMA,
-      );
+      const h = await runWithHistory('h', `bench-history-h-${round}`, async () => {
+        audit.h = await historyAudit(`bench-history-h-${round}`);
+      });
       timings.h.push(h.ms);
       statements.h.push(h.statements);
-      await db.exec(`VACUUM ${FINAL_SCHEMA}.${TABLE}, ${HISTORY_SCHEMA}.${TABLE}, ${staging}`);
-      const large = await timedCall(
-        db,
-        HISTORY_LARGE_FINAL_SCHEMA,
-        `bench-history-large-${round}`,
-        async () => {
-          audit.large = await historyAudit(`bench-history-large-${round}`);
-        },
-        STAGING_SCHEMA,
-        'incremental',
-        HISTORY_LARGE_SCHEMA,
-      );
+      const large = await runWithHistory('large', `bench-history-large-${round}`, async () => {
+        audit.large = await historyAudit(`bench-history-large-${round}`);
+      });
       timings.large.push(large.ms);
       statements.large.push(large.statements);
-      await db.exec(
-        `VACUUM ${HISTORY_LARGE_FINAL_SCHEMA}.${TABLE}, ${HISTORY_LARGE_SCHEMA}.${TABLE}, ${staging}`,
-      );
       progress.note(
         `${tag}: without history ${seconds(n.ms)}, with history (${fmt(historyRows.one)} rows) ${seconds(h.ms)}, with history (${fmt(historyRows.large)} rows) ${seconds(large.ms)}`,
       );

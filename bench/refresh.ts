@@ -42,9 +42,10 @@ import { type SourceField, SourceOrg } from '../local/stand-ins/source-org';
 import { APPFLOW_DATABASE_USER } from '../local/warehouse/appflow-user';
 import { applySqlDir } from '../local/warehouse/apply-sql';
 import { createLocalWarehouse } from '../local/warehouse/local-warehouse';
-import { toPostgres, toPostgresStatements } from '../local/warehouse/redshift-dialect';
+import { toPostgres } from '../local/warehouse/redshift-dialect';
+import { createKeyedTable, inRolledBackTransaction, yieldToEventLoop } from './consolidation';
 import { indent, n0, secs, verdict } from './format';
-import { median, type Progress, seconds, silentProgress, timed } from './progress';
+import { median, type Progress, seconds, silentProgress } from './progress';
 import type { TargetLine } from './target-line';
 
 /**
@@ -108,10 +109,6 @@ const COLUMNS = `id varchar(18), name varchar(255), type varchar(40), industry v
   systemmodstamp timestamp, isdeleted boolean, days_open__c numeric(18,0), score__c numeric(18,2)`;
 const CHUNK = 250_000;
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** One row from key number `i`; `changed` (SQL boolean) gives the formula columns their new values. */
 function rowSelect(i: string, changed: string): string {
   return `'001' || lpad(CAST(${i} AS text), 15, '0'), 'Account ' || ${i},
@@ -123,34 +120,14 @@ function rowSelect(i: string, changed: string): string {
     CASE WHEN ${changed} THEN CAST(${i} % 997 AS numeric) / 7 + 1 ELSE CAST(${i} % 997 AS numeric) / 7 END`;
 }
 
-async function keyedTable(db: PGlite, table: string, columns: string): Promise<string[]> {
-  const [create, ...indexes] = toPostgresStatements(
-    `CREATE TABLE ${table} (${columns}) DISTKEY(id) SORTKEY(id)`,
-  );
-  await db.exec(create);
-  return indexes;
-}
-
 async function fill(db: PGlite, table: string, columns: string, rows: number, select: (i: string) => string) {
-  const indexes = await keyedTable(db, table, columns);
+  const indexes = await createKeyedTable(db, table, columns);
   for (let from = 1; from <= rows; from += CHUNK) {
     await yieldToEventLoop();
     const to = Math.min(rows, from + CHUNK - 1);
     await db.exec(`INSERT INTO ${table} SELECT ${select('i')} FROM generate_series(${from}, ${to}) i`);
   }
   for (const index of indexes) await db.exec(index);
-}
-
-async function inRolledBackTransaction(db: PGlite, work: () => Promise<void>, inspect: () => Promise<void>) {
-  await yieldToEventLoop();
-  await db.exec('BEGIN');
-  try {
-    const ms = await timed(work);
-    await inspect();
-    return ms;
-  } finally {
-    await db.exec('ROLLBACK');
-  }
 }
 
 async function auditRow(db: PGlite, table: string, runId: string): Promise<Record<string, number>> {

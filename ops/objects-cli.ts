@@ -62,7 +62,13 @@ import {
   type OptionSpec,
   shortUsage,
 } from './objects/usage';
-import { parseVerifyWindow, renderVerification, type VerifyRequest, verifyObjects } from './objects/verify';
+import {
+  parseVerifyWindow,
+  renderVerification,
+  type VerifyRequest,
+  verifyObjects,
+  type WarehouseReadTarget,
+} from './objects/verify';
 
 /** Where the CLI writes; tests pass their own to read what an operator would see. */
 export interface CliIo {
@@ -260,6 +266,15 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
   const doc = () => clients.controlTable(target.region);
   // A state machine or execution ARN names its own region.
   const sfnFor = (arn: string) => clients.stepFunctions(regionOfArn(arn) ?? target.region);
+  // verify and history: the control table and the environment's warehouse.
+  const warehouseReads = (config: EnvironmentConfig): WarehouseReadTarget => ({
+    controlTable: doc(),
+    controlTableName: table,
+    redshift: clients.redshiftData(target.region),
+    warehouse: warehouseOf(config),
+    finalSchema: config.source.finalSchema,
+    sources: config.sources,
+  });
 
   switch (command) {
     case 'list': {
@@ -342,12 +357,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
       }
       const results = await verifyObjects(
         {
-          controlTable: doc(),
-          controlTableName: table,
-          redshift: clients.redshiftData(target.region),
-          warehouse: warehouseOf(config),
-          finalSchema: config.source.finalSchema,
-          sources: config.sources,
+          ...warehouseReads(config),
           secrets: clients.secretsManager(target.region),
           limitsSecretId,
           ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
@@ -359,17 +369,7 @@ async function runCommand(line: CommandLine, clients: CliClients, deps: CliDeps,
     }
     case 'history': {
       const { request, config } = history as { request: HistoryRequest; config: EnvironmentConfig };
-      const versions = await readRecordHistory(
-        {
-          controlTable: doc(),
-          controlTableName: table,
-          redshift: clients.redshiftData(target.region),
-          warehouse: warehouseOf(config),
-          finalSchema: config.source.finalSchema,
-          sources: config.sources,
-        },
-        request,
-      );
+      const versions = await readRecordHistory(warehouseReads(config), request);
       io.out(renderRecordHistory(versions, request));
       return 0;
     }

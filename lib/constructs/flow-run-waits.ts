@@ -64,8 +64,8 @@ export class FlowRunWaits extends Construct {
 
     this.table.grant(props.awaitFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     this.table.grant(props.endedFunction, 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:DeleteItem');
-    this.grantTaskAnswers(props.awaitFunction, ['states:SendTaskSuccess', 'states:SendTaskFailure']);
-    this.grantTaskAnswers(props.endedFunction, [
+    grantTaskAnswers(props.awaitFunction, ['states:SendTaskSuccess', 'states:SendTaskFailure']);
+    grantTaskAnswers(props.endedFunction, [
       'states:SendTaskSuccess',
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
@@ -90,16 +90,16 @@ export class FlowRunWaits extends Construct {
       targets: [new LambdaTarget(props.endedFunction, { retryAttempts: 0 })],
     });
   }
+}
 
-  /**
-   * SendTask* support no resource type (Service Authorization Reference): a task token is the
-   * credential, so these can only be granted on `*`.
-   */
-  private grantTaskAnswers(fn: LambdaFunction, actions: string[]): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions, resources: ['*'] }));
-    Validations.of(fn.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `${actions.join(', ')} support no resource type; the task token is the credential`,
-    });
-  }
+/**
+ * SendTask* support no resource type (Service Authorization Reference): a task token is the
+ * credential, so these can only be granted on `*`.
+ */
+export function grantTaskAnswers(fn: LambdaFunction, actions: string[]): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions, resources: ['*'] }));
+  Validations.of(fn.role!).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: `${actions.join(', ')} ${actions.length === 1 ? 'supports' : 'support'} no resource type; the task token is the credential`,
+  });
 }

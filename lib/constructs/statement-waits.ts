@@ -2,10 +2,10 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { STATEMENT_ENDED_DETAIL_TYPE, STATEMENT_EVENT_SOURCE } from '../../lambdas/common/statement-waits';
+import { grantTaskAnswers } from './flow-run-waits';
 
 export interface StatementWaitsProps {
   /** The function the state machine calls with `.waitForTaskToken` (await-statement). */
@@ -45,12 +45,7 @@ export class StatementWaits extends Construct {
       // Each side writes its half and reads the other's (UpdateItem ALL_OLD), then forgets the item.
       this.table.grant(fn, 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
       fn.addEnvironment('STATEMENT_WAITS_TABLE_NAME', this.table.tableName);
-      // SendTaskSuccess supports no resource type: the task token is the credential.
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: ['*'] }));
-      Validations.of(fn.role!).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'states:SendTaskSuccess supports no resource type; the task token is the credential',
-      });
+      grantTaskAnswers(fn, ['states:SendTaskSuccess']);
     }
     // The Data API publishes to the account's default bus; only the pipeline's statements matter.
     this.endedRule = new Rule(this, 'StatementEnded', {

@@ -1,12 +1,9 @@
-import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type ObjectConfig, parseControlRows } from '../../lambdas/common/control-row';
-import { scanControlTable } from '../../lambdas/common/control-table';
-import { historySchemaOf, type SourceCatalog } from '../../lambdas/common/sources';
+import type { ObjectConfig } from '../../lambdas/common/control-row';
+import { historySchemaOf } from '../../lambdas/common/sources';
 import { renderTable } from '../../lambdas/common/text-table';
-import { query, quoteIdent, type Row, type WarehouseTarget } from '../../lambdas/common/warehouse';
-import { sourceCatalogFor } from './control-rows';
+import { query, quoteIdent, type Row } from '../../lambdas/common/warehouse';
 import { OperationError, UsageError } from './errors';
+import { selectObjects, type WarehouseReadTarget } from './verify';
 
 /** A record's versions come back in seconds; a minute covers a busy cluster. */
 const WAREHOUSE_BUDGET_MS = 60_000;
@@ -30,15 +27,7 @@ export interface HistoryRequest {
 }
 
 /** Where the command reads: the control table for the object's table and key, the warehouse through the Data API. */
-export interface HistoryTarget {
-  controlTable: DynamoDBDocumentClient;
-  controlTableName: string;
-  redshift: RedshiftDataClient;
-  warehouse: WarehouseTarget;
-  /** Final schema of rows whose source is not known (the default source's). */
-  finalSchema: string;
-  sources?: SourceCatalog;
-}
+export type HistoryTarget = WarehouseReadTarget;
 
 export interface RecordHistory {
   objectName: string;
@@ -83,17 +72,7 @@ export function checkRecordId(recordId: string): void {
 }
 
 async function findObject(target: HistoryTarget, objectName: string): Promise<ObjectConfig> {
-  const items = await scanControlTable(target.controlTable, target.controlTableName);
-  const rows = parseControlRows(items, sourceCatalogFor(items, target.sources));
-  const nameOf = (row: (typeof rows)[number]) => (row.ok ? row.object.objectName : row.objectName);
-  const row =
-    rows.find((candidate) => nameOf(candidate) === objectName) ??
-    rows.find((candidate) => nameOf(candidate).toLowerCase() === objectName.toLowerCase());
-  if (!row) {
-    throw new OperationError(
-      `${objectName} is not in control table ${target.controlTableName} (objects: ${rows.map(nameOf).join(', ') || 'none'})`,
-    );
-  }
+  const [row] = await selectObjects(target, objectName);
   if (!row.ok) throw new OperationError(row.error);
   return row.object;
 }

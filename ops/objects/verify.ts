@@ -32,8 +32,8 @@ export interface VerifyRequest {
   asOf: string;
 }
 
-/** Where verify reads: the control table, the warehouse through the Data API, Salesforce through REST. */
-export interface VerifyTarget {
+/** Where verify and history read: the control table, the warehouse through the Data API. */
+export interface WarehouseReadTarget {
   controlTable: DynamoDBDocumentClient;
   controlTableName: string;
   redshift: RedshiftDataClient;
@@ -42,6 +42,10 @@ export interface VerifyTarget {
   finalSchema: string;
   /** The environment's sources: rows are read against them, each in its source's final schema. */
   sources?: SourceCatalog;
+}
+
+/** Where verify reads: the control table, the warehouse through the Data API, Salesforce through REST. */
+export interface VerifyTarget extends WarehouseReadTarget {
   secrets: SecretsManagerClient;
   /** The environment's `source.apiLimitsSecretName`: the quota guard's Salesforce credentials. */
   limitsSecretId: string;
@@ -108,7 +112,8 @@ function finalSchemaOf(target: VerifyTarget, object: ObjectConfig): string {
   return object.finalSchema ?? target.finalSchema;
 }
 
-async function selectObjects(target: VerifyTarget, objectName: string | undefined) {
+/** The control table's rows, parsed; with a name, only that object's row (its exact name first, then any case). */
+export async function selectObjects(target: WarehouseReadTarget, objectName: string | undefined) {
   const items = await scanControlTable(target.controlTable, target.controlTableName);
   const rows = parseControlRows(items, sourceCatalogFor(items, target.sources));
   if (objectName === undefined) return rows;
