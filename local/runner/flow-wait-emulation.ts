@@ -4,7 +4,7 @@ import type { AppFlowStandIn } from '../stand-ins/appflow-stand-in';
 import type { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import type { StepFunctionsStandIn, TaskAnswer } from '../stand-ins/step-functions-stand-in';
 import { currentTimeline } from './simulated-time';
-import { secondsAtPath, statesRuntimeError, TaskFailure } from './task-failure';
+import { secondsAtPath, statesRuntimeError, taskResult } from './task-failure';
 
 /** Minutes a flow run takes when the scenario does not say (a small object's incremental run). */
 export const DEFAULT_FLOW_RUN_MINUTES = 2;
@@ -52,7 +52,7 @@ export class FlowWaitEmulation {
   ): Promise<unknown> {
     const { sfn } = this.options;
     if (sfn.isOpen(token)) await this.passTime(token, state, times);
-    return resultOf(await answer);
+    return taskResult(await answer);
   }
 
   private async passTime(token: string, state: ObjectState, times: WaitTimes): Promise<void> {
@@ -150,18 +150,4 @@ export function waitTimes(flow: FlowState | undefined): WaitTimes {
     );
   }
   return { heartbeatSeconds, timeoutSeconds };
-}
-
-function resultOf(answer: TaskAnswer): unknown {
-  switch (answer.kind) {
-    case 'success':
-      return answer.output;
-    case 'failure':
-      throw new TaskFailure(answer.error, answer.cause);
-    case 'timed-out':
-      throw new TaskFailure(
-        answer.error,
-        `The task's ${answer.error === 'States.Timeout' ? 'timeout' : 'heartbeat timeout'} elapsed`,
-      );
-  }
 }

@@ -51,8 +51,6 @@ export interface LocalServicesSetup {
   org: SourceOrg;
   /** Handler log level (Powertools). @default SILENT */
   logLevel?: string;
-  /** The day being played (its statementSeconds), once the days begin. */
-  currentDay?: () => ScenarioDay | undefined;
   /** Simulated seconds of a statement by its SQL, before the day's statementSeconds (the bench). */
   statementSeconds?: (sql: string) => number | undefined;
 }
@@ -94,7 +92,9 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
   // Event targets call the bundled functions, bound once the endpoints are known.
   const functionHandlers: Record<string, LocalHandler> = {};
   const eventTargets = { invocations: 0 };
-  const standIns = createStandIns(setup, iam, faults, functionHandlers, eventTargets);
+  // The day being played (startDay), once the days begin: its statementSeconds, flows and events.
+  let today: ScenarioDay | undefined;
+  const standIns = createStandIns(setup, iam, faults, functionHandlers, eventTargets, () => today);
   const { appflow, redshift, sfn, salesforce, events, s3 } = standIns;
   const restorers: (() => void)[] = [];
   const running: { stop(): Promise<void> }[] = [];
@@ -120,7 +120,6 @@ export async function startLocalServices(setup: LocalServicesSetup): Promise<Loc
         },
       }),
     );
-    let today: ScenarioDay | undefined;
     const flowWaits = new FlowWaitEmulation({
       sfn,
       appflow,
@@ -190,6 +189,7 @@ function createStandIns(
   faults: FaultInjector,
   functionHandlers: Record<string, LocalHandler>,
   eventTargets: { invocations: number },
+  today: () => ScenarioDay | undefined,
 ) {
   const { scenario, config, assembly, db, clock, org } = setup;
   const checks = [iam.check];
@@ -211,7 +211,7 @@ function createStandIns(
     objectNames: () => scenario.objects.map((row) => String(row.objectName ?? '')).filter(Boolean),
     // Every statement takes the day's statementSeconds of its caller's simulated time.
     time: {
-      statementSeconds: (sql) => setup.statementSeconds?.(sql) ?? setup.currentDay?.()?.statementSeconds ?? 0,
+      statementSeconds: (sql) => setup.statementSeconds?.(sql) ?? today()?.statementSeconds ?? 0,
       now: () => currentTimeline()?.now() ?? clock.now().getTime(),
     },
   });

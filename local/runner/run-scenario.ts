@@ -86,7 +86,6 @@ export async function runScenario(
     const clock = new SimulatedClock(`${scenario.days[0]?.date ?? '2026-01-01'}T00:00:00.000Z`);
     const org = new SourceOrg(clock);
     defineSourceObjects(org, scenario, connectorProfiles);
-    let today: Scenario['days'][number] | undefined;
     services = await startLocalServices({
       scenario,
       config,
@@ -96,7 +95,6 @@ export async function runScenario(
       clock,
       org,
       logLevel: options.logLevel,
-      currentDay: () => today,
       ...(options.statementSeconds ? { statementSeconds: options.statementSeconds } : {}),
     });
     const stage: DayStage = {
@@ -117,7 +115,6 @@ export async function runScenario(
     const report: LocalReport = { days: [] };
     let previous = NO_EXECUTION;
     for (const [index, day] of scenario.days.entries()) {
-      today = day;
       const played = await playDay(stage, day, index, previous);
       report.days.push(played.report);
       previous = played.execution;

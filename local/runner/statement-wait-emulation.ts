@@ -3,7 +3,7 @@ import type { EventBridgeStandIn } from '../stand-ins/eventbridge-stand-in';
 import type { RedshiftDataStandIn } from '../stand-ins/redshift-data-stand-in';
 import type { StepFunctionsStandIn, TaskAnswer } from '../stand-ins/step-functions-stand-in';
 import { currentTimeline, onTimeline, Timeline } from './simulated-time';
-import { secondsAtPath, TaskFailure } from './task-failure';
+import { secondsAtPath, taskResult } from './task-failure';
 
 export interface StatementWaitEmulationOptions {
   sfn: StepFunctionsStandIn;
@@ -76,14 +76,6 @@ export class StatementWaitEmulation {
         sfn.timeOut(token, 'States.Timeout');
       }
     }
-    const settled = await answer;
-    switch (settled.kind) {
-      case 'success':
-        return settled.output;
-      case 'failure':
-        throw new TaskFailure(settled.error, settled.cause);
-      case 'timed-out':
-        throw new TaskFailure(settled.error, "The task's timeout elapsed");
-    }
+    return taskResult(await answer);
   }
 }

@@ -1,3 +1,5 @@
+import type { TaskAnswer } from '../stand-ins/step-functions-stand-in';
+
 /**
  * A task's failure as Step Functions raises it in the state machine (`Error`, `Cause`).
  *
@@ -34,4 +36,19 @@ export function secondsAtPath(what: string, path: string, value: unknown): numbe
   throw statesRuntimeError(
     `${what}: ${path} must hold a positive integer of seconds, found ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
   );
+}
+
+/** How a token task ended, as the state machine sees it: its output, or its error thrown. */
+export function taskResult(answer: TaskAnswer): unknown {
+  switch (answer.kind) {
+    case 'success':
+      return answer.output;
+    case 'failure':
+      throw new TaskFailure(answer.error, answer.cause);
+    case 'timed-out':
+      throw new TaskFailure(
+        answer.error,
+        `The task's ${answer.error === 'States.Timeout' ? 'timeout' : 'heartbeat timeout'} elapsed`,
+      );
+  }
 }

@@ -763,31 +763,26 @@ export class RedshiftDataStandIn {
   private async describeStatement(body: JsonObject, callerNow: number): Promise<JsonObject> {
     const statement = this.admitForStatement('DescribeStatement', body);
     const topLevel = this.topLevelOf(statement);
-    if ((await this.simulatedStatus(statement, callerNow)) === 'RUNNING') {
-      const running = (one: Statement) => ({
-        ...this.statementDetails(one),
-        Status: 'STARTED',
-        Error: undefined,
-        HasResultSet: false,
-        ResultRows: -1,
-        ResultSize: -1,
-        Duration: (callerNow - topLevel.submittedAtMs) * 1_000_000,
-      });
-      return {
-        ...running(statement),
-        ...topLevel.target,
-        RedshiftPid: REDSHIFT_PID,
-        QueryParameters: statement.parameters.length > 0 ? statement.parameters : undefined,
-        SubStatements: statement.subStatements?.map(running),
-        ResultFormat: 'JSON',
-      };
-    }
+    const running = (await this.simulatedStatus(statement, callerNow)) === 'RUNNING';
+    // Still running in simulated time: what PGlite made of it is not visible yet.
+    const details = (one: Statement) =>
+      running
+        ? {
+            ...this.statementDetails(one),
+            Status: 'STARTED',
+            Error: undefined,
+            HasResultSet: false,
+            ResultRows: -1,
+            ResultSize: -1,
+            Duration: (callerNow - topLevel.submittedAtMs) * 1_000_000,
+          }
+        : this.statementDetails(one);
     return {
-      ...this.statementDetails(statement),
+      ...details(statement),
       ...topLevel.target,
       RedshiftPid: REDSHIFT_PID,
       QueryParameters: statement.parameters.length > 0 ? statement.parameters : undefined,
-      SubStatements: statement.subStatements?.map((subStatement) => this.statementDetails(subStatement)),
+      SubStatements: statement.subStatements?.map(details),
       ResultFormat: 'JSON',
     };
   }

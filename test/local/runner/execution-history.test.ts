@@ -1,12 +1,13 @@
 import '../../../local/runner/polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { definitionForLibrary, type StateMachineDefinition } from '../../../local/runner/definition';
-import { distributedMapHandlers, type MapStorage } from '../../../local/runner/distributed-map';
+import { distributedMapHandlers } from '../../../local/runner/distributed-map';
 import {
   ExecutionHistory,
   type LocalStateEvent,
   withinPayloadLimit,
 } from '../../../local/runner/execution-history';
+import { memoryStorage } from './support/memory-storage';
 
 const task = (next?: string) => ({
   Type: 'Task',
@@ -44,21 +45,6 @@ function pipeline(mode: 'INLINE' | 'DISTRIBUTED'): StateMachineDefinition {
       Report: task(),
     },
   } as unknown as StateMachineDefinition;
-}
-
-/** An in-memory S3 for the Map's ItemReader and ResultWriter (the S3 stand-in has its own tests). */
-function memoryStorage(objects = new Map<string, string>()): MapStorage & { objects: Map<string, string> } {
-  return {
-    objects,
-    async getObject(bucket, key) {
-      const text = objects.get(`${bucket}/${key}`);
-      if (text === undefined) throw new Error(`NoSuchKey: ${key}`);
-      return text;
-    },
-    async putObject(bucket, key, body) {
-      objects.set(`${bucket}/${key}`, body);
-    },
-  };
 }
 
 /** Runs the definition as the local runner does: Distributed Maps played by the runner, each item its own execution. */

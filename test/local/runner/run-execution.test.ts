@@ -12,6 +12,7 @@ import {
 } from '../../../local/runner/run-execution';
 import { currentTimeline, onTimeline, Timeline } from '../../../local/runner/simulated-time';
 import { statesRuntimeError, TaskFailure } from '../../../local/runner/task-failure';
+import { memoryStorage } from './support/memory-storage';
 
 const START = Date.parse('2026-01-01T06:00:00.000Z');
 const MINUTE = 60_000;
@@ -22,22 +23,6 @@ const task = (next?: string, extra: Record<string, unknown> = {}): StateDefiniti
   ...extra,
   ...(next ? { Next: next } : { End: true }),
 });
-
-/** An in-memory S3 for the Map's ItemReader and ResultWriter. */
-function memoryStorage(): MapStorage & { objects: Map<string, string> } {
-  const objects = new Map<string, string>();
-  return {
-    objects,
-    async getObject(bucket, key) {
-      const text = objects.get(`${bucket}/${key}`);
-      if (text === undefined) throw new Error(`NoSuchKey: ${key}`);
-      return text;
-    },
-    async putObject(bucket, key, body) {
-      objects.set(`${bucket}/${key}`, body);
-    },
-  };
-}
 
 /** Plan → a Distributed Map over `$.items` (the processor given) → Report. */
 function withMap(
