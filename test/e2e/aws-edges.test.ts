@@ -7,7 +7,13 @@ import type { DayReport } from '../../local/runner/run-scenario';
  * throttling, and a run with nothing valid to do, each played through the real state machine and
  * handlers in simulated time (local/runner/simulated-time.ts).
  */
-import { accounts, expectNoFlowsLeft, expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
+import {
+  accounts,
+  expectNoFlowsLeft,
+  expectWarehouseEqualsSource,
+  runLocalScenario,
+  TIDB_CLOUD_SOURCE,
+} from './e2e-support';
 import { runWatchingFaults } from './support/fault-ledger';
 import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { CONFLICT_ERRORS } from './support/soak-scenario';
@@ -393,16 +399,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
       ),
     });
     const run = await runLocalScenario({
-      sources: {
-        tidb: {
-          connectorType: 'CustomConnector',
-          connectorLabel: 'TiDBCloud',
-          connectorProfileName: 'tidb-cloud',
-        },
-      },
-      connectorProfiles: [
-        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
-      ],
+      ...TIDB_CLOUD_SOURCE,
       sourceObjects: {
         events: {
           profile: 'tidb-cloud',
