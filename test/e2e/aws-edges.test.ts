@@ -7,7 +7,13 @@ import type { DayReport } from '../../local/runner/run-scenario';
  * throttling, and a run with nothing valid to do, each played through the real state machine and
  * handlers in simulated time (local/runner/simulated-time.ts).
  */
-import { accounts, expectNoFlowsLeft, expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
+import {
+  accounts,
+  expectNoFlowsLeft,
+  expectWarehouseEqualsSource,
+  runLocalScenario,
+  TIDB_CLOUD_SOURCE,
+} from './e2e-support';
 import { runWatchingFaults } from './support/fault-ledger';
 import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { CONFLICT_ERRORS } from './support/soak-scenario';
@@ -16,6 +22,12 @@ const twoObjects = [{ objectName: 'Account' }, { objectName: 'Contact' }];
 const contacts = (count: number, name = 'Contact') =>
   Array.from({ length: count }, (_, n) => ({ Id: `003C${n}`, Name: `${name} ${n}` }));
 const [SERIALIZABLE_ISOLATION, CONCURRENT_TRANSACTION, TUPLE_CONCURRENTLY_UPDATED] = CONFLICT_ERRORS;
+/** A Data API statement that ends FAILED with `error` (its outcome, not an API call), `times` times. */
+const statementFault = (fault: { object?: string; times: number; error: string }) => ({
+  service: 'redshift-data',
+  operation: 'Statement',
+  ...fault,
+});
 
 describe('local run: AWS’s edges (issue 19)', () => {
   test('statements of 75 s and of 600 s (one object’s end events lost): every day SUCCEEDS, the warehouse equals the source, no function reaches its template timeout', async () => {
@@ -178,7 +190,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
               error: 'ActiveStatementsExceededException',
             },
             // Not narrowed: the run's first statement, the precheck's schema batch.
-            { service: 'redshift-data', operation: 'Statement', times: 1, error: TUPLE_CONCURRENTLY_UPDATED },
+            statementFault({ times: 1, error: TUPLE_CONCURRENTLY_UPDATED }),
           ],
         },
       ],
@@ -201,34 +213,14 @@ describe('local run: AWS’s edges (issue 19)', () => {
           changes: { Account: { upsert: accounts(4) }, Contact: { upsert: contacts(4) } },
           faults: [
             // Narrowed to an object: its first statement, the catalog read of StartExtract.
-            {
-              service: 'redshift-data',
-              operation: 'Statement',
-              object: 'Account',
-              times: 2,
-              error: SERIALIZABLE_ISOLATION,
-            },
-            {
-              service: 'redshift-data',
-              operation: 'Statement',
-              object: 'Contact',
-              times: 1,
-              error: CONCURRENT_TRANSACTION,
-            },
+            statementFault({ object: 'Account', times: 2, error: SERIALIZABLE_ISOLATION }),
+            statementFault({ object: 'Contact', times: 1, error: CONCURRENT_TRANSACTION }),
           ],
         },
         {
           date: '2026-01-02',
           changes: { Account: { upsert: [{ Id: '001A00003', Name: 'Changed' }] } },
-          faults: [
-            {
-              service: 'redshift-data',
-              operation: 'Statement',
-              object: 'Account',
-              times: 5,
-              error: TUPLE_CONCURRENTLY_UPDATED,
-            },
-          ],
+          faults: [statementFault({ object: 'Account', times: 5, error: TUPLE_CONCURRENTLY_UPDATED })],
         },
       ],
     });
@@ -253,15 +245,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
         {
           date: '2026-01-01',
           changes: { Account: { upsert: accounts(3) }, Contact: { upsert: contacts(3) } },
-          faults: [
-            {
-              service: 'redshift-data',
-              operation: 'Statement',
-              object: 'Contact',
-              times: 6,
-              error: TUPLE_CONCURRENTLY_UPDATED,
-            },
-          ],
+          faults: [statementFault({ object: 'Contact', times: 6, error: TUPLE_CONCURRENTLY_UPDATED })],
         },
         { date: '2026-01-02', changes: { Contact: { upsert: [{ Id: '003C1', Name: 'Renamed' }] } } },
       ],
@@ -393,16 +377,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
       ),
     });
     const run = await runLocalScenario({
-      sources: {
-        tidb: {
-          connectorType: 'CustomConnector',
-          connectorLabel: 'TiDBCloud',
-          connectorProfileName: 'tidb-cloud',
-        },
-      },
-      connectorProfiles: [
-        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
-      ],
+      ...TIDB_CLOUD_SOURCE,
       sourceObjects: {
         events: {
           profile: 'tidb-cloud',

@@ -4,6 +4,7 @@ import {
   expectWarehouseEqualsSource,
   runLocalScenario,
   type ScenarioRun,
+  TIDB_CLOUD_SOURCE,
 } from './e2e-support';
 
 /**
@@ -272,16 +273,7 @@ describe('local run: column refresh (issue 21)', () => {
 describe('local run: refreshFields of a custom connector (no formula metadata, issue 21)', () => {
   test('a field that changes without moving updated_at reaches the warehouse through the refresh', async () => {
     const run = await runLocalScenario({
-      sources: {
-        tidb: {
-          connectorType: 'CustomConnector',
-          connectorLabel: 'TiDBCloud',
-          connectorProfileName: 'tidb-cloud',
-        },
-      },
-      connectorProfiles: [
-        { name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' },
-      ],
+      ...TIDB_CLOUD_SOURCE,
       sourceObjects: {
         orders: {
           profile: 'tidb-cloud',

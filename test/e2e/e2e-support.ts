@@ -55,3 +55,15 @@ export const accounts = (count: number, prefix = 'A', extra: Record<string, unkn
     Name: `Account ${n}`,
     ...extra,
   }));
+
+/** A TiDB Cloud source (an AppFlow custom connector) and its connector profile, for a scenario to spread. */
+export const TIDB_CLOUD_SOURCE = {
+  sources: {
+    tidb: {
+      connectorType: 'CustomConnector',
+      connectorLabel: 'TiDBCloud',
+      connectorProfileName: 'tidb-cloud',
+    },
+  },
+  connectorProfiles: [{ name: 'tidb-cloud', connectorType: 'CustomConnector', connectorLabel: 'TiDBCloud' }],
+};
