@@ -14,7 +14,6 @@ import {
   runLocalScenario,
   TIDB_CLOUD_SOURCE,
 } from './e2e-support';
-import { runWatchingFaults } from './support/fault-ledger';
 import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { CONFLICT_ERRORS } from './support/soak-scenario';
 
@@ -104,7 +103,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
   });
 
   test('a flow that outlasts its deadline after a missed heartbeat fails FlowWaitTimedOut, as in AWS: the deadline is set and checked on the same (simulated) clock', async () => {
-    const run = await runWatchingFaults({
+    const run = await runLocalScenario({
       objects: [{ objectName: 'Account', flowTimeoutMinutes: 60 }],
       days: [
         {
@@ -170,7 +169,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
   });
 
   test('capacity errors (two ExecuteStatement, one BatchExecuteStatement) and a statement ended by "tuple concurrently updated" are retried: the day SUCCEEDS', async () => {
-    const run = await runWatchingFaults({
+    const run = await runLocalScenario({
       objects: twoObjects,
       days: [
         {
@@ -205,7 +204,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
   });
 
   test('serialization conflicts in objects’ catalog reads, in Redshift’s own words, are resubmitted: no object fails', async () => {
-    const run = await runWatchingFaults({
+    const run = await runLocalScenario({
       objects: twoObjects,
       days: [
         {
@@ -239,7 +238,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
   });
 
   test('a conflict that never clears fails only its object, after six submissions, as WarehouseConflict; the next day catches up', async () => {
-    const run = await runWatchingFaults({
+    const run = await runLocalScenario({
       objects: twoObjects,
       days: [
         {
@@ -265,7 +264,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
   });
 
   test('DynamoDB throttling on the control table (UpdateItem) and a throttled DeleteFlow are retried: the day SUCCEEDS and no flow is left', async () => {
-    const run = await runWatchingFaults({
+    const run = await runLocalScenario({
       objects: twoObjects,
       days: [
         {

@@ -6,11 +6,18 @@ import {
   runScenario,
 } from '../../local/runner/run-scenario';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../local/runner/scenario';
+import type { FaultSpec } from '../../local/stand-ins/fault-injector';
 
 export interface ScenarioRun extends LocalRunResult {
   scenario: Scenario;
   comparisons: ObjectComparison[];
   day(index: number): DayReport;
+  /**
+   * Per scenario day, the faults it injected that no call met (each day report's `faultsNotFired`;
+   * [] when every fault fired): a fault nothing met tested nothing, so a test that claims to survive
+   * it must not pass.
+   */
+  unfiredFaults: FaultSpec[][];
 }
 
 /** Runs a scenario exactly as `npm run local -- --scenario FILE` does, and compares the warehouse with the source. */
@@ -25,6 +32,7 @@ export async function runLocalScenario(
     scenario,
     comparisons: compareWarehouseToSource(scenario, result.finalTables, result.sourceTruth),
     day: (index: number) => result.report.days[index],
+    unfiredFaults: result.report.days.map((day) => day.faultsNotFired ?? []),
   };
 }
 

@@ -17,8 +17,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expectWarehouseEqualsSource } from './e2e-support';
-import { runWatchingFaults } from './support/fault-ledger';
+import { expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
 import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { SOAK_HAZARDS, soakScenario } from './support/soak-scenario';
 
@@ -45,7 +44,7 @@ describe('soak: random changes under random transient faults (issue 19)', () => 
       const replay = path.join(os.tmpdir(), `soak-seed-${seed}-days-${days}.json`);
       fs.writeFileSync(replay, `${JSON.stringify(soak.scenario, null, 2)}\n`);
 
-      const run = await runWatchingFaults(soak.scenario);
+      const run = await runLocalScenario(soak.scenario);
       const assembly = await localAssemblyOf(run.scenario);
 
       // One line per execution, compared with the same line as it must be: a failure names the
