@@ -6,7 +6,7 @@ import type { SalesforceLimitsStandIn } from '../stand-ins/salesforce-limits-sta
 import { SimulatedClock } from '../stand-ins/simulated-clock';
 import { SourceOrg } from '../stand-ins/source-org';
 import { setUpLocalWarehouse } from '../warehouse/local-warehouse';
-import { loadAssembly, synthesizeLocalStack } from './assembly';
+import { type LocalAssembly, loadAssembly, synthesizeLocalStack } from './assembly';
 import type { LocalReport, ProgressEvent } from './day-report';
 import { scenarioConnectorProfiles, scenarioEnvironmentConfig } from './local-config';
 import { type LocalServices, startLocalServices } from './local-services';
@@ -58,6 +58,8 @@ export interface LocalRunContext {
 
 export interface LocalRunResult extends RunResults {
   report: LocalReport;
+  /** The synthesized template the run played: its functions, their timeouts, its tasks. */
+  assembly: LocalAssembly;
 }
 
 /**
@@ -130,7 +132,7 @@ export async function runScenario(
       org,
       salesforce: services.salesforce,
     });
-    return { report, ...results };
+    return { report, assembly, ...results };
   } finally {
     await services?.stop();
     await db.close();

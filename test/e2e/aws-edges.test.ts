@@ -1,12 +1,13 @@
-import { FIRST_STATEMENT_WAIT_SECONDS } from '../../lambdas/common/statement-waits';
-import { IN_FUNCTION_WAIT_MS } from '../../lambdas/common/warehouse';
-import type { DayReport } from '../../local/runner/run-scenario';
 /**
  * Issue 19, end to end: AWS's edges. Statements slower than any function's timeout, the Data API's
  * capacity errors, statements that lose a race with a concurrent transaction, DynamoDB and AppFlow
  * throttling, and a run with nothing valid to do, each played through the real state machine and
  * handlers in simulated time (local/runner/simulated-time.ts).
  */
+import { FIRST_STATEMENT_WAIT_SECONDS } from '../../lambdas/common/statement-waits';
+import { IN_FUNCTION_WAIT_MS } from '../../lambdas/common/warehouse';
+import { timeoutOverruns } from '../../local/runner/day-report';
+import type { DayReport } from '../../local/runner/run-scenario';
 import {
   accounts,
   expectNoFlowsLeft,
@@ -14,7 +15,6 @@ import {
   runLocalScenario,
   TIDB_CLOUD_SOURCE,
 } from './e2e-support';
-import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { CONFLICT_ERRORS } from './support/soak-scenario';
 
 const twoObjects = [{ objectName: 'Account' }, { objectName: 'Contact' }];
@@ -63,7 +63,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
         },
       ],
     });
-    const assembly = await localAssemblyOf(run.scenario);
+    const { assembly } = run;
     const logicalIdOf = (stateName: string) => assembly.taskFunctions[stateName].logicalId;
     const statementEnded = assembly.eventRules.find((rule) =>
       (rule.eventPattern?.source as string[] | undefined)?.includes('aws.redshift-data'),
@@ -329,7 +329,7 @@ describe('local run: AWS’s edges (issue 19)', () => {
     expect(day.stats.stateTransitions).toBe(5);
     expect(day.historyEvents.maxChild).toBe(0);
     expect(day.stats.startFlowCalls).toBe(0);
-    const assembly = await localAssemblyOf(run.scenario);
+    const { assembly } = run;
     expect(Object.keys(day.lambdaSeconds).sort()).toEqual(
       ['LoadObjects', 'ReportRun'].map((state) => assembly.taskFunctions[state].logicalId).sort(),
     );

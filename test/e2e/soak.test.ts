@@ -17,8 +17,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { timeoutOverruns } from '../../local/runner/day-report';
 import { expectWarehouseEqualsSource, runLocalScenario } from './e2e-support';
-import { localAssemblyOf, timeoutOverruns } from './support/lambda-timeouts';
 import { SOAK_HAZARDS, soakScenario } from './support/soak-scenario';
 
 const SUITE_SEED = 72;
@@ -45,7 +45,7 @@ describe('soak: random changes under random transient faults (issue 19)', () => 
       fs.writeFileSync(replay, `${JSON.stringify(soak.scenario, null, 2)}\n`);
 
       const run = await runLocalScenario(soak.scenario);
-      const assembly = await localAssemblyOf(run.scenario);
+      const { assembly } = run;
 
       // One line per execution, compared with the same line as it must be: a failure names the
       // execution, what it played and what went wrong.
