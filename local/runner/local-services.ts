@@ -21,8 +21,9 @@ import type { SourceOrg } from '../stand-ins/source-org';
 import { StepFunctionsStandIn } from '../stand-ins/step-functions-stand-in';
 import { type IamGate, iamGateForAssembly } from '../strict/iam-gate';
 import { LOCAL_STACK_NAME, type LocalAssembly } from './assembly';
+import { type StateDefinition, walkStates } from './definition';
 import type { MapStorage } from './distributed-map';
-import { FlowWaitEmulation, waitTimes } from './flow-wait-emulation';
+import { FLOW_WAIT_PATHS, FlowWaitEmulation, waitTimes } from './flow-wait-emulation';
 import { LOCAL_CONNECTED_APP } from './local-config';
 import {
   type InvocationClock,
@@ -35,6 +36,7 @@ import type { LocalStateMachine } from './run-execution';
 import type { Scenario, ScenarioDay } from './scenario';
 import { currentTimeline, onTimeline, Timeline } from './simulated-time';
 import {
+  STATEMENT_WAIT_TIMEOUT_PATH,
   StatementWaitEmulation,
   type StatementWaitRequest,
   statementWaitTimeout,
@@ -384,6 +386,7 @@ function stepHandlers(
       functionHandlers[fn.logicalId],
     ]),
   );
+  refuseWaitPathsNotPlayed(assembly);
   for (const stateName of assembly.tokenTasks) {
     const register = handlers[stateName];
     handlers[stateName] = async (input: unknown) => {
@@ -407,6 +410,25 @@ function stepHandlers(
     };
   }
   return handlers;
+}
+
+/**
+ * The wait emulations read a flow wait's timeout and heartbeat, and a statement wait's timeout, from
+ * the fields the definition names today (FLOW_WAIT_PATHS, STATEMENT_WAIT_TIMEOUT_PATH). A token task
+ * whose definition reads its times elsewhere would be timed by the wrong fields: refused instead.
+ */
+export function refuseWaitPathsNotPlayed(assembly: Pick<LocalAssembly, 'definition' | 'tokenTasks'>): void {
+  const played = (state: StateDefinition) =>
+    state.HeartbeatSeconds === undefined &&
+    ((state.TimeoutSecondsPath === FLOW_WAIT_PATHS.timeout &&
+      state.HeartbeatSecondsPath === FLOW_WAIT_PATHS.heartbeat) ||
+      (state.TimeoutSecondsPath === STATEMENT_WAIT_TIMEOUT_PATH && state.HeartbeatSecondsPath === undefined));
+  for (const { name, state } of walkStates(assembly.definition)) {
+    if (!assembly.tokenTasks.includes(name) || played(state)) continue;
+    throw new Error(
+      `Token task ${name}: the local run plays a wait whose TimeoutSecondsPath is ${FLOW_WAIT_PATHS.timeout} with HeartbeatSecondsPath ${FLOW_WAIT_PATHS.heartbeat}, or ${STATEMENT_WAIT_TIMEOUT_PATH} alone; this one reads ${JSON.stringify({ TimeoutSecondsPath: state.TimeoutSecondsPath, HeartbeatSecondsPath: state.HeartbeatSecondsPath, HeartbeatSeconds: state.HeartbeatSeconds })}`,
+    );
+  }
 }
 
 /** The deployed sweep's interval: the scheduled rule's `rate(N minutes)`. */
